@@ -1,0 +1,103 @@
+/*
+ * common.h: error codes, allocation, growable buffers, durations and clocks
+ * shared by every drover module.
+ *
+ * Convention: functions that can fail return int, 0 on success or a negative
+ * DR_E* code; dr_strerror() names the code. Allocation failure aborts with
+ * context (dr_xmalloc and friends), except in the journal write path.
+ */
+#ifndef DROVER_COMMON_H
+#define DROVER_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dr_err {
+	DR_OK = 0,
+	DR_EINVAL = -1,	     /* bad argument or bad input */
+	DR_ENOMEM = -2,	     /* out of memory (journal path only) */
+	DR_EIO = -3,	     /* local I/O error */
+	DR_EPLAN = -4,	     /* plan did not load or validate */
+	DR_ENOTFOUND = -5,   /* a named thing does not exist */
+	DR_ECONNECT = -6,    /* could not reach the host */
+	DR_EHOSTKEY = -7,    /* host key unknown or changed */
+	DR_EAUTH = -8,	     /* authentication refused */
+	DR_ETIMEDOUT = -9,   /* a deadline expired */
+	DR_EPROTO = -10,     /* SSH protocol or library error */
+	DR_ECANCELED = -11,  /* cancelled by the operator or the scheduler */
+	DR_ECHECKSUM = -12,  /* checksum mismatch */
+	DR_EEXIT = -13,	     /* remote or local command failed */
+	DR_ELOCKED = -14,    /* another run holds the lock */
+	DR_EREFUSED = -15,   /* refused by policy (drill interlock, gate) */
+	DR_EDISCONNECT = -16 /* the peer went away */
+};
+
+/* Returns a static lower-case description of a DR_E* code. */
+const char *dr_strerror(int err);
+
+/* Allocation that aborts with a message on failure; never returns NULL. */
+void *dr_xmalloc(size_t n);
+void *dr_xcalloc(size_t n, size_t size);
+void *dr_xrealloc(void *p, size_t n);
+char *dr_xstrdup(const char *s);
+char *dr_xstrndup(const char *s, size_t n);
+char *dr_xasprintf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/*
+ * Growable array helper: ensures *arr has room for need elements of size
+ * elem, doubling *cap. Aborts on overflow or allocation failure.
+ */
+void dr_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/*
+ * Growable byte buffer, always NUL-terminated. cap_limit 0 means unbounded;
+ * otherwise dr_buf_append keeps only the last cap_limit bytes (a tail).
+ */
+struct dr_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;
+	bool truncated; /* bytes were dropped from the front */
+};
+
+void dr_buf_init(struct dr_buf *b, size_t limit);
+void dr_buf_append(struct dr_buf *b, const void *p, size_t n);
+void dr_buf_puts(struct dr_buf *b, const char *s);
+void dr_buf_printf(struct dr_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void dr_buf_vprintf(struct dr_buf *b, const char *fmt, va_list ap);
+/* Takes ownership of the data; the buffer is left empty. */
+char *dr_buf_steal(struct dr_buf *b);
+void dr_buf_free(struct dr_buf *b);
+
+/*
+ * Arena: many small allocations released at once (the plan lives in one).
+ * dr_arena_free(NULL) is a no-op.
+ */
+struct dr_arena;
+struct dr_arena *dr_arena_new(void);
+void *dr_arena_alloc(struct dr_arena *a, size_t n); /* zeroed, aligned */
+char *dr_arena_strdup(struct dr_arena *a, const char *s);
+char *dr_arena_strndup(struct dr_arena *a, const char *s, size_t n);
+void dr_arena_free(struct dr_arena *a);
+
+/*
+ * Parses a duration: a positive integer followed by ms, s, m, h or d
+ * ("90s", "30m", "8h"); several may be joined ("1h30m"). Returns 0 and sets
+ * *ms, or DR_EINVAL.
+ */
+int dr_duration_parse(const char *s, uint64_t *ms);
+/* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
+const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
+
+/* Monotonic milliseconds; wall clock milliseconds since the epoch. */
+uint64_t dr_now_mono_ms(void);
+uint64_t dr_now_wall_ms(void);
+/* Formats wall-clock ms as RFC 3339 UTC ("2026-11-22T10:25:04.123Z"). */
+const char *dr_time_fmt(uint64_t wall_ms, char *buf, size_t len);
+
+#endif

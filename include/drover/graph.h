@@ -1,0 +1,110 @@
+/*
+ * graph.h: expansion of a plan for one direction and mode into a task graph.
+ *
+ * A task is one step bound to one host (and tenant): global services expand
+ * once, tenant services once per tenant, each step once per matched host.
+ * Steps of one service instance run in order (every task of step k depends on
+ * every task of step k-1); "after" adds edges between services, per tenant
+ * where both are per tenant. Tiers are not edges: the scheduler applies them
+ * (see dr_graph_order and sched.h).
+ *
+ * Every command, path and URL of a task is rendered here, once, with each
+ * substituted value shell-quoted where it lands in a command. The graph owns
+ * all of its strings; it borrows the plan, which must outlive it.
+ */
+#ifndef DROVER_GRAPH_H
+#define DROVER_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "drover/diag.h"
+#include "drover/plan.h"
+
+struct dr_task {
+	size_t id; /* index in graph->tasks */
+	const struct dr_service *service;
+	const struct dr_step *step;
+	const struct dr_tenant *tenant; /* NULL for global services */
+	const struct dr_host *host;	/* NULL: runs on the controller */
+	const struct dr_site *site;	/* host's site, or NULL */
+	int tier;
+	int priority; /* tenant priority; 0 for global services */
+	char *key;    /* stable unique id: service[/tenant]/step[@site/host] */
+
+	/* Rendered action. */
+	char *command;	    /* run/local: shell command, values quoted;
+			       script: the remote invocation */
+	char *display;	    /* command with secrets as placeholders, for
+			       show/runbook/logs */
+	const char *const *secret_names; /* secrets fed on stdin, in order */
+	size_t nsecrets;
+	const struct dr_host *src_host; /* copy: source host, NULL = local */
+	char *src_path;			/* copy: rendered source path */
+	char *dst_path;			/* copy: rendered destination path */
+	char *sha256;			/* copy: expected digest, or NULL */
+	char *target;			/* probe: rendered host:port or URL */
+	char *prompt;			/* approve: rendered question */
+
+	/* Dependencies: tasks that must end before this one starts. */
+	size_t *deps;
+	size_t ndeps;
+	size_t *rdeps; /* tasks that depend on this one */
+	size_t nrdeps;
+	bool refused; /* drill interlock: touches production, not readonly */
+};
+
+struct dr_graph {
+	const struct dr_plan *plan;
+	const struct dr_site *const *from; /* lost sites */
+	size_t nfrom;
+	const struct dr_site *to;
+	unsigned mode; /* DR_MODE_FAILOVER or DR_MODE_DRILL */
+	struct dr_task *tasks;
+	size_t ntasks;
+	struct dr_arena *arena;
+};
+
+struct dr_expand_opts {
+	const char *const *from; /* site names, at least one */
+	size_t nfrom;
+	const char *to;
+	unsigned mode;		 /* DR_MODE_FAILOVER or DR_MODE_DRILL */
+	const char *const *only; /* service or tenant names; NULL/0: all */
+	size_t nonly;
+	bool include_cleanup; /* also expand cleanup steps (drill) */
+};
+
+/*
+ * Expands plan into a graph. Problems (unknown site, a from site that is the
+ * target, a copy source matching several hosts, ...) go to diags.
+ * Returns 0 and sets *out, or DR_EINVAL. Caller owns *out; free with
+ * dr_graph_free().
+ */
+int dr_graph_expand(const struct dr_plan *plan,
+		    const struct dr_expand_opts *opts, struct dr_diags *diags,
+		    struct dr_graph **out);
+
+void dr_graph_free(struct dr_graph *g);
+
+/*
+ * Compares two tasks in ready-queue order: tier, then tenant priority, then
+ * service name, tenant name, step index, site, host. Returns <0, 0, >0.
+ */
+int dr_task_cmp(const struct dr_task *a, const struct dr_task *b);
+
+/*
+ * Fills order (g->ntasks entries, caller-allocated) with task ids in the
+ * order a scheduler with one slot would start them, honouring tiers as
+ * priority groups. Returns 0, or DR_EINVAL if the graph has a cycle.
+ */
+int dr_graph_order(const struct dr_graph *g, size_t *order);
+
+/* Writes the graph in Graphviz DOT, clustered by tier. */
+void dr_graph_dot(const struct dr_graph *g, FILE *f);
+
+/* Human-readable "from" list: "milan,rome". Static to the graph. */
+const char *dr_graph_from_names(const struct dr_graph *g);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * plan.h: the recovery plan, loaded from a libconfig file and validated.
+ *
+ * A loaded plan is immutable: every string and array lives in one arena owned
+ * by the plan and released by dr_plan_free(). Renderers, the expander and the
+ * CLI read these structures directly; nothing writes to them after
+ * dr_plan_load() returns.
+ *
+ * The language is documented in README.md ("Plan language").
+ */
+#ifndef DROVER_PLAN_H
+#define DROVER_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drover/diag.h"
+
+#define DR_TIER_MAX 99
+#define DR_PRIORITY_MAX 100000
+
+enum dr_site_role {
+	DR_SITE_PRIMARY,
+	DR_SITE_SECONDARY,
+	DR_SITE_STANDBY,
+	DR_SITE_VAULT,
+	DR_SITE_DRILL
+};
+
+enum dr_action {
+	DR_ACT_NONE = 0,
+	DR_ACT_RUN,	/* remote command on each matched host */
+	DR_ACT_SCRIPT,	/* local script file sent to and run on each host */
+	DR_ACT_COPY,	/* file relayed host to host through the controller */
+	DR_ACT_PROBE,	/* tcp or http check from the controller */
+	DR_ACT_APPROVE, /* manual gate answered by the operator */
+	DR_ACT_LOCAL	/* command on the controller (uv_spawn) */
+};
+
+enum dr_on_failure {
+	DR_FAIL_ABORT,	  /* start nothing new; running tasks finish; exit 1 */
+	DR_FAIL_CONTINUE, /* dependents are skipped, the rest goes on */
+	DR_FAIL_PAUSE	  /* wait for the operator */
+};
+
+enum dr_unreachable {
+	DR_UNREACH_FAIL,    /* an unreachable host fails the task (default) */
+	DR_UNREACH_CONTINUE /* recorded as unreachable; dependents go on */
+};
+
+/* Bit mask of the modes a step runs in. */
+enum dr_mode { DR_MODE_FAILOVER = 1, DR_MODE_DRILL = 2 };
+
+enum dr_scope { DR_SCOPE_GLOBAL, DR_SCOPE_TENANT };
+
+enum dr_sel_kind {
+	DR_SEL_NONE = 0, /* no selector: the step runs on the controller */
+	DR_SEL_FROM,	 /* from:ROLE, every lost site */
+	DR_SEL_TO,	 /* to:ROLE, the target site */
+	DR_SEL_SITE	 /* SITE:ROLE or SITE:HOST */
+};
+
+/* "from:db", "to:*", "vault:backup", "torino:to-db1". */
+struct dr_selector {
+	enum dr_sel_kind kind;
+	const char *site; /* DR_SEL_SITE only */
+	const char *name; /* role or host name; "*" for any role */
+	bool is_host;	  /* DR_SEL_SITE: name is a host, not a role */
+	const char *text; /* as written, for messages */
+};
+
+struct dr_site;
+
+struct dr_host {
+	const char *name;
+	const char *address;
+	int port;
+	const char *user;	 /* defaults.user when not given */
+	const char *const *roles;
+	size_t nroles;
+	const struct dr_site *site;
+	int line;
+};
+
+struct dr_site {
+	const char *name;
+	enum dr_site_role role;
+	const struct dr_host *hosts;
+	size_t nhosts;
+	int line;
+};
+
+struct dr_var {
+	const char *name;
+	const char *value;
+	int line;
+};
+
+struct dr_tenant {
+	const char *name;
+	int priority; /* 1 is first; lower numbers recover earlier */
+	const struct dr_var *vars;
+	size_t nvars;
+	int line;
+};
+
+/* A secret's value is read at run time only, never stored in the plan. */
+struct dr_secret {
+	const char *name;
+	const char *env;  /* environment variable, or NULL */
+	const char *file; /* path to a file of mode 0600 or stricter, or NULL */
+	int line;
+};
+
+struct dr_contact {
+	const char *name;
+	const char *role;
+	const char *phone;
+	const char *email; /* may be NULL */
+	int line;
+};
+
+/* One side of a copy: "vault:backup:/srv/backups/${tenant}/payroll.tar". */
+struct dr_endpoint {
+	struct dr_selector sel; /* kind DR_SEL_NONE: the controller's disk */
+	const char *path;	/* template */
+};
+
+struct dr_copy {
+	struct dr_endpoint from;
+	struct dr_endpoint to; /* a path ending in '/' keeps the file name */
+	const char *sha256;    /* template: 64 hex digits after expansion, or
+				  NULL; "manifest" reads PATH.sha256 beside
+				  the source */
+	const char *mode;      /* octal file mode for the destination, or NULL */
+};
+
+enum dr_probe_kind { DR_PROBE_TCP, DR_PROBE_HTTP };
+
+struct dr_probe {
+	enum dr_probe_kind kind;
+	const char *target;   /* template: "host:port" or an http:// URL */
+	int expect_status;    /* http: 0 means any 2xx */
+	const char *expect_body; /* http: substring that must appear, or NULL */
+	uint64_t within_ms;   /* keep trying until healthy or this expires */
+	uint64_t interval_ms; /* between attempts */
+};
+
+struct dr_step {
+	const char *name;
+	enum dr_action action;
+	const char *command;	   /* run and local: template */
+	const char *script;	   /* script: path relative to the plan file */
+	const char *const *args;   /* script: argument templates */
+	size_t nargs;
+	struct dr_copy copy;
+	struct dr_probe probe;
+	const char *prompt;	   /* approve: the question for the operator */
+	struct dr_selector on;	   /* where it runs; DR_SEL_NONE: controller */
+	const char *success;	   /* what success looks like, for the runbook */
+	const char *on_error_hint; /* what to do on failure, for the runbook */
+	uint64_t timeout_ms;
+	int retries;
+	uint64_t retry_delay_ms;
+	bool idempotent;
+	bool readonly; /* never changes anything: allowed on production in a
+			  drill */
+	enum dr_on_failure on_failure;
+	enum dr_unreachable unreachable;
+	unsigned when;	/* DR_MODE_* mask */
+	bool cleanup;	/* runs after the plan, whatever its outcome */
+	const struct dr_service *service;
+	size_t index; /* position in the service */
+	int line;
+};
+
+struct dr_service {
+	const char *name;
+	const char *description; /* may be NULL */
+	int tier;
+	uint64_t rto_ms; /* 0: no target */
+	uint64_t rpo_ms; /* 0: no target */
+	enum dr_scope scope;
+	const char *const *after; /* service names */
+	size_t nafter;
+	const struct dr_service *const *after_svc; /* resolved */
+	const struct dr_step *steps;
+	size_t nsteps;
+	int line;
+};
+
+struct dr_defaults {
+	const char *user;
+	const char *identity;	 /* private key file, "~" expanded */
+	const char *known_hosts; /* relative to the plan file */
+	int port;
+	uint64_t connect_timeout_ms;
+	uint64_t timeout_ms;
+	int retries;
+	uint64_t retry_delay_ms;
+	uint64_t keepalive_ms;
+};
+
+struct dr_limits {
+	int sessions; /* open SSH sessions in all */
+	int per_site;
+	int per_host;
+};
+
+struct dr_plan {
+	const char *path; /* as given */
+	const char *dir;  /* directory of the plan file */
+	const char *name;
+	const char *description;
+	int version;
+	char sha256[65]; /* of the file's bytes */
+	bool strict_tiers;
+	struct dr_defaults defaults;
+	struct dr_limits limits;
+	const struct dr_site *sites;
+	size_t nsites;
+	const struct dr_tenant *tenants;
+	size_t ntenants;
+	const struct dr_service *services;
+	size_t nservices;
+	const struct dr_contact *contacts;
+	size_t ncontacts;
+	const struct dr_var *vars;
+	size_t nvars;
+	const struct dr_secret *secrets;
+	size_t nsecrets;
+	struct dr_arena *arena;
+};
+
+/*
+ * Loads and validates the plan at path. Every problem found is added to
+ * diags as "FILE:LINE: message"; loading goes on after an error so that one
+ * run reports them all.
+ * Returns 0 and sets *out, or DR_EPLAN (diags says why) or DR_EIO (the file
+ * could not be read; diags says why). Caller owns *out; free with
+ * dr_plan_free().
+ */
+int dr_plan_load(const char *path, struct dr_diags *diags,
+		 struct dr_plan **out);
+
+/* Same, from a string; path is used in messages only. */
+int dr_plan_load_string(const char *text, const char *path,
+			struct dr_diags *diags, struct dr_plan **out);
+
+void dr_plan_free(struct dr_plan *plan);
+
+/* Lookups by name; NULL when absent. */
+const struct dr_site *dr_plan_site(const struct dr_plan *p, const char *name);
+const struct dr_tenant *dr_plan_tenant(const struct dr_plan *p,
+				       const char *name);
+const struct dr_service *dr_plan_service(const struct dr_plan *p,
+					 const char *name);
+const struct dr_secret *dr_plan_secret(const struct dr_plan *p,
+				       const char *name);
+/* A variable: the tenant's own first (tenant may be NULL), then the plan's. */
+const char *dr_plan_var(const struct dr_plan *p, const struct dr_tenant *t,
+			const char *name);
+
+bool dr_host_has_role(const struct dr_host *h, const char *role);
+
+/*
+ * Calls fn for each host of site that sel matches (sel->kind must already be
+ * bound to site: callers pass the site for from/to selectors). Returns the
+ * number matched.
+ */
+size_t dr_selector_match(const struct dr_selector *sel,
+			 const struct dr_site *site,
+			 void (*fn)(const struct dr_host *h, void *arg),
+			 void *arg);
+
+const char *dr_site_role_name(enum dr_site_role r);
+const char *dr_action_name(enum dr_action a);
+
+#endif

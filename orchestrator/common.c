@@ -1,0 +1,408 @@
+/* common.c: error names, allocation, buffers, arena, durations, clocks. */
+#include "drover/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *
+dr_strerror(int err)
+{
+	switch (err) {
+	case DR_OK:
+		return "success";
+	case DR_EINVAL:
+		return "invalid argument";
+	case DR_ENOMEM:
+		return "out of memory";
+	case DR_EIO:
+		return "i/o error";
+	case DR_EPLAN:
+		return "invalid plan";
+	case DR_ENOTFOUND:
+		return "not found";
+	case DR_ECONNECT:
+		return "unreachable";
+	case DR_EHOSTKEY:
+		return "host key refused";
+	case DR_EAUTH:
+		return "authentication failed";
+	case DR_ETIMEDOUT:
+		return "timed out";
+	case DR_EPROTO:
+		return "ssh protocol error";
+	case DR_ECANCELED:
+		return "cancelled";
+	case DR_ECHECKSUM:
+		return "checksum mismatch";
+	case DR_EEXIT:
+		return "command failed";
+	case DR_ELOCKED:
+		return "locked by another run";
+	case DR_EREFUSED:
+		return "refused";
+	case DR_EDISCONNECT:
+		return "connection lost";
+	}
+	return "unknown error";
+}
+
+static void
+oom(size_t n)
+{
+	fprintf(stderr, "drover: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *
+dr_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+dr_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+dr_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+char *
+dr_xstrdup(const char *s)
+{
+	return dr_xstrndup(s, strlen(s));
+}
+
+char *
+dr_xstrndup(const char *s, size_t n)
+{
+	char *p = dr_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+dr_xasprintf(const char *fmt, ...)
+{
+	struct dr_buf b;
+	va_list ap;
+
+	dr_buf_init(&b, 0);
+	va_start(ap, fmt);
+	dr_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return dr_buf_steal(&b);
+}
+
+void
+dr_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+
+	if (need <= *cap)
+		return;
+	ncap = *cap ? *cap : 8;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			oom(SIZE_MAX);
+		ncap *= 2;
+	}
+	if (ncap > SIZE_MAX / elem)
+		oom(SIZE_MAX);
+	*arr = dr_xrealloc(*arr, ncap * elem);
+	*cap = ncap;
+}
+
+void
+dr_buf_init(struct dr_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+static void
+buf_reserve(struct dr_buf *b, size_t extra)
+{
+	void *p = b->data;
+	dr_grow(&p, &b->cap, b->len + extra + 1, 1);
+	b->data = p;
+}
+
+void
+dr_buf_append(struct dr_buf *b, const void *p, size_t n)
+{
+	const char *src = p;
+
+	if (b->limit && n >= b->limit) {
+		/* Only the last limit bytes of the new data survive. */
+		src += n - b->limit;
+		n = b->limit;
+		b->truncated = b->truncated || b->len > 0 || n > 0;
+		b->len = 0;
+	} else if (b->limit && b->len + n > b->limit) {
+		size_t drop = b->len + n - b->limit;
+		memmove(b->data, b->data + drop, b->len - drop);
+		b->len -= drop;
+		b->truncated = true;
+	}
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, src, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+dr_buf_puts(struct dr_buf *b, const char *s)
+{
+	dr_buf_append(b, s, strlen(s));
+}
+
+void
+dr_buf_vprintf(struct dr_buf *b, const char *fmt, va_list ap)
+{
+	char small[256];
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		dr_buf_append(b, small, (size_t)n);
+		return;
+	}
+	{
+		char *big = dr_xmalloc((size_t)n + 1);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		dr_buf_append(b, big, (size_t)n);
+		free(big);
+	}
+}
+
+void
+dr_buf_printf(struct dr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dr_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *
+dr_buf_steal(struct dr_buf *b)
+{
+	char *p = b->data;
+
+	if (p == NULL)
+		p = dr_xstrdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->truncated = false;
+	return p;
+}
+
+void
+dr_buf_free(struct dr_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Arena: a list of blocks; large requests get a block of their own. */
+#define ARENA_BLOCK 65536
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	size_t size;
+	_Alignas(max_align_t) unsigned char mem[];
+};
+
+struct dr_arena {
+	struct arena_block *head;
+};
+
+struct dr_arena *
+dr_arena_new(void)
+{
+	return dr_xcalloc(1, sizeof(struct dr_arena));
+}
+
+void *
+dr_arena_alloc(struct dr_arena *a, size_t n)
+{
+	const size_t align = _Alignof(max_align_t);
+	struct arena_block *b = a->head;
+	void *p;
+
+	n = (n + align - 1) & ~(align - 1);
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+		struct arena_block *nb =
+			dr_xmalloc(sizeof(struct arena_block) + size);
+		nb->used = 0;
+		nb->size = size;
+		if (size == n && b != NULL) {
+			/* Keep the current block as the head for small ones. */
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			a->head = nb;
+		}
+		b = nb;
+	}
+	p = b->mem + b->used;
+	b->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *
+dr_arena_strndup(struct dr_arena *a, const char *s, size_t n)
+{
+	char *p = dr_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+dr_arena_strdup(struct dr_arena *a, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	return dr_arena_strndup(a, s, strlen(s));
+}
+
+void
+dr_arena_free(struct dr_arena *a)
+{
+	struct arena_block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->head; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+int
+dr_duration_parse(const char *s, uint64_t *ms)
+{
+	uint64_t total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return DR_EINVAL;
+	while (*p) {
+		uint64_t n = 0, unit;
+		const char *start = p;
+
+		while (isdigit((unsigned char)*p)) {
+			if (n > UINT64_MAX / 10 / 86400000ULL)
+				return DR_EINVAL;
+			n = n * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		if (p == start)
+			return DR_EINVAL;
+		if (p[0] == 'm' && p[1] == 's') {
+			unit = 1;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60000;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600000;
+			p++;
+		} else if (*p == 'd') {
+			unit = 86400000;
+			p++;
+		} else {
+			return DR_EINVAL;
+		}
+		total += n * unit;
+	}
+	if (total == 0)
+		return DR_EINVAL;
+	*ms = total;
+	return 0;
+}
+
+const char *
+dr_duration_fmt(uint64_t ms, char *buf, size_t len)
+{
+	if (ms < 1000)
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+	else if (ms < 60000)
+		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%llum%02llus",
+			 (unsigned long long)(ms / 60000),
+			 (unsigned long long)(ms / 1000 % 60));
+	else
+		snprintf(buf, len, "%lluh%02llum",
+			 (unsigned long long)(ms / 3600000),
+			 (unsigned long long)(ms / 60000 % 60));
+	return buf;
+}
+
+uint64_t
+dr_now_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+dr_now_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *
+dr_time_fmt(uint64_t wall_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	char tmp[32];
+
+	gmtime_r(&t, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", tmp, (unsigned)(wall_ms % 1000));
+	return buf;
+}
