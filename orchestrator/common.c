@@ -262,7 +262,7 @@ dr_arena_alloc(struct dr_arena *a, size_t n)
 	if (b == NULL || b->size - b->used < n) {
 		size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
 		struct arena_block *nb =
-			dr_xmalloc(sizeof(struct arena_block) + size);
+		    dr_xmalloc(sizeof(struct arena_block) + size);
 		nb->used = 0;
 		nb->size = size;
 		if (size == n && b != NULL) {
@@ -367,12 +367,12 @@ dr_duration_fmt(uint64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
 	else if (ms < 3600000)
 		snprintf(buf, len, "%llum%02llus",
-			 (unsigned long long)(ms / 60000),
-			 (unsigned long long)(ms / 1000 % 60));
+		         (unsigned long long)(ms / 60000),
+		         (unsigned long long)(ms / 1000 % 60));
 	else
 		snprintf(buf, len, "%lluh%02llum",
-			 (unsigned long long)(ms / 3600000),
-			 (unsigned long long)(ms / 60000 % 60));
+		         (unsigned long long)(ms / 3600000),
+		         (unsigned long long)(ms / 60000 % 60));
 	return buf;
 }
 

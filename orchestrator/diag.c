@@ -9,7 +9,7 @@
 
 void
 dr_diag_add(struct dr_diags *d, const char *file, int line, const char *fmt,
-	    ...)
+            ...)
 {
 	struct dr_buf b;
 	va_list ap;

@@ -5,16 +5,16 @@
 #include "drover/cmd.h"
 
 static const struct dr_cmd cmd_table[] = {
-	{"validate", "PLAN", "check a plan and report every error",
-	 dr_cmd_validate},
-	{"show", "PLAN --from S[,S] --to S [--drill] [--only NAME]",
-	 "list the tasks in the order they would run", dr_cmd_show},
-	{"graph", "PLAN --from S[,S] --to S [--drill]",
-	 "write the task graph as Graphviz DOT", dr_cmd_graph},
-	{"runbook",
-	 "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
-	 "[-o FILE]",
-	 "render the printable runbook for a direction", dr_cmd_runbook},
+    {"validate", "PLAN", "check a plan and report every error",
+     dr_cmd_validate},
+    {"show", "PLAN --from S[,S] --to S [--drill] [--only NAME]",
+     "list the tasks in the order they would run", dr_cmd_show},
+    {"graph", "PLAN --from S[,S] --to S [--drill]",
+     "write the task graph as Graphviz DOT", dr_cmd_graph},
+    {"runbook",
+     "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
+     "[-o FILE]",
+     "render the printable runbook for a direction", dr_cmd_runbook},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -27,7 +27,7 @@ usage(FILE *f)
 	fprintf(f, "usage: drover COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-9s %s\n", cmd_table[i].name,
-			cmd_table[i].summary);
+		        cmd_table[i].summary);
 	fprintf(f, "\nrun 'drover COMMAND --help' for its arguments\n");
 }
 
@@ -39,7 +39,7 @@ dr_cmd_usage(const char *verb)
 	for (i = 0; i < NCMDS; i++) {
 		if (strcmp(cmd_table[i].name, verb) == 0) {
 			fprintf(stderr, "usage: drover %s %s\n", verb,
-				cmd_table[i].usage);
+			        cmd_table[i].usage);
 			return DR_EXIT_USAGE;
 		}
 	}

@@ -8,6 +8,9 @@
 #ifndef DROVER_CMD_H
 #define DROVER_CMD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum {
 	DR_EXIT_OK = 0,
 	DR_EXIT_FAIL = 1,
@@ -27,6 +30,41 @@ int dr_cmd_validate(int argc, char **argv);
 int dr_cmd_show(int argc, char **argv);
 int dr_cmd_graph(int argc, char **argv);
 int dr_cmd_runbook(int argc, char **argv);
+
+struct dr_plan;
+struct dr_graph;
+
+/* Direction and filters shared by show, graph, runbook, failover, drill. */
+struct dr_cmd_dir {
+	char *from[16]; /* --from milan,rome */
+	size_t nfrom;
+	const char *to;
+	bool drill;
+	const char *only[64];
+	size_t nonly;
+	char *from_arg; /* owns the from strings */
+};
+
+/*
+ * Handles one direction option (--from, --to, --drill, --only) found by
+ * getopt_long; opt is its long name. Returns 0, or DR_EXIT_USAGE after
+ * printing why.
+ */
+int dr_cmd_dir_opt(struct dr_cmd_dir *d, const char *opt, const char *arg);
+void dr_cmd_dir_free(struct dr_cmd_dir *d);
+
+/*
+ * Loads and validates the plan, printing every diagnostic to stderr.
+ * Returns 0 and sets *out, or DR_EXIT_FAIL.
+ */
+int dr_cmd_load_plan(const char *path, struct dr_plan **out);
+
+/*
+ * Expands plan for d, printing diagnostics. Returns 0 and sets *out, or
+ * DR_EXIT_FAIL (problems in the plan or direction) / DR_EXIT_USAGE.
+ */
+int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
+                  struct dr_graph **out);
 
 /* Prints "usage: drover VERB USAGE" for the verb to stderr; returns 2. */
 int dr_cmd_usage(const char *verb);

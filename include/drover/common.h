@@ -16,19 +16,19 @@
 
 enum dr_err {
 	DR_OK = 0,
-	DR_EINVAL = -1,	     /* bad argument or bad input */
-	DR_ENOMEM = -2,	     /* out of memory (journal path only) */
-	DR_EIO = -3,	     /* local I/O error */
-	DR_EPLAN = -4,	     /* plan did not load or validate */
+	DR_EINVAL = -1,      /* bad argument or bad input */
+	DR_ENOMEM = -2,      /* out of memory (journal path only) */
+	DR_EIO = -3,         /* local I/O error */
+	DR_EPLAN = -4,       /* plan did not load or validate */
 	DR_ENOTFOUND = -5,   /* a named thing does not exist */
 	DR_ECONNECT = -6,    /* could not reach the host */
 	DR_EHOSTKEY = -7,    /* host key unknown or changed */
-	DR_EAUTH = -8,	     /* authentication refused */
+	DR_EAUTH = -8,       /* authentication refused */
 	DR_ETIMEDOUT = -9,   /* a deadline expired */
 	DR_EPROTO = -10,     /* SSH protocol or library error */
 	DR_ECANCELED = -11,  /* cancelled by the operator or the scheduler */
 	DR_ECHECKSUM = -12,  /* checksum mismatch */
-	DR_EEXIT = -13,	     /* remote or local command failed */
+	DR_EEXIT = -13,      /* remote or local command failed */
 	DR_ELOCKED = -14,    /* another run holds the lock */
 	DR_EREFUSED = -15,   /* refused by policy (drill interlock, gate) */
 	DR_EDISCONNECT = -16 /* the peer went away */
@@ -43,8 +43,7 @@ void *dr_xcalloc(size_t n, size_t size);
 void *dr_xrealloc(void *p, size_t n);
 char *dr_xstrdup(const char *s);
 char *dr_xstrndup(const char *s, size_t n);
-char *dr_xasprintf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Growable array helper: ensures *arr has room for need elements of size
@@ -68,7 +67,7 @@ void dr_buf_init(struct dr_buf *b, size_t limit);
 void dr_buf_append(struct dr_buf *b, const void *p, size_t n);
 void dr_buf_puts(struct dr_buf *b, const char *s);
 void dr_buf_printf(struct dr_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void dr_buf_vprintf(struct dr_buf *b, const char *fmt, va_list ap);
 /* Takes ownership of the data; the buffer is left empty. */
 char *dr_buf_steal(struct dr_buf *b);

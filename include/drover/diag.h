@@ -22,7 +22,7 @@ struct dr_diags {
 
 /* Adds one diagnostic; file may be NULL, line 0 for none. */
 void dr_diag_add(struct dr_diags *d, const char *file, int line,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Sorts by file and line (stable) and prints one per line to f. */
 void dr_diag_print(struct dr_diags *d, FILE *f);

@@ -27,25 +27,25 @@ struct dr_task {
 	const struct dr_service *service;
 	const struct dr_step *step;
 	const struct dr_tenant *tenant; /* NULL for global services */
-	const struct dr_host *host;	/* NULL: runs on the controller */
-	const struct dr_site *site;	/* host's site, or NULL */
+	const struct dr_host *host;     /* NULL: runs on the controller */
+	const struct dr_site *site;     /* host's site, or NULL */
 	int tier;
 	int priority; /* tenant priority; 0 for global services */
 	char *key;    /* stable unique id: service[/tenant]/step[@site/host] */
 
 	/* Rendered action. */
-	char *command;	    /* run/local: shell command, values quoted;
-			       script: the remote invocation */
-	char *display;	    /* command with secrets as placeholders, for
-			       show/runbook/logs */
+	char *command; /* run/local: shell command, values quoted;
+	                  script: the remote invocation */
+	char *display; /* command with secrets as placeholders, for
+	                  show/runbook/logs */
 	const char *const *secret_names; /* secrets fed on stdin, in order */
 	size_t nsecrets;
 	const struct dr_host *src_host; /* copy: source host, NULL = local */
-	char *src_path;			/* copy: rendered source path */
-	char *dst_path;			/* copy: rendered destination path */
-	char *sha256;			/* copy: expected digest, or NULL */
-	char *target;			/* probe: rendered host:port or URL */
-	char *prompt;			/* approve: rendered question */
+	char *src_path;                 /* copy: rendered source path */
+	char *dst_path;                 /* copy: rendered destination path */
+	char *sha256;                   /* copy: expected digest, or NULL */
+	char *target;                   /* probe: rendered host:port or URL */
+	char *prompt;                   /* approve: rendered question */
 
 	/* Dependencies: tasks that must end before this one starts. */
 	size_t *deps;
@@ -70,7 +70,7 @@ struct dr_expand_opts {
 	const char *const *from; /* site names, at least one */
 	size_t nfrom;
 	const char *to;
-	unsigned mode;		 /* DR_MODE_FAILOVER or DR_MODE_DRILL */
+	unsigned mode;           /* DR_MODE_FAILOVER or DR_MODE_DRILL */
 	const char *const *only; /* service or tenant names; NULL/0: all */
 	size_t nonly;
 	bool include_cleanup; /* also expand cleanup steps (drill) */
@@ -83,8 +83,8 @@ struct dr_expand_opts {
  * dr_graph_free().
  */
 int dr_graph_expand(const struct dr_plan *plan,
-		    const struct dr_expand_opts *opts, struct dr_diags *diags,
-		    struct dr_graph **out);
+                    const struct dr_expand_opts *opts, struct dr_diags *diags,
+                    struct dr_graph **out);
 
 void dr_graph_free(struct dr_graph *g);
 

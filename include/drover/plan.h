@@ -30,18 +30,18 @@ enum dr_site_role {
 
 enum dr_action {
 	DR_ACT_NONE = 0,
-	DR_ACT_RUN,	/* remote command on each matched host */
-	DR_ACT_SCRIPT,	/* local script file sent to and run on each host */
-	DR_ACT_COPY,	/* file relayed host to host through the controller */
-	DR_ACT_PROBE,	/* tcp or http check from the controller */
+	DR_ACT_RUN,     /* remote command on each matched host */
+	DR_ACT_SCRIPT,  /* local script file sent to and run on each host */
+	DR_ACT_COPY,    /* file relayed host to host through the controller */
+	DR_ACT_PROBE,   /* tcp or http check from the controller */
 	DR_ACT_APPROVE, /* manual gate answered by the operator */
-	DR_ACT_LOCAL	/* command on the controller (uv_spawn) */
+	DR_ACT_LOCAL    /* command on the controller (uv_spawn) */
 };
 
 enum dr_on_failure {
-	DR_FAIL_ABORT,	  /* start nothing new; running tasks finish; exit 1 */
+	DR_FAIL_ABORT,    /* start nothing new; running tasks finish; exit 1 */
 	DR_FAIL_CONTINUE, /* dependents are skipped, the rest goes on */
-	DR_FAIL_PAUSE	  /* wait for the operator */
+	DR_FAIL_PAUSE     /* wait for the operator */
 };
 
 enum dr_unreachable {
@@ -56,9 +56,9 @@ enum dr_scope { DR_SCOPE_GLOBAL, DR_SCOPE_TENANT };
 
 enum dr_sel_kind {
 	DR_SEL_NONE = 0, /* no selector: the step runs on the controller */
-	DR_SEL_FROM,	 /* from:ROLE, every lost site */
-	DR_SEL_TO,	 /* to:ROLE, the target site */
-	DR_SEL_SITE	 /* SITE:ROLE or SITE:HOST */
+	DR_SEL_FROM,     /* from:ROLE, every lost site */
+	DR_SEL_TO,       /* to:ROLE, the target site */
+	DR_SEL_SITE      /* SITE:ROLE or SITE:HOST */
 };
 
 /* "from:db", "to:*", "vault:backup", "torino:to-db1". */
@@ -66,7 +66,7 @@ struct dr_selector {
 	enum dr_sel_kind kind;
 	const char *site; /* DR_SEL_SITE only */
 	const char *name; /* role or host name; "*" for any role */
-	bool is_host;	  /* DR_SEL_SITE: name is a host, not a role */
+	bool is_host;     /* DR_SEL_SITE: name is a host, not a role */
 	const char *text; /* as written, for messages */
 };
 
@@ -76,7 +76,7 @@ struct dr_host {
 	const char *name;
 	const char *address;
 	int port;
-	const char *user;	 /* defaults.user when not given */
+	const char *user; /* defaults.user when not given */
 	const char *const *roles;
 	size_t nroles;
 	const struct dr_site *site;
@@ -124,52 +124,52 @@ struct dr_contact {
 /* One side of a copy: "vault:backup:/srv/backups/${tenant}/payroll.tar". */
 struct dr_endpoint {
 	struct dr_selector sel; /* kind DR_SEL_NONE: the controller's disk */
-	const char *path;	/* template */
+	const char *path;       /* template */
 };
 
 struct dr_copy {
 	struct dr_endpoint from;
 	struct dr_endpoint to; /* a path ending in '/' keeps the file name */
 	const char *sha256;    /* template: 64 hex digits after expansion, or
-				  NULL; "manifest" reads PATH.sha256 beside
-				  the source */
-	const char *mode;      /* octal file mode for the destination, or NULL */
+	                          NULL; "manifest" reads PATH.sha256 beside
+	                          the source */
+	const char *mode; /* octal file mode for the destination, or NULL */
 };
 
 enum dr_probe_kind { DR_PROBE_TCP, DR_PROBE_HTTP };
 
 struct dr_probe {
 	enum dr_probe_kind kind;
-	const char *target;   /* template: "host:port" or an http:// URL */
-	int expect_status;    /* http: 0 means any 2xx */
+	const char *target;      /* template: "host:port" or an http:// URL */
+	int expect_status;       /* http: 0 means any 2xx */
 	const char *expect_body; /* http: substring that must appear, or NULL */
-	uint64_t within_ms;   /* keep trying until healthy or this expires */
-	uint64_t interval_ms; /* between attempts */
+	uint64_t within_ms;      /* keep trying until healthy or this expires */
+	uint64_t interval_ms;    /* between attempts */
 };
 
 struct dr_step {
 	const char *name;
 	enum dr_action action;
-	const char *command;	   /* run and local: template */
-	const char *script;	   /* script: path relative to the plan file */
-	const char *const *args;   /* script: argument templates */
+	const char *command;     /* run and local: template */
+	const char *script;      /* script: path relative to the plan file */
+	const char *const *args; /* script: argument templates */
 	size_t nargs;
 	struct dr_copy copy;
 	struct dr_probe probe;
-	const char *prompt;	   /* approve: the question for the operator */
-	struct dr_selector on;	   /* where it runs; DR_SEL_NONE: controller */
-	const char *success;	   /* what success looks like, for the runbook */
+	const char *prompt;    /* approve: the question for the operator */
+	struct dr_selector on; /* where it runs; DR_SEL_NONE: controller */
+	const char *success;   /* what success looks like, for the runbook */
 	const char *on_error_hint; /* what to do on failure, for the runbook */
 	uint64_t timeout_ms;
 	int retries;
 	uint64_t retry_delay_ms;
 	bool idempotent;
 	bool readonly; /* never changes anything: allowed on production in a
-			  drill */
+	                  drill */
 	enum dr_on_failure on_failure;
 	enum dr_unreachable unreachable;
-	unsigned when;	/* DR_MODE_* mask */
-	bool cleanup;	/* runs after the plan, whatever its outcome */
+	unsigned when; /* DR_MODE_* mask */
+	bool cleanup;  /* runs after the plan, whatever its outcome */
 	const struct dr_service *service;
 	size_t index; /* position in the service */
 	int line;
@@ -192,7 +192,7 @@ struct dr_service {
 
 struct dr_defaults {
 	const char *user;
-	const char *identity;	 /* private key file, "~" expanded */
+	const char *identity;    /* private key file, "~" expanded */
 	const char *known_hosts; /* relative to the plan file */
 	int port;
 	uint64_t connect_timeout_ms;
@@ -242,25 +242,25 @@ struct dr_plan {
  * dr_plan_free().
  */
 int dr_plan_load(const char *path, struct dr_diags *diags,
-		 struct dr_plan **out);
+                 struct dr_plan **out);
 
 /* Same, from a string; path is used in messages only. */
 int dr_plan_load_string(const char *text, const char *path,
-			struct dr_diags *diags, struct dr_plan **out);
+                        struct dr_diags *diags, struct dr_plan **out);
 
 void dr_plan_free(struct dr_plan *plan);
 
 /* Lookups by name; NULL when absent. */
 const struct dr_site *dr_plan_site(const struct dr_plan *p, const char *name);
 const struct dr_tenant *dr_plan_tenant(const struct dr_plan *p,
-				       const char *name);
+                                       const char *name);
 const struct dr_service *dr_plan_service(const struct dr_plan *p,
-					 const char *name);
+                                         const char *name);
 const struct dr_secret *dr_plan_secret(const struct dr_plan *p,
-				       const char *name);
+                                       const char *name);
 /* A variable: the tenant's own first (tenant may be NULL), then the plan's. */
 const char *dr_plan_var(const struct dr_plan *p, const struct dr_tenant *t,
-			const char *name);
+                        const char *name);
 
 bool dr_host_has_role(const struct dr_host *h, const char *role);
 
@@ -270,9 +270,9 @@ bool dr_host_has_role(const struct dr_host *h, const char *role);
  * number matched.
  */
 size_t dr_selector_match(const struct dr_selector *sel,
-			 const struct dr_site *site,
-			 void (*fn)(const struct dr_host *h, void *arg),
-			 void *arg);
+                         const struct dr_site *site,
+                         void (*fn)(const struct dr_host *h, void *arg),
+                         void *arg);
 
 const char *dr_site_role_name(enum dr_site_role r);
 const char *dr_action_name(enum dr_action a);

@@ -44,8 +44,8 @@ struct dr_tmpl_out {
  * secret reference is an error.
  */
 int dr_tmpl_render(const char *tmpl, enum dr_tmpl_ctx ctx,
-		   dr_tmpl_lookup_fn lookup, void *arg, bool display,
-		   struct dr_tmpl_out *sec, struct dr_buf *out, char **bad);
+                   dr_tmpl_lookup_fn lookup, void *arg, bool display,
+                   struct dr_tmpl_out *sec, struct dr_buf *out, char **bad);
 
 void dr_tmpl_out_free(struct dr_tmpl_out *sec);
 
@@ -57,6 +57,6 @@ void dr_shell_quote(struct dr_buf *out, const char *s);
  * Returns 0, or DR_EINVAL on an unterminated or empty reference.
  */
 int dr_tmpl_scan(const char *tmpl, void (*fn)(const char *name, void *arg),
-		 void *arg);
+                 void *arg);
 
 #endif

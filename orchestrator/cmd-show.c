@@ -1,0 +1,169 @@
+/* cmd-show.c: drover show PLAN --from S[,S] --to S: the run order. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/cmd.h"
+#include "drover/common.h"
+#include "drover/graph.h"
+#include "drover/plan.h"
+
+static const struct option show_opts[] = {
+    {"from", required_argument, NULL, 'f'},
+    {"to", required_argument, NULL, 't'},
+    {"drill", no_argument, NULL, 'd'},
+    {"only", required_argument, NULL, 'O'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* One-line description of what a task does. */
+static void
+detail(const struct dr_task *t, FILE *f)
+{
+	const struct dr_step *st = t->step;
+	char d[32];
+
+	switch (st->action) {
+	case DR_ACT_RUN:
+	case DR_ACT_LOCAL:
+	case DR_ACT_SCRIPT:
+		fprintf(f, "%s", t->display ? t->display : "");
+		if (st->action == DR_ACT_SCRIPT)
+			fprintf(f, " < %s", st->script);
+		break;
+	case DR_ACT_COPY:
+		if (t->src_host)
+			fprintf(f, "%s/%s:", t->src_host->site->name,
+			        t->src_host->name);
+		fprintf(f, "%s -> %s", t->src_path ? t->src_path : "?",
+		        t->dst_path ? t->dst_path : "?");
+		if (t->sha256)
+			fprintf(f, " (sha256 %s)", t->sha256);
+		break;
+	case DR_ACT_PROBE:
+		fprintf(f, "%s within %s", t->target ? t->target : "?",
+		        dr_duration_fmt(st->probe.within_ms, d, sizeof(d)));
+		break;
+	case DR_ACT_APPROVE:
+		fprintf(f, "ask: %s", t->prompt ? t->prompt : "");
+		break;
+	case DR_ACT_NONE:
+		break;
+	}
+}
+
+static void
+tier_header(const struct dr_graph *g, int tier, FILE *f)
+{
+	const struct dr_plan *p = g->plan;
+	size_t i;
+	int n = 0;
+	char d[32];
+
+	fprintf(f, "\ntier %d:", tier);
+	for (i = 0; i < p->nservices; i++) {
+		const struct dr_service *s = &p->services[i];
+		if (s->tier != tier)
+			continue;
+		fprintf(f, "%s %s", n++ ? "," : "", s->name);
+		if (s->rto_ms)
+			fprintf(f, " (rto %s)",
+			        dr_duration_fmt(s->rto_ms, d, sizeof(d)));
+	}
+	fprintf(f, "\n");
+}
+
+static void
+show(const struct dr_graph *g, const size_t *order, FILE *f)
+{
+	size_t i, w = 0;
+	int tier = -1;
+
+	fprintf(f, "plan \"%s\" (%s): %s from %s to %s\n", g->plan->name,
+	        g->plan->path, g->mode == DR_MODE_DRILL ? "drill" : "failover",
+	        dr_graph_from_names(g), g->to->name);
+	fprintf(f, "%zu tasks; %s\n", g->ntasks,
+	        g->plan->strict_tiers
+	            ? "each tier starts when the tiers before it have ended"
+	            : "later tiers may use idle capacity (strict_tiers = "
+	              "false)");
+	for (i = 0; i < g->ntasks; i++) {
+		size_t l = strlen(g->tasks[i].key);
+		if (l > w)
+			w = l;
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[order[i]];
+		if (t->tier != tier) {
+			tier = t->tier;
+			tier_header(g, tier, f);
+		}
+		fprintf(f, "%5zu  %-*s  %-7s  ", i + 1, (int)w, t->key,
+		        dr_action_name(t->step->action));
+		if (t->refused)
+			fprintf(f, "REFUSED in a drill (production host, step "
+			           "not readonly)  ");
+		detail(t, f);
+		fputc('\n', f);
+	}
+}
+
+int
+dr_cmd_show(int argc, char **argv)
+{
+	struct dr_cmd_dir dir = {0};
+	struct dr_plan *plan = NULL;
+	struct dr_graph *g = NULL;
+	size_t *order = NULL;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", show_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			rc = dr_cmd_dir_opt(&dir, "from", optarg);
+			break;
+		case 't':
+			rc = dr_cmd_dir_opt(&dir, "to", optarg);
+			break;
+		case 'd':
+			rc = dr_cmd_dir_opt(&dir, "drill", NULL);
+			break;
+		case 'O':
+			rc = dr_cmd_dir_opt(&dir, "only", optarg);
+			break;
+		case 'h':
+			dr_cmd_dir_free(&dir);
+			printf("usage: drover show PLAN --from S[,S] --to S "
+			       "[--drill] [--only NAME]...\n");
+			return DR_EXIT_OK;
+		default:
+			rc = DR_EXIT_USAGE;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (optind != argc - 1) {
+		rc = dr_cmd_usage("show");
+		goto out;
+	}
+	if ((rc = dr_cmd_load_plan(argv[optind], &plan)) != 0)
+		goto out;
+	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
+		goto out;
+	order = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	if (dr_graph_order(g, order) != 0) {
+		fprintf(stderr, "drover: the task graph has a cycle\n");
+		rc = DR_EXIT_FAIL;
+		goto out;
+	}
+	show(g, order, stdout);
+	rc = DR_EXIT_OK;
+out:
+	free(order);
+	dr_graph_free(g);
+	dr_plan_free(plan);
+	dr_cmd_dir_free(&dir);
+	return rc;
+}

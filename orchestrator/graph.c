@@ -1,0 +1,829 @@
+/*
+ * graph.c: expand a validated plan for one direction and mode into tasks.
+ *
+ * Services are expanded in dependency order so that each service instance
+ * (service x tenant) knows the "exit set" of the instances it runs after:
+ * the tasks of their last step that has any. An instance with no task at
+ * all passes its own entry dependencies on, so "after" stays transitive.
+ */
+#include "drover/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/common.h"
+#include "drover/template.h"
+
+struct idset {
+	size_t *v;
+	size_t n, cap;
+};
+
+static void
+idset_add(struct idset *s, size_t id)
+{
+	void *p = s->v;
+
+	dr_grow(&p, &s->cap, s->n + 1, sizeof(size_t));
+	s->v = p;
+	s->v[s->n++] = id;
+}
+
+static void
+idset_addall(struct idset *s, const struct idset *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		idset_add(s, o->v[i]);
+}
+
+struct expander {
+	struct dr_graph *g;
+	struct dr_diags *diags;
+	const struct dr_expand_opts *opts;
+	size_t cap;          /* of g->tasks */
+	struct idset *deps;  /* per task, while building */
+	struct idset *exits; /* per instance */
+	bool *done;          /* per instance: expanded */
+	char *from_names;
+	int errors;
+};
+
+struct tctx {
+	struct expander *x;
+	const struct dr_service *svc;
+	const struct dr_step *st;
+	const struct dr_tenant *t;
+	const struct dr_host *h;
+	char port[16];
+};
+
+static const char *
+lookup(const char *name, void *arg)
+{
+	struct tctx *c = arg;
+	const struct dr_plan *p = c->x->g->plan;
+
+	if (strcmp(name, "tenant") == 0)
+		return c->t ? c->t->name : NULL;
+	if (strcmp(name, "service") == 0)
+		return c->svc->name;
+	if (strcmp(name, "step") == 0)
+		return c->st->name;
+	if (strcmp(name, "from") == 0)
+		return c->x->from_names;
+	if (strcmp(name, "to") == 0)
+		return c->x->g->to->name;
+	if (strcmp(name, "mode") == 0)
+		return c->x->g->mode == DR_MODE_DRILL ? "drill" : "failover";
+	if (strncmp(name, "var.", 4) == 0)
+		return dr_plan_var(p, c->t, name + 4);
+	if (c->h == NULL)
+		return NULL;
+	if (strcmp(name, "host") == 0)
+		return c->h->name;
+	if (strcmp(name, "address") == 0)
+		return c->h->address;
+	if (strcmp(name, "site") == 0)
+		return c->h->site->name;
+	if (strcmp(name, "user") == 0)
+		return c->h->user ? c->h->user : p->defaults.user;
+	if (strcmp(name, "port") == 0) {
+		snprintf(c->port, sizeof(c->port), "%d",
+		         c->h->port ? c->h->port : p->defaults.port);
+		return c->port;
+	}
+	return NULL;
+}
+
+/* Renders a template into the graph arena; NULL (reported) on error. */
+static char *
+render(struct tctx *c, const char *tmpl, enum dr_tmpl_ctx ctx, bool display,
+       struct dr_tmpl_out *sec)
+{
+	struct dr_buf b;
+	char *bad = NULL, *r;
+
+	if (tmpl == NULL)
+		return NULL;
+	dr_buf_init(&b, 0);
+	if (dr_tmpl_render(tmpl, ctx, lookup, c, display, sec, &b, &bad) != 0) {
+		dr_diag_add(c->x->diags, c->x->g->plan->path, c->st->line,
+		            "service \"%s\" step \"%s\": %s", c->svc->name,
+		            c->st->name, bad);
+		c->x->errors++;
+		free(bad);
+		dr_buf_free(&b);
+		return NULL;
+	}
+	r = dr_arena_strdup(c->x->g->arena, b.data ? b.data : "");
+	dr_buf_free(&b);
+	return r;
+}
+
+static struct dr_task *
+new_task(struct expander *x, struct tctx *c)
+{
+	struct dr_graph *g = x->g;
+	struct dr_task *t;
+	void *p = g->tasks;
+	size_t oldcap = x->cap;
+	struct dr_buf key;
+
+	dr_grow(&p, &x->cap, g->ntasks + 1, sizeof(struct dr_task));
+	g->tasks = p;
+	if (x->cap != oldcap) {
+		x->deps = dr_xrealloc(x->deps, x->cap * sizeof(struct idset));
+		memset(x->deps + oldcap, 0,
+		       (x->cap - oldcap) * sizeof(struct idset));
+	}
+	t = &g->tasks[g->ntasks];
+	memset(t, 0, sizeof(*t));
+	t->id = g->ntasks++;
+	t->service = c->svc;
+	t->step = c->st;
+	t->tenant = c->t;
+	t->host = c->h;
+	t->site = c->h ? c->h->site : NULL;
+	t->tier = c->svc->tier;
+	t->priority = c->t ? c->t->priority : 0;
+	dr_buf_init(&key, 0);
+	dr_buf_puts(&key, c->svc->name);
+	if (c->t)
+		dr_buf_printf(&key, "/%s", c->t->name);
+	dr_buf_printf(&key, "/%s", c->st->name);
+	if (c->h)
+		dr_buf_printf(&key, "@%s/%s", c->h->site->name, c->h->name);
+	t->key = dr_arena_strdup(g->arena, key.data);
+	dr_buf_free(&key);
+	if (g->mode == DR_MODE_DRILL && c->h &&
+	    (c->h->site->role == DR_SITE_PRIMARY ||
+	     c->h->site->role == DR_SITE_SECONDARY) &&
+	    !c->st->readonly)
+		t->refused = true;
+	return t;
+}
+
+/* Wraps a command so that secrets are read from stdin first. */
+static char *
+with_secret_preamble(struct expander *x, const char *cmd,
+                     const struct dr_tmpl_out *sec)
+{
+	struct dr_buf b;
+	size_t i;
+	char *r;
+
+	if (sec->nsecrets == 0)
+		return (char *)cmd;
+	dr_buf_init(&b, 0);
+	for (i = 0; i < sec->nsecrets; i++)
+		dr_buf_printf(&b, "IFS= read -r DROVER_SECRET_%zu && ", i + 1);
+	dr_buf_printf(&b, "{\n%s\n}", cmd);
+	r = dr_arena_strdup(x->g->arena, b.data);
+	dr_buf_free(&b);
+	return r;
+}
+
+static void
+fill_action(struct expander *x, struct tctx *c, struct dr_task *t)
+{
+	const struct dr_step *st = c->st;
+	struct dr_tmpl_out sec = {0};
+	struct dr_buf b;
+	size_t i;
+
+	switch (st->action) {
+	case DR_ACT_RUN:
+	case DR_ACT_LOCAL:
+		t->command = render(c, st->command, DR_TMPL_SHELL, false, &sec);
+		t->display = render(c, st->command, DR_TMPL_SHELL, true, NULL);
+		if (t->command && sec.nsecrets) {
+			const char **names = dr_arena_alloc(
+			    x->g->arena, sizeof(char *) * sec.nsecrets);
+			for (i = 0; i < sec.nsecrets; i++)
+				names[i] = dr_arena_strdup(x->g->arena,
+				                           sec.secrets[i]);
+			t->secret_names = names;
+			t->nsecrets = sec.nsecrets;
+			t->command = with_secret_preamble(x, t->command, &sec);
+		}
+		dr_tmpl_out_free(&sec);
+		break;
+	case DR_ACT_SCRIPT:
+		dr_buf_init(&b, 0);
+		dr_buf_puts(&b, "sh -s --");
+		for (i = 0; i < st->nargs; i++) {
+			char *a =
+			    render(c, st->args[i], DR_TMPL_SHELL, false, NULL);
+			if (a)
+				dr_buf_printf(&b, " %s", a);
+		}
+		t->command = dr_arena_strdup(x->g->arena, b.data);
+		t->display = t->command;
+		dr_buf_free(&b);
+		break;
+	case DR_ACT_PROBE:
+		t->target =
+		    render(c, st->probe.target, DR_TMPL_RAW, false, NULL);
+		break;
+	case DR_ACT_APPROVE:
+		t->prompt = render(c, st->prompt, DR_TMPL_RAW, false, NULL);
+		break;
+	case DR_ACT_COPY:
+	case DR_ACT_NONE:
+		break;
+	}
+}
+
+/* Resolves a selector to hosts for this direction. */
+struct hostlist {
+	const struct dr_host **v;
+	size_t n, cap;
+};
+
+static void
+hostlist_add(const struct dr_host *h, void *arg)
+{
+	struct hostlist *l = arg;
+	void *p = l->v;
+
+	dr_grow(&p, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v = p;
+	l->v[l->n++] = h;
+}
+
+static void
+match(struct expander *x, const struct dr_selector *sel, struct hostlist *l)
+{
+	const struct dr_graph *g = x->g;
+	size_t i;
+
+	switch (sel->kind) {
+	case DR_SEL_NONE:
+		break;
+	case DR_SEL_FROM:
+		for (i = 0; i < g->nfrom; i++)
+			dr_selector_match(sel, g->from[i], hostlist_add, l);
+		break;
+	case DR_SEL_TO:
+		dr_selector_match(sel, g->to, hostlist_add, l);
+		break;
+	case DR_SEL_SITE:
+		dr_selector_match(sel, dr_plan_site(g->plan, sel->site),
+		                  hostlist_add, l);
+		break;
+	}
+}
+
+static void
+step_error(struct expander *x, const struct dr_step *st, const char *msg,
+           const char *sel)
+{
+	dr_diag_add(x->diags, x->g->plan->path, st->line,
+	            "service \"%s\" step \"%s\": %s \"%s\"", st->service->name,
+	            st->name, msg, sel);
+	x->errors++;
+}
+
+/* Creates the tasks of one step; their ids go to out. */
+static void
+expand_step(struct expander *x, const struct dr_service *svc,
+            const struct dr_tenant *tn, const struct dr_step *st,
+            struct idset *out)
+{
+	struct tctx c = {.x = x, .svc = svc, .st = st, .t = tn};
+	struct hostlist hosts = {0};
+	size_t i;
+
+	if (st->action == DR_ACT_COPY) {
+		struct hostlist src = {0};
+		const struct dr_host *sh = NULL;
+
+		if (st->copy.from.sel.kind != DR_SEL_NONE) {
+			match(x, &st->copy.from.sel, &src);
+			if (src.n != 1) {
+				step_error(x, st,
+				           src.n
+				               ? "copy source matches several "
+				                 "hosts, name one with"
+				               : "copy source matches no host:",
+				           st->copy.from.sel.text);
+				free(src.v);
+				return;
+			}
+			sh = src.v[0];
+		}
+		free(src.v);
+		match(x, &st->copy.to.sel, &hosts);
+		if (hosts.n == 0 && st->copy.to.sel.kind != DR_SEL_FROM)
+			step_error(x, st, "copy destination matches no host:",
+			           st->copy.to.sel.text);
+		for (i = 0; i < hosts.n; i++) {
+			struct dr_task *t;
+			c.h = hosts.v[i];
+			t = new_task(x, &c);
+			t->src_host = sh;
+			t->dst_path = render(&c, st->copy.to.path, DR_TMPL_RAW,
+			                     false, NULL);
+			t->sha256 = render(&c, st->copy.sha256, DR_TMPL_RAW,
+			                   false, NULL);
+			c.h = sh;
+			t->src_path = render(&c, st->copy.from.path,
+			                     DR_TMPL_RAW, false, NULL);
+			idset_add(out, t->id);
+		}
+		free(hosts.v);
+		return;
+	}
+	if (st->on.kind == DR_SEL_NONE) {
+		struct dr_task *t = new_task(x, &c);
+		fill_action(x, &c, t);
+		idset_add(out, t->id);
+		return;
+	}
+	match(x, &st->on, &hosts);
+	if (hosts.n == 0 && st->on.kind != DR_SEL_FROM)
+		step_error(x, st, "no host matches", st->on.text);
+	for (i = 0; i < hosts.n; i++) {
+		struct dr_task *t;
+		c.h = hosts.v[i];
+		t = new_task(x, &c);
+		fill_action(x, &c, t);
+		idset_add(out, t->id);
+	}
+	free(hosts.v);
+}
+
+static bool
+selected(const struct dr_expand_opts *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->nonly; i++)
+		if (strcmp(o->only[i], name) == 0)
+			return true;
+	return false;
+}
+
+static size_t
+inst_index(const struct dr_plan *p, const struct dr_service *s,
+           const struct dr_tenant *t)
+{
+	return (size_t)(s - p->services) * (p->ntenants + 1) +
+	       (t ? (size_t)(t - p->tenants) + 1 : 0);
+}
+
+/* Adds the exit sets of the instances that instance (s, t) runs after. */
+static void
+after_deps(struct expander *x, const struct dr_service *s,
+           const struct dr_tenant *t, struct idset *entry)
+{
+	const struct dr_plan *p = x->g->plan;
+	size_t j, k;
+
+	for (j = 0; j < s->nafter; j++) {
+		const struct dr_service *d = s->after_svc[j];
+		if (d->scope == DR_SCOPE_GLOBAL) {
+			idset_addall(entry, &x->exits[inst_index(p, d, NULL)]);
+		} else if (t != NULL) {
+			idset_addall(entry, &x->exits[inst_index(p, d, t)]);
+		} else {
+			for (k = 0; k < p->ntenants; k++)
+				idset_addall(entry, &x->exits[inst_index(
+				                        p, d, &p->tenants[k])]);
+		}
+	}
+}
+
+static void
+expand_instance(struct expander *x, const struct dr_service *s,
+                const struct dr_tenant *t)
+{
+	const struct dr_plan *p = x->g->plan;
+	struct idset prev = {0}, cur;
+	size_t j, k;
+
+	after_deps(x, s, t, &prev);
+	for (j = 0; j < s->nsteps; j++) {
+		const struct dr_step *st = &s->steps[j];
+		if (!(st->when & x->opts->mode))
+			continue;
+		if (st->cleanup && !x->opts->include_cleanup)
+			continue;
+		memset(&cur, 0, sizeof(cur));
+		expand_step(x, s, t, st, &cur);
+		if (cur.n == 0) {
+			free(cur.v);
+			continue;
+		}
+		for (k = 0; k < cur.n; k++)
+			idset_addall(&x->deps[cur.v[k]], &prev);
+		free(prev.v);
+		prev = cur;
+	}
+	x->exits[inst_index(p, s, t)] = prev;
+}
+
+static void
+expand_service(struct expander *x, const struct dr_service *s)
+{
+	const struct dr_plan *p = x->g->plan;
+	const struct dr_expand_opts *o = x->opts;
+	size_t si = (size_t)(s - p->services), j, k;
+	bool svc_filter = false, tenant_filter = false;
+
+	if (x->done[si])
+		return;
+	x->done[si] = true;
+	for (j = 0; j < s->nafter; j++)
+		expand_service(x, s->after_svc[j]);
+	for (k = 0; k < o->nonly; k++) {
+		if (dr_plan_service(p, o->only[k]))
+			svc_filter = true;
+		if (dr_plan_tenant(p, o->only[k]))
+			tenant_filter = true;
+	}
+	if (svc_filter && !selected(o, s->name))
+		return;
+	if (s->scope == DR_SCOPE_GLOBAL) {
+		expand_instance(x, s, NULL);
+		return;
+	}
+	for (k = 0; k < p->ntenants; k++) {
+		const struct dr_tenant *t = &p->tenants[k];
+		if (tenant_filter && !selected(o, t->name))
+			continue;
+		expand_instance(x, s, t);
+	}
+}
+
+/* Moves the per-task dependency sets into the graph, deduplicated. */
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void
+finish_edges(struct expander *x)
+{
+	struct dr_graph *g = x->g;
+	size_t i, j, *rcount;
+
+	rcount = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	for (i = 0; i < g->ntasks; i++) {
+		struct idset *d = &x->deps[i];
+		size_t n = 0;
+		if (d->n > 1)
+			qsort(d->v, d->n, sizeof(size_t), cmp_size);
+		for (j = 0; j < d->n; j++)
+			if (n == 0 || d->v[n - 1] != d->v[j])
+				d->v[n++] = d->v[j];
+		d->n = n;
+		g->tasks[i].ndeps = n;
+		g->tasks[i].deps =
+		    dr_arena_alloc(g->arena, sizeof(size_t) * (n ? n : 1));
+		memcpy(g->tasks[i].deps, d->v, n * sizeof(size_t));
+		for (j = 0; j < n; j++)
+			rcount[d->v[j]]++;
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		g->tasks[i].rdeps = dr_arena_alloc(
+		    g->arena, sizeof(size_t) * (rcount[i] ? rcount[i] : 1));
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		for (j = 0; j < g->tasks[i].ndeps; j++) {
+			struct dr_task *d = &g->tasks[g->tasks[i].deps[j]];
+			d->rdeps[d->nrdeps++] = i;
+		}
+	}
+	free(rcount);
+}
+
+static const struct dr_site *
+find_site(struct expander *x, const char *name, const char *what)
+{
+	const struct dr_site *s = dr_plan_site(x->g->plan, name);
+
+	if (s == NULL) {
+		dr_diag_add(x->diags, NULL, 0,
+		            "%s site \"%s\" is not in the plan", what, name);
+		x->errors++;
+	}
+	return s;
+}
+
+int
+dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
+                struct dr_diags *diags, struct dr_graph **out)
+{
+	struct expander x = {.diags = diags, .opts = opts};
+	struct dr_graph *g;
+	const struct dr_site **from;
+	struct dr_buf names;
+	size_t i, j, ninst;
+
+	*out = NULL;
+	g = dr_xcalloc(1, sizeof(*g));
+	g->arena = dr_arena_new();
+	g->plan = plan;
+	g->mode = opts->mode;
+	x.g = g;
+	if (opts->nfrom == 0) {
+		dr_diag_add(diags, NULL, 0,
+		            "give the lost site(s) with --from");
+		x.errors++;
+	}
+	from = dr_arena_alloc(g->arena, sizeof(*from) * (opts->nfrom + 1));
+	dr_buf_init(&names, 0);
+	for (i = 0; i < opts->nfrom; i++) {
+		const struct dr_site *s =
+		    find_site(&x, opts->from[i], "--from");
+		if (s == NULL)
+			continue;
+		for (j = 0; j < g->nfrom; j++)
+			if (from[j] == s)
+				break;
+		if (j < g->nfrom)
+			continue;
+		if (s->role == DR_SITE_VAULT) {
+			dr_diag_add(diags, NULL, 0,
+			            "--from site \"%s\" is the backup vault; "
+			            "name the lost production sites",
+			            s->name);
+			x.errors++;
+		}
+		from[g->nfrom++] = s;
+		dr_buf_printf(&names, "%s%s", names.len ? "," : "", s->name);
+	}
+	g->from = from;
+	x.from_names = dr_arena_strdup(g->arena, names.data ? names.data : "");
+	dr_buf_free(&names);
+	g->to = opts->to ? find_site(&x, opts->to, "--to") : NULL;
+	if (opts->to == NULL) {
+		dr_diag_add(diags, NULL, 0, "give the target site with --to");
+		x.errors++;
+	}
+	for (i = 0; g->to && i < g->nfrom; i++) {
+		if (g->from[i] == g->to) {
+			dr_diag_add(diags, NULL, 0,
+			            "site \"%s\" cannot be both lost (--from) "
+			            "and the target (--to)",
+			            g->to->name);
+			x.errors++;
+		}
+	}
+	if (g->to && g->to->role == DR_SITE_VAULT) {
+		dr_diag_add(diags, NULL, 0,
+		            "--to site \"%s\" is the backup vault; fail over "
+		            "to a standby or drill site",
+		            g->to->name);
+		x.errors++;
+	}
+	if (opts->mode == DR_MODE_DRILL && g->to &&
+	    g->to->role != DR_SITE_DRILL) {
+		dr_diag_add(diags, NULL, 0,
+		            "a drill runs into a drill site; \"%s\" is %s",
+		            g->to->name, dr_site_role_name(g->to->role));
+		x.errors++;
+	}
+	for (i = 0; i < opts->nonly; i++) {
+		if (!dr_plan_service(plan, opts->only[i]) &&
+		    !dr_plan_tenant(plan, opts->only[i])) {
+			dr_diag_add(diags, NULL, 0,
+			            "--only \"%s\" is neither a service nor a "
+			            "tenant of the plan",
+			            opts->only[i]);
+			x.errors++;
+		}
+	}
+	if (x.errors) {
+		dr_graph_free(g);
+		return DR_EINVAL;
+	}
+	ninst = plan->nservices * (plan->ntenants + 1);
+	x.exits = dr_xcalloc(ninst + 1, sizeof(struct idset));
+	x.done = dr_xcalloc(plan->nservices + 1, sizeof(bool));
+	for (i = 0; i < plan->nservices; i++)
+		expand_service(&x, &plan->services[i]);
+	finish_edges(&x);
+	for (i = 0; i < ninst; i++)
+		free(x.exits[i].v);
+	for (i = 0; i < g->ntasks; i++)
+		free(x.deps[i].v);
+	free(x.exits);
+	free(x.deps);
+	free(x.done);
+	if (x.errors) {
+		dr_graph_free(g);
+		return DR_EINVAL;
+	}
+	*out = g;
+	return 0;
+}
+
+void
+dr_graph_free(struct dr_graph *g)
+{
+	if (g == NULL)
+		return;
+	free(g->tasks);
+	dr_arena_free(g->arena);
+	free(g);
+}
+
+static int
+strcmp0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+int
+dr_task_cmp(const struct dr_task *a, const struct dr_task *b)
+{
+	int c;
+
+	if (a->tier != b->tier)
+		return a->tier < b->tier ? -1 : 1;
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	if ((c = strcmp0(a->tenant ? a->tenant->name : NULL,
+	                 b->tenant ? b->tenant->name : NULL)) != 0)
+		return c;
+	if ((c = strcmp(a->service->name, b->service->name)) != 0)
+		return c;
+	if (a->step->index != b->step->index)
+		return a->step->index < b->step->index ? -1 : 1;
+	if ((c = strcmp0(a->site ? a->site->name : NULL,
+	                 b->site ? b->site->name : NULL)) != 0)
+		return c;
+	if ((c = strcmp0(a->host ? a->host->name : NULL,
+	                 b->host ? b->host->name : NULL)) != 0)
+		return c;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Binary heap of task ids ordered by dr_task_cmp. */
+struct heap {
+	const struct dr_graph *g;
+	size_t *v;
+	size_t n;
+};
+
+static bool
+heap_less(const struct heap *h, size_t i, size_t j)
+{
+	return dr_task_cmp(&h->g->tasks[h->v[i]], &h->g->tasks[h->v[j]]) < 0;
+}
+
+static void
+heap_swap(struct heap *h, size_t i, size_t j)
+{
+	size_t t = h->v[i];
+	h->v[i] = h->v[j];
+	h->v[j] = t;
+}
+
+static void
+heap_push(struct heap *h, size_t id)
+{
+	size_t i = h->n++;
+
+	h->v[i] = id;
+	while (i > 0 && heap_less(h, i, (i - 1) / 2)) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static size_t
+heap_pop(struct heap *h)
+{
+	size_t top = h->v[0], i = 0;
+
+	h->v[0] = h->v[--h->n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && heap_less(h, l, m))
+			m = l;
+		if (r < h->n && heap_less(h, r, m))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(h, i, m);
+		i = m;
+	}
+	return top;
+}
+
+int
+dr_graph_order(const struct dr_graph *g, size_t *order)
+{
+	size_t *indeg = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	struct heap h = {.g = g,
+	                 .v = dr_xcalloc(g->ntasks + 1, sizeof(size_t))};
+	size_t i, j, n = 0;
+	int r = 0;
+
+	for (i = 0; i < g->ntasks; i++) {
+		indeg[i] = g->tasks[i].ndeps;
+		if (indeg[i] == 0)
+			heap_push(&h, i);
+	}
+	while (h.n > 0) {
+		size_t id = heap_pop(&h);
+		const struct dr_task *t = &g->tasks[id];
+		order[n++] = id;
+		for (j = 0; j < t->nrdeps; j++)
+			if (--indeg[t->rdeps[j]] == 0)
+				heap_push(&h, t->rdeps[j]);
+	}
+	if (n != g->ntasks)
+		r = DR_EINVAL;
+	free(indeg);
+	free(h.v);
+	return r;
+}
+
+static void
+dot_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void
+dr_graph_dot(const struct dr_graph *g, FILE *f)
+{
+	size_t i, j;
+	int tier = -1;
+	size_t *order = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+
+	dr_graph_order(g, order);
+	fprintf(f, "digraph ");
+	dot_str(f, g->plan->name);
+	fprintf(f,
+	        " {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\", "
+	        "fontsize=10];\n");
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[order[i]];
+		struct dr_buf label;
+		if (t->tier != tier) {
+			if (tier >= 0)
+				fprintf(f, "  }\n");
+			tier = t->tier;
+			fprintf(f,
+			        "  subgraph cluster_tier%d {\n    label=\"tier "
+			        "%d\";\n    style=rounded;\n",
+			        tier, tier);
+		}
+		dr_buf_init(&label, 0);
+		dr_buf_puts(&label, t->service->name);
+		if (t->tenant)
+			dr_buf_printf(&label, "/%s", t->tenant->name);
+		dr_buf_printf(&label, "\n%s (%s)", t->step->name,
+		              dr_action_name(t->step->action));
+		if (t->host)
+			dr_buf_printf(&label, "\n%s/%s", t->site->name,
+			              t->host->name);
+		fprintf(f, "    t%zu [label=", t->id);
+		dot_str(f, label.data);
+		fprintf(f, "%s];\n",
+		        t->step->action == DR_ACT_APPROVE ? ", shape=diamond"
+		                                          : "");
+		dr_buf_free(&label);
+	}
+	if (tier >= 0)
+		fprintf(f, "  }\n");
+	for (i = 0; i < g->ntasks; i++) {
+		for (j = 0; j < g->tasks[i].ndeps; j++)
+			fprintf(f, "  t%zu -> t%zu;\n", g->tasks[i].deps[j], i);
+	}
+	fprintf(f, "}\n");
+	free(order);
+}
+
+const char *
+dr_graph_from_names(const struct dr_graph *g)
+{
+	struct dr_buf b;
+	char *r;
+	size_t i;
+
+	dr_buf_init(&b, 0);
+	for (i = 0; i < g->nfrom; i++)
+		dr_buf_printf(&b, "%s%s", i ? "," : "", g->from[i]->name);
+	r = dr_arena_strdup(g->arena, b.data ? b.data : "");
+	dr_buf_free(&b);
+	return r;
+}
