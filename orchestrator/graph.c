@@ -666,28 +666,30 @@ dr_task_cmp(const struct dr_task *a, const struct dr_task *b)
 }
 
 /* Binary heap of task ids ordered by dr_task_cmp. */
-struct heap {
-	const struct dr_graph *g;
-	size_t *v;
-	size_t n;
-};
-
 static bool
-heap_less(const struct heap *h, size_t i, size_t j)
+heap_less(const struct dr_task_heap *h, size_t i, size_t j)
 {
 	return dr_task_cmp(&h->g->tasks[h->v[i]], &h->g->tasks[h->v[j]]) < 0;
 }
 
 static void
-heap_swap(struct heap *h, size_t i, size_t j)
+heap_swap(struct dr_task_heap *h, size_t i, size_t j)
 {
 	size_t t = h->v[i];
 	h->v[i] = h->v[j];
 	h->v[j] = t;
 }
 
-static void
-heap_push(struct heap *h, size_t id)
+void
+dr_task_heap_init(struct dr_task_heap *h, const struct dr_graph *g)
+{
+	h->g = g;
+	h->v = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	h->n = 0;
+}
+
+void
+dr_task_heap_push(struct dr_task_heap *h, size_t id)
 {
 	size_t i = h->n++;
 
@@ -698,8 +700,8 @@ heap_push(struct heap *h, size_t id)
 	}
 }
 
-static size_t
-heap_pop(struct heap *h)
+size_t
+dr_task_heap_pop(struct dr_task_heap *h)
 {
 	size_t top = h->v[0], i = 0;
 
@@ -718,32 +720,40 @@ heap_pop(struct heap *h)
 	return top;
 }
 
+void
+dr_task_heap_free(struct dr_task_heap *h)
+{
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
 int
 dr_graph_order(const struct dr_graph *g, size_t *order)
 {
 	size_t *indeg = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
-	struct heap h = {.g = g,
-	                 .v = dr_xcalloc(g->ntasks + 1, sizeof(size_t))};
+	struct dr_task_heap h;
 	size_t i, j, n = 0;
 	int r = 0;
 
+	dr_task_heap_init(&h, g);
 	for (i = 0; i < g->ntasks; i++) {
 		indeg[i] = g->tasks[i].ndeps;
 		if (indeg[i] == 0)
-			heap_push(&h, i);
+			dr_task_heap_push(&h, i);
 	}
 	while (h.n > 0) {
-		size_t id = heap_pop(&h);
+		size_t id = dr_task_heap_pop(&h);
 		const struct dr_task *t = &g->tasks[id];
 		order[n++] = id;
 		for (j = 0; j < t->nrdeps; j++)
 			if (--indeg[t->rdeps[j]] == 0)
-				heap_push(&h, t->rdeps[j]);
+				dr_task_heap_push(&h, t->rdeps[j]);
 	}
 	if (n != g->ntasks)
 		r = DR_EINVAL;
 	free(indeg);
-	free(h.v);
+	dr_task_heap_free(&h);
 	return r;
 }
 

@@ -101,6 +101,18 @@ int dr_task_cmp(const struct dr_task *a, const struct dr_task *b);
  */
 int dr_graph_order(const struct dr_graph *g, size_t *order);
 
+/* A binary min-heap of task ids in dr_task_cmp order, room for every task. */
+struct dr_task_heap {
+	const struct dr_graph *g;
+	size_t *v;
+	size_t n;
+};
+
+void dr_task_heap_init(struct dr_task_heap *h, const struct dr_graph *g);
+void dr_task_heap_push(struct dr_task_heap *h, size_t id);
+size_t dr_task_heap_pop(struct dr_task_heap *h); /* h->n must be > 0 */
+void dr_task_heap_free(struct dr_task_heap *h);
+
 /* Writes the graph in Graphviz DOT, clustered by tier. */
 void dr_graph_dot(const struct dr_graph *g, FILE *f);
 

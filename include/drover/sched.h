@@ -1,0 +1,142 @@
+/*
+ * sched.h: the scheduler. It knows tasks and events, not SSH.
+ *
+ * Ready tasks start in dr_task_cmp order (tier, tenant priority, name) within
+ * the plan's limits: sessions in all, per site and per host (a copy holds a
+ * slot on its source and its destination host). With strict tiers a task
+ * starts only when every task of the tiers before it has ended.
+ *
+ * The scheduler calls the executor's start() for a task and expects exactly
+ * one dr_sched_task_done() for it later (on the loop thread). Failures are
+ * retried up to the step's retries with exponential backoff; then the step's
+ * on_failure decides: abort (start nothing new, let running tasks finish),
+ * continue (dependents are skipped, the rest goes on) or pause (ask the
+ * operator through the pause callback).
+ */
+#ifndef DROVER_SCHED_H
+#define DROVER_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "drover/graph.h"
+
+enum dr_task_state {
+	DR_TS_PENDING,       /* waiting for dependencies or a slot */
+	DR_TS_RUNNING,       /* handed to an executor */
+	DR_TS_RETRY_WAIT,    /* failed, waiting for the retry delay */
+	DR_TS_SUCCEEDED,     /* done */
+	DR_TS_FAILED,        /* failed after its retries */
+	DR_TS_SKIPPED,       /* not run: a dependency failed (continue), or
+	                        unreachable with unreachable = continue */
+	DR_TS_CANCELLED,     /* not run or stopped: abort or interrupt */
+	DR_TS_INDETERMINATE, /* was running when the controller stopped */
+	DR_TS_REFUSED        /* drill interlock: production host */
+};
+
+const char *dr_task_state_name(enum dr_task_state s);
+
+/* What an executor reports for one attempt. */
+struct dr_outcome {
+	int status;      /* 0 success, else DR_E* (DR_EEXIT: nonzero exit) */
+	int exit_code;   /* -1 when the command did not exit */
+	char signal[16]; /* exit signal name, "" if none */
+	const char *message; /* borrowed for the call: "exit 3", ... */
+	const char *tail;    /* borrowed: last output, may be NULL */
+};
+
+/* Per-task run record, readable by renderers and the board. */
+struct dr_task_run {
+	enum dr_task_state state;
+	int attempts;
+	int exit_code;
+	char signal[16];
+	bool unreachable;
+	char *message;          /* last outcome message, owned */
+	char *tail;             /* last output tail, owned */
+	uint64_t start_wall_ms; /* first attempt started */
+	uint64_t end_wall_ms;   /* ended (any final state) */
+	uint64_t start_mono_ms;
+	uint64_t end_mono_ms;
+};
+
+struct dr_sched;
+
+struct dr_executor {
+	/*
+	 * Starts one attempt of task. Returns 0 and later calls
+	 * dr_sched_task_done() exactly once, or returns DR_E* and never does
+	 * (the scheduler then treats the attempt as failed with that code).
+	 */
+	int (*start)(void *impl, struct dr_sched *s, const struct dr_task *t);
+	/* Asks a running attempt to stop; it still ends with task_done. */
+	void (*cancel)(void *impl, const struct dr_task *t);
+	void *impl;
+};
+
+enum dr_pause_answer { DR_PAUSE_RETRY, DR_PAUSE_SKIP, DR_PAUSE_ABORT };
+
+struct dr_sched_hooks {
+	/* A task changed state (also called for each retry scheduled). */
+	void (*on_change)(void *arg, const struct dr_task *t,
+	                  const struct dr_task_run *r, enum dr_task_state old);
+	/*
+	 * A failed task's step says on_failure = pause. The hook must later
+	 * call dr_sched_answer_pause(); NULL means treat pause as abort.
+	 */
+	void (*on_pause)(void *arg, const struct dr_task *t,
+	                 const struct dr_task_run *r);
+	/* Every task has reached a final state, or the run stopped. */
+	void (*on_end)(void *arg, struct dr_sched *s);
+	void *arg;
+};
+
+enum dr_run_result {
+	DR_RUN_SUCCEEDED,   /* every task succeeded or was skipped by design */
+	DR_RUN_FAILED,      /* a task failed */
+	DR_RUN_INTERRUPTED, /* stopped by the operator; resumable */
+	DR_RUN_RUNNING
+};
+
+/*
+ * Creates a scheduler for g (borrowed; must outlive it). Timers live on
+ * loop. Returns 0 and sets *out. Free with dr_sched_free() after on_end.
+ */
+int dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
+                 const struct dr_executor *ex, const struct dr_sched_hooks *h,
+                 struct dr_sched **out);
+
+/* Starts dispatching; on_end is called later (never from inside this). */
+int dr_sched_start(struct dr_sched *s);
+
+/* Reports the end of one attempt of task id. */
+void dr_sched_task_done(struct dr_sched *s, size_t id,
+                        const struct dr_outcome *o);
+
+/*
+ * Operator interrupt: start nothing new, cancel running tasks; the run ends
+ * DR_RUN_INTERRUPTED once they have reported.
+ */
+void dr_sched_interrupt(struct dr_sched *s);
+
+/* Answers a pause raised through on_pause. */
+void dr_sched_answer_pause(struct dr_sched *s, size_t id,
+                           enum dr_pause_answer a);
+
+/* Marks a task done before the run starts (resume; assume-done). */
+void dr_sched_preset(struct dr_sched *s, size_t id, enum dr_task_state st);
+
+const struct dr_task_run *dr_sched_task(const struct dr_sched *s, size_t id);
+enum dr_run_result dr_sched_result(const struct dr_sched *s);
+uint64_t dr_sched_start_wall_ms(const struct dr_sched *s);
+uint64_t dr_sched_start_mono_ms(const struct dr_sched *s);
+
+/*
+ * Releases the scheduler; its timers are closed first, so call it with the
+ * loop still alive and run the loop once more to finish the closes.
+ * dr_sched_free(NULL) is a no-op.
+ */
+void dr_sched_free(struct dr_sched *s);
+
+#endif

@@ -1,0 +1,669 @@
+/*
+ * sched.c: ready queue, limits, tiers, retries and failure policy.
+ *
+ * Every task state change goes through set_state(), which keeps the counts
+ * (per tier, remaining) and calls the on_change hook. Dispatch is one pass
+ * over the ready heap in priority order; tasks blocked only by a per-host or
+ * per-site limit are put back so that lower-priority work on other hosts can
+ * use the idle capacity.
+ */
+#include "drover/sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/common.h"
+
+struct retry {
+	uv_timer_t timer;
+	struct dr_sched *s;
+	size_t id;
+	struct retry *next, *prev;
+};
+
+struct dr_sched {
+	uv_loop_t *loop;
+	const struct dr_graph *g;
+	struct dr_executor ex;
+	struct dr_sched_hooks h;
+	struct dr_task_run *runs;
+	size_t *deps_left;
+	bool *queued; /* in the ready heap */
+	struct dr_task_heap ready;
+
+	/* Slots: host indices per task (-1 none); counts in use. */
+	int (*slots)[2];
+	int *host_site;
+	int *host_busy;
+	int *site_busy;
+	int nhosts, nsites;
+	int busy;
+
+	size_t tier_left[DR_TIER_MAX + 1];
+	int cur_tier;
+	size_t remaining; /* tasks not in a final state */
+	int running;
+	int paused; /* tasks waiting for an operator answer */
+	struct retry *retries;
+
+	bool started, stopping, interrupted, failed, ended;
+	bool in_dispatch, again;
+	uv_timer_t end_timer;
+	bool end_timer_open;
+	uint64_t start_wall_ms, start_mono_ms;
+};
+
+const char *
+dr_task_state_name(enum dr_task_state s)
+{
+	switch (s) {
+	case DR_TS_PENDING:
+		return "pending";
+	case DR_TS_RUNNING:
+		return "running";
+	case DR_TS_RETRY_WAIT:
+		return "retry-wait";
+	case DR_TS_SUCCEEDED:
+		return "succeeded";
+	case DR_TS_FAILED:
+		return "failed";
+	case DR_TS_SKIPPED:
+		return "skipped";
+	case DR_TS_CANCELLED:
+		return "cancelled";
+	case DR_TS_INDETERMINATE:
+		return "indeterminate";
+	case DR_TS_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+static bool
+is_final(enum dr_task_state s)
+{
+	return s == DR_TS_SUCCEEDED || s == DR_TS_FAILED ||
+	       s == DR_TS_SKIPPED || s == DR_TS_CANCELLED ||
+	       s == DR_TS_REFUSED || s == DR_TS_INDETERMINATE;
+}
+
+/* Final states after which dependents may run. */
+static bool
+lets_dependents_run(const struct dr_task_run *r)
+{
+	return r->state == DR_TS_SUCCEEDED || r->state == DR_TS_REFUSED ||
+	       (r->state == DR_TS_SKIPPED && r->unreachable);
+}
+
+static void dispatch(struct dr_sched *s);
+static void maybe_end(struct dr_sched *s);
+
+static void
+advance_tier(struct dr_sched *s)
+{
+	while (s->cur_tier <= DR_TIER_MAX && s->tier_left[s->cur_tier] == 0)
+		s->cur_tier++;
+}
+
+/* The only way a task changes state. */
+static void
+set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
+{
+	struct dr_task_run *r = &s->runs[id];
+	enum dr_task_state old = r->state;
+	const struct dr_task *t = &s->g->tasks[id];
+
+	if (old == st && st != DR_TS_RUNNING)
+		return;
+	r->state = st;
+	if (st == DR_TS_RUNNING && r->start_wall_ms == 0) {
+		r->start_wall_ms = dr_now_wall_ms();
+		r->start_mono_ms = dr_now_mono_ms();
+	}
+	if (is_final(st) && !is_final(old)) {
+		r->end_wall_ms = dr_now_wall_ms();
+		r->end_mono_ms = dr_now_mono_ms();
+		if (r->start_wall_ms == 0) {
+			r->start_wall_ms = r->end_wall_ms;
+			r->start_mono_ms = r->end_mono_ms;
+		}
+		s->remaining--;
+		s->tier_left[t->tier]--;
+		advance_tier(s);
+	}
+	if (getenv("DROVER_TRACE"))
+		fprintf(stderr, "trace: sched: %s: %s -> %s\n", t->key,
+		        dr_task_state_name(old), dr_task_state_name(st));
+	if (s->h.on_change)
+		s->h.on_change(s->h.arg, t, r, old);
+}
+
+static void
+make_ready(struct dr_sched *s, size_t id)
+{
+	if (s->queued[id] || s->runs[id].state != DR_TS_PENDING)
+		return;
+	s->queued[id] = true;
+	dr_task_heap_push(&s->ready, id);
+}
+
+/* Skips every pending task that depends, directly or not, on id. */
+static void
+skip_dependents(struct dr_sched *s, size_t id)
+{
+	const struct dr_task *t = &s->g->tasks[id];
+	size_t j;
+
+	for (j = 0; j < t->nrdeps; j++) {
+		size_t d = t->rdeps[j];
+		struct dr_task_run *r = &s->runs[d];
+		if (r->state != DR_TS_PENDING)
+			continue;
+		free(r->message);
+		r->message =
+		    dr_xasprintf("skipped: depends on %s, which %s", t->key,
+		                 dr_task_state_name(s->runs[id].state));
+		set_state(s, d, DR_TS_SKIPPED);
+		skip_dependents(s, d);
+	}
+}
+
+/* A task reached a final state: release or skip its dependents. */
+static void
+settle(struct dr_sched *s, size_t id)
+{
+	const struct dr_task *t = &s->g->tasks[id];
+	size_t j;
+
+	if (!lets_dependents_run(&s->runs[id])) {
+		skip_dependents(s, id);
+		return;
+	}
+	for (j = 0; j < t->nrdeps; j++) {
+		size_t d = t->rdeps[j];
+		if (--s->deps_left[d] == 0)
+			make_ready(s, d);
+	}
+}
+
+/* Host slots a task holds while it runs: its host and a copy's source. */
+static int
+task_slots(const struct dr_sched *s, size_t id, int out[2])
+{
+	int n = 0;
+
+	if (s->slots[id][0] >= 0)
+		out[n++] = s->slots[id][0];
+	if (s->slots[id][1] >= 0 && s->slots[id][1] != s->slots[id][0])
+		out[n++] = s->slots[id][1];
+	return n;
+}
+
+static bool
+fits(const struct dr_sched *s, size_t id)
+{
+	const struct dr_limits *l = &s->g->plan->limits;
+	int h[2], n = task_slots(s, id, h), i;
+
+	if (n == 0 || s->busy == 0)
+		return true; /* at least one task can always run */
+	if (s->busy + n > l->sessions)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s->host_busy[h[i]] >= l->per_host)
+			return false;
+		if (s->site_busy[s->host_site[h[i]]] >= l->per_site)
+			return false;
+	}
+	if (n == 2 && s->host_site[h[0]] == s->host_site[h[1]] &&
+	    s->site_busy[s->host_site[h[0]]] + 2 > l->per_site)
+		return false;
+	return true;
+}
+
+static void
+hold(struct dr_sched *s, size_t id, int delta)
+{
+	int h[2], n = task_slots(s, id, h), i;
+
+	for (i = 0; i < n; i++) {
+		s->host_busy[h[i]] += delta;
+		s->site_busy[s->host_site[h[i]]] += delta;
+		s->busy += delta;
+	}
+}
+
+static void
+fail_attempt(struct dr_sched *s, size_t id, int status, const char *msg)
+{
+	struct dr_outcome o = {
+	    .status = status, .exit_code = -1, .message = msg};
+
+	/* The attempt never started: account it as running first. */
+	s->running++;
+	hold(s, id, +1);
+	dr_sched_task_done(s, id, &o);
+}
+
+static void
+dispatch(struct dr_sched *s)
+{
+	const struct dr_graph *g = s->g;
+	size_t *deferred, ndef = 0, i;
+
+	if (s->in_dispatch) {
+		s->again = true;
+		return;
+	}
+	s->in_dispatch = true;
+	deferred = dr_xcalloc(s->ready.n + 1, sizeof(size_t));
+	do {
+		s->again = false;
+		while (s->ready.n > 0 && !s->stopping && s->paused == 0) {
+			size_t id = dr_task_heap_pop(&s->ready);
+			const struct dr_task *t = &g->tasks[id];
+			int r;
+
+			if (g->plan->strict_tiers && t->tier > s->cur_tier) {
+				dr_task_heap_push(&s->ready, id);
+				break;
+			}
+			if (!fits(s, id)) {
+				deferred = dr_xrealloc(
+				    deferred, (ndef + 1) * sizeof(size_t));
+				deferred[ndef++] = id;
+				if (s->busy >= g->plan->limits.sessions)
+					break;
+				continue;
+			}
+			s->queued[id] = false;
+			if (t->refused) {
+				free(s->runs[id].message);
+				s->runs[id].message = dr_xstrdup(
+				    "refused: a drill never touches a "
+				    "production host (step is not "
+				    "readonly)");
+				set_state(s, id, DR_TS_REFUSED);
+				settle(s, id);
+				continue;
+			}
+			s->runs[id].attempts++;
+			hold(s, id, +1);
+			s->running++;
+			set_state(s, id, DR_TS_RUNNING);
+			r = s->ex.start(s->ex.impl, s, t);
+			if (r != 0) {
+				hold(s, id, -1);
+				s->running--;
+				fail_attempt(s, id, r, dr_strerror(r));
+			}
+		}
+		for (i = 0; i < ndef; i++)
+			dr_task_heap_push(&s->ready, deferred[i]);
+		ndef = 0;
+	} while (s->again);
+	free(deferred);
+	s->in_dispatch = false;
+	maybe_end(s);
+}
+
+static void
+retry_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+retry_unlink(struct dr_sched *s, struct retry *rt)
+{
+	if (rt->prev)
+		rt->prev->next = rt->next;
+	else
+		s->retries = rt->next;
+	if (rt->next)
+		rt->next->prev = rt->prev;
+	uv_close((uv_handle_t *)&rt->timer, retry_closed);
+}
+
+static void
+retry_fire(uv_timer_t *t)
+{
+	struct retry *rt = t->data;
+	struct dr_sched *s = rt->s;
+	size_t id = rt->id;
+
+	retry_unlink(s, rt);
+	if (s->runs[id].state != DR_TS_RETRY_WAIT)
+		return;
+	set_state(s, id, DR_TS_PENDING);
+	make_ready(s, id);
+	dispatch(s);
+}
+
+static void
+schedule_retry(struct dr_sched *s, size_t id)
+{
+	const struct dr_step *st = s->g->tasks[id].step;
+	struct retry *rt = dr_xcalloc(1, sizeof(*rt));
+	int shift = s->runs[id].attempts - 1;
+	uint64_t delay;
+
+	if (shift > 4)
+		shift = 4;
+	delay = st->retry_delay_ms << shift;
+	rt->s = s;
+	rt->id = id;
+	uv_timer_init(s->loop, &rt->timer);
+	rt->timer.data = rt;
+	rt->next = s->retries;
+	if (s->retries)
+		s->retries->prev = rt;
+	s->retries = rt;
+	set_state(s, id, DR_TS_RETRY_WAIT);
+	uv_timer_start(&rt->timer, retry_fire, delay, 0);
+}
+
+static bool
+retryable(int status)
+{
+	return status != DR_EHOSTKEY && status != DR_EAUTH &&
+	       status != DR_EREFUSED && status != DR_ECANCELED &&
+	       status != DR_EINVAL;
+}
+
+void
+dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
+{
+	struct dr_task_run *r = &s->runs[id];
+	const struct dr_step *st = s->g->tasks[id].step;
+
+	if (r->state != DR_TS_RUNNING)
+		return;
+	hold(s, id, -1);
+	s->running--;
+	r->exit_code = o->exit_code;
+	snprintf(r->signal, sizeof(r->signal), "%s", o->signal);
+	free(r->message);
+	r->message = o->message ? dr_xstrdup(o->message) : NULL;
+	if (o->tail) {
+		free(r->tail);
+		r->tail = dr_xstrdup(o->tail);
+	}
+	r->unreachable = o->status == DR_ECONNECT;
+	if (o->status == 0) {
+		set_state(s, id, DR_TS_SUCCEEDED);
+		settle(s, id);
+	} else if (o->status == DR_ECANCELED || s->interrupted) {
+		set_state(s, id, DR_TS_CANCELLED);
+		skip_dependents(s, id);
+	} else if (retryable(o->status) && r->attempts <= st->retries &&
+	           !s->stopping) {
+		schedule_retry(s, id);
+	} else if (r->unreachable && st->unreachable == DR_UNREACH_CONTINUE) {
+		set_state(s, id, DR_TS_SKIPPED);
+		settle(s, id);
+	} else if (st->on_failure == DR_FAIL_PAUSE && s->h.on_pause &&
+	           !s->stopping) {
+		s->paused++;
+		set_state(s, id, DR_TS_RETRY_WAIT);
+		s->h.on_pause(s->h.arg, &s->g->tasks[id], r);
+	} else {
+		s->failed = true;
+		set_state(s, id, DR_TS_FAILED);
+		if (st->on_failure != DR_FAIL_CONTINUE)
+			s->stopping = true;
+		skip_dependents(s, id);
+	}
+	dispatch(s);
+}
+
+void
+dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
+{
+	struct dr_task_run *r = &s->runs[id];
+
+	if (s->paused == 0 || r->state != DR_TS_RETRY_WAIT)
+		return;
+	s->paused--;
+	switch (a) {
+	case DR_PAUSE_RETRY:
+		set_state(s, id, DR_TS_PENDING);
+		make_ready(s, id);
+		break;
+	case DR_PAUSE_SKIP:
+		s->failed = true;
+		set_state(s, id, DR_TS_FAILED);
+		skip_dependents(s, id);
+		break;
+	case DR_PAUSE_ABORT:
+		s->failed = true;
+		s->stopping = true;
+		set_state(s, id, DR_TS_FAILED);
+		skip_dependents(s, id);
+		break;
+	}
+	dispatch(s);
+}
+
+static void
+end_cb(uv_timer_t *t)
+{
+	struct dr_sched *s = t->data;
+
+	if (s->h.on_end)
+		s->h.on_end(s->h.arg, s);
+}
+
+static void
+maybe_end(struct dr_sched *s)
+{
+	size_t i;
+
+	if (s->ended || !s->started || s->running > 0 || s->paused > 0 ||
+	    s->retries != NULL)
+		return;
+	if (s->remaining > 0 && !s->stopping && s->ready.n > 0)
+		return; /* dispatch will make progress */
+	for (i = 0; i < s->g->ntasks; i++) {
+		if (!is_final(s->runs[i].state)) {
+			free(s->runs[i].message);
+			s->runs[i].message = dr_xstrdup(
+			    s->interrupted ? "not started: interrupted"
+			                   : "not started: the run stopped");
+			set_state(s, i, DR_TS_CANCELLED);
+			if (!s->interrupted)
+				s->failed = true;
+		}
+	}
+	s->ended = true;
+	uv_timer_start(&s->end_timer, end_cb, 0, 0);
+}
+
+int
+dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
+             const struct dr_executor *ex, const struct dr_sched_hooks *h,
+             struct dr_sched **out)
+{
+	const struct dr_plan *p = g->plan;
+	struct dr_sched *s;
+	size_t i, j;
+	int hi = 0;
+
+	s = dr_xcalloc(1, sizeof(*s));
+	s->loop = loop;
+	s->g = g;
+	s->ex = *ex;
+	s->h = *h;
+	s->runs = dr_xcalloc(g->ntasks + 1, sizeof(*s->runs));
+	s->deps_left = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	s->queued = dr_xcalloc(g->ntasks + 1, sizeof(bool));
+	s->slots = dr_xcalloc(g->ntasks + 1, sizeof(*s->slots));
+	dr_task_heap_init(&s->ready, g);
+	s->nsites = (int)p->nsites;
+	for (i = 0; i < p->nsites; i++)
+		s->nhosts += (int)p->sites[i].nhosts;
+	s->host_site = dr_xcalloc((size_t)s->nhosts + 1, sizeof(int));
+	s->host_busy = dr_xcalloc((size_t)s->nhosts + 1, sizeof(int));
+	s->site_busy = dr_xcalloc((size_t)s->nsites + 1, sizeof(int));
+	for (i = 0; i < p->nsites; i++)
+		for (j = 0; j < p->sites[i].nhosts; j++)
+			s->host_site[hi++] = (int)i;
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		const struct dr_host *hs[2] = {NULL, NULL};
+		int k;
+
+		s->runs[i].exit_code = -1;
+		s->deps_left[i] = t->ndeps;
+		s->tier_left[t->tier]++;
+		if (t->step->action == DR_ACT_RUN ||
+		    t->step->action == DR_ACT_SCRIPT ||
+		    t->step->action == DR_ACT_COPY)
+			hs[0] = t->host;
+		if (t->step->action == DR_ACT_COPY)
+			hs[1] = t->src_host;
+		for (k = 0; k < 2; k++) {
+			s->slots[i][k] = -1;
+			if (hs[k] == NULL)
+				continue;
+			/* Host index: position among all hosts of the plan. */
+			hi = 0;
+			for (j = 0; &p->sites[j] != hs[k]->site; j++)
+				hi += (int)p->sites[j].nhosts;
+			s->slots[i][k] = hi + (int)(hs[k] - hs[k]->site->hosts);
+		}
+	}
+	s->remaining = g->ntasks;
+	s->cur_tier = 0;
+	advance_tier(s);
+	uv_timer_init(loop, &s->end_timer);
+	s->end_timer.data = s;
+	s->end_timer_open = true;
+	*out = s;
+	return 0;
+}
+
+void
+dr_sched_preset(struct dr_sched *s, size_t id, enum dr_task_state st)
+{
+	if (s->started || is_final(s->runs[id].state) || !is_final(st))
+		return;
+	set_state(s, id, st);
+}
+
+int
+dr_sched_start(struct dr_sched *s)
+{
+	size_t i, j;
+
+	if (s->started)
+		return DR_EINVAL;
+	s->started = true;
+	s->start_wall_ms = dr_now_wall_ms();
+	s->start_mono_ms = dr_now_mono_ms();
+	/* Presets count as settled dependencies. */
+	for (i = 0; i < s->g->ntasks; i++) {
+		const struct dr_task *t = &s->g->tasks[i];
+		if (!is_final(s->runs[i].state))
+			continue;
+		for (j = 0; j < t->nrdeps; j++)
+			if (lets_dependents_run(&s->runs[i]))
+				s->deps_left[t->rdeps[j]]--;
+	}
+	for (i = 0; i < s->g->ntasks; i++)
+		if (s->deps_left[i] == 0)
+			make_ready(s, i);
+	dispatch(s);
+	return 0;
+}
+
+void
+dr_sched_interrupt(struct dr_sched *s)
+{
+	size_t i;
+	struct retry *rt, *next;
+
+	if (s->ended)
+		return;
+	s->interrupted = true;
+	s->stopping = true;
+	for (rt = s->retries; rt != NULL; rt = next) {
+		next = rt->next;
+		set_state(s, rt->id, DR_TS_CANCELLED);
+		retry_unlink(s, rt);
+	}
+	for (i = 0; i < s->g->ntasks; i++) {
+		if (s->runs[i].state == DR_TS_RETRY_WAIT) { /* paused */
+			s->paused--;
+			set_state(s, i, DR_TS_CANCELLED);
+		}
+	}
+	for (i = 0; i < s->g->ntasks; i++)
+		if (s->runs[i].state == DR_TS_RUNNING && s->ex.cancel)
+			s->ex.cancel(s->ex.impl, &s->g->tasks[i]);
+	maybe_end(s);
+}
+
+const struct dr_task_run *
+dr_sched_task(const struct dr_sched *s, size_t id)
+{
+	return &s->runs[id];
+}
+
+enum dr_run_result
+dr_sched_result(const struct dr_sched *s)
+{
+	if (!s->ended)
+		return DR_RUN_RUNNING;
+	if (s->interrupted)
+		return DR_RUN_INTERRUPTED;
+	return s->failed ? DR_RUN_FAILED : DR_RUN_SUCCEEDED;
+}
+
+uint64_t
+dr_sched_start_wall_ms(const struct dr_sched *s)
+{
+	return s->start_wall_ms;
+}
+
+uint64_t
+dr_sched_start_mono_ms(const struct dr_sched *s)
+{
+	return s->start_mono_ms;
+}
+
+static void
+sched_closed(uv_handle_t *h)
+{
+	struct dr_sched *s = h->data;
+	size_t i;
+
+	for (i = 0; i < s->g->ntasks; i++) {
+		free(s->runs[i].message);
+		free(s->runs[i].tail);
+	}
+	free(s->runs);
+	free(s->deps_left);
+	free(s->queued);
+	free(s->slots);
+	free(s->host_site);
+	free(s->host_busy);
+	free(s->site_busy);
+	dr_task_heap_free(&s->ready);
+	free(s);
+}
+
+void
+dr_sched_free(struct dr_sched *s)
+{
+	struct retry *rt, *next;
+
+	if (s == NULL)
+		return;
+	for (rt = s->retries; rt != NULL; rt = next) {
+		next = rt->next;
+		retry_unlink(s, rt);
+	}
+	uv_close((uv_handle_t *)&s->end_timer, sched_closed);
+}
