@@ -74,8 +74,8 @@ tier_header(const struct dr_graph *g, int tier, FILE *f)
 	fprintf(f, "\n");
 }
 
-static void
-show(const struct dr_graph *g, const size_t *order, FILE *f)
+void
+dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f)
 {
 	size_t i, w = 0;
 	int tier = -1;
@@ -158,7 +158,7 @@ dr_cmd_show(int argc, char **argv)
 		rc = DR_EXIT_FAIL;
 		goto out;
 	}
-	show(g, order, stdout);
+	dr_cmd_show_print(g, order, stdout);
 	rc = DR_EXIT_OK;
 out:
 	free(order);

@@ -15,6 +15,15 @@ static const struct dr_cmd cmd_table[] = {
      "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
      "[-o FILE]",
      "render the printable runbook for a direction", dr_cmd_runbook},
+    {"failover",
+     "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
+     "[--only NAME]... [--json]",
+     "run the plan: fence, restore, bring services back", dr_cmd_failover},
+    {"drill",
+     "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
+     "[--auto-approve] [--only NAME]... [--json]",
+     "rehearse the failover in a drill site; production is never touched",
+     dr_cmd_drill},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

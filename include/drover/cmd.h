@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum {
 	DR_EXIT_OK = 0,
@@ -30,6 +31,8 @@ int dr_cmd_validate(int argc, char **argv);
 int dr_cmd_show(int argc, char **argv);
 int dr_cmd_graph(int argc, char **argv);
 int dr_cmd_runbook(int argc, char **argv);
+int dr_cmd_failover(int argc, char **argv);
+int dr_cmd_drill(int argc, char **argv);
 
 struct dr_plan;
 struct dr_graph;
@@ -65,6 +68,9 @@ int dr_cmd_load_plan(const char *path, struct dr_plan **out);
  */
 int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
                   struct dr_graph **out);
+
+/* Prints the tasks of g in run order (order from dr_graph_order). */
+void dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f);
 
 /* Prints "usage: drover VERB USAGE" for the verb to stderr; returns 2. */
 int dr_cmd_usage(const char *verb);

@@ -1,0 +1,77 @@
+/*
+ * exec.h: the executors behind the scheduler. One executor object runs the
+ * tasks of one run: remote commands and scripts over pooled SSH sessions,
+ * copies relayed through the controller, probes, local commands and
+ * approval gates. It knows one task at a time, never the plan's order.
+ *
+ * SSH sessions are pooled per host: a connection is reused by that host's
+ * tasks, more are opened up to the plan's per-host limit, and idle ones are
+ * closed when the global session limit is reached.
+ */
+#ifndef DROVER_EXEC_H
+#define DROVER_EXEC_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "drover/graph.h"
+#include "drover/sched.h"
+
+struct dr_exec;
+
+/* A secret's value, resolved before the run starts. Never logged. */
+struct dr_secret_value {
+	const char *name;
+	char *value;
+};
+
+/*
+ * Asks the operator to answer an approval gate. The hook must eventually
+ * call dr_exec_gate_answer(). NULL: gates fail unless auto_approve.
+ */
+typedef void (*dr_gate_fn)(void *arg, struct dr_exec *ex,
+                           const struct dr_task *t);
+
+struct dr_exec_opts {
+	uv_loop_t *loop;
+	const struct dr_graph *graph;
+	const char *log_dir; /* per-task logs are written here */
+	const char *run_id;  /* used in remote kill tags */
+	bool auto_approve;
+	const struct dr_secret_value *secrets;
+	size_t nsecrets;
+	dr_gate_fn gate;
+	void *gate_arg;
+};
+
+/*
+ * Creates the executor. Reads every script the graph needs (a missing one is
+ * an error, reported to stderr). Returns 0 and sets *out, or DR_EIO.
+ */
+int dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out);
+
+/* Fills the scheduler's view of this executor; sched is bound later. */
+void dr_exec_executor(struct dr_exec *ex, struct dr_executor *out);
+
+/* Answers a gate raised through the gate hook: approved or not. */
+void dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
+                         const char *who);
+
+/*
+ * Closes every pooled session (gracefully, each with a deadline) and calls
+ * cb when the last one is gone; the executor is then freed. No task may be
+ * running.
+ */
+void dr_exec_close(struct dr_exec *ex, void (*cb)(void *arg), void *arg);
+
+/*
+ * Resolves the values of the secrets the graph's tasks use, from the
+ * environment or from files of mode 0600 or stricter owned by the user.
+ * Returns 0 and sets *out (caller frees with dr_secrets_free), or DR_EINVAL
+ * after printing which secret is missing and how to provide it.
+ */
+int dr_secrets_resolve(const struct dr_graph *g, struct dr_secret_value **out,
+                       size_t *n);
+void dr_secrets_free(struct dr_secret_value *v, size_t n);
+
+#endif

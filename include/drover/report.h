@@ -1,0 +1,56 @@
+/*
+ * report.h: what a run achieved, per task and per service and tenant against
+ * its RTO; written as report.json at the end of every run.
+ */
+#ifndef DROVER_REPORT_H
+#define DROVER_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drover/graph.h"
+#include "drover/sched.h"
+
+struct dr_run_info {
+	const char *run_id;
+	const char *mode; /* "failover" or "drill" */
+	const char *user;
+	const char *host;
+	const char *command_line;
+	const char *final_state; /* "succeeded", "failed", "interrupted" */
+	uint64_t start_wall_ms;
+	uint64_t end_wall_ms;
+};
+
+/* One service instance (service, tenant) and its recovery. */
+struct dr_recovery {
+	const struct dr_service *service;
+	const struct dr_tenant *tenant; /* NULL for global services */
+	int tier;
+	bool recovered;        /* every task succeeded (or was skipped by
+	                          design: unreachable = continue, drill) */
+	uint64_t recovered_ms; /* since the run started */
+	uint64_t recovered_wall_ms;
+	bool met; /* recovered within the RTO (true when no RTO) */
+	size_t ntasks;
+};
+
+/*
+ * Computes the recoveries of every service instance that has tasks, in tier
+ * and priority order. Caller frees *out with free().
+ */
+void dr_report_recoveries(const struct dr_graph *g, const struct dr_sched *s,
+                          struct dr_recovery **out, size_t *n);
+
+/*
+ * Writes report.json to path: written to a temporary file, fsynced, renamed
+ * and the directory fsynced. Call it when the loop is idle (it blocks).
+ * Returns 0 or DR_EIO.
+ */
+int dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
+                         const struct dr_run_info *info, const char *path);
+
+/* Writes an atomically replaced file (tmp, fsync, rename, fsync dir). */
+int dr_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif

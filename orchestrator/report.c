@@ -1,0 +1,261 @@
+/* report.c: per-task and per-service results, report.json. */
+#include "drover/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drover/common.h"
+
+static bool
+counts_as_recovered(const struct dr_task_run *r)
+{
+	return r->state == DR_TS_SUCCEEDED || r->state == DR_TS_REFUSED ||
+	       (r->state == DR_TS_SKIPPED && r->unreachable);
+}
+
+void
+dr_report_recoveries(const struct dr_graph *g, const struct dr_sched *s,
+                     struct dr_recovery **out, size_t *n)
+{
+	const struct dr_plan *p = g->plan;
+	size_t ninst = p->nservices * (p->ntenants + 1), i, k = 0;
+	struct dr_recovery *v = dr_xcalloc(ninst + 1, sizeof(*v));
+	uint64_t start = dr_sched_start_wall_ms(s);
+
+	for (i = 0; i < ninst; i++) {
+		v[i].service = &p->services[i / (p->ntenants + 1)];
+		v[i].tenant = i % (p->ntenants + 1)
+		                  ? &p->tenants[i % (p->ntenants + 1) - 1]
+		                  : NULL;
+		v[i].tier = v[i].service->tier;
+		v[i].recovered = true;
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		const struct dr_task_run *r = dr_sched_task(s, i);
+		size_t idx =
+		    (size_t)(t->service - p->services) * (p->ntenants + 1) +
+		    (t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0);
+		struct dr_recovery *x = &v[idx];
+
+		x->ntasks++;
+		if (!counts_as_recovered(r))
+			x->recovered = false;
+		else if (r->end_wall_ms > x->recovered_wall_ms)
+			x->recovered_wall_ms = r->end_wall_ms;
+	}
+	for (i = 0; i < ninst; i++) {
+		if (v[i].ntasks == 0)
+			continue;
+		if (!v[i].recovered)
+			v[i].recovered_wall_ms = 0;
+		v[i].recovered_ms =
+		    v[i].recovered && v[i].recovered_wall_ms > start
+		        ? v[i].recovered_wall_ms - start
+		        : 0;
+		v[i].met = v[i].recovered &&
+		           (v[i].service->rto_ms == 0 ||
+		            v[i].recovered_ms <= v[i].service->rto_ms);
+		v[k++] = v[i];
+	}
+	/* Tier, then tenant priority (global first), then service name. */
+	for (i = 1; i < k; i++) {
+		struct dr_recovery x = v[i];
+		size_t j = i;
+		while (j > 0) {
+			const struct dr_recovery *y = &v[j - 1];
+			int px = x.tenant ? x.tenant->priority : 0;
+			int py = y->tenant ? y->tenant->priority : 0;
+			bool before =
+			    x.tier < y->tier ||
+			    (x.tier == y->tier &&
+			     (px < py ||
+			      (px == py &&
+			       strcmp(x.service->name, y->service->name) < 0)));
+			if (!before)
+				break;
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	*out = v;
+	*n = k;
+}
+
+static json_t *
+jtime(uint64_t ms)
+{
+	char buf[40];
+
+	if (ms == 0)
+		return json_null();
+	return json_string(dr_time_fmt(ms, buf, sizeof(buf)));
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+int
+dr_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = dr_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *dir = dr_xstrdup(path), *slash;
+	const char *p = data;
+	int fd, dfd, r = DR_EIO;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+out:
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+int
+dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
+                     const struct dr_run_info *info, const char *path)
+{
+	const struct dr_plan *p = g->plan;
+	json_t *root = json_object(), *tasks = json_array(),
+	       *services = json_array(), *from = json_array();
+	struct dr_recovery *rec;
+	size_t i, nrec;
+	char *text;
+	int r;
+
+	json_object_set_new(root, "run_id", json_string(info->run_id));
+	json_object_set_new(root, "plan", json_string(p->name));
+	json_object_set_new(root, "plan_file", json_string(p->path));
+	json_object_set_new(root, "plan_sha256", json_string(p->sha256));
+	json_object_set_new(root, "mode", json_string(info->mode));
+	for (i = 0; i < g->nfrom; i++)
+		json_array_append_new(from, json_string(g->from[i]->name));
+	json_object_set_new(root, "from", from);
+	json_object_set_new(root, "to", json_string(g->to->name));
+	json_object_set_new(root, "state", json_string(info->final_state));
+	json_object_set_new(root, "user", jstr(info->user));
+	json_object_set_new(root, "host", jstr(info->host));
+	json_object_set_new(root, "command", jstr(info->command_line));
+	json_object_set_new(root, "started_at", jtime(info->start_wall_ms));
+	json_object_set_new(root, "ended_at", jtime(info->end_wall_ms));
+	json_object_set_new(root, "duration_ms",
+	                    json_integer((json_int_t)(info->end_wall_ms -
+	                                              info->start_wall_ms)));
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		const struct dr_task_run *tr = dr_sched_task(s, i);
+		json_t *o = json_object();
+
+		json_object_set_new(o, "key", json_string(t->key));
+		json_object_set_new(o, "service",
+		                    json_string(t->service->name));
+		json_object_set_new(o, "tenant",
+		                    jstr(t->tenant ? t->tenant->name : NULL));
+		json_object_set_new(o, "tier", json_integer(t->tier));
+		json_object_set_new(o, "step", json_string(t->step->name));
+		json_object_set_new(
+		    o, "action", json_string(dr_action_name(t->step->action)));
+		json_object_set_new(o, "site",
+		                    jstr(t->site ? t->site->name : NULL));
+		json_object_set_new(o, "host",
+		                    jstr(t->host ? t->host->name : NULL));
+		json_object_set_new(
+		    o, "source_host",
+		    jstr(t->src_host ? t->src_host->name : NULL));
+		json_object_set_new(o, "state",
+		                    json_string(dr_task_state_name(tr->state)));
+		json_object_set_new(o, "unreachable",
+		                    json_boolean(tr->unreachable));
+		json_object_set_new(o, "attempts", json_integer(tr->attempts));
+		json_object_set_new(o, "exit_status",
+		                    tr->exit_code >= 0
+		                        ? json_integer(tr->exit_code)
+		                        : json_null());
+		json_object_set_new(o, "exit_signal",
+		                    tr->signal[0] ? json_string(tr->signal)
+		                                  : json_null());
+		json_object_set_new(o, "message", jstr(tr->message));
+		json_object_set_new(o, "start", jtime(tr->start_wall_ms));
+		json_object_set_new(o, "end", jtime(tr->end_wall_ms));
+		json_object_set_new(
+		    o, "start_ms", json_integer((json_int_t)tr->start_wall_ms));
+		json_object_set_new(o, "end_ms",
+		                    json_integer((json_int_t)tr->end_wall_ms));
+		json_array_append_new(tasks, o);
+	}
+	json_object_set_new(root, "tasks", tasks);
+	dr_report_recoveries(g, s, &rec, &nrec);
+	for (i = 0; i < nrec; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "service",
+		                    json_string(rec[i].service->name));
+		json_object_set_new(
+		    o, "tenant",
+		    jstr(rec[i].tenant ? rec[i].tenant->name : NULL));
+		json_object_set_new(o, "tier", json_integer(rec[i].tier));
+		json_object_set_new(
+		    o, "rto_ms",
+		    rec[i].service->rto_ms
+		        ? json_integer((json_int_t)rec[i].service->rto_ms)
+		        : json_null());
+		json_object_set_new(o, "recovered",
+		                    json_boolean(rec[i].recovered));
+		json_object_set_new(o, "recovered_at",
+		                    jtime(rec[i].recovered_wall_ms));
+		json_object_set_new(
+		    o, "recovery_ms",
+		    rec[i].recovered
+		        ? json_integer((json_int_t)rec[i].recovered_ms)
+		        : json_null());
+		json_object_set_new(o, "rto_met", json_boolean(rec[i].met));
+		json_array_append_new(services, o);
+	}
+	free(rec);
+	json_object_set_new(root, "services", services);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (text == NULL)
+		return DR_EIO;
+	r = dr_write_file_atomic(path, text, strlen(text));
+	free(text);
+	return r;
+}
