@@ -13,7 +13,7 @@ static const struct dr_cmd cmd_table[] = {
      "write the task graph as Graphviz DOT", dr_cmd_graph},
     {"runbook",
      "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
-     "[-o FILE]",
+     "[--drill] [-o FILE]",
      "render the printable runbook for a direction", dr_cmd_runbook},
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "

@@ -485,7 +485,8 @@ finish_edges(struct expander *x)
 		g->tasks[i].ndeps = n;
 		g->tasks[i].deps =
 		    dr_arena_alloc(g->arena, sizeof(size_t) * (n ? n : 1));
-		memcpy(g->tasks[i].deps, d->v, n * sizeof(size_t));
+		if (n)
+			memcpy(g->tasks[i].deps, d->v, n * sizeof(size_t));
 		for (j = 0; j < n; j++)
 			rcount[d->v[j]]++;
 	}

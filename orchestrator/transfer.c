@@ -1,0 +1,817 @@
+/*
+ * transfer.c: host-to-host copy relayed through the controller.
+ *
+ * Phases (enum xfer_state): read the manifest, relay (a READ stream on the
+ * source or local uv_fs reads, a WRITE stream on the destination), verify
+ * and rename at the destination, clean up after a failure. Two buffers:
+ * "fill" receives source bytes, "flight" is being written to the
+ * destination; they swap when the flight drains.
+ */
+#include "drover/transfer.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define XBUF (128 * 1024)
+#define CLEANUP_MS 30000
+
+enum xfer_state {
+	X_MANIFEST, /* reading SRC.sha256 */
+	X_RELAY,    /* streams running */
+	X_VERIFY,   /* sha256sum, chmod, mv at the destination */
+	X_CLEANUP,  /* rm -f the temporary file */
+	X_CLOSING,  /* closing the timer */
+};
+
+static const char *const xfer_names[] = {"manifest", "relay", "verify",
+                                         "cleanup", "closing"};
+
+struct dr_transfer {
+	uv_loop_t *loop;
+	enum xfer_state st;
+	char *label;
+	struct dr_ssh *src, *dst;
+	char *src_path, *final, *dir, *tmp, *mode;
+	char want[DR_SHA256_HEX]; /* expected digest, "" if none */
+	bool manifest;
+	uint64_t timeout_ms, start_ms;
+	uv_timer_t timer;
+
+	struct dr_sha256 sha;
+	char got[DR_SHA256_HEX];
+	uint64_t bytes;
+	char *fill, *flight;
+	size_t fill_len, flight_len;
+	bool in_flight, src_paused, src_eof, eof_sent;
+	bool src_running, dst_running, exec_running;
+
+	/* local source */
+	uv_fs_t fs;
+	uv_file lfd;
+	bool fs_busy, local_reading;
+	uint64_t loff;
+	uv_buf_t lbuf;
+
+	int status;
+	char *err;
+	bool tmp_created;
+
+	dr_transfer_cb cb;
+	void *arg;
+};
+
+static void xfer_step(struct dr_transfer *t);
+static void pump(struct dr_transfer *t);
+static void local_read(struct dr_transfer *t);
+
+static void
+set_state(struct dr_transfer *t, enum xfer_state st)
+{
+	const char *e = getenv("DROVER_TRACE");
+
+	if (e != NULL && *e && strcmp(e, "0") != 0)
+		fprintf(stderr, "drover: trace: %s: transfer %s -> %s\n",
+		        t->label, xfer_names[t->st], xfer_names[st]);
+	t->st = st;
+}
+
+static void
+quote(struct dr_buf *b, const char *v)
+{
+	dr_buf_puts(b, "'");
+	for (; *v; v++) {
+		if (*v == '\'')
+			dr_buf_puts(b, "'\\''");
+		else
+			dr_buf_append(b, v, 1);
+	}
+	dr_buf_puts(b, "'");
+}
+
+static bool
+is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+static void
+lower_hex(char *dst, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		dst[i] =
+		    (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] + 32) : s[i];
+	dst[64] = '\0';
+}
+
+/* Records the first failure; later ones are consequences. */
+static void fail(struct dr_transfer *t, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct dr_transfer *t, int status, const char *fmt, ...)
+{
+	struct dr_buf b;
+	va_list ap;
+
+	if (t->status != 0)
+		return;
+	dr_buf_init(&b, 0);
+	va_start(ap, fmt);
+	dr_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	t->status = status;
+	t->err = dr_buf_steal(&b);
+	if (t->src_running && t->src != NULL)
+		dr_ssh_cancel(t->src);
+	if (t->dst_running || t->exec_running)
+		dr_ssh_cancel(t->dst);
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+	struct dr_transfer *t = h->data;
+	struct dr_transfer_result r;
+	struct dr_buf msg;
+	char d[32];
+
+	memset(&r, 0, sizeof(r));
+	r.status = t->status;
+	r.bytes = t->bytes;
+	memcpy(r.sha256, t->got, sizeof(r.sha256));
+	r.dst_path = t->final;
+	r.elapsed_ms = dr_now_mono_ms() - t->start_ms;
+	dr_buf_init(&msg, 0);
+	dr_buf_printf(&msg, "%s: ", t->label);
+	if (t->status == 0)
+		dr_buf_printf(&msg,
+		              "copied %llu bytes to %s in %s, sha256 %s "
+		              "verified at the destination",
+		              (unsigned long long)t->bytes, t->final,
+		              dr_duration_fmt(r.elapsed_ms, d, sizeof(d)),
+		              t->got);
+	else
+		dr_buf_puts(&msg, t->err);
+	r.message = msg.data;
+	if (t->cb)
+		t->cb(&r, t->arg);
+	dr_buf_free(&msg);
+	free(t->label);
+	free(t->src_path);
+	free(t->final);
+	free(t->dir);
+	free(t->tmp);
+	free(t->mode);
+	free(t->err);
+	free(t->fill);
+	free(t->flight);
+	free(t);
+}
+
+static void
+finish(struct dr_transfer *t)
+{
+	if (t->st == X_CLOSING)
+		return;
+	set_state(t, X_CLOSING);
+	uv_close((uv_handle_t *)&t->timer, on_closed);
+}
+
+/* Remote result handling */
+
+static int
+remote_status(const struct dr_ssh_result *r)
+{
+	if (r->status != 0)
+		return r->status;
+	return r->exit_code != 0 || r->exit_signal[0] ? DR_EEXIT : 0;
+}
+
+static void
+on_cleanup_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
+{
+	struct dr_transfer *t = arg;
+
+	t->exec_running = false;
+	finish(t);
+}
+
+/* Called whenever a remote command or local read ends: moves on. */
+static void
+after_failure(struct dr_transfer *t)
+{
+	struct dr_ssh_exec_opts o;
+	struct dr_buf cmd;
+
+	if (t->st == X_CLOSING || t->src_running || t->dst_running ||
+	    t->exec_running || t->fs_busy)
+		return;
+	if (t->tmp_created && dr_ssh_ready(t->dst)) {
+		dr_buf_init(&cmd, 0);
+		dr_buf_puts(&cmd, "rm -f -- ");
+		quote(&cmd, t->tmp);
+		memset(&o, 0, sizeof(o));
+		o.command = cmd.data;
+		o.timeout_ms = CLEANUP_MS;
+		set_state(t, X_CLEANUP);
+		if (dr_ssh_exec(t->dst, &o, on_cleanup_done, t) == 0) {
+			t->exec_running = true;
+			dr_buf_free(&cmd);
+			return;
+		}
+		dr_buf_free(&cmd);
+	}
+	finish(t);
+}
+
+static void
+on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
+{
+	struct dr_transfer *t = arg;
+	char dd[DR_SHA256_HEX] = "";
+
+	t->exec_running = false;
+	if (r->tail_len >= 64 && is_hex64(r->tail))
+		lower_hex(dd, r->tail);
+	if (r->status != 0) {
+		fail(t, r->status, "verify at destination: %s", r->message);
+	} else if (r->exit_code == 3) {
+		t->tmp_created = false; /* removed by the command */
+		if (t->want[0] && strcmp(t->want, t->got) != 0)
+			fail(t, DR_ECHECKSUM,
+			     "checksum mismatch for %s: expected %s, got %s "
+			     "(destination computed %s); temporary file "
+			     "removed, check the source and its manifest",
+			     t->src_path, t->want, t->got, dd);
+		else
+			fail(t, DR_ECHECKSUM,
+			     "checksum mismatch at the destination: expected "
+			     "%s, destination computed %s; temporary file "
+			     "removed",
+			     t->want[0] ? t->want : t->got, dd);
+	} else if (remote_status(r) != 0) {
+		fail(t, DR_EEXIT, "verify at destination: %s: %s", r->message,
+		     r->tail);
+	} else {
+		t->tmp_created = false;
+		finish(t);
+		return;
+	}
+	after_failure(t);
+}
+
+static void
+start_verify(struct dr_transfer *t)
+{
+	struct dr_ssh_exec_opts o;
+	struct dr_buf c;
+	int rc;
+
+	dr_buf_init(&c, 0);
+	dr_buf_puts(&c, "d=$(sha256sum < ");
+	quote(&c, t->tmp);
+	dr_buf_puts(&c, ") || exit 4; d=${d%% *}; echo \"$d\"; if [ \"$d\" = ");
+	quote(&c, t->want[0] ? t->want : t->got);
+	dr_buf_puts(&c, " ]; then ");
+	if (t->mode != NULL) {
+		dr_buf_printf(&c, "chmod %s ", t->mode);
+		quote(&c, t->tmp);
+		dr_buf_puts(&c, " && ");
+	}
+	dr_buf_puts(&c, "mv -f -- ");
+	quote(&c, t->tmp);
+	dr_buf_puts(&c, " ");
+	quote(&c, t->final);
+	dr_buf_puts(&c, " || exit 5; else rm -f -- ");
+	quote(&c, t->tmp);
+	dr_buf_puts(&c, "; exit 3; fi");
+	memset(&o, 0, sizeof(o));
+	o.command = c.data;
+	o.tail_cap = 4096;
+	o.timeout_ms = t->timeout_ms ? t->timeout_ms : 0;
+	set_state(t, X_VERIFY);
+	rc = dr_ssh_exec(t->dst, &o, on_verify_done, t);
+	dr_buf_free(&c);
+	if (rc != 0) {
+		fail(t, rc, "verify at destination: %s", dr_strerror(rc));
+		after_failure(t);
+		return;
+	}
+	t->exec_running = true;
+}
+
+/* Relay */
+
+static void
+relay_check_end(struct dr_transfer *t)
+{
+	unsigned char d[DR_SHA256_LEN];
+
+	if (t->status != 0) {
+		after_failure(t);
+		return;
+	}
+	if (t->src_running || t->dst_running || t->fs_busy)
+		return;
+	dr_sha256_final(&t->sha, d);
+	dr_sha256_tohex(d, t->got);
+	start_verify(t);
+}
+
+static void
+pump(struct dr_transfer *t)
+{
+	char *p;
+
+	if (t->status != 0 || !t->dst_running)
+		return;
+	if (!t->in_flight && t->fill_len > 0 && !t->local_reading) {
+		p = t->flight;
+		t->flight = t->fill;
+		t->flight_len = t->fill_len;
+		t->fill = p;
+		t->fill_len = 0;
+		if (dr_ssh_stream_write(t->dst, t->flight, t->flight_len) !=
+		    0) {
+			fail(t, DR_EPROTO, "relay: destination refused data");
+			return;
+		}
+		t->in_flight = true;
+	}
+	if (t->fill_len + DR_SSH_CHUNK <= XBUF) {
+		if (t->src != NULL && t->src_paused) {
+			t->src_paused = false;
+			dr_ssh_stream_resume(t->src);
+		} else if (t->src == NULL && !t->src_eof) {
+			local_read(t);
+		}
+	}
+	if (!t->in_flight && t->fill_len == 0 && t->src_eof && !t->eof_sent) {
+		t->eof_sent = true;
+		dr_ssh_stream_eof(t->dst);
+	}
+}
+
+static void
+take(struct dr_transfer *t, const void *data, size_t len)
+{
+	dr_sha256_update(&t->sha, data, len);
+	t->bytes += len;
+	memcpy(t->fill + t->fill_len, data, len);
+	t->fill_len += len;
+}
+
+static void
+on_src_data(struct dr_ssh *s, const void *data, size_t len, void *arg)
+{
+	struct dr_transfer *t = arg;
+
+	if (t->status != 0)
+		return;
+	take(t, data, len);
+	if (t->fill_len + DR_SSH_CHUNK > XBUF) {
+		t->src_paused = true;
+		dr_ssh_stream_pause(s);
+	}
+	pump(t);
+}
+
+static void
+on_dst_drain(struct dr_ssh *s, void *arg)
+{
+	struct dr_transfer *t = arg;
+
+	t->in_flight = false;
+	t->flight_len = 0;
+	pump(t);
+}
+
+static void
+on_src_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
+{
+	struct dr_transfer *t = arg;
+	int rc = remote_status(r);
+
+	t->src_running = false;
+	if (rc != 0)
+		fail(t, rc, "read %s: %s%s%s", t->src_path, r->message,
+		     r->tail_len ? ": " : "", r->tail);
+	t->src_eof = true;
+	pump(t);
+	relay_check_end(t);
+}
+
+static void
+on_dst_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
+{
+	struct dr_transfer *t = arg;
+	int rc = remote_status(r);
+
+	t->dst_running = false;
+	if (rc != 0)
+		fail(t, rc, "write %s: %s%s%s", t->tmp, r->message,
+		     r->tail_len ? ": " : "", r->tail);
+	else if (!t->src_eof || !t->eof_sent)
+		fail(t, DR_EPROTO, "write %s: destination ended early", t->tmp);
+	relay_check_end(t);
+}
+
+/* Local source */
+
+static void
+on_local_fs(uv_fs_t *req)
+{
+	struct dr_transfer *t = req->data;
+	ssize_t r = req->result;
+	uv_fs_type type = req->fs_type;
+
+	uv_fs_req_cleanup(req);
+	t->fs_busy = false;
+	if (type == UV_FS_OPEN) {
+		if (r < 0) {
+			fail(t, DR_EIO, "read %s: %s", t->src_path,
+			     uv_strerror((int)r));
+			t->src_eof = true;
+		} else {
+			t->lfd = (uv_file)r;
+		}
+	} else if (type == UV_FS_READ) {
+		t->local_reading = false;
+		if (r < 0) {
+			fail(t, DR_EIO, "read %s: %s", t->src_path,
+			     uv_strerror((int)r));
+			t->src_eof = true;
+		} else if (r == 0) {
+			t->src_eof = true;
+		} else if (t->status == 0) {
+			/* The bytes are already in fill: account for them. */
+			dr_sha256_update(&t->sha, t->fill + t->fill_len,
+			                 (size_t)r);
+			t->bytes += (uint64_t)r;
+			t->fill_len += (size_t)r;
+			t->loff += (uint64_t)r;
+		}
+	} else if (type == UV_FS_CLOSE) {
+		t->lfd = -1;
+	}
+	if (t->src_eof && t->lfd >= 0) {
+		t->fs.data = t;
+		if (uv_fs_close(t->loop, &t->fs, t->lfd, on_local_fs) == 0) {
+			t->fs_busy = true;
+			return;
+		}
+		t->lfd = -1;
+	}
+	if (t->status != 0) {
+		after_failure(t);
+		return;
+	}
+	pump(t);
+	relay_check_end(t);
+}
+
+static void
+local_read(struct dr_transfer *t)
+{
+	size_t room = XBUF - t->fill_len;
+
+	if (t->fs_busy || t->src_eof || t->lfd < 0 || room == 0 ||
+	    t->status != 0)
+		return;
+	t->lbuf = uv_buf_init(t->fill + t->fill_len, (unsigned)room);
+	t->fs.data = t;
+	if (uv_fs_read(t->loop, &t->fs, t->lfd, &t->lbuf, 1, (int64_t)t->loff,
+	               on_local_fs) != 0) {
+		fail(t, DR_EIO, "read %s: cannot queue the read", t->src_path);
+		t->src_eof = true;
+		return;
+	}
+	t->fs_busy = true;
+	t->local_reading = true;
+}
+
+/*
+ * pump() moves local bytes only between reads: a read writes straight
+ * into fill, so fill must not swap while one is in flight.
+ */
+static void
+start_relay(struct dr_transfer *t)
+{
+	struct dr_ssh_stream_opts o;
+	struct dr_buf c;
+	int rc;
+
+	set_state(t, X_RELAY);
+	dr_sha256_init(&t->sha);
+	dr_buf_init(&c, 0);
+	dr_buf_puts(&c, "umask 077; mkdir -p -- ");
+	quote(&c, t->dir);
+	dr_buf_puts(&c, " && exec cat > ");
+	quote(&c, t->tmp);
+	memset(&o, 0, sizeof(o));
+	o.command = c.data;
+	o.mode = DR_SSH_STREAM_WRITE;
+	o.timeout_ms = 0; /* the transfer's own timer covers it */
+	o.tail_cap = 2048;
+	o.on_drain = on_dst_drain;
+	o.arg = t;
+	rc = dr_ssh_stream_open(t->dst, &o, on_dst_done, t);
+	dr_buf_free(&c);
+	if (rc != 0) {
+		fail(t, rc, "write %s: %s", t->tmp, dr_strerror(rc));
+		after_failure(t);
+		return;
+	}
+	t->dst_running = true;
+	t->tmp_created = true;
+	if (t->src == NULL) {
+		t->fs.data = t;
+		rc = uv_fs_open(t->loop, &t->fs, t->src_path,
+		                O_RDONLY | O_CLOEXEC, 0, on_local_fs);
+		if (rc != 0) {
+			fail(t, DR_EIO, "read %s: %s", t->src_path,
+			     uv_strerror(rc));
+			return;
+		}
+		t->fs_busy = true;
+		return;
+	}
+	dr_buf_init(&c, 0);
+	dr_buf_puts(&c, "exec cat -- ");
+	quote(&c, t->src_path);
+	memset(&o, 0, sizeof(o));
+	o.command = c.data;
+	o.mode = DR_SSH_STREAM_READ;
+	o.tail_cap = 2048;
+	o.on_data = on_src_data;
+	o.arg = t;
+	rc = dr_ssh_stream_open(t->src, &o, on_src_done, t);
+	dr_buf_free(&c);
+	if (rc != 0) {
+		fail(t, rc, "read %s: %s", t->src_path, dr_strerror(rc));
+		return;
+	}
+	t->src_running = true;
+}
+
+/* Manifest */
+
+static int
+parse_manifest(struct dr_transfer *t, const char *text)
+{
+	while (*text == ' ' || *text == '\t' || *text == '\\')
+		text++;
+	if (strlen(text) < 64 || !is_hex64(text) ||
+	    (text[64] != '\0' && text[64] != ' ' && text[64] != '\t' &&
+	     text[64] != '\n')) {
+		fail(t, DR_EINVAL,
+		     "manifest %s.sha256: no sha256 digest on its first line",
+		     t->src_path);
+		return -1;
+	}
+	lower_hex(t->want, text);
+	return 0;
+}
+
+static void
+on_manifest_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
+{
+	struct dr_transfer *t = arg;
+	int rc = remote_status(r);
+
+	t->src_running = false;
+	if (t->status != 0) {
+		after_failure(t);
+		return;
+	}
+	if (rc != 0) {
+		fail(t, rc, "manifest %s.sha256: %s: %s", t->src_path,
+		     r->message, r->tail);
+		after_failure(t);
+		return;
+	}
+	if (parse_manifest(t, r->tail) != 0) {
+		after_failure(t);
+		return;
+	}
+	start_relay(t);
+}
+
+/* Local manifest: open, read up to 4 KiB, close. */
+struct lman {
+	uv_fs_t req;
+	struct dr_transfer *t;
+	uv_file fd;
+	char buf[4097];
+	uv_buf_t ub;
+	int err;
+};
+
+static void
+on_lman(uv_fs_t *req)
+{
+	struct lman *m = req->data;
+	struct dr_transfer *t = m->t;
+	ssize_t r = req->result;
+	uv_fs_type type = req->fs_type;
+
+	uv_fs_req_cleanup(req);
+	if (type == UV_FS_OPEN && r >= 0) {
+		m->fd = (uv_file)r;
+		m->ub = uv_buf_init(m->buf, sizeof(m->buf) - 1);
+		if (uv_fs_read(t->loop, &m->req, m->fd, &m->ub, 1, 0,
+		               on_lman) == 0)
+			return;
+		r = UV_EIO;
+	}
+	if (type == UV_FS_READ) {
+		m->buf[r > 0 ? r : 0] = '\0';
+		m->err = r < 0 ? (int)r : 0;
+		if (uv_fs_close(t->loop, &m->req, m->fd, on_lman) == 0)
+			return;
+		type = UV_FS_CLOSE;
+	}
+	if (type == UV_FS_OPEN)
+		m->err = (int)r;
+	t->fs_busy = false;
+	if (m->err != 0)
+		fail(t, DR_EIO, "manifest %s.sha256: %s", t->src_path,
+		     uv_strerror(m->err));
+	else if (parse_manifest(t, m->buf) == 0 && t->status == 0) {
+		free(m);
+		start_relay(t);
+		return;
+	}
+	free(m);
+	after_failure(t);
+}
+
+static void
+xfer_step(struct dr_transfer *t)
+{
+	struct dr_ssh_exec_opts o;
+	struct dr_buf c;
+	int rc;
+
+	if (!t->manifest) {
+		start_relay(t);
+		return;
+	}
+	set_state(t, X_MANIFEST);
+	if (t->src == NULL) {
+		struct lman *m = dr_xcalloc(1, sizeof(*m));
+		char *p = dr_xasprintf("%s.sha256", t->src_path);
+		m->t = t;
+		m->req.data = m;
+		rc = uv_fs_open(t->loop, &m->req, p, O_RDONLY | O_CLOEXEC, 0,
+		                on_lman);
+		free(p);
+		if (rc != 0) {
+			free(m);
+			fail(t, DR_EIO, "manifest: %s", uv_strerror(rc));
+			after_failure(t);
+			return;
+		}
+		t->fs_busy = true;
+		return;
+	}
+	dr_buf_init(&c, 0);
+	dr_buf_puts(&c, "exec head -c 4096 -- ");
+	{
+		char *p = dr_xasprintf("%s.sha256", t->src_path);
+		quote(&c, p);
+		free(p);
+	}
+	memset(&o, 0, sizeof(o));
+	o.command = c.data;
+	o.tail_cap = 4096;
+	o.timeout_ms = t->timeout_ms;
+	rc = dr_ssh_exec(t->src, &o, on_manifest_done, t);
+	dr_buf_free(&c);
+	if (rc != 0) {
+		fail(t, rc, "manifest: %s", dr_strerror(rc));
+		after_failure(t);
+		return;
+	}
+	t->src_running = true;
+}
+
+static void
+on_timeout(uv_timer_t *h)
+{
+	struct dr_transfer *t = h->data;
+	char d[32];
+
+	fail(t, DR_ETIMEDOUT, "timed out after %s",
+	     dr_duration_fmt(t->timeout_ms, d, sizeof(d)));
+	after_failure(t);
+}
+
+static void
+on_start(uv_timer_t *h)
+{
+	struct dr_transfer *t = h->data;
+
+	if (t->timeout_ms > 0)
+		uv_timer_start(&t->timer, on_timeout, t->timeout_ms, 0);
+	xfer_step(t);
+}
+
+int
+dr_transfer_start(uv_loop_t *loop, const struct dr_transfer_opts *o,
+                  dr_transfer_cb cb, void *arg, struct dr_transfer **out)
+{
+	struct dr_transfer *t;
+	const char *base, *slash;
+	size_t n;
+
+	if (loop == NULL || o == NULL || o->src_path == NULL ||
+	    o->dst == NULL || o->dst_path == NULL || o->src == o->dst ||
+	    *o->src_path == '\0' || *o->dst_path == '\0')
+		return DR_EINVAL;
+	if (dr_ssh_busy(o->dst) || !dr_ssh_ready(o->dst) ||
+	    (o->src && (dr_ssh_busy(o->src) || !dr_ssh_ready(o->src))))
+		return DR_EINVAL;
+	if (o->mode != NULL) {
+		const char *p;
+		if (*o->mode == '\0' || strlen(o->mode) > 4)
+			return DR_EINVAL;
+		for (p = o->mode; *p; p++)
+			if (*p < '0' || *p > '7')
+				return DR_EINVAL;
+	}
+	if (o->sha256 != NULL && strcmp(o->sha256, "manifest") != 0 &&
+	    (strlen(o->sha256) != 64 || !is_hex64(o->sha256)))
+		return DR_EINVAL;
+	n = strlen(o->src_path);
+	if (o->src_path[n - 1] == '/')
+		return DR_EINVAL;
+	slash = strrchr(o->src_path, '/');
+	base = slash ? slash + 1 : o->src_path;
+
+	t = dr_xcalloc(1, sizeof(*t));
+	t->loop = loop;
+	t->label = dr_xstrdup(o->label ? o->label : "transfer");
+	t->src = o->src;
+	t->dst = o->dst;
+	t->src_path = dr_xstrdup(o->src_path);
+	n = strlen(o->dst_path);
+	if (o->dst_path[n - 1] == '/')
+		t->final = dr_xasprintf("%s%s", o->dst_path, base);
+	else
+		t->final = dr_xstrdup(o->dst_path);
+	slash = strrchr(t->final, '/');
+	if (slash == NULL)
+		t->dir = dr_xstrdup(".");
+	else if (slash == t->final)
+		t->dir = dr_xstrdup("/");
+	else
+		t->dir = dr_xstrndup(t->final, (size_t)(slash - t->final));
+	{
+		static unsigned seq;
+		const char *fb = slash ? slash + 1 : t->final;
+		t->tmp = dr_xasprintf("%s/.%s.drover-part.%ld-%u", t->dir, fb,
+		                      (long)getpid(), ++seq);
+	}
+	t->mode = o->mode ? dr_xstrdup(o->mode) : NULL;
+	if (o->sha256 != NULL && strcmp(o->sha256, "manifest") == 0)
+		t->manifest = true;
+	else if (o->sha256 != NULL)
+		lower_hex(t->want, o->sha256);
+	t->timeout_ms = o->timeout_ms;
+	t->start_ms = dr_now_mono_ms();
+	t->fill = dr_xmalloc(XBUF);
+	t->flight = dr_xmalloc(XBUF);
+	t->lfd = -1;
+	t->cb = cb;
+	t->arg = arg;
+	uv_timer_init(loop, &t->timer);
+	t->timer.data = t;
+	/* Start on the next turn: no callback from inside this call. */
+	uv_timer_start(&t->timer, on_start, 0, 0);
+	if (out != NULL)
+		*out = t;
+	return 0;
+}
+
+int
+dr_transfer_cancel(struct dr_transfer *t)
+{
+	if (t == NULL || t->st == X_CLOSING || t->status != 0)
+		return DR_EINVAL;
+	fail(t, DR_ECANCELED, "cancelled");
+	after_failure(t);
+	return 0;
+}

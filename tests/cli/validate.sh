@@ -1,0 +1,94 @@
+#!/bin/sh
+# validate.sh: the "drover validate" command line against tests/plans/bad/
+# and plans/.
+#
+#   tests/cli/validate.sh path/to/drover
+#
+# Each bad plan must exit 1 and print exactly N "FILE:LINE: message" lines,
+# N being its "# expect: N" header; each example plan must exit 0; no
+# argument is a usage error (2).
+set -u
+
+drover=${1:?usage: validate.sh path/to/drover}
+if [ ! -x "$drover" ]; then
+	echo "validate.sh: $drover: not an executable" >&2
+	exit 2
+fi
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0
+checks=0
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# Regex-quotes a path for grep.
+re() {
+	printf '%s' "$1" | sed 's/[][\.*^$/]/\\&/g'
+}
+
+for f in "$top"/tests/plans/bad/*.cfg; do
+	checks=$((checks + 1))
+	want=$(sed -n '1s/^# expect: *\([0-9][0-9]*\).*/\1/p' "$f")
+	if [ -z "$want" ]; then
+		fail "$f: first line is not \"# expect: N\""
+		continue
+	fi
+	"$drover" validate "$f" >"$tmp/out" 2>&1
+	rc=$?
+	got=$(grep -c "^$(re "$f"):[0-9][0-9]*: " "$tmp/out")
+	if [ "$rc" -ne 1 ]; then
+		fail "$f: exit $rc, want 1"
+		sed 's/^/    /' "$tmp/out"
+	elif [ "$got" -ne "$want" ]; then
+		fail "$f: $got FILE:LINE diagnostics, want $want"
+		sed 's/^/    /' "$tmp/out"
+	fi
+done
+
+ngood=0
+for f in "$top"/plans/*.cfg; do
+	[ -e "$f" ] || continue
+	ngood=$((ngood + 1))
+	checks=$((checks + 1))
+	"$drover" validate "$f" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		fail "$f: exit $rc, want 0"
+		sed 's/^/    /' "$tmp/err"
+	elif ! grep -q "^$(re "$f"): valid" "$tmp/out"; then
+		fail "$f: no \"valid\" line on stdout"
+	elif [ -s "$tmp/err" ]; then
+		fail "$f: valid plan printed to stderr"
+	fi
+done
+
+# Several plans at once: one bad one makes the whole run fail.
+if [ "$ngood" -gt 0 ]; then
+	checks=$((checks + 1))
+	good=$(ls "$top"/plans/*.cfg | head -n 1)
+	"$drover" validate "$good" "$top/tests/plans/bad/cycle.cfg" \
+		>"$tmp/out" 2>&1
+	rc=$?
+	[ "$rc" -eq 1 ] || fail "validate GOOD BAD: exit $rc, want 1"
+	grep -q "dependency cycle: a -> b -> c -> a" "$tmp/out" ||
+		fail "validate GOOD BAD: no cycle message"
+fi
+
+checks=$((checks + 1))
+"$drover" validate >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "validate with no plan: exit $rc, want 2"
+
+checks=$((checks + 1))
+"$drover" validate "$tmp/no-such-plan.cfg" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "validate of a missing file: exit $rc, want 1"
+grep -q "no-such-plan.cfg" "$tmp/out" ||
+	fail "validate of a missing file: the message does not name it"
+
+echo "validate.sh: $checks checks, $fails failed"
+[ "$fails" -eq 0 ]

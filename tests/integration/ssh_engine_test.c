@@ -1,0 +1,675 @@
+/*
+ * ssh_engine_test.c: the SSH engine and the relay against two real sshd
+ * started by sshd-fixture.sh (argv[1] is the fixture directory).
+ *
+ * Each case runs on its own loop; afterwards the loop must run dry and
+ * uv_loop_close() must return 0 (no leaked handles or requests).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "drover/sha256.h"
+#include "drover/ssh.h"
+#include "drover/transfer.h"
+
+static char fixdir[512];
+static char key[600], known[600], known_bad[600];
+static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2";
+
+/* Per-case state */
+struct conn {
+	struct dr_ssh *ssh;
+	int status; /* 1: pending */
+	char msg[1024];
+	struct dr_ssh_result res;
+	char *tail;
+	char *rmsg;
+	int done;
+	int closed;
+};
+
+static void
+on_connect(struct dr_ssh *ssh, int status, const char *msg, void *arg)
+{
+	struct conn *c = arg;
+
+	c->status = status;
+	snprintf(c->msg, sizeof(c->msg), "%s", msg);
+}
+
+static void
+on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *r, void *arg)
+{
+	struct conn *c = arg;
+
+	c->res = *r;
+	free(c->tail);
+	free(c->rmsg);
+	c->tail = strdup(r->tail);
+	c->rmsg = strdup(r->message);
+	c->res.tail = c->tail;
+	c->res.message = c->rmsg;
+	c->done = 1;
+}
+
+static void
+on_close(void *arg)
+{
+	struct conn *c = arg;
+
+	c->closed = 1;
+}
+
+static uv_loop_t *
+loop_new(void)
+{
+	uv_loop_t *l = malloc(sizeof(*l));
+
+	assert_non_null(l);
+	assert_int_equal(uv_loop_init(l), 0);
+	return l;
+}
+
+static void
+walk_cb(uv_handle_t *h, void *arg)
+{
+	fprintf(stderr, "leaked handle type %s\n",
+	        uv_handle_type_name(h->type));
+}
+
+static void
+loop_done(uv_loop_t *l)
+{
+	int rc;
+
+	uv_run(l, UV_RUN_DEFAULT);
+	rc = uv_loop_close(l);
+	if (rc != 0)
+		uv_walk(l, walk_cb, NULL);
+	assert_int_equal(rc, 0);
+	free(l);
+}
+
+static void
+run_until(uv_loop_t *l, int *flag)
+{
+	while (!*flag)
+		assert_int_not_equal(uv_run(l, UV_RUN_ONCE), -1);
+}
+
+static void
+conn_open(uv_loop_t *l, struct conn *c, const char *host, const char *kh,
+          int port)
+{
+	struct dr_ssh_opts o;
+
+	memset(c, 0, sizeof(*c));
+	memset(&o, 0, sizeof(o));
+	o.label = host == host1 ? "lab/one" : "lab/two";
+	o.address = host;
+	o.port = port;
+	o.user = "drtest";
+	o.identity = key;
+	o.known_hosts = kh;
+	o.connect_timeout_ms = 5000;
+	o.keepalive_ms = 2000;
+	o.keepalive_max = 3;
+	c->status = 1;
+	assert_int_equal(dr_ssh_new(l, &o, &c->ssh), 0);
+	assert_int_equal(dr_ssh_connect(c->ssh, on_connect, c), 0);
+	while (c->status == 1)
+		uv_run(l, UV_RUN_ONCE);
+}
+
+static void
+conn_close(uv_loop_t *l, struct conn *c)
+{
+	dr_ssh_close(c->ssh, on_close, c);
+	run_until(l, &c->closed);
+	free(c->tail);
+	free(c->rmsg);
+	c->tail = c->rmsg = NULL;
+}
+
+static void
+run_cmd(uv_loop_t *l, struct conn *c, const char *cmd, const char *log,
+        size_t tail_cap, uint64_t timeout_ms)
+{
+	struct dr_ssh_exec_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.command = cmd;
+	o.log_path = log;
+	o.tail_cap = tail_cap;
+	o.timeout_ms = timeout_ms;
+	c->done = 0;
+	assert_int_equal(dr_ssh_exec(c->ssh, &o, on_exec, c), 0);
+	run_until(l, &c->done);
+}
+
+static void
+test_echo(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+
+	conn_open(l, &c, host1, known, 2222);
+	if (c.status != 0)
+		fail_msg("connect: %s", c.msg);
+	run_cmd(l, &c, "echo hi", NULL, 0, 10000);
+	assert_int_equal(c.res.status, 0);
+	assert_int_equal(c.res.exit_code, 0);
+	assert_string_equal(c.res.exit_signal, "");
+	assert_string_equal(c.res.tail, "hi\n");
+	/* The same session runs the next command; stdin reaches it. */
+	{
+		struct dr_ssh_exec_opts o;
+		memset(&o, 0, sizeof(o));
+		o.command = "read v; echo \"got $v\"";
+		o.stdin_data = "s3cret\n";
+		o.stdin_len = 7;
+		c.done = 0;
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c),
+		                 DR_EINVAL); /* busy */
+		run_until(l, &c.done);
+		assert_string_equal(c.res.tail, "got s3cret\n");
+	}
+	/* Quoting: a command full of shell metacharacters stays intact. */
+	run_cmd(l, &c, "printf '%s\\n' \"it's\" '$(x)' '`y`'", NULL, 0, 10000);
+	assert_string_equal(c.res.tail, "it's\n$(x)\n`y`\n");
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static void
+test_exit_code_and_signal(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+
+	conn_open(l, &c, host1, known, 2222);
+	assert_int_equal(c.status, 0);
+	run_cmd(l, &c, "echo out; echo err >&2; exit 3", NULL, 0, 10000);
+	assert_int_equal(c.res.status, 0);
+	assert_int_equal(c.res.exit_code, 3);
+	assert_non_null(strstr(c.res.message, "exit 3 after"));
+	assert_int_equal(c.res.bytes_out, 4);
+	assert_int_equal(c.res.bytes_err, 4);
+	run_cmd(l, &c, "kill -KILL $$", NULL, 0, 10000);
+	assert_int_equal(c.res.status, 0);
+	assert_string_equal(c.res.exit_signal, "KILL");
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static void
+test_megabytes(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	char log[700];
+	struct stat st;
+
+	snprintf(log, sizeof(log), "%s/mb.log", fixdir);
+	unlink(log);
+	conn_open(l, &c, host1, known, 2222);
+	assert_int_equal(c.status, 0);
+	run_cmd(l, &c,
+	        "head -c 8000000 /dev/zero | tr '\\0' a; "
+	        "head -c 8000000 /dev/zero | tr '\\0' b >&2; echo end",
+	        log, 1000, 60000);
+	assert_int_equal(c.res.status, 0);
+	assert_int_equal(c.res.exit_code, 0);
+	assert_int_equal(c.res.bytes_out, 8000004);
+	assert_int_equal(c.res.bytes_err, 8000000);
+	assert_true(c.res.tail_len <= 1000);
+	assert_true(c.res.tail_truncated);
+	assert_int_equal(stat(log, &st), 0);
+	assert_int_equal(st.st_size, 16000004);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(log);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static void
+test_timeout_kills(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	struct dr_ssh_exec_opts o;
+	uint64_t t0;
+
+	conn_open(l, &c, host1, known, 2222);
+	assert_int_equal(c.status, 0);
+	memset(&o, 0, sizeof(o));
+	o.command = "sleep 301 & sleep 300; echo never";
+	o.timeout_ms = 2000;
+	o.kill_tag = "engine-test-hang";
+	t0 = dr_now_mono_ms();
+	c.done = 0;
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	run_until(l, &c.done);
+	assert_int_equal(c.res.status, DR_ETIMEDOUT);
+	assert_non_null(strstr(c.res.message, "timed out after 2.0s"));
+	assert_true(dr_now_mono_ms() - t0 < 10000);
+	/* Both sleeps (the tree) are gone and the pid file removed. */
+	run_cmd(l, &c,
+	        "pgrep -u drtest -f 'sleep 30[01]' || echo none; "
+	        "ls ${TMPDIR:-/tmp}/drover-engine-test-hang.pid 2>/dev/null "
+	        "|| echo nopid",
+	        NULL, 0, 10000);
+	assert_string_equal(c.res.tail, "none\nnopid\n");
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static void
+test_cancel(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	struct dr_ssh_exec_opts o;
+
+	conn_open(l, &c, host1, known, 2222);
+	assert_int_equal(c.status, 0);
+	memset(&o, 0, sizeof(o));
+	o.command = "sleep 302";
+	o.kill_tag = "engine-test-cancel";
+	c.done = 0;
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	/* Let it start, then cancel. */
+	{
+		uint64_t until = dr_now_mono_ms() + 500;
+		while (dr_now_mono_ms() < until)
+			uv_run(l, UV_RUN_NOWAIT);
+	}
+	assert_int_equal(dr_ssh_cancel(c.ssh), 0);
+	run_until(l, &c.done);
+	assert_int_equal(c.res.status, DR_ECANCELED);
+	run_cmd(l, &c, "pgrep -u drtest -f 'slee[p] 302' || echo none", NULL, 0,
+	        10000);
+	assert_string_equal(c.res.tail, "none\n");
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static int
+count_in_file(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void
+test_hostkey_mismatch(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	char log[700], missing[700];
+	int acc, fail, post;
+
+	snprintf(log, sizeof(log), "%s/sshd2.log", fixdir);
+	acc = count_in_file(log, "Accepted publickey");
+	fail = count_in_file(log, "Failed publickey");
+	post = count_in_file(log, "Postponed publickey");
+	conn_open(l, &c, host2, known_bad, 2222);
+	assert_int_equal(c.status, DR_EHOSTKEY);
+	assert_non_null(strstr(c.msg, "host key changed: got SHA256:"));
+	assert_non_null(strstr(c.msg, "expected SHA256:"));
+	conn_close(l, &c);
+	usleep(300000);
+	/* sshd saw no authentication attempt at all. */
+	assert_int_equal(count_in_file(log, "Accepted publickey"), acc);
+	assert_int_equal(count_in_file(log, "Failed publickey"), fail);
+	assert_int_equal(count_in_file(log, "Postponed publickey"), post);
+
+	/* No known_hosts at all: refused as well. */
+	snprintf(missing, sizeof(missing), "%s/nonexistent", fixdir);
+	conn_open(l, &c, host1, missing, 2222);
+	assert_int_equal(c.status, DR_EHOSTKEY);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+static void
+test_unreachable(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	uint64_t t0 = dr_now_mono_ms();
+
+	conn_open(l, &c, host1, known, 2299);
+	assert_int_equal(c.status, DR_ECONNECT);
+	assert_non_null(strstr(c.msg, "lab/one: connect: connection refused"));
+	assert_true(dr_now_mono_ms() - t0 < 1000);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+struct xres {
+	int done;
+	int status;
+	char msg[2048];
+	char sha[65];
+	uint64_t bytes;
+};
+
+static void
+on_xfer(const struct dr_transfer_result *r, void *arg)
+{
+	struct xres *x = arg;
+
+	x->done = 1;
+	x->status = r->status;
+	x->bytes = r->bytes;
+	snprintf(x->msg, sizeof(x->msg), "%s", r->message);
+	memcpy(x->sha, r->sha256, 65);
+}
+
+static void
+test_relay(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn a, b;
+	struct dr_transfer_opts o;
+	struct xres x;
+	char want[65];
+
+	conn_open(l, &a, host1, known, 2222);
+	assert_int_equal(a.status, 0);
+	conn_open(l, &b, host2, known, 2222);
+	assert_int_equal(b.status, 0);
+	/* A 5 MB source with a manifest. */
+	run_cmd(l, &a,
+	        "mkdir -p ~/src && head -c 5000000 /dev/urandom > ~/src/f.bin "
+	        "&& cd ~/src && sha256sum f.bin > f.bin.sha256 && "
+	        "cut -c1-64 f.bin.sha256; rm -rf ~/dst",
+	        NULL, 0, 30000);
+	assert_int_equal(a.res.exit_code, 0);
+	snprintf(want, sizeof(want), "%.64s", a.res.tail);
+	run_cmd(l, &b, "rm -rf ~/dst", NULL, 0, 10000);
+
+	memset(&o, 0, sizeof(o));
+	o.label = "copy";
+	o.src = a.ssh;
+	o.src_path = "/home/drtest/src/f.bin";
+	o.dst = b.ssh;
+	o.dst_path = "/home/drtest/dst/sub/";
+	o.sha256 = "manifest";
+	o.mode = "0640";
+	o.timeout_ms = 60000;
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL), 0);
+	run_until(l, &x.done);
+	if (x.status != 0)
+		fail_msg("transfer: %s", x.msg);
+	assert_int_equal(x.bytes, 5000000);
+	assert_string_equal(x.sha, want);
+	run_cmd(l, &b,
+	        "cd ~/dst/sub && sha256sum f.bin | cut -c1-64; "
+	        "stat -c %a f.bin; ls -A | wc -l",
+	        NULL, 0, 10000);
+	{
+		char expect[200];
+		snprintf(expect, sizeof(expect), "%s\n640\n1\n", want);
+		assert_string_equal(b.res.tail, expect);
+	}
+
+	/* A wrong digest: refused, nothing left behind. */
+	o.sha256 = "0000000000000000000000000000000000000000000000000000000000"
+	           "000000";
+	o.dst_path = "/home/drtest/dst/bad.bin";
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL), 0);
+	run_until(l, &x.done);
+	assert_int_equal(x.status, DR_ECHECKSUM);
+	assert_non_null(strstr(x.msg, want));
+	assert_non_null(strstr(x.msg, o.sha256));
+	run_cmd(l, &b, "ls -A ~/dst", NULL, 0, 10000);
+	assert_string_equal(b.res.tail, "sub\n");
+
+	/* A missing source file. */
+	o.sha256 = NULL;
+	o.src_path = "/home/drtest/src/none";
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL), 0);
+	run_until(l, &x.done);
+	assert_int_equal(x.status, DR_EEXIT);
+	run_cmd(l, &b, "ls -A ~/dst", NULL, 0, 10000);
+	assert_string_equal(b.res.tail, "sub\n");
+
+	/* Local source to a remote host. */
+	{
+		char local[700];
+		FILE *f;
+		size_t i;
+		snprintf(local, sizeof(local), "%s/local.bin", fixdir);
+		f = fopen(local, "w");
+		assert_non_null(f);
+		for (i = 0; i < 300000; i++)
+			fputc((int)(i * 31 % 251), f);
+		fclose(f);
+		o.src = NULL;
+		o.src_path = local;
+		o.dst_path = "/home/drtest/dst/";
+		o.mode = NULL;
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL),
+		                 0);
+		run_until(l, &x.done);
+		if (x.status != 0)
+			fail_msg("local transfer: %s", x.msg);
+		assert_int_equal(x.bytes, 300000);
+		run_cmd(l, &b, "sha256sum < ~/dst/local.bin | cut -c1-64", NULL,
+		        0, 10000);
+		assert_memory_equal(b.res.tail, x.sha, 64);
+		unlink(local);
+	}
+	conn_close(l, &a);
+	conn_close(l, &b);
+	loop_done(l);
+}
+
+#define NCONC 20
+
+static void
+test_concurrent(void **state)
+{
+	uv_loop_t *l = loop_new();
+	static struct conn c[NCONC];
+	struct dr_ssh_opts o;
+	struct dr_ssh_exec_opts e;
+	int i, pending;
+
+	memset(&o, 0, sizeof(o));
+	o.user = "drtest";
+	o.identity = key;
+	o.known_hosts = known;
+	o.port = 2222;
+	o.connect_timeout_ms = 10000;
+	for (i = 0; i < NCONC; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		o.label = i % 2 ? "lab/two" : "lab/one";
+		o.address = i % 2 ? host2 : host1;
+		c[i].status = 1;
+		assert_int_equal(dr_ssh_new(l, &o, &c[i].ssh), 0);
+		assert_int_equal(dr_ssh_connect(c[i].ssh, on_connect, &c[i]),
+		                 0);
+	}
+	do {
+		uv_run(l, UV_RUN_ONCE);
+		for (pending = 0, i = 0; i < NCONC; i++)
+			pending += c[i].status == 1;
+	} while (pending);
+	for (i = 0; i < NCONC; i++) {
+		if (c[i].status != 0)
+			fail_msg("session %d: %s", i, c[i].msg);
+		memset(&e, 0, sizeof(e));
+		e.command = "sleep 1; echo $((6 * 7))";
+		e.timeout_ms = 20000;
+		assert_int_equal(dr_ssh_exec(c[i].ssh, &e, on_exec, &c[i]), 0);
+	}
+	{
+		uint64_t t0 = dr_now_mono_ms();
+		do {
+			uv_run(l, UV_RUN_ONCE);
+			for (pending = 0, i = 0; i < NCONC; i++)
+				pending += !c[i].done;
+		} while (pending);
+		/* They ran in parallel, not one after the other. */
+		assert_true(dr_now_mono_ms() - t0 < 8000);
+	}
+	for (i = 0; i < NCONC; i++) {
+		assert_int_equal(c[i].res.status, 0);
+		assert_string_equal(c[i].res.tail, "42\n");
+		dr_ssh_close(c[i].ssh, on_close, &c[i]);
+	}
+	do {
+		uv_run(l, UV_RUN_ONCE);
+		for (pending = 0, i = 0; i < NCONC; i++)
+			pending += !c[i].closed;
+	} while (pending);
+	for (i = 0; i < NCONC; i++) {
+		free(c[i].tail);
+		free(c[i].rmsg);
+	}
+	loop_done(l);
+}
+
+/* Closing in the middle of a connect and of a command frees everything. */
+static void
+test_close_midway(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	struct dr_ssh_opts o;
+	struct dr_ssh_exec_opts e;
+
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	o.address = host1;
+	o.port = 2222;
+	o.user = "drtest";
+	o.identity = key;
+	o.known_hosts = known;
+	c.status = 1;
+	assert_int_equal(dr_ssh_new(l, &o, &c.ssh), 0);
+	assert_int_equal(dr_ssh_connect(c.ssh, on_connect, &c), 0);
+	uv_run(l, UV_RUN_NOWAIT);
+	dr_ssh_close(c.ssh, on_close, &c);
+	run_until(l, &c.closed);
+	assert_int_equal(c.status, DR_ECANCELED);
+
+	conn_open(l, &c, host1, known, 2222);
+	assert_int_equal(c.status, 0);
+	memset(&e, 0, sizeof(e));
+	e.command = "sleep 2";
+	assert_int_equal(dr_ssh_exec(c.ssh, &e, on_exec, &c), 0);
+	uv_run(l, UV_RUN_NOWAIT);
+	dr_ssh_close(c.ssh, on_close, &c);
+	run_until(l, &c.closed);
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.res.status, DR_ECANCELED);
+	free(c.tail);
+	free(c.rmsg);
+	loop_done(l);
+}
+
+/* A peer that stops answering (sshd stopped) is found dead by keepalives. */
+static void
+test_dead_peer(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	char cmd[64];
+	uint64_t t0;
+	long pid;
+
+	conn_open(l, &c, host2, known, 2222); /* keepalive 2s x 3 */
+	assert_int_equal(c.status, 0);
+	/* The wrapper shell's parent is this session's sshd process. */
+	run_cmd(l, &c, "ps -o ppid= -p $PPID", NULL, 0, 10000);
+	pid = strtol(c.res.tail, NULL, 10);
+	assert_true(pid > 1);
+	{
+		struct dr_ssh_exec_opts o;
+		memset(&o, 0, sizeof(o));
+		o.command = "sleep 20";
+		o.timeout_ms = 60000;
+		c.done = 0;
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+		uv_run(l, UV_RUN_NOWAIT);
+		snprintf(cmd, sizeof(cmd), "kill -STOP %ld", pid);
+		assert_int_equal(system(cmd), 0);
+		t0 = dr_now_mono_ms();
+		run_until(l, &c.done);
+	}
+	snprintf(cmd, sizeof(cmd), "kill -CONT %ld", pid);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(c.res.status, DR_EDISCONNECT);
+	assert_non_null(strstr(c.res.message, "no reply from the peer"));
+	assert_true(dr_now_mono_ms() - t0 < 12000);
+	assert_false(dr_ssh_ready(c.ssh));
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_echo),
+	    cmocka_unit_test(test_exit_code_and_signal),
+	    cmocka_unit_test(test_megabytes),
+	    cmocka_unit_test(test_timeout_kills),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_hostkey_mismatch),
+	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_relay),
+	    cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_close_midway),
+	    cmocka_unit_test(test_dead_peer),
+	};
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s FIXTURE_DIR (see sshd-fixture.sh)\n",
+		        argv[0]);
+		return 2;
+	}
+	snprintf(fixdir, sizeof(fixdir), "%s", argv[1]);
+	snprintf(key, sizeof(key), "%s/id_ed25519", fixdir);
+	snprintf(known, sizeof(known), "%s/known_hosts", fixdir);
+	snprintf(known_bad, sizeof(known_bad), "%s/known_hosts_bad", fixdir);
+	if (access(key, R_OK) != 0) {
+		fprintf(stderr,
+		        "%s: no fixture in %s (run sshd-fixture.sh "
+		        "start %s)\n",
+		        argv[0], fixdir, fixdir);
+		return 2;
+	}
+	assert_int_equal(dr_ssh_global_init(), 0);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	dr_ssh_global_cleanup();
+	return rc;
+}

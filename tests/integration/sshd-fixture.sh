@@ -1,0 +1,134 @@
+#!/bin/sh
+# sshd-fixture.sh start|stop DIR: two throwaway OpenSSH servers for tests.
+#
+# start: creates DIR with generated host keys (ed25519), a client key
+# (DIR/id_ed25519), DIR/known_hosts pinning both servers, DIR/known_hosts_bad
+# (server 2's name with server 1's key), validates each config with sshd -t,
+# starts sshd on 127.0.9.1:2222 and 127.0.9.2:2222 (logs DIR/sshdN.log) and
+# waits until both accept connections. DIR/env holds the settings as shell
+# variables. Login user: drtest (shell /bin/sh, clean home), created if
+# missing. Must run as root.
+# stop: kills both servers by pid and removes DIR (KEEP=1 keeps it).
+set -eu
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || {
+	echo "usage: $0 start|stop DIR" >&2
+	exit 2
+}
+user=drtest
+port=2222
+addrs="127.0.9.1 127.0.9.2"
+
+stop() {
+	for n in 1 2; do
+		pf="$dir/sshd$n.pid"
+		[ -f "$pf" ] || continue
+		pid=$(cat "$pf")
+		if kill "$pid" 2>/dev/null; then
+			i=0
+			while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$pf"
+	done
+}
+
+case $cmd in
+stop)
+	[ -d "$dir" ] || exit 0
+	stop
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
+	exit 0
+	;;
+start) ;;
+*)
+	echo "$0: unknown command $cmd" >&2
+	exit 2
+	;;
+esac
+
+[ "$(id -u)" = 0 ] || {
+	echo "$0: must run as root (sshd needs it)" >&2
+	exit 1
+}
+if ! id "$user" >/dev/null 2>&1; then
+	useradd -m -d /home/$user -s /bin/sh "$user"
+fi
+# A locked password ("!") makes sshd refuse the account without PAM.
+usermod -p '*' "$user"
+
+[ -d "$dir" ] && stop
+rm -rf "$dir"
+mkdir -p "$dir"
+chmod 755 "$dir"
+mkdir -p /run/sshd
+
+ssh-keygen -q -t ed25519 -N '' -C drover-test -f "$dir/id_ed25519"
+cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
+chmod 644 "$dir/authorized_keys"
+: >"$dir/known_hosts"
+n=0
+for a in $addrs; do
+	n=$((n + 1))
+	ssh-keygen -q -t ed25519 -N '' -C "host$n" -f "$dir/host$n"
+	echo "[$a]:$port $(cut -d' ' -f1,2 "$dir/host$n.pub")" >>"$dir/known_hosts"
+	cat >"$dir/sshd$n.conf" <<CONF
+ListenAddress $a:$port
+HostKey $dir/host$n
+PidFile $dir/sshd$n.pid
+AuthorizedKeysFile $dir/authorized_keys
+AllowUsers $user
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PermitRootLogin no
+AllowAgentForwarding no
+AllowTcpForwarding no
+X11Forwarding no
+PrintMotd no
+MaxStartups 200
+MaxSessions 20
+LogLevel VERBOSE
+CONF
+	/usr/sbin/sshd -t -f "$dir/sshd$n.conf"
+done
+# Server 2's name with server 1's key: a "changed" host key.
+echo "[127.0.9.2]:$port $(cut -d' ' -f1,2 "$dir/host1.pub")" >"$dir/known_hosts_bad"
+
+n=0
+for a in $addrs; do
+	n=$((n + 1))
+	/usr/sbin/sshd -f "$dir/sshd$n.conf" -E "$dir/sshd$n.log"
+done
+for a in $addrs; do
+	i=0
+	until (exec 3<>/dev/tcp/$a/$port) 2>/dev/null ||
+		bash -c "exec 3<>/dev/tcp/$a/$port" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "$0: sshd on $a:$port did not start" >&2
+			cat "$dir"/sshd*.log >&2
+			stop
+			exit 1
+		fi
+		sleep 0.1
+	done
+done
+cat >"$dir/env" <<ENV
+DROVER_TEST_USER=$user
+DROVER_TEST_PORT=$port
+DROVER_TEST_HOST1=127.0.9.1
+DROVER_TEST_HOST2=127.0.9.2
+DROVER_TEST_KEY=$dir/id_ed25519
+DROVER_TEST_KNOWN_HOSTS=$dir/known_hosts
+DROVER_TEST_KNOWN_HOSTS_BAD=$dir/known_hosts_bad
+ENV
+echo "sshd fixture ready in $dir"
