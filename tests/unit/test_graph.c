@@ -25,26 +25,26 @@
 #define SITES                                                                  \
 	"sites = (\n"                                                          \
 	" { name = \"milan\"; role = \"primary\"; hosts = (\n"                 \
-	"   { name = \"mi-db1\"; address = \"10.1.0.1\"; roles = [\"db\"]; "  \
+	"   { name = \"mi-db1\"; address = \"10.1.0.1\"; roles = [\"db\"]; "   \
 	"},\n"                                                                 \
-	"   { name = \"mi-db2\"; address = \"10.1.0.2\"; roles = [\"db\"]; "  \
+	"   { name = \"mi-db2\"; address = \"10.1.0.2\"; roles = [\"db\"]; "   \
 	"},\n"                                                                 \
 	"   { name = \"mi-app1\"; address = \"10.1.1.1\"; roles = [\"app\"]; " \
 	"} ); },\n"                                                            \
 	" { name = \"rome\"; role = \"secondary\"; hosts = (\n"                \
-	"   { name = \"ro-db1\"; address = \"10.2.0.1\"; roles = [\"db\"]; "  \
+	"   { name = \"ro-db1\"; address = \"10.2.0.1\"; roles = [\"db\"]; "   \
 	"},\n"                                                                 \
 	"   { name = \"ro-app1\"; address = \"10.2.1.1\"; roles = [\"app\"]; " \
 	"} ); },\n"                                                            \
 	" { name = \"torino\"; role = \"standby\"; hosts = (\n"                \
-	"   { name = \"to-db1\"; address = \"10.3.0.1\"; roles = [\"db\"]; "  \
+	"   { name = \"to-db1\"; address = \"10.3.0.1\"; roles = [\"db\"]; "   \
 	"},\n"                                                                 \
 	"   { name = \"to-app1\"; address = \"10.3.1.1\"; roles = [\"app\"]; " \
 	"},\n"                                                                 \
 	"   { name = \"to-app2\"; address = \"10.3.1.2\"; roles = [\"app\"]; " \
 	"} ); },\n"                                                            \
 	" { name = \"drill\"; role = \"drill\"; hosts = (\n"                   \
-	"   { name = \"dr-db1\"; address = \"10.5.0.1\"; roles = [\"db\"]; "  \
+	"   { name = \"dr-db1\"; address = \"10.5.0.1\"; roles = [\"db\"]; "   \
 	"},\n"                                                                 \
 	"   { name = \"dr-app1\"; address = \"10.5.1.1\"; roles = [\"app\"]; " \
 	"},\n"                                                                 \
@@ -69,8 +69,7 @@
  * = 4 + 3 + 12 + 3 + 6 + 3 = 31 tasks.
  */
 static const char plan_text[] =
-    "version = 1;\nname = \"g\";\n" SITES
-    "tenants = (\n"
+    "version = 1;\nname = \"g\";\n" SITES "tenants = (\n"
     " { name = \"lodi\"; priority = 2; vars = { db = \"lo'; rm -rf /\"; }; },\n"
     " { name = \"brescia\"; priority = 1; vars = { db = \"bs\"; }; },\n"
     " { name = \"aaa\"; priority = 3; vars = { db = \"aa\"; }; }\n"
@@ -166,8 +165,8 @@ expand_full(const struct dr_plan *p, const char *from, const char *to,
 }
 
 static struct dr_graph *
-expand(const struct dr_plan *p, const char *from, const char *to,
-       unsigned mode, const char *const *only, size_t nonly)
+expand(const struct dr_plan *p, const char *from, const char *to, unsigned mode,
+       const char *const *only, size_t nonly)
 {
 	struct dr_diags d = {0};
 	struct dr_graph *g = expand_full(p, from, to, mode, only, nonly, &d);
@@ -221,8 +220,8 @@ count(const struct dr_graph *g, const char *svc, const char *step,
 			continue;
 		if (step && strcmp(t->step->name, step) != 0)
 			continue;
-		if (tenant && (t->tenant == NULL ||
-		               strcmp(t->tenant->name, tenant) != 0))
+		if (tenant &&
+		    (t->tenant == NULL || strcmp(t->tenant->name, tenant) != 0))
 			continue;
 		n++;
 	}
@@ -292,9 +291,10 @@ check_order(const struct dr_graph *g, bool strict)
 			const struct dr_task *a = &g->tasks[order[i - 1]];
 			const struct dr_task *b = &g->tasks[order[i]];
 			if (a->tier > b->tier)
-				fail_msg("tier %d task %s ordered before tier %d "
-				         "task %s",
-				         a->tier, a->key, b->tier, b->key);
+				fail_msg(
+				    "tier %d task %s ordered before tier %d "
+				    "task %s",
+				    a->tier, a->key, b->tier, b->key);
 		}
 	}
 	free(pos);
@@ -400,24 +400,30 @@ test_copy_source_several_hosts(void **state)
 }
 
 /* A copy from a site that is lost in this direction reads compromised data. */
-static void
-test_copy_from_named_lost_site(void **state)
+static int
+setup_named_lost(void **state)
 {
-	struct dr_plan *p = load(
+	*state = load(
 	    "version = 1;\nname = \"c\";\n" SITES
 	    "services = ( { name = \"s\"; tier = 1; scope = \"global\"; steps "
 	    "= (\n"
 	    " { name = \"fetch\"; copy = { from = \"milan:mi-db1:/pg/x.dump\"; "
 	    "to = \"to:db:/r/\"; }; } ); } );\n");
+	return 0;
+}
+
+static void
+test_copy_from_named_lost_site(void **state)
+{
 	struct dr_graph *g;
 
 	/* Rome lost: milan is clean, copying from it is allowed. */
-	g = expand(p, "rome", "torino", DR_MODE_FAILOVER, NULL, 0);
+	g = expand(*state, "rome", "torino", DR_MODE_FAILOVER, NULL, 0);
 	assert_int_equal(g->ntasks, 1);
 	dr_graph_free(g);
 	/* Milan lost: the copy would restore from the compromised site. */
-	expect_fail(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0, "lost");
-	dr_plan_free(p);
+	expect_fail(*state, "milan", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "lost");
 }
 
 static void
@@ -430,12 +436,16 @@ test_deps(void **state)
 	const struct dr_task *revoke = find(g, "fence/revoke");
 	const struct dr_task *check = find(g, "fence/check@milan/mi-app1");
 	const struct dr_task *prov = find(g, "base/provision@torino/to-db1");
-	const struct dr_task *fetch = find(g, "payroll/lodi/fetch@torino/to-db1");
+	const struct dr_task *fetch =
+	    find(g, "payroll/lodi/fetch@torino/to-db1");
 	const struct dr_task *restore =
 	    find(g, "payroll/lodi/restore@torino/to-db1");
-	const struct dr_task *h1 = find(g, "payroll/lodi/healthy@torino/to-app1");
-	const struct dr_task *h2 = find(g, "payroll/lodi/healthy@torino/to-app2");
-	const struct dr_task *ana = find(g, "anagrafe/lodi/restore@torino/to-db1");
+	const struct dr_task *h1 =
+	    find(g, "payroll/lodi/healthy@torino/to-app1");
+	const struct dr_task *h2 =
+	    find(g, "payroll/lodi/healthy@torino/to-app2");
+	const struct dr_task *ana =
+	    find(g, "anagrafe/lodi/restore@torino/to-db1");
 	const struct dr_task *golive = find(g, "reconnect/go-live");
 	const char *tenants[] = {"lodi", "brescia", "aaa"};
 	size_t i;
@@ -536,9 +546,11 @@ test_task_cmp(void **state)
 {
 	struct dr_graph *g =
 	    expand(*state, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
-	const struct dr_task *a = find(g, "payroll/brescia/restore@torino/to-db1");
+	const struct dr_task *a =
+	    find(g, "payroll/brescia/restore@torino/to-db1");
 	const struct dr_task *b = find(g, "payroll/lodi/fetch@torino/to-db1");
-	const struct dr_task *c = find(g, "anagrafe/brescia/restore@torino/to-db1");
+	const struct dr_task *c =
+	    find(g, "anagrafe/brescia/restore@torino/to-db1");
 	const struct dr_task *f = find(g, "fence/revoke");
 
 	assert_true(dr_task_cmp(a, b) < 0); /* priority before step */
@@ -608,12 +620,14 @@ test_drill_named_production_host(void **state)
 	    "version = 1;\nname = \"d\";\n" SITES
 	    "services = ( { name = \"s\"; tier = 1; scope = \"global\"; steps "
 	    "= (\n"
-	    " { name = \"peek\"; on = \"milan:mi-db1\"; run = \"psql -c 'select "
+	    " { name = \"peek\"; on = \"milan:mi-db1\"; run = \"psql -c "
+	    "'select "
 	    "1'\"; readonly = true; },\n"
 	    " { name = \"poke\"; on = \"milan:db\"; run = \"touch x\"; },\n"
 	    " { name = \"copy\"; copy = { from = \"vault:va-bk1:/b/x\"; to = "
 	    "\"rome:db:/r/\"; }; } ); } );\n");
-	struct dr_graph *g = expand(p, "milan", "drill", DR_MODE_DRILL, NULL, 0);
+	struct dr_graph *g =
+	    expand(p, "milan", "drill", DR_MODE_DRILL, NULL, 0);
 
 	assert_false(find(g, "s/peek@milan/mi-db1")->refused);
 	assert_true(find(g, "s/poke@milan/mi-db1")->refused);
@@ -631,11 +645,14 @@ test_when_and_cleanup(void **state)
 	    "version = 1;\nname = \"w\";\n" SITES
 	    "services = ( { name = \"s\"; tier = 1; scope = \"global\"; steps "
 	    "= (\n"
-	    " { name = \"a\"; on = \"to:db\"; run = \"a\"; when = \"failover\"; "
+	    " { name = \"a\"; on = \"to:db\"; run = \"a\"; when = "
+	    "\"failover\"; "
 	    "},\n"
-	    " { name = \"b\"; on = \"to:db\"; run = \"b\"; when = \"drill\"; },\n"
+	    " { name = \"b\"; on = \"to:db\"; run = \"b\"; when = \"drill\"; "
+	    "},\n"
 	    " { name = \"c\"; on = \"to:db\"; run = \"c\"; },\n"
-	    " { name = \"z\"; on = \"to:db\"; run = \"z\"; cleanup = true; } ); "
+	    " { name = \"z\"; on = \"to:db\"; run = \"z\"; cleanup = true; } "
+	    "); "
 	    "} );\n");
 	struct dr_graph *g =
 	    expand(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
@@ -665,8 +682,7 @@ test_only_service(void **state)
 	for (i = 0; i < g->ntasks; i++)
 		assert_string_equal(g->tasks[i].service->name, "payroll");
 	/* Dependencies on what was left out are dropped, chains are kept. */
-	assert_int_equal(find(g, "payroll/lodi/fetch@torino/to-db1")->ndeps,
-	                 0);
+	assert_int_equal(find(g, "payroll/lodi/fetch@torino/to-db1")->ndeps, 0);
 	assert_int_equal(find(g, "payroll/lodi/restore@torino/to-db1")->ndeps,
 	                 1);
 	free(check_order(g, true));
@@ -713,8 +729,8 @@ test_direction_errors(void **state)
 	            "\"paris\" is not in the plan");
 	expect_fail(*state, "milan", "paris", DR_MODE_FAILOVER, NULL, 0,
 	            "--to site \"paris\" is not in the plan");
-	expect_fail(*state, "milan,torino", "torino", DR_MODE_FAILOVER, NULL,
-	            0, "cannot be both lost (--from) and the target (--to)");
+	expect_fail(*state, "milan,torino", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "cannot be both lost (--from) and the target (--to)");
 	expect_fail(*state, "milan", "milan", DR_MODE_FAILOVER, NULL, 0,
 	            "cannot be both lost");
 	expect_fail(*state, "milan", "vault", DR_MODE_FAILOVER, NULL, 0,
@@ -841,6 +857,8 @@ test_secret_in_script_args(void **state)
 	struct dr_plan *p = NULL;
 	struct dr_graph *g;
 	const struct dr_task *t;
+	char cmd[256];
+	size_t n;
 
 	if (dr_plan_load_string(
 	        "version = 1;\nname = \"s\";\n" SITES
@@ -855,13 +873,15 @@ test_secret_in_script_args(void **state)
 	}
 	g = expand(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
 	t = find(g, "s/rotate@torino/to-db1");
-	if (t->nsecrets != 1)
+	n = t->nsecrets;
+	snprintf(cmd, sizeof(cmd), "%s", t->command);
+	dr_graph_free(g);
+	dr_plan_free(p);
+	if (n != 1)
 		fail_msg("script step references ${secret.pw} in its args but "
 		         "the task feeds %zu secrets: command \"%s\" reads an "
 		         "unset variable",
-		         t->nsecrets, t->command);
-	dr_graph_free(g);
-	dr_plan_free(p);
+		         n, cmd);
 }
 
 static void
@@ -938,7 +958,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_source, setup, teardown),
 	    cmocka_unit_test(test_copy_source_several_hosts),
-	    cmocka_unit_test(test_copy_from_named_lost_site),
+	    cmocka_unit_test_setup_teardown(test_copy_from_named_lost_site,
+	                                    setup_named_lost, teardown),
 	    cmocka_unit_test_setup_teardown(test_deps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_task_cmp, setup, teardown),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ struct srv {
 	uv_tcp_t listener;
 	int port;
 	enum srv_mode mode;
-	int n503;	  /* answer 503 to this many requests first */
+	int n503;         /* answer 503 to this many requests first */
 	const char *body; /* body of the 200 */
 	int requests;
 	int accepted;
@@ -94,26 +95,27 @@ conn_answer(struct srv_conn *c)
 	if (s->mode == SRV_HANG)
 		return;
 	if (strncmp(path, "/moved ", 7) == 0)
-		c->resp = strdup("HTTP/1.1 302 Found\r\nLocation: /health\r\n"
-				 "Content-Length: 0\r\nConnection: close\r\n\r\n");
+		c->resp =
+		    strdup("HTTP/1.1 302 Found\r\nLocation: /health\r\n"
+		           "Content-Length: 0\r\nConnection: close\r\n\r\n");
 	else if (strncmp(path, "/away ", 6) == 0)
-		c->resp = strdup("HTTP/1.1 302 Found\r\nLocation: "
-				 "http://other.invalid/health\r\n"
-				 "Content-Length: 0\r\nConnection: close\r\n\r\n");
+		c->resp =
+		    strdup("HTTP/1.1 302 Found\r\nLocation: "
+		           "http://other.invalid/health\r\n"
+		           "Content-Length: 0\r\nConnection: close\r\n\r\n");
 	else if (s->requests <= s->n503)
 		c->resp = strdup("HTTP/1.1 503 Service Unavailable\r\n"
-				 "Content-Length: 9\r\nConnection: close\r\n"
-				 "\r\nstarting\n");
+		                 "Content-Length: 9\r\nConnection: close\r\n"
+		                 "\r\nstarting\n");
 	else
 		c->resp = dr_xasprintf("HTTP/1.1 200 OK\r\nContent-Length: "
-				       "%zu\r\nConnection: close\r\n\r\n%s",
-				       strlen(s->body), s->body);
+		                       "%zu\r\nConnection: close\r\n\r\n%s",
+		                       strlen(s->body), s->body);
 	assert_non_null(c->resp);
 	b = uv_buf_init(c->resp, strlen(c->resp));
 	c->wreq.data = c;
-	assert_int_equal(uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1,
-				  conn_written),
-			 0);
+	assert_int_equal(
+	    uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_written), 0);
 }
 
 static void
@@ -164,10 +166,10 @@ srv_start(uv_loop_t *loop, struct srv *s)
 	uv_ip4_addr("127.0.0.1", 0, &sa);
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
+	assert_int_equal(uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0),
+	                 0);
 	assert_int_equal(
-		uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0), 0);
-	assert_int_equal(
-		uv_listen((uv_stream_t *)&s->listener, 64, srv_on_conn), 0);
+	    uv_listen((uv_stream_t *)&s->listener, 64, srv_on_conn), 0);
 	uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
 	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
@@ -250,7 +252,7 @@ url(struct srv *s, const char *path)
 /* Runs the loop until the probe's callback ran, then stops the server. */
 static void
 run_probe(uv_loop_t *loop, struct dr_probe_opts *po, struct outcome *out,
-	  struct srv *s)
+          struct srv *s)
 {
 	assert_int_equal(dr_probe_start(loop, po, probe_done, out, NULL), 0);
 	assert_int_equal(out->calls, 0); /* never from inside start */
@@ -310,7 +312,8 @@ test_http_body_mismatch_keeps_failing(void **state)
 	assert_int_equal(out.status, DR_ETIMEDOUT);
 	assert_true(out.attempts >= 3);
 	assert_int_equal(out.last_http_status, 200);
-	assert_non_null(strstr(out.message, "200 but the body lacks \"ready\""));
+	assert_non_null(
+	    strstr(out.message, "200 but the body lacks \"ready\""));
 	free((char *)po.target);
 	free(out.message);
 }
@@ -337,7 +340,7 @@ test_http_within_expires(void **state)
 	assert_int_equal(out.attempts, s.requests);
 	assert_int_equal(out.last_http_status, 503);
 	snprintf(want, sizeof(want), ": 503 after %d attempts in ",
-		 out.attempts);
+	         out.attempts);
 	assert_non_null(strstr(out.message, want));
 	assert_true(out.elapsed_ms < 2000);
 	free((char *)po.target);
@@ -363,7 +366,7 @@ test_http_expect_status(void **state)
 	assert_int_equal(out.status, DR_ETIMEDOUT);
 	assert_int_equal(out.attempts, 1);
 	assert_non_null(strstr(out.message, "200 (expected 204) after 1 "
-					    "attempt in "));
+	                                    "attempt in "));
 	free((char *)po.target);
 	free(out.message);
 }
@@ -433,7 +436,7 @@ test_http_redirects(void **state)
 	po2.target = url(&s, "/away");
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL), 0);
 	assert_int_equal(dr_probe_start(loop, &po2, probe_done, &out2, NULL),
-			 0);
+	                 0);
 	while (out.calls == 0 || out2.calls == 0)
 		uv_run(loop, UV_RUN_ONCE);
 	srv_stop(&s);
@@ -445,11 +448,49 @@ test_http_redirects(void **state)
 	assert_int_equal(out2.status, DR_ETIMEDOUT);
 	assert_int_equal(out2.last_http_status, 302);
 	assert_non_null(strstr(out2.message, "302 redirect to "
-					     "http://other.invalid/health not "
-					     "followed"));
+	                                     "http://other.invalid/health not "
+	                                     "followed"));
 	assert_int_equal(s.requests, 3);
 	free((char *)po.target);
 	free((char *)po2.target);
+	free(out.message);
+	free(out2.message);
+}
+
+static void
+test_http_body_cap(void **state)
+{
+	uv_loop_t *loop = new_loop();
+	size_t n = 100 * 1024;
+	char *big = malloc(n + 1);
+	struct srv s = {0};
+	struct outcome out = {0}, out2 = {0};
+	struct dr_probe_opts po = {0};
+
+	/* 100 KiB: "ready" at the start is found, "late" at the end is past
+	 * the 64 KiB read cap. */
+	assert_non_null(big);
+	memset(big, '.', n);
+	memcpy(big, "ready", 5);
+	memcpy(big + n - 4, "late", 4);
+	big[n] = '\0';
+	s.body = big;
+	srv_start(loop, &s);
+	po.kind = DR_PROBE_HTTP;
+	po.target = url(&s, "/big");
+	po.expect_body = "ready";
+	run_probe(loop, &po, &out, NULL);
+	po.expect_body = "late";
+	run_probe(loop, &po, &out2, &s);
+	end_loop(loop);
+
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out2.status, DR_ETIMEDOUT);
+	assert_int_equal(out2.last_http_status, 200);
+	assert_non_null(strstr(out2.message, "200 but the body (first 64 KiB) "
+	                                     "lacks \"late\""));
+	free((char *)po.target);
+	free(big);
 	free(out.message);
 	free(out2.message);
 }
@@ -540,7 +581,7 @@ test_tcp_refused(void **state)
 	assert_int_equal(out.status, DR_ETIMEDOUT);
 	assert_true(out.attempts >= 3 && out.attempts <= 4);
 	snprintf(want, sizeof(want), "%s: connection refused after %d attempts",
-		 target, out.attempts);
+	         target, out.attempts);
 	assert_non_null(strstr(out.message, want));
 	free(out.message);
 }
@@ -578,28 +619,28 @@ test_bad_targets(void **state)
 	uv_loop_t *loop = new_loop();
 	struct outcome out = {0};
 	struct dr_probe_opts po = {0};
-	static const char *const bad_tcp[] = {"nohost", ":80", "h:", "h:0",
-					      "h:65536", "h:8x", "::1:80",
-					      "[::1]80"};
+	static const char *const bad_tcp[] = {
+	    "nohost",  ":80",  "h:",     "h:0",
+	    "h:65536", "h:8x", "::1:80", "[::1]80"};
 	size_t i;
 
 	po.kind = DR_PROBE_TCP;
 	for (i = 0; i < sizeof(bad_tcp) / sizeof(bad_tcp[0]); i++) {
 		po.target = bad_tcp[i];
 		assert_int_equal(
-			dr_probe_start(loop, &po, probe_done, &out, NULL),
-			DR_EINVAL);
+		    dr_probe_start(loop, &po, probe_done, &out, NULL),
+		    DR_EINVAL);
 	}
 	po.kind = DR_PROBE_HTTP;
 	po.target = "ftp://127.0.0.1/";
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL),
-			 DR_EINVAL);
+	                 DR_EINVAL);
 	po.target = "not a url";
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL),
-			 DR_EINVAL);
+	                 DR_EINVAL);
 	po.target = NULL;
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL),
-			 DR_EINVAL);
+	                 DR_EINVAL);
 	assert_int_equal(dr_probe_global_cleanup(loop), 0);
 	end_loop(loop);
 	assert_int_equal(out.calls, 0);
@@ -609,20 +650,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_healthy_after_503s),
-		cmocka_unit_test(test_http_body_mismatch_keeps_failing),
-		cmocka_unit_test(test_http_within_expires),
-		cmocka_unit_test(test_http_expect_status),
-		cmocka_unit_test(test_http_attempt_timeout),
-		cmocka_unit_test(test_http_refused),
-		cmocka_unit_test(test_http_redirects),
-		cmocka_unit_test(test_http_cancel),
-		cmocka_unit_test(test_tcp_ok),
-		cmocka_unit_test(test_tcp_refused),
-		cmocka_unit_test(test_tcp_cancel),
-		cmocka_unit_test(test_bad_targets),
+	    cmocka_unit_test(test_http_healthy_after_503s),
+	    cmocka_unit_test(test_http_body_mismatch_keeps_failing),
+	    cmocka_unit_test(test_http_within_expires),
+	    cmocka_unit_test(test_http_expect_status),
+	    cmocka_unit_test(test_http_attempt_timeout),
+	    cmocka_unit_test(test_http_refused),
+	    cmocka_unit_test(test_http_redirects),
+	    cmocka_unit_test(test_http_body_cap),
+	    cmocka_unit_test(test_http_cancel),
+	    cmocka_unit_test(test_tcp_ok),
+	    cmocka_unit_test(test_tcp_refused),
+	    cmocka_unit_test(test_tcp_cancel),
+	    cmocka_unit_test(test_bad_targets),
 	};
 
+	signal(SIGPIPE, SIG_IGN); /* as drover does; the server writes to
+	                             clients that stop reading */
 	/* A proxy in the environment must not be used. */
 	setenv("http_proxy", "http://127.0.0.1:9", 1);
 	setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);

@@ -418,9 +418,9 @@ test_unknown_name(void **state)
 	struct env e = {.x = "v"};
 	char *out, *bad = NULL;
 
-	assert_int_equal(render("echo ${nope}", DR_TMPL_SHELL, &e, false, NULL,
-	                        &out, &bad),
-	                 DR_EINVAL);
+	assert_int_equal(
+	    render("echo ${nope}", DR_TMPL_SHELL, &e, false, NULL, &out, &bad),
+	    DR_EINVAL);
 	assert_non_null(bad);
 	assert_non_null(strstr(bad, "${nope}"));
 	free(bad);
@@ -437,16 +437,16 @@ static void
 test_malformed(void **state)
 {
 	static const char *const bads[] = {
-	    "echo ${",     "echo ${var.x", "echo ${}",  "echo ${a b}",
-	    "echo ${a${b}}", "x ${\n}",    "${{x}}",
+	    "echo ${",       "echo ${var.x", "echo ${}", "echo ${a b}",
+	    "echo ${a${b}}", "x ${\n}",      "${{x}}",
 	};
 	struct env e = {.x = "v"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		char *out, *bad = NULL;
-		int r = render(bads[i], DR_TMPL_SHELL, &e, false, NULL, &out,
-		               &bad);
+		int r =
+		    render(bads[i], DR_TMPL_SHELL, &e, false, NULL, &out, &bad);
 		if (r != DR_EINVAL || bad == NULL)
 			fail_msg("\"%s\" rendered (%d) as \"%s\"", bads[i], r,
 			         out);

@@ -10,6 +10,7 @@
  * at run time: a new file is tested without touching this one.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sys/wait.h>
 #include <glob.h>
 
 #include "drover/common.h"
@@ -47,17 +49,13 @@ static const struct want wants[] = {
       "in service (did you mean \"after\"?)",
       "in copy (did you mean \"sha256\"?)",
       "unknown key \"timout\" in step (did you mean \"timeout\"?)",
-      "did you mean \"idempotent\"",
-      "in probe (did you mean \"within\"?)"}},
+      "did you mean \"idempotent\"", "in probe (did you mean \"within\"?)"}},
     {"wrong-types.cfg",
      {"\"version\" must be an integer, not a string",
       "\"strict_tiers\" must be true or false",
-      "\"retries\" must be an integer",
-      "\"limits\" must be a group",
-      "\"port\" must be an integer",
-      "\"hosts\" must be a list of groups",
-      "\"priority\" must be an integer",
-      "\"tier\" must be an integer",
+      "\"retries\" must be an integer", "\"limits\" must be a group",
+      "\"port\" must be an integer", "\"hosts\" must be a list of groups",
+      "\"priority\" must be an integer", "\"tier\" must be an integer",
       "\"after\" must be an array of strings",
       "\"idempotent\" must be true or false"}},
     {"missing.cfg",
@@ -77,8 +75,8 @@ static const struct want wants[] = {
       "has no host or role \"nosuch\"",
       "\"from:backup\" matches no host in any site that could be lost",
       "\"to:web\" matches no host in site \"drill\"",
-      "tenant \"comune-pavia\" has no variable \"db\"",
-      "no secret \"nope\"", "${host} in local, but the step has no host",
+      "tenant \"comune-pavia\" has no variable \"db\"", "no secret \"nope\"",
+      "${host} in local, but the step has no host",
       "${tenant} in run, but the service is global",
       "unknown reference ${unknown}"}},
     {"cycle.cfg", {"dependency cycle: a -> b -> c -> a"}},
@@ -104,9 +102,9 @@ static const struct want wants[] = {
     {"mixed.cfg",
      {"did you mean \"strict_tiers\"", "malformed duration \"forever\"",
       "give exactly one of", "unknown role \"backup\"",
-      "missing required \"address\"", "\"priority\" is 0",
-      "duplicate tenant", "but the service is global", "\"tier\" is 100",
-      "copies from a lost site", "has no action", "unknown site \"paris\""}},
+      "missing required \"address\"", "\"priority\" is 0", "duplicate tenant",
+      "but the service is global", "\"tier\" is 100", "copies from a lost site",
+      "has no action", "unknown site \"paris\""}},
 };
 
 #define NWANTS (sizeof(wants) / sizeof(wants[0]))
@@ -192,6 +190,119 @@ read_marks(const char *path, struct marks *m)
 	fclose(f);
 }
 
+/* Writes all of n bytes or exits: the child's side of isolated_load. */
+static void
+put(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w <= 0)
+			_exit(3);
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+static bool
+get(FILE *f, void *p, size_t n)
+{
+	return fread(p, 1, n, f) == n;
+}
+
+/*
+ * Loads path in a child process so that a crash in the loader fails this
+ * one case instead of the whole program. Returns true when the child ended
+ * normally; then *r is dr_plan_load's result, *plan whether it returned a
+ * plan, and d holds its diagnostics.
+ */
+static bool
+isolated_load(const char *path, struct dr_diags *d, int *r, bool *plan)
+{
+	int fds[2], st;
+	pid_t pid;
+	FILE *f;
+	size_t i, n;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+		                           SIGABRT};
+		struct dr_diags cd = {0};
+		struct dr_plan *p = NULL;
+		int cr;
+		char hasplan;
+
+		/* Die of a crash here: cmocka's handlers would go on running
+		 * the remaining tests in this child. */
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
+		close(fds[0]);
+		cr = dr_plan_load(path, &cd, &p);
+		hasplan = p != NULL;
+		put(fds[1], &cr, sizeof(cr));
+		put(fds[1], &hasplan, 1);
+		put(fds[1], &cd.n, sizeof(cd.n));
+		for (i = 0; i < cd.n; i++) {
+			const char *file = cd.v[i].file ? cd.v[i].file : "";
+			size_t fl = strlen(file), ml = strlen(cd.v[i].msg);
+			put(fds[1], &cd.v[i].line, sizeof(int));
+			put(fds[1], &fl, sizeof(fl));
+			put(fds[1], file, fl);
+			put(fds[1], &ml, sizeof(ml));
+			put(fds[1], cd.v[i].msg, ml);
+		}
+		dr_plan_free(p);
+		dr_diag_clear(&cd);
+		_exit(0);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	assert_non_null(f);
+	if (get(f, r, sizeof(*r))) {
+		char hasplan = 0;
+		get(f, &hasplan, 1);
+		*plan = hasplan != 0;
+		if (get(f, &n, sizeof(n))) {
+			for (i = 0; i < n; i++) {
+				int line;
+				size_t fl, ml;
+				char *file, *msg;
+				if (!get(f, &line, sizeof(line)) ||
+				    !get(f, &fl, sizeof(fl)))
+					break;
+				file = calloc(1, fl + 1);
+				get(f, file, fl);
+				get(f, &ml, sizeof(ml));
+				msg = calloc(1, ml + 1);
+				get(f, msg, ml);
+				dr_diag_add(d, fl ? file : NULL, line, "%s",
+				            msg);
+				free(file);
+				free(msg);
+			}
+		}
+	}
+	fclose(f);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st)) {
+		print_message("%s: the loader crashed (signal %d)\n", path,
+		              WTERMSIG(st));
+		return false;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		print_message("%s: the loader exited %d\n", path,
+		              WEXITSTATUS(st));
+		return false;
+	}
+	return true;
+}
+
 /* One bad plan: fails, count, file and line, marked lines, substrings. */
 static void
 test_bad_plan(void **state)
@@ -199,27 +310,34 @@ test_bad_plan(void **state)
 	const char *path = *state;
 	const struct want *w = want_for(base_name(path));
 	struct dr_diags d = {0};
-	struct dr_plan *p = (struct dr_plan *)1;
 	struct marks m;
-	int r, *got;
+	int r = 0, *got;
+	bool plan = false, ok = true;
 	size_t i;
-	bool ok = true;
 
 	read_marks(path, &m);
-	if (m.expect < 0)
-		fail_msg("%s: first line must be \"# expect: N\"", path);
-	assert_int_equal(m.total, m.expect); /* the file is consistent */
-
-	r = dr_plan_load(path, &d, &p);
-	assert_int_equal(r, DR_EPLAN);
-	assert_null(p);
-	if (d.n != (size_t)m.expect) {
-		print_message("%s: expected %d diagnostics, got %zu:\n", path,
-		              m.expect, d.n);
-		print_diags(&d);
-		fail();
+	if (m.expect < 0 || m.total != m.expect) {
+		free(m.line);
+		fail_msg("%s: needs \"# expect: N\" on line 1 and N \"# ERR\" "
+		         "marks (has %d)",
+		         path, m.total);
 	}
-
+	if (!isolated_load(path, &d, &r, &plan)) {
+		free(m.line);
+		dr_diag_clear(&d);
+		fail_msg("%s: dr_plan_load did not return", path);
+	}
+	if (r != DR_EPLAN || plan) {
+		print_message("%s: dr_plan_load returned %d (%s a plan), want "
+		              "DR_EPLAN and none\n",
+		              path, r, plan ? "with" : "without");
+		ok = false;
+	}
+	if (d.n != (size_t)m.expect) {
+		print_message("%s: expected %d diagnostics, got %zu\n", path,
+		              m.expect, d.n);
+		ok = false;
+	}
 	got = calloc(m.nline + 1, sizeof(int));
 	assert_non_null(got);
 	for (i = 0; i < d.n; i++) {
@@ -240,29 +358,26 @@ test_bad_plan(void **state)
 	}
 	for (i = 1; i < m.nline; i++) {
 		if (got[i] != m.line[i]) {
-			print_message("%s:%zu: expected %d diagnostic(s) on this "
-			              "line (# ERR marks), got %d\n",
+			print_message("%s:%zu: expected %d diagnostic(s) on "
+			              "this line (# ERR marks), got %d\n",
 			              base_name(path), i, m.line[i], got[i]);
 			ok = false;
 		}
 	}
 	free(got);
-	if (w != NULL) {
-		for (i = 0; i < 16 && w->subs[i]; i++) {
-			if (!diags_have(&d, w->subs[i])) {
-				print_message("%s: no diagnostic contains "
-				              "\"%s\"\n",
-				              base_name(path), w->subs[i]);
-				ok = false;
-			}
+	free(m.line);
+	for (i = 0; w != NULL && i < 16 && w->subs[i]; i++) {
+		if (!diags_have(&d, w->subs[i])) {
+			print_message("%s: no diagnostic contains \"%s\"\n",
+			              base_name(path), w->subs[i]);
+			ok = false;
 		}
 	}
-	if (!ok) {
+	if (!ok)
 		print_diags(&d);
-		fail();
-	}
-	free(m.line);
 	dr_diag_clear(&d);
+	if (!ok)
+		fail();
 }
 
 /* Every plan in plans/ loads with no diagnostic at all. */
@@ -279,6 +394,8 @@ test_good_plan(void **state)
 		print_message("%s: expected a valid plan, got %d and:\n", path,
 		              r);
 		print_diags(&d);
+		dr_diag_clear(&d);
+		dr_plan_free(p);
 		fail();
 	}
 	assert_non_null(p);

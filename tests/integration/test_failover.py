@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""Integration tests: drover failover against the lab's real sshd servers.
+
+Usage: test_failover.py DROVER_BINARY [TEST...]
+
+Brings the lab up (contrib/lab/lab up; needs root), then runs drover on
+small plans that point at the lab's hosts and checks report.json, the
+per-task logs, the hosts' files and the sshd logs. Exit 77 (skipped) when
+not root. Prints 'N passed, N failed' at the end.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.environ.get("DROVER_LAB_DIR", "/var/lib/drover-lab")
+ROOT = LAB + "/hosts"
+DROVER = None
+
+SITES = """
+sites = (
+  { name = "milan"; role = "primary";
+    hosts = ( { name = "mi-db1"; address = "127.0.1.1"; roles = ["db"]; },
+              { name = "mi-app1"; address = "127.0.1.2"; roles = ["app", "web"]; } ); },
+  { name = "rome"; role = "secondary";
+    hosts = ( { name = "ro-db1"; address = "127.0.2.1"; roles = ["db"]; },
+              { name = "ro-app1"; address = "127.0.2.2"; roles = ["app", "web"]; } ); },
+  { name = "torino"; role = "standby";
+    hosts = ( { name = "to-db1"; address = "127.0.3.1"; roles = ["db"]; },
+              { name = "to-app1"; address = "127.0.3.2"; roles = ["app"]; },
+              { name = "to-web1"; address = "127.0.3.3"; roles = ["web"]; } %s ); },
+  { name = "vault"; role = "vault";
+    hosts = ( { name = "va-bk1"; address = "127.0.4.1"; roles = ["backup"]; } ); }
+);
+"""
+
+
+def plan(name, services, known_hosts=None, limits="", extra_host="",
+         tenants=""):
+    """Writes a lab plan to a temp dir and returns its path."""
+    d = tempfile.mkdtemp(prefix="drover-it-")
+    text = """version = 1;
+name = "%s";
+defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
+            known_hosts = "%s"; port = 2222; connect_timeout = "3s";
+            timeout = "1m"; retries = 0; retry_delay = "100ms"; };
+%s
+vars = { root = "%s"; };
+%s
+%s
+services = ( %s );
+""" % (name, LAB, known_hosts or (LAB + "/known_hosts"), limits, ROOT,
+       SITES % extra_host, tenants, services)
+    p = os.path.join(d, "plan.cfg")
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def run(plan_path, *args, env_extra=None, timeout=240):
+    """Runs drover failover; returns (rc, output, report dict or None)."""
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    env = dict(os.environ, DROVER_STATE_DIR=state)
+    if env_extra:
+        env.update(env_extra)
+    cmd = [DROVER, "failover", plan_path, "--from", "milan,rome", "--to",
+           "torino", "--yes", "--auto-approve"] + list(args)
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    out = p.stdout.decode(errors="replace")
+    report = None
+    runs = os.path.join(state, "runs")
+    if os.path.isdir(runs):
+        for r in os.listdir(runs):
+            rp = os.path.join(runs, r, "report.json")
+            if os.path.exists(rp):
+                with open(rp) as f:
+                    report = json.load(f)
+                report["_dir"] = os.path.join(runs, r)
+    return p.returncode, out, report
+
+
+def task(report, key_prefix):
+    for t in report["tasks"]:
+        if t["key"].startswith(key_prefix):
+            return t
+    raise AssertionError("no task %s in %s" % (key_prefix,
+                                                [t["key"] for t in report["tasks"]]))
+
+
+def check(cond, what, out=""):
+    if not cond:
+        raise AssertionError(what + ("\n--- drover output ---\n" + out[-3000:] if out else ""))
+
+
+def itdir(host, test):
+    return "%s/%s/itest/%s" % (ROOT, host, test)
+
+
+def clean(host, test):
+    shutil.rmtree(itdir(host, test), ignore_errors=True)
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_lab_failover():
+    """The README's main job: milan and rome lost, everything back on torino."""
+    rc, out, rep = run(os.path.join(TOP, "plans", "lab.cfg"), "--json")
+    check(rc == 0, "lab failover exit %d" % rc, out)
+    check(rep and rep["state"] == "succeeded", "report state", out)
+    states = {t["state"] for t in rep["tasks"]}
+    check(states == {"succeeded"}, "every task succeeded: %s" % states, out)
+    fence_sites = {t["site"] for t in rep["tasks"] if t["service"] == "fence"
+                   and t["site"]}
+    check({"milan", "rome"} <= fence_sites, "fence reached both sites: %s" %
+          fence_sites)
+    probes = [t for t in rep["tasks"] if t["action"] == "probe"]
+    for tenant in ("comune-brescia", "comune-bergamo", "comune-lodi"):
+        check(any(t["service"] == "payroll" and t["tenant"] == tenant
+                  for t in probes),
+              "an HTTP probe checked payroll of %s" % tenant)
+    payroll_end = max(t["end_ms"] for t in rep["tasks"] if t["service"] == "payroll")
+    website_start = min(t["start_ms"] for t in rep["tasks"] if t["service"] == "website")
+    check(payroll_end <= website_start,
+          "every payroll task ended before any website task started")
+    for s in rep["services"]:
+        check(s["recovered"] and s["rto_met"], "recovered within RTO: %s" % s)
+    # NDJSON on stdout: every line an object.
+    events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    check(len(events) >= 2 * len(rep["tasks"]), "json events")
+
+
+def test_retry():
+    clean("to-db1", "retry")
+    d = "${var.root}/${host}/itest/retry"
+    p = plan("retry", """
+      { name = "flaky"; tier = 1; scope = "global"; steps = (
+        { name = "once"; on = "torino:to-db1"; retries = 2; retry_delay = "200ms";
+          run = "mkdir -p %s && cd %s && if [ -f seen ]; then echo second; else touch seen; echo first; exit 7; fi"; } ); }
+    """ % (d, d))
+    rc, out, rep = run(p)
+    check(rc == 0, "retried step succeeds (rc %d)" % rc, out)
+    t = task(rep, "flaky/once")
+    check(t["attempts"] == 2, "two attempts, got %d" % t["attempts"], out)
+    check("failed (attempt 1)" in out, "the first failure is shown", out)
+
+
+def test_hung_step_killed():
+    marker = "sleep 3%03d" % (os.getpid() % 1000)
+    p = plan("hung", """
+      { name = "hang"; tier = 1; scope = "global"; steps = (
+        { name = "forever"; on = "torino:to-app1"; timeout = "2s";
+          run = "%s & %s; wait"; } ); }
+    """ % (marker, marker))
+    t0 = time.time()
+    rc, out, rep = run(p)
+    check(rc == 1, "hung step fails the run (rc %d)" % rc, out)
+    t = task(rep, "hang/forever")
+    check(t["state"] == "failed", "state failed", out)
+    check("timed out" in (t["message"] or ""), "message says timed out: %s" % t["message"])
+    check(time.time() - t0 < 30, "killed near its deadline")
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-u", "drlab", "-f", marker],
+                          stdout=subprocess.PIPE).stdout.decode().split()
+    check(not left, "remote processes gone after the deadline: %s" % left)
+
+
+def test_hostkey_changed():
+    clean("to-db1", "hostkey")
+    d = tempfile.mkdtemp(prefix="drover-kh-")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    d + "/other"], check=True)
+    other = open(d + "/other.pub").read().split()[1]
+    lines = []
+    for l in open(LAB + "/known_hosts"):
+        if l.startswith("[127.0.3.1]:2222 "):
+            l = "[127.0.3.1]:2222 ssh-ed25519 %s\n" % other
+        lines.append(l)
+    kh = d + "/known_hosts"
+    open(kh, "w").writelines(lines)
+    log = LAB + "/sshd/to-db1/sshd.log"
+    before = os.path.getsize(log)
+    p = plan("hostkey", """
+      { name = "touchy"; tier = 1; scope = "global"; steps = (
+        { name = "mark"; on = "torino:to-db1";
+          run = "mkdir -p ${var.root}/${host}/itest/hostkey && touch ${var.root}/${host}/itest/hostkey/ran"; } ); }
+    """, known_hosts=kh)
+    rc, out, rep = run(p)
+    check(rc == 1, "changed key fails (rc %d)" % rc, out)
+    t = task(rep, "touchy/mark")
+    check("host key" in (t["message"] or "") and "SHA256:" in t["message"],
+          "message names the key and fingerprints: %s" % t["message"])
+    check(t["attempts"] == 1, "a refused key is not retried")
+    check(not os.path.exists(itdir("to-db1", "hostkey") + "/ran"), "nothing ran")
+    time.sleep(0.3)
+    with open(log, errors="replace") as f:
+        f.seek(before)
+        tail = f.read()
+    check("Accepted publickey" not in tail, "no authentication happened:\n" + tail)
+
+
+def test_unreachable():
+    p = plan("unreach", """
+      { name = "dark"; tier = 1; scope = "global"; steps = (
+        { name = "poke"; on = "torino:to-ghost"; run = "true"; } ); },
+      { name = "dark-ok"; tier = 2; scope = "global"; steps = (
+        { name = "poke"; on = "torino:to-ghost"; run = "true"; unreachable = "continue"; },
+        { name = "after"; on = "torino:to-db1"; run = "true"; } ); }
+    """, extra_host=', { name = "to-ghost"; address = "127.0.3.99"; roles = ["ghost"]; }',
+             limits='limits: { sessions = 8; per_site = 8; per_host = 2; };')
+    rc, out, rep = run(p, "--only", "dark")
+    check(rc == 1, "unreachable host fails (rc %d)" % rc, out)
+    t = task(rep, "dark/poke")
+    check(t["state"] == "failed" and t["unreachable"], "reported as unreachable: %s" % t)
+    check("unreachable" in out, "board says unreachable", out)
+    rc, out, rep = run(p, "--only", "dark-ok")
+    check(rc == 0, "unreachable = continue goes on (rc %d)" % rc, out)
+    check(task(rep, "dark-ok/poke")["state"] == "skipped", "skipped", out)
+    check(task(rep, "dark-ok/after")["state"] == "succeeded", "dependent ran", out)
+
+
+def test_megabytes_of_output():
+    p = plan("mega", """
+      { name = "loud"; tier = 1; scope = "global"; steps = (
+        { name = "spew"; on = "torino:to-web1";
+          run = "head -c 6000000 /dev/zero | tr '\\\\0' a; head -c 4000000 /dev/zero | tr '\\\\0' b >&2; echo done-marker"; } ); }
+    """)
+    rc, out, rep = run(p)
+    check(rc == 0, "megabytes succeed (rc %d)" % rc, out)
+    logs = os.path.join(rep["_dir"], "logs")
+    sizes = [os.path.getsize(os.path.join(logs, f)) for f in os.listdir(logs)]
+    check(max(sizes) >= 10000000, "log holds all 10 MB: %s" % sizes)
+    check(len(out) < 100000, "the board did not get the output")
+
+
+def test_exit_signal():
+    p = plan("sig", """
+      { name = "sig"; tier = 1; scope = "global"; steps = (
+        { name = "die"; on = "torino:to-web1"; run = "kill -TERM $$$$"; } ); }
+    """)
+    rc, out, rep = run(p)
+    check(rc == 1, "killed command fails (rc %d)" % rc, out)
+    t = task(rep, "sig/die")
+    check(t["exit_signal"] == "TERM", "exit signal reported: %s" % t)
+
+
+def test_copy_checksum_mismatch():
+    clean("to-db1", "copy")
+    p = plan("copy", """
+      { name = "cp"; tier = 1; scope = "global"; steps = (
+        { name = "bad"; copy = { from = "vault:backup:${var.root}/va-bk1/backups/comune-lodi/payroll.tar";
+                                 to = "torino:to-db1:${var.root}/${host}/itest/copy/";
+                                 sha256 = "%s"; }; } ); }
+    """ % ("0" * 64))
+    rc, out, rep = run(p)
+    check(rc == 1, "mismatch fails (rc %d)" % rc, out)
+    t = task(rep, "cp/bad")
+    check("checksum" in (t["message"] or "") or "sha256" in (t["message"] or ""),
+          "message says checksum: %s" % t["message"])
+    d = itdir("to-db1", "copy")
+    check(not os.path.exists(d + "/payroll.tar"), "no file left in place")
+    left = os.listdir(d) if os.path.isdir(d) else []
+    check(not left, "no temporary file left: %s" % left)
+
+
+def test_limits():
+    steps = ",\n".join(
+        '{ name = "s%d"; on = "to:*"; run = "sleep 0.4"; }' % i for i in range(1))
+    services = ",\n".join(
+        '{ name = "w%d"; tier = 1; scope = "global"; steps = ( %s ); }' % (i, steps)
+        for i in range(8))
+    p = plan("limits", services,
+             limits="limits: { sessions = 4; per_site = 3; per_host = 2; };")
+    rc, out, rep = run(p)
+    check(rc == 0, "limits run (rc %d)" % rc, out)
+    ev = []
+    for t in rep["tasks"]:
+        ev.append((t["start_ms"], 1, t))
+        ev.append((t["end_ms"], -1, t))
+    ev.sort(key=lambda e: (e[0], e[1]))
+    per_host, per_site, total = {}, {}, 0
+    peak = {"host": 0, "site": 0, "total": 0}
+    for _, d, t in ev:
+        per_host[t["host"]] = per_host.get(t["host"], 0) + d
+        per_site[t["site"]] = per_site.get(t["site"], 0) + d
+        total += d
+        peak["host"] = max(peak["host"], per_host[t["host"]])
+        peak["site"] = max(peak["site"], per_site[t["site"]])
+        peak["total"] = max(peak["total"], total)
+    check(peak["host"] <= 2 and peak["site"] <= 3 and peak["total"] <= 4,
+          "limits held: %s" % peak)
+    check(peak["site"] == 3, "the site limit was reached, so it was tested: %s" % peak)
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    global DROVER
+    if len(sys.argv) < 2:
+        print("usage: test_failover.py DROVER [TEST...]", file=sys.stderr)
+        return 2
+    DROVER = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        print("skipped: the lab needs root (it starts sshd servers)")
+        return 77
+    up = subprocess.run([os.path.join(TOP, "contrib", "lab", "lab"), "up"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if up.returncode != 0:
+        print(up.stdout.decode(errors="replace"))
+        print("lab up failed")
+        return 1
+    only = sys.argv[2:]
+    passed = failed = 0
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok   %s (%.1fs)" % (t.__name__, time.time() - t0))
+        except Exception as e:  # report and go on
+            failed += 1
+            print("FAIL %s: %s" % (t.__name__, e))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
