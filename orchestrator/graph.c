@@ -313,6 +313,17 @@ expand_step(struct expander *x, const struct dr_service *svc,
 				return;
 			}
 			sh = src.v[0];
+			for (i = 0; i < x->g->nfrom; i++) {
+				if (sh->site == x->g->from[i]) {
+					step_error(x, st,
+					           "copies from a lost site; "
+					           "restore from the vault, "
+					           "never from",
+					           sh->site->name);
+					free(src.v);
+					return;
+				}
+			}
 		}
 		free(src.v);
 		match(x, &st->copy.to.sel, &hosts);

@@ -36,7 +36,9 @@ struct loader {
 static int
 line_of(const config_setting_t *s)
 {
-	return s ? (int)config_setting_source_line(s) : 0;
+	int line = s ? (int)config_setting_source_line(s) : 0;
+
+	return line > 0 ? line : 1; /* the root group has no line */
 }
 
 /* Levenshtein distance, for "did you mean" on unknown keys. */
@@ -481,6 +483,7 @@ load_sites(struct loader *ld, const config_setting_t *root)
 			ERR(ld, line_of(g), "sites: each site must be a group");
 			continue;
 		}
+		memset(s, 0, sizeof(*s));
 		check_keys(ld, g, "site", skeys);
 		s->line = line_of(g);
 		s->name = get_name(ld, g, "site");
@@ -525,6 +528,7 @@ load_sites(struct loader *ld, const config_setting_t *root)
 					    what);
 					continue;
 				}
+				memset(ho, 0, sizeof(*ho));
 				check_keys(ld, h, "host", hkeys);
 				ho->line = line_of(h);
 				ho->site = s;
@@ -587,6 +591,7 @@ load_tenants(struct loader *ld, const config_setting_t *root)
 			    "tenants: each tenant must be a group");
 			continue;
 		}
+		memset(x, 0, sizeof(*x));
 		check_keys(ld, g, "tenant", keys);
 		x->line = line_of(g);
 		x->name = get_name(ld, g, "tenant");
@@ -625,6 +630,7 @@ load_contacts(struct loader *ld, const config_setting_t *root)
 			    "contacts: each contact must be a group");
 			continue;
 		}
+		memset(x, 0, sizeof(*x));
 		check_keys(ld, g, "contact", keys);
 		x->line = line_of(g);
 		x->name = get_str(ld, g, "name", "contact", true);
@@ -664,6 +670,7 @@ load_secrets(struct loader *ld, const config_setting_t *root)
 			    "secrets: each secret must be a group");
 			continue;
 		}
+		memset(x, 0, sizeof(*x));
 		check_keys(ld, g, "secret", keys);
 		x->line = line_of(g);
 		x->name = get_name(ld, g, "secret");
@@ -1009,6 +1016,7 @@ load_services(struct loader *ld, const config_setting_t *root)
 			    "services: each service must be a group");
 			continue;
 		}
+		memset(x, 0, sizeof(*x));
 		check_keys(ld, g, "service", keys);
 		x->line = line_of(g);
 		x->name = get_name(ld, g, "service");
@@ -1053,6 +1061,7 @@ load_services(struct loader *ld, const config_setting_t *root)
 					    what);
 					continue;
 				}
+				memset(&st[x->nsteps], 0, sizeof(st[0]));
 				st[x->nsteps].index = x->nsteps;
 				load_step(ld, sg, x, &st[x->nsteps]);
 				if (st[x->nsteps].name)
@@ -1303,10 +1312,11 @@ check_ref(const char *name, void *arg)
 		return;
 	}
 	if (strncmp(name, "secret.", 7) == 0) {
-		if (!c->shell)
+		if (!c->shell || strcmp(c->field, "args") == 0)
 			ERR(ld, c->line,
 			    "%s: ${%s} in %s: secrets may only be used in "
-			    "commands (they are passed on stdin)",
+			    "run and local commands (they are passed on "
+			    "stdin)",
 			    c->what, name, c->field);
 		else if (dr_plan_secret(ld->p, name + 7) == NULL)
 			ERR(ld, c->line, "%s: ${%s} in %s: no secret \"%s\"",
@@ -1329,11 +1339,17 @@ check_tmpl(struct ref_ctx *c, const char *tmpl, const char *field, bool shell,
 	c->field = field;
 	c->shell = shell;
 	c->has_host = has_host;
-	if (dr_tmpl_scan(tmpl, check_ref, c) != 0)
+	if (dr_tmpl_scan(tmpl, check_ref, c) != 0) {
 		ERR(c->ld, c->line,
 		    "%s: malformed ${...} in %s (a reference is ${name}, and "
 		    "$$ is a literal $)",
 		    c->what, field);
+	} else if (shell) {
+		char *bad = NULL;
+		if (dr_tmpl_check_shell(tmpl, &bad) != 0)
+			ERR(c->ld, c->line, "%s: %s: %s", c->what, field, bad);
+		free(bad);
+	}
 }
 
 static void

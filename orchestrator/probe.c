@@ -80,7 +80,7 @@ struct dr_probe_run {
 
 	uv_timer_t deadline;
 	uv_timer_t step; /* next attempt, or tcp attempt timeout */
-	int nhandles;	 /* the two timers */
+	int nhandles;    /* the two timers */
 
 	/* tcp */
 	char *host;
@@ -131,13 +131,13 @@ tracing(void)
 static void
 set_state(struct dr_probe_run *run, enum probe_state st)
 {
-	static const char *const names[] = {"wait",    "resolve", "connect",
-					    "http",    "ending",  "closing"};
+	static const char *const names[] = {"wait", "resolve", "connect",
+	                                    "http", "ending",  "closing"};
 
 	if (tracing())
 		fprintf(stderr, "probe %s: %s -> %s (attempt %d)\n",
-			run->target, names[run->state], names[st],
-			run->attempts);
+		        run->target, names[run->state], names[st],
+		        run->attempts);
 	run->state = st;
 }
 
@@ -217,8 +217,7 @@ sock_on_close(uv_handle_t *h)
 	cl_handle_closed(cl);
 }
 
-static void
-check_multi_info(struct curl_loop *cl);
+static void check_multi_info(struct curl_loop *cl);
 
 static void
 on_poll(uv_poll_t *h, int status, int events)
@@ -272,8 +271,9 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 		r = uv_poll_init_socket(cl->loop, &cs->poll, s);
 		if (r != 0) {
 			/* The transfer times out on its own. */
-			fprintf(stderr, "drover: probe: poll on socket %d: %s\n",
-				(int)s, uv_strerror(r));
+			fprintf(stderr,
+			        "drover: probe: poll on socket %d: %s\n",
+			        (int)s, uv_strerror(r));
 			free(cs);
 			return 0;
 		}
@@ -302,7 +302,7 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		uv_timer_stop(&cl->timer);
 	else if (!cl->dying)
 		uv_timer_start(&cl->timer, on_curl_timer, (uint64_t)timeout_ms,
-			       0);
+		               0);
 	return 0;
 }
 
@@ -396,23 +396,23 @@ deliver(struct dr_probe_run *run)
 	case 0:
 		if (run->kind == DR_PROBE_HTTP)
 			dr_buf_printf(&msg, "healthy (%d)",
-				      run->last_http_status);
+			              run->last_http_status);
 		else
 			dr_buf_puts(&msg, "healthy");
 		dr_buf_printf(&msg, " after %d attempt%s in %s", run->attempts,
-			      s, d);
+		              s, d);
 		break;
 	case DR_ECANCELED:
 		dr_buf_printf(&msg, "cancelled after %d attempt%s in %s",
-			      run->attempts, s, d);
+		              run->attempts, s, d);
 		if (run->last_reason != NULL)
 			dr_buf_printf(&msg, " (last: %s)", run->last_reason);
 		break;
 	default:
 		dr_buf_printf(&msg, "%s after %d attempt%s in %s",
-			      run->last_reason != NULL ? run->last_reason
-						       : "not healthy",
-			      run->attempts, s, d);
+		              run->last_reason != NULL ? run->last_reason
+		                                       : "not healthy",
+		              run->attempts, s, d);
 		break;
 	}
 
@@ -467,8 +467,7 @@ http_abort(struct dr_probe_run *run)
 	run->easy = NULL;
 }
 
-static void
-close_tcp(struct dr_probe_run *run);
+static void close_tcp(struct dr_probe_run *run);
 
 static void
 finish(struct dr_probe_run *run, int status)
@@ -527,11 +526,14 @@ on_deadline(uv_timer_t *t)
 	struct dr_probe_run *run = t->data;
 	char d[32];
 
-	if (run->state == PS_RESOLVE || run->state == PS_CONNECT ||
-	    run->state == PS_HTTP)
+	/* An attempt cut short by the deadline says nothing new when an
+	 * earlier one gave a reason; keep that one. */
+	if (run->last_reason == NULL &&
+	    (run->state == PS_RESOLVE || run->state == PS_CONNECT ||
+	     run->state == PS_HTTP))
 		set_reason(run, "no answer within %s",
-			   dr_duration_fmt(dr_now_mono_ms() - run->attempt_t0,
-					   d, sizeof(d)));
+		           dr_duration_fmt(dr_now_mono_ms() - run->attempt_t0,
+		                           d, sizeof(d)));
 	finish(run, DR_ETIMEDOUT);
 }
 
@@ -550,7 +552,7 @@ on_tcp_close(uv_handle_t *h)
 		attempt_end(run, true);
 	} else if (run->attempt_timed_out) {
 		set_reason(run, "no answer within %s",
-			   dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
+		           dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
 		attempt_end(run, false);
 	} else if (run->ai_next != NULL) {
 		try_connect(run);
@@ -616,7 +618,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (res != NULL)
 			uv_freeaddrinfo(res);
 		set_reason(run, "name not resolved within %s",
-			   dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
+		           dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
 		attempt_end(run, false);
 		return;
 	}
@@ -624,7 +626,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (res != NULL)
 			uv_freeaddrinfo(res);
 		set_reason(run, "name not resolved: %s",
-			   status < 0 ? uv_strerror(status) : "no address");
+		           status < 0 ? uv_strerror(status) : "no address");
 		attempt_end(run, false);
 		return;
 	}
@@ -657,7 +659,7 @@ tcp_start(struct dr_probe_run *run)
 	set_state(run, PS_RESOLVE);
 	run->gai.data = run;
 	r = uv_getaddrinfo(run->loop, &run->gai, on_resolved, run->host,
-			   run->port, &hints);
+	                   run->port, &hints);
 	if (r != 0) {
 		set_reason(run, "name not resolved: %s", uv_strerror(r));
 		attempt_end(run, false);
@@ -703,19 +705,19 @@ static bool
 same_origin(const char *a, const char *b)
 {
 	static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST,
-					  CURLUPART_PORT};
+	                                  CURLUPART_PORT};
 	CURLU *ua = curl_url(), *ub = curl_url();
 	bool same = ua != NULL && ub != NULL &&
-		    curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
-		    curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK;
+	            curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
+	            curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK;
 	size_t i;
 
 	for (i = 0; same && i < sizeof(parts) / sizeof(parts[0]); i++) {
 		char *pa = NULL, *pb = NULL;
 		same = curl_url_get(ua, parts[i], &pa, CURLU_DEFAULT_PORT) ==
-			       CURLUE_OK &&
+		           CURLUE_OK &&
 		       curl_url_get(ub, parts[i], &pb, CURLU_DEFAULT_PORT) ==
-			       CURLUE_OK &&
+		           CURLUE_OK &&
 		       strcasecmp(pa, pb) == 0;
 		curl_free(pa);
 		curl_free(pb);
@@ -741,17 +743,18 @@ set_curl_reason(struct dr_probe_run *run, CURL *easy, CURLcode rc)
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		set_reason(run, "no answer within %s",
-			   dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
+		           dr_duration_fmt(run->attempt_ms, d, sizeof(d)));
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		set_reason(run, "name not resolved");
 		break;
 	default:
 		set_reason(run, "%s",
-			   run->errbuf[0] ? run->errbuf : curl_easy_strerror(rc));
+		           run->errbuf[0] ? run->errbuf
+		                          : curl_easy_strerror(rc));
 		if (run->last_reason[0] >= 'A' && run->last_reason[0] <= 'Z')
 			run->last_reason[0] =
-				(char)(run->last_reason[0] - 'A' + 'a');
+			    (char)(run->last_reason[0] - 'A' + 'a');
 		break;
 	}
 }
@@ -793,15 +796,15 @@ http_done(struct dr_probe_run *run, CURLcode rc)
 		}
 		if (loc != NULL)
 			set_reason(run, "%ld redirect to %s not followed", code,
-				   loc);
+			           loc);
 		else
 			set_reason(run, "%ld", code);
 		goto fail;
 	}
 	status_ok = run->expect_status != 0 ? code == run->expect_status
-					    : code >= 200 && code < 300;
+	                                    : code >= 200 && code < 300;
 	body_ok = run->expect_body == NULL ||
-		  contains(run->body.data, run->body.len, run->expect_body);
+	          contains(run->body.data, run->body.len, run->expect_body);
 	curl_easy_cleanup(easy);
 	run->easy = NULL;
 	if (status_ok && body_ok) {
@@ -814,8 +817,8 @@ http_done(struct dr_probe_run *run, CURLcode rc)
 		set_reason(run, "%ld", code);
 	else
 		set_reason(run, "%ld but the body%s lacks \"%s\"", code,
-			   run->body_capped ? " (first 64 KiB)" : "",
-			   run->expect_body);
+		           run->body_capped ? " (first 64 KiB)" : "",
+		           run->expect_body);
 	attempt_end(run, false);
 	return;
 fail:
@@ -925,8 +928,8 @@ check_url(const char *url)
 }
 
 int
-dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o,
-	       dr_probe_cb cb, void *arg, struct dr_probe_run **out)
+dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o, dr_probe_cb cb,
+               void *arg, struct dr_probe_run **out)
 {
 	struct dr_probe_run *run;
 	char *host = NULL;
@@ -962,13 +965,13 @@ dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o,
 	run->kind = o->kind;
 	run->target = dr_xstrdup(o->target);
 	run->expect_body =
-		o->expect_body != NULL ? dr_xstrdup(o->expect_body) : NULL;
+	    o->expect_body != NULL ? dr_xstrdup(o->expect_body) : NULL;
 	run->proxy = o->proxy != NULL ? dr_xstrdup(o->proxy) : NULL;
 	run->expect_status = o->expect_status;
 	run->within_ms = o->within_ms;
 	run->interval_ms = o->interval_ms ? o->interval_ms : DEF_INTERVAL_MS;
 	run->attempt_ms =
-		o->attempt_timeout_ms ? o->attempt_timeout_ms : DEF_ATTEMPT_MS;
+	    o->attempt_timeout_ms ? o->attempt_timeout_ms : DEF_ATTEMPT_MS;
 	run->host = host;
 	memcpy(run->port, port, sizeof(port));
 	dr_buf_init(&run->body, 0);

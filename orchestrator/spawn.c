@@ -88,12 +88,12 @@ static void
 set_state(struct dr_spawn *s, enum spawn_state st)
 {
 	static const char *const names[] = {"opening", "running", "flushing",
-					    "closing"};
+	                                    "closing"};
 	const char *tr = getenv("DROVER_TRACE");
 
 	if (tr != NULL && *tr != '\0' && strcmp(tr, "0") != 0)
 		fprintf(stderr, "spawn[%d]: %s -> %s\n", s->pid,
-			names[s->state], names[st]);
+		        names[s->state], names[st]);
 	s->state = st;
 }
 
@@ -202,14 +202,14 @@ deliver(struct dr_spawn *s)
 	case DR_EIO:
 		if (s->spawn_error != 0)
 			dr_buf_printf(&msg, "spawn failed: %s",
-				      uv_strerror(s->spawn_error));
+			              uv_strerror(s->spawn_error));
 		else
 			dr_buf_printf(&msg, "log %s: %s: %s", s->log_path,
-				      s->log_op, uv_strerror(s->log_error));
+			              s->log_op, uv_strerror(s->log_error));
 		break;
 	case DR_ETIMEDOUT:
 		dr_buf_printf(&msg, "timed out after %s",
-			      dr_duration_fmt(s->timeout_ms, d, sizeof(d)));
+		              dr_duration_fmt(s->timeout_ms, d, sizeof(d)));
 		break;
 	case DR_ECANCELED:
 		dr_buf_printf(&msg, "cancelled after %s", d);
@@ -217,15 +217,15 @@ deliver(struct dr_spawn *s)
 	default:
 		if (s->term_signal != 0)
 			dr_buf_printf(&msg, "killed by signal %d after %s",
-				      s->term_signal, d);
+			              s->term_signal, d);
 		else
 			dr_buf_printf(&msg, "exit %d after %s", s->exit_code,
-				      d);
+			              d);
 		break;
 	}
 	if (s->log_error != 0 && s->status != DR_EIO)
 		dr_buf_printf(&msg, "; log %s: %s: %s", s->log_path, s->log_op,
-			      uv_strerror(s->log_error));
+		              uv_strerror(s->log_error));
 	res.message = dr_buf_steal(&msg);
 
 	s->cb(&res, s->arg);
@@ -275,7 +275,7 @@ kill_group(struct dr_spawn *s, int sig)
 {
 	if (s->pid > 0 && kill(-s->pid, sig) != 0 && errno != ESRCH)
 		fprintf(stderr, "drover: spawn: kill -%d -%d: %s\n", sig,
-			s->pid, strerror(errno));
+		        s->pid, strerror(errno));
 }
 
 static void
@@ -391,7 +391,7 @@ flush_log(struct dr_spawn *s)
 		uv_buf_t b = uv_buf_init(s->qhead->data, s->qhead->len);
 		s->fs.data = s;
 		r = uv_fs_write(s->loop, &s->fs, s->log_fd, &b, 1, -1,
-				on_fs_write);
+		                on_fs_write);
 		if (r == 0) {
 			s->fs_busy = true;
 			return;
@@ -482,8 +482,16 @@ start_reading(struct dr_spawn *s)
 static void
 on_drain(uv_timer_t *t)
 {
+	struct dr_spawn *s = t->data;
+
+	/* Reading paused for a slow log disk: the output is ours to read,
+	 * not a grandchild holding the pipe; wait again. */
+	if (s->out_open && !s->reading) {
+		uv_timer_start(&s->drain, on_drain, DRAIN_MS, 0);
+		return;
+	}
 	/* The command exited but something still holds the pipe. */
-	close_out(t->data);
+	close_out(s);
 }
 
 static void
@@ -602,7 +610,7 @@ do_spawn(struct dr_spawn *s)
 		uv_buf_t b = uv_buf_init(s->stdin_data, s->stdin_len);
 		s->wreq.data = s;
 		if (uv_write(&s->wreq, (uv_stream_t *)&s->in, &b, 1,
-			     on_written) != 0) {
+		             on_written) != 0) {
 			s->in_open = false;
 			close_handle(s, (uv_handle_t *)&s->in);
 		}
@@ -638,7 +646,7 @@ on_fs_open(uv_fs_t *req)
 
 int
 dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
-	       void *arg, struct dr_spawn **out)
+               void *arg, struct dr_spawn **out)
 {
 	struct dr_spawn *s;
 	char **env = NULL;
@@ -681,8 +689,8 @@ dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
 	if (s->log_path != NULL) {
 		s->fs.data = s;
 		r = uv_fs_open(loop, &s->fs, s->log_path,
-			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600,
-			       on_fs_open);
+		               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600,
+		               on_fs_open);
 		if (r == 0) {
 			s->fs_busy = true;
 		} else {

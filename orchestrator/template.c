@@ -84,43 +84,84 @@ secret_index(struct dr_tmpl_out *sec, const char *name)
 	return sec->nsecrets++;
 }
 
+/* Shell quoting state of the template text around a reference. */
+enum qstate { Q_NONE, Q_SINGLE, Q_DOUBLE };
+
+/*
+ * Advances the quote state over the literal character at *p (and the one
+ * after a backslash); returns how many characters were consumed.
+ */
+static size_t
+shell_step(const char *p, enum qstate *q)
+{
+	switch (*q) {
+	case Q_NONE:
+		if (*p == '\\' && p[1])
+			return 2;
+		if (*p == '\'')
+			*q = Q_SINGLE;
+		else if (*p == '"')
+			*q = Q_DOUBLE;
+		return 1;
+	case Q_SINGLE:
+		if (*p == '\'')
+			*q = Q_NONE;
+		return 1;
+	case Q_DOUBLE:
+		if (*p == '\\' && p[1])
+			return 2;
+		if (*p == '"')
+			*q = Q_NONE;
+		return 1;
+	}
+	return 1;
+}
+
 int
 dr_tmpl_render(const char *tmpl, enum dr_tmpl_ctx ctx, dr_tmpl_lookup_fn lookup,
                void *arg, bool display, struct dr_tmpl_out *sec,
                struct dr_buf *out, char **bad)
 {
 	const char *p = tmpl;
+	enum qstate q = Q_NONE;
+	bool shell = ctx == DR_TMPL_SHELL;
 
 	*bad = NULL;
 	while (*p) {
-		const char *d = strchr(p, '$');
 		const char *name, *next, *val;
 		size_t len;
 		char *tmp;
 
-		if (d == NULL) {
-			dr_buf_puts(out, p);
-			break;
-		}
-		dr_buf_append(out, p, (size_t)(d - p));
-		if (d[1] == '$') {
-			dr_buf_append(out, "$", 1);
-			p = d + 2;
+		if (*p != '$' || (p[1] != '$' && p[1] != '{')) {
+			size_t n = shell ? shell_step(p, &q) : 1;
+			dr_buf_append(out, p, n);
+			p += n;
 			continue;
 		}
-		if (d[1] != '{') {
+		if (p[1] == '$') {
 			dr_buf_append(out, "$", 1);
-			p = d + 1;
+			p += 2;
 			continue;
 		}
-		if (scan_ref(d, &name, &len, &next) != 0) {
+		if (scan_ref(p, &name, &len, &next) != 0) {
 			*bad =
-			    dr_xasprintf("malformed reference at \"%.20s\"", d);
+			    dr_xasprintf("malformed reference at \"%.20s\"", p);
 			return DR_EINVAL;
 		}
 		tmp = dr_xstrndup(name, len);
+		if (shell && q == Q_SINGLE) {
+			*bad = dr_xasprintf(
+			    "${%s} inside single quotes; drover quotes "
+			    "every value itself, remove the quotes",
+			    tmp);
+			free(tmp);
+			return DR_EINVAL;
+		}
+		/* Inside "...": close, add the quoted value, reopen. */
+		if (q == Q_DOUBLE)
+			dr_buf_append(out, "\"", 1);
 		if (strncmp(tmp, "secret.", 7) == 0) {
-			if (ctx != DR_TMPL_SHELL) {
+			if (!shell) {
 				*bad = dr_xasprintf(
 				    "${%s}: secrets may only be used in "
 				    "commands",
@@ -136,22 +177,58 @@ dr_tmpl_render(const char *tmpl, enum dr_tmpl_ctx ctx, dr_tmpl_lookup_fn lookup,
 				dr_buf_printf(out, "\"$DROVER_SECRET_%zu\"",
 				              idx + 1);
 			}
-			free(tmp);
-			p = next;
+		} else {
+			val = lookup(tmp, arg);
+			if (val == NULL) {
+				*bad = dr_xasprintf("unknown reference ${%s}",
+				                    tmp);
+				free(tmp);
+				return DR_EINVAL;
+			}
+			if (shell)
+				dr_shell_quote(out, val);
+			else
+				dr_buf_puts(out, val);
+		}
+		if (q == Q_DOUBLE)
+			dr_buf_append(out, "\"", 1);
+		free(tmp);
+		p = next;
+	}
+	if (shell && q != Q_NONE) {
+		*bad = dr_xasprintf("unterminated %s quote in the command",
+		                    q == Q_SINGLE ? "single" : "double");
+		return DR_EINVAL;
+	}
+	return 0;
+}
+
+int
+dr_tmpl_check_shell(const char *tmpl, char **bad)
+{
+	const char *p = tmpl;
+	enum qstate q = Q_NONE;
+
+	*bad = NULL;
+	while (*p) {
+		if (p[0] == '$' && p[1] == '$') {
+			p += 2;
 			continue;
 		}
-		val = lookup(tmp, arg);
-		if (val == NULL) {
-			*bad = dr_xasprintf("unknown reference ${%s}", tmp);
-			free(tmp);
+		if (p[0] == '$' && p[1] == '{' && q == Q_SINGLE) {
+			const char *end = strchr(p, '}');
+			*bad = dr_xasprintf(
+			    "%.*s inside single quotes; drover quotes every "
+			    "value itself, remove the quotes",
+			    end ? (int)(end - p + 1) : 2, p);
 			return DR_EINVAL;
 		}
-		free(tmp);
-		if (ctx == DR_TMPL_SHELL)
-			dr_shell_quote(out, val);
-		else
-			dr_buf_puts(out, val);
-		p = next;
+		p += shell_step(p, &q);
+	}
+	if (q != Q_NONE) {
+		*bad = dr_xasprintf("unterminated %s quote",
+		                    q == Q_SINGLE ? "single" : "double");
+		return DR_EINVAL;
 	}
 	return 0;
 }

@@ -3,6 +3,9 @@
  *
  * A probe repeats attempts every interval until one is healthy or `within`
  * expires. Everything runs on the caller's libuv loop; nothing blocks it.
+ * An attempt still in flight when `within` expires is abandoned; the run
+ * also ends early, with DR_ETIMEDOUT, once the next attempt could not start
+ * before `within` expires.
  *
  * TCP: "host:port" ("[v6]:port" for IPv6 literals). The name is resolved
  * with uv_getaddrinfo (thread pool); each address is tried in order with a
@@ -35,12 +38,12 @@ struct dr_probe_run;
 
 struct dr_probe_opts {
 	enum dr_probe_kind kind;
-	const char *target;	 /* "host:port" (tcp) or URL (http) */
-	int expect_status;	 /* http: 0 means any 2xx */
+	const char *target;      /* "host:port" (tcp) or URL (http) */
+	int expect_status;       /* http: 0 means any 2xx */
 	const char *expect_body; /* http: substring that must appear, or NULL */
-	uint64_t within_ms;	 /* keep trying until this expires; 0: one
-				    attempt only */
-	uint64_t interval_ms;	 /* between attempt starts; 0: 2 s */
+	uint64_t within_ms;      /* keep trying until this expires; 0: one
+	                            attempt only */
+	uint64_t interval_ms;    /* between attempt starts; 0: 2 s */
 	uint64_t attempt_timeout_ms; /* per attempt; 0: 5 s */
 	const char *proxy; /* http: explicit proxy URL, or NULL for none */
 };
@@ -51,16 +54,16 @@ struct dr_probe_opts {
  * and setting the field to NULL (then free() it).
  */
 struct dr_probe_result {
-	int status;	      /* 0 healthy, DR_ETIMEDOUT (not healthy within),
-				 DR_ECANCELED */
-	int attempts;	      /* attempts started */
+	int status;           /* 0 healthy, DR_ETIMEDOUT (not healthy within),
+	                         DR_ECANCELED */
+	int attempts;         /* attempts started */
 	int last_http_status; /* 0 when no HTTP answer was received */
 	uint64_t elapsed_ms;
 	char *message; /* "http://h:8080/x: healthy (200) after 3 attempts in
-			  4.1s", "http://h:8080/x: 503 after 12 attempts in
-			  30.0s", "127.0.3.2:8080: connection refused after 1
-			  attempt in 2ms", "h:22: cancelled after 2 attempts
-			  in 3.0s (last: connection refused)" */
+	                  4.1s", "http://h:8080/x: 503 after 12 attempts in
+	                  30.0s", "127.0.3.2:8080: connection refused after 1
+	                  attempt in 2ms", "h:22: cancelled after 2 attempts
+	                  in 3.0s (last: connection refused)" */
 };
 
 /* Called exactly once, after every handle of the run is closed: the run is
@@ -75,7 +78,7 @@ typedef void (*dr_probe_cb)(struct dr_probe_result *res, void *arg);
  * (libcurl could not be set up) without calling cb.
  */
 int dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o,
-		   dr_probe_cb cb, void *arg, struct dr_probe_run **out);
+                   dr_probe_cb cb, void *arg, struct dr_probe_run **out);
 
 /*
  * Stops the probe: the attempt in flight is abandoned and cb reports

@@ -41,16 +41,16 @@
 struct dr_spawn;
 
 struct dr_spawn_opts {
-	const char *command;	/* required; run as /bin/sh -c COMMAND */
-	const char *cwd;	/* NULL: the controller's directory */
+	const char *command;    /* required; run as /bin/sh -c COMMAND */
+	const char *cwd;        /* NULL: the controller's directory */
 	const void *stdin_data; /* copied; NULL: stdin is /dev/null */
 	size_t stdin_len;
 	const char *log_path; /* stdout+stderr appended (0600), or NULL */
 	size_t tail_cap;      /* bytes of output kept in memory; 0: 4096 */
 	uint64_t timeout_ms;  /* 0: no deadline */
 	const char *const *env_extra; /* NULL-terminated "NAME=VALUE" list
-					 added to (or replacing names in)
-					 the environment; may be NULL */
+	                                 added to (or replacing names in)
+	                                 the environment; may be NULL */
 };
 
 /*
@@ -59,25 +59,25 @@ struct dr_spawn_opts {
  * by taking the pointer and setting the field to NULL (then free() it).
  */
 struct dr_spawn_result {
-	int status;	     /* 0: the command ran and ended (see exit_code
-				and term_signal); DR_ETIMEDOUT, DR_ECANCELED
-				(killed by us), or DR_EIO (log not opened or
-				spawn failed: the command never ran) */
-	int exit_code;	     /* exit status; 0 when killed by a signal */
-	int term_signal;     /* signal that ended the command, or 0 */
-	int pid;	     /* the command's pid = its process group; 0 if
-				it never ran */
-	char *tail;	     /* last tail_cap bytes of output, NUL-ended */
+	int status;      /* 0: the command ran and ended (see exit_code
+	                    and term_signal); DR_ETIMEDOUT, DR_ECANCELED
+	                    (killed by us), or DR_EIO (log not opened or
+	                    spawn failed: the command never ran) */
+	int exit_code;   /* exit status; 0 when killed by a signal */
+	int term_signal; /* signal that ended the command, or 0 */
+	int pid;         /* the command's pid = its process group; 0 if
+	                    it never ran */
+	char *tail;      /* last tail_cap bytes of output, NUL-ended */
 	size_t tail_len;
 	bool tail_truncated; /* earlier output was dropped from the tail */
 	uint64_t bytes_out;  /* output bytes read (stdout + stderr) */
-	int log_error;	     /* 0, or the uv error of the log file (the
-				command still ran; see message) */
+	int log_error;       /* 0, or the uv error of the log file (the
+	                        command still ran; see message) */
 	uint64_t elapsed_ms;
 	char *message; /* "exit 0 after 1.2s", "exit 3 after 4.0s", "killed
-			  by signal 9 after 2.1s", "timed out after 30m00s",
-			  "cancelled after 3.0s", "spawn failed: ...";
-			  "; log: ..." is appended on a log error */
+	                  by signal 9 after 2.1s", "timed out after 30m00s",
+	                  "cancelled after 3.0s", "spawn failed: ...";
+	                  "; log: ..." is appended on a log error */
 };
 
 /* Called exactly once, when every handle of the run is closed. The run is
@@ -92,7 +92,7 @@ typedef void (*dr_spawn_cb)(struct dr_spawn_result *res, void *arg);
  * with DR_EIO.
  */
 int dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o,
-		   dr_spawn_cb cb, void *arg, struct dr_spawn **out);
+                   dr_spawn_cb cb, void *arg, struct dr_spawn **out);
 
 /*
  * Cancels the run: SIGTERM to the process group, SIGKILL after two seconds;

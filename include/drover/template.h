@@ -6,10 +6,12 @@
  * '$'. Any other "$" passes through unchanged so that plans can use shell
  * variables ($HOME, "$1").
  *
- * In DR_TMPL_SHELL context every substituted value is wrapped in single
- * quotes (a value holding ' ; $( ) ` or a newline reaches the command intact
- * and inert). ${secret.NAME} never becomes its value: it becomes a reference
- * to a shell variable that the command reads from stdin (see graph.h).
+ * In DR_TMPL_SHELL context the template's own quoting is tracked and every
+ * substituted value is wrapped in single quotes (closing and reopening an
+ * enclosing double-quoted string) (a value holding ' ; $( ) ` or a newline
+ * reaches the command intact and inert). ${secret.NAME} never becomes its
+ * value: it becomes a reference to a shell variable that the command reads from
+ * stdin (see graph.h).
  */
 #ifndef DROVER_TEMPLATE_H
 #define DROVER_TEMPLATE_H
@@ -46,6 +48,15 @@ struct dr_tmpl_out {
 int dr_tmpl_render(const char *tmpl, enum dr_tmpl_ctx ctx,
                    dr_tmpl_lookup_fn lookup, void *arg, bool display,
                    struct dr_tmpl_out *sec, struct dr_buf *out, char **bad);
+
+/*
+ * Checks a command template's shell quoting: a reference inside single
+ * quotes (it would not be substituted safely) or an unterminated quote.
+ * Returns 0, or DR_EINVAL with *bad set to a malloc'd message.
+ * References inside double quotes are fine: the value is rendered as
+ * "...""'value'""..." and stays one inert word.
+ */
+int dr_tmpl_check_shell(const char *tmpl, char **bad);
 
 void dr_tmpl_out_free(struct dr_tmpl_out *sec);
 

@@ -337,7 +337,9 @@ test_http_within_expires(void **state)
 
 	assert_int_equal(out.status, DR_ETIMEDOUT);
 	assert_true(out.attempts >= 3 && out.attempts <= 5);
-	assert_int_equal(out.attempts, s.requests);
+	/* The last attempt may be cut off by the deadline before it sent. */
+	assert_true(s.requests == out.attempts ||
+	            s.requests == out.attempts - 1);
 	assert_int_equal(out.last_http_status, 503);
 	snprintf(want, sizeof(want), ": 503 after %d attempts in ",
 	         out.attempts);
@@ -390,7 +392,7 @@ test_http_attempt_timeout(void **state)
 
 	assert_int_equal(out.status, DR_ETIMEDOUT);
 	assert_true(out.attempts >= 3 && out.attempts <= 6);
-	assert_int_equal(s.accepted, out.attempts); /* fresh connections */
+	assert_true(s.accepted >= out.attempts - 1); /* fresh connections */
 	assert_int_equal(out.last_http_status, 0);
 	assert_non_null(strstr(out.message, "no answer within"));
 	free((char *)po.target);
@@ -579,7 +581,7 @@ test_tcp_refused(void **state)
 	end_loop(loop);
 
 	assert_int_equal(out.status, DR_ETIMEDOUT);
-	assert_true(out.attempts >= 3 && out.attempts <= 4);
+	assert_true(out.attempts >= 3 && out.attempts <= 5);
 	snprintf(want, sizeof(want), "%s: connection refused after %d attempts",
 	         target, out.attempts);
 	assert_non_null(strstr(out.message, want));
