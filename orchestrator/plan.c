@@ -850,7 +850,7 @@ load_step(struct loader *ld, const config_setting_t *g,
 	    "args",       "copy",     "probe",      "approve",
 	    "local",      "timeout",  "retries",    "retry_delay",
 	    "idempotent", "readonly", "on_failure", "unreachable",
-	    "when",       "cleanup",  "success",    "on_error",
+	    "when",       "cleanup",  "success",    "on_error",    "requires",
 	    NULL};
 	char what[192];
 	const char *on, *s;
@@ -941,6 +941,16 @@ load_step(struct loader *ld, const config_setting_t *g,
 	get_bool(ld, g, "cleanup", what, &st->cleanup);
 	if (st->action == DR_ACT_PROBE)
 		st->readonly = true;
+	st->requires = get_str_list(ld, g, "requires", what, &st->nrequires);
+	for (k = 0; k < (int)st->nrequires; k++) {
+		if (!valid_name(st->requires[k]))
+			ERR(ld, line_of(config_setting_get_member(g, "requires")),
+			    "%s: requires \"%s\" is not a command name", what,
+			    st->requires[k]);
+	}
+	if (st->nrequires && st->on.kind == DR_SEL_NONE)
+		ERR(ld, line_of(config_setting_get_member(g, "requires")),
+		    "%s: \"requires\" needs a host (\"on\")", what);
 	st->success = get_str(ld, g, "success", what, false);
 	st->on_error_hint = get_str(ld, g, "on_error", what, false);
 

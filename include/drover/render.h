@@ -1,0 +1,42 @@
+/*
+ * render.h: the human-readable run report, in Markdown or one self-contained
+ * HTML file, for the incident commander after the run and for the
+ * post-incident review.
+ *
+ * It reads the report JSON only (what dr_report_write_json() wrote, loaded
+ * with json_load_file(), or a json_t built in memory), never the live loop,
+ * the plan or the journal: a report renders the same years later. Missing or
+ * null fields are shown as unknown rather than rejected, so that the report
+ * of an interrupted or older run still renders. Every string from the report
+ * goes through the format's escaping; the HTML has no script and loads
+ * nothing (inline CSS and SVG only) and prints on A4 landscape.
+ *
+ * Content, in order: header (plan, run id, mode, direction, outcome, times,
+ * user@host, command line, plan sha256); summary (tasks by state, services
+ * against their RTO: met, missed, not recovered); timeline (HTML: a Gantt
+ * SVG with one bar per task grouped by tier, service and tenant, and a
+ * dashed deadline per service RTO; Markdown: one table per tier); recovery
+ * per tenant (global services in their own table); failures (failed,
+ * indeterminate and cancelled tasks with host, attempts, exit status or
+ * signal, message and the output "tail" when the task has one).
+ */
+#ifndef DROVER_RENDER_H
+#define DROVER_RENDER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+enum dr_render_format {
+	DR_RENDER_MD,  /* GitHub-flavoured Markdown */
+	DR_RENDER_HTML /* one self-contained file, no script, A4 landscape */
+};
+
+/*
+ * Writes the report to out in fmt. The report is borrowed and not modified.
+ * Returns 0, DR_EINVAL (report is not a JSON object, or fmt is unknown) or
+ * DR_EIO (a write to out failed; out may hold a partial document).
+ */
+int dr_render_report(const json_t *report, enum dr_render_format fmt,
+                     FILE *out);
+
+#endif
