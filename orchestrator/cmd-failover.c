@@ -488,7 +488,8 @@ print_summary(struct run *rn, enum dr_run_result res)
 	    counts[DR_TS_REFUSED],
 	    dr_duration_fmt(rn->end_wall_ms - dr_sched_start_wall_ms(rn->sched),
 	                    d, sizeof(d)));
-	dr_report_recoveries(g, rn->sched, &rec, &n);
+	dr_report_recoveries(g, dr_sched_runs(rn->sched),
+			     dr_sched_start_wall_ms(rn->sched), &rec, &n);
 	fprintf(rn->board, "\n%-4s  %-34s  %-10s  %-8s  %s\n", "tier",
 	        "service/tenant", "recovered", "rto", "");
 	for (i = 0; i < n; i++) {
@@ -703,7 +704,8 @@ run_plan(int argc, char **argv, bool drill)
 	                                           : "interrupted";
 	info.start_wall_ms = dr_sched_start_wall_ms(rn.sched);
 	info.end_wall_ms = rn.end_wall_ms;
-	if (dr_report_write_json(g, rn.sched, &info, report) != 0)
+	if (dr_report_write_json(g, dr_sched_runs(rn.sched), &info, report) !=
+	    0)
 		fprintf(stderr, "drover: cannot write %s: %s\n", report,
 		        strerror(errno));
 	else

@@ -19,13 +19,12 @@ counts_as_recovered(const struct dr_task_run *r)
 }
 
 void
-dr_report_recoveries(const struct dr_graph *g, const struct dr_sched *s,
-                     struct dr_recovery **out, size_t *n)
+dr_report_recoveries(const struct dr_graph *g, const struct dr_task_run *runs,
+                     uint64_t start, struct dr_recovery **out, size_t *n)
 {
 	const struct dr_plan *p = g->plan;
 	size_t ninst = p->nservices * (p->ntenants + 1), i, k = 0;
 	struct dr_recovery *v = dr_xcalloc(ninst + 1, sizeof(*v));
-	uint64_t start = dr_sched_start_wall_ms(s);
 
 	for (i = 0; i < ninst; i++) {
 		v[i].service = &p->services[i / (p->ntenants + 1)];
@@ -37,7 +36,7 @@ dr_report_recoveries(const struct dr_graph *g, const struct dr_sched *s,
 	}
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		const struct dr_task_run *r = dr_sched_task(s, i);
+		const struct dr_task_run *r = &runs[i];
 		size_t idx =
 		    (size_t)(t->service - p->services) * (p->ntenants + 1) +
 		    (t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0);
@@ -150,17 +149,15 @@ out:
 	return r;
 }
 
-int
-dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
-                     const struct dr_run_info *info, const char *path)
+json_t *
+dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
+               const struct dr_run_info *info)
 {
 	const struct dr_plan *p = g->plan;
 	json_t *root = json_object(), *tasks = json_array(),
 	       *services = json_array(), *from = json_array();
 	struct dr_recovery *rec;
 	size_t i, nrec;
-	char *text;
-	int r;
 
 	json_object_set_new(root, "run_id", json_string(info->run_id));
 	json_object_set_new(root, "plan", json_string(p->name));
@@ -182,7 +179,7 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
 	                                              info->start_wall_ms)));
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		const struct dr_task_run *tr = dr_sched_task(s, i);
+		const struct dr_task_run *tr = &runs[i];
 		json_t *o = json_object();
 
 		json_object_set_new(o, "key", json_string(t->key));
@@ -214,6 +211,8 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
 		                    tr->signal[0] ? json_string(tr->signal)
 		                                  : json_null());
 		json_object_set_new(o, "message", jstr(tr->message));
+		if (tr->tail && tr->state != DR_TS_SUCCEEDED)
+			json_object_set_new(o, "tail", json_string(tr->tail));
 		json_object_set_new(o, "start", jtime(tr->start_wall_ms));
 		json_object_set_new(o, "end", jtime(tr->end_wall_ms));
 		json_object_set_new(
@@ -223,7 +222,7 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
 		json_array_append_new(tasks, o);
 	}
 	json_object_set_new(root, "tasks", tasks);
-	dr_report_recoveries(g, s, &rec, &nrec);
+	dr_report_recoveries(g, runs, info->start_wall_ms, &rec, &nrec);
 	for (i = 0; i < nrec; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "service",
@@ -251,7 +250,17 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_sched *s,
 	}
 	free(rec);
 	json_object_set_new(root, "services", services);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	return root;
+}
+
+int
+dr_report_write_json(const struct dr_graph *g, const struct dr_task_run *runs,
+                     const struct dr_run_info *info, const char *path)
+{
+	json_t *root = dr_report_json(g, runs, info);
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int r;
+
 	json_decref(root);
 	if (text == NULL)
 		return DR_EIO;

@@ -22,6 +22,8 @@ struct retry {
 	struct retry *next, *prev;
 };
 
+enum { AWAIT_NONE, AWAIT_START, AWAIT_SETTLE };
+
 struct dr_sched {
 	uv_loop_t *loop;
 	const struct dr_graph *g;
@@ -30,6 +32,9 @@ struct dr_sched {
 	struct dr_task_run *runs;
 	size_t *deps_left;
 	bool *queued; /* in the ready heap */
+	unsigned char *await; /* AWAIT_*: waiting for a change to be durable */
+	int awaiting;
+	bool journal_failed;
 	struct dr_task_heap ready;
 
 	/* Slots: host indices per task (-1 none); counts in use. */
@@ -246,6 +251,70 @@ fail_attempt(struct dr_sched *s, size_t id, int status, const char *msg)
 	dr_sched_task_done(s, id, &o);
 }
 
+/* Hands a RUNNING task to the executor. */
+static void
+launch(struct dr_sched *s, size_t id)
+{
+	int r = s->ex.start(s->ex.impl, s, &s->g->tasks[id]);
+
+	if (r != 0) {
+		hold(s, id, -1);
+		s->running--;
+		fail_attempt(s, id, r, dr_strerror(r));
+	}
+}
+
+/*
+ * Asks the barrier hook to make the change just reported durable before
+ * going on (what: AWAIT_START or AWAIT_SETTLE). Returns false when there is
+ * no barrier hook: go on at once.
+ */
+static bool
+await_durable(struct dr_sched *s, size_t id, unsigned char what)
+{
+	if (s->h.barrier == NULL)
+		return false;
+	s->await[id] = what;
+	s->awaiting++;
+	s->h.barrier(s->h.arg, s, &s->g->tasks[id]);
+	return true;
+}
+
+void
+dr_sched_durable(struct dr_sched *s, size_t id, int status)
+{
+	unsigned char what = s->await[id];
+	struct dr_task_run *r = &s->runs[id];
+
+	if (what == AWAIT_NONE)
+		return;
+	s->await[id] = AWAIT_NONE;
+	s->awaiting--;
+	if (status != 0 && !s->journal_failed) {
+		s->journal_failed = true;
+		s->failed = true;
+		s->stopping = true;
+	}
+	if (what == AWAIT_START) {
+		if (status != 0 || s->stopping) {
+			hold(s, id, -1);
+			s->running--;
+			free(r->message);
+			r->message = dr_xstrdup(
+			    status != 0 ? "not started: the journal could not "
+					  "be written"
+					: "not started: the run is stopping");
+			set_state(s, id, DR_TS_CANCELLED);
+			skip_dependents(s, id);
+		} else {
+			launch(s, id);
+		}
+	} else {
+		settle(s, id);
+	}
+	dispatch(s);
+}
+
 static void
 dispatch(struct dr_sched *s)
 {
@@ -263,7 +332,6 @@ dispatch(struct dr_sched *s)
 		while (s->ready.n > 0 && !s->stopping && s->paused == 0) {
 			size_t id = dr_task_heap_pop(&s->ready);
 			const struct dr_task *t = &g->tasks[id];
-			int r;
 
 			if (g->plan->strict_tiers && t->tier > s->cur_tier) {
 				dr_task_heap_push(&s->ready, id);
@@ -285,19 +353,16 @@ dispatch(struct dr_sched *s)
 				    "production host (step is not "
 				    "readonly)");
 				set_state(s, id, DR_TS_REFUSED);
-				settle(s, id);
+				if (!await_durable(s, id, AWAIT_SETTLE))
+					settle(s, id);
 				continue;
 			}
 			s->runs[id].attempts++;
 			hold(s, id, +1);
 			s->running++;
 			set_state(s, id, DR_TS_RUNNING);
-			r = s->ex.start(s->ex.impl, s, t);
-			if (r != 0) {
-				hold(s, id, -1);
-				s->running--;
-				fail_attempt(s, id, r, dr_strerror(r));
-			}
+			if (!await_durable(s, id, AWAIT_START))
+				launch(s, id);
 		}
 		for (i = 0; i < ndef; i++)
 			dr_task_heap_push(&s->ready, deferred[i]);
@@ -393,7 +458,8 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 	r->unreachable = o->status == DR_ECONNECT;
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
-		settle(s, id);
+		if (!await_durable(s, id, AWAIT_SETTLE))
+			settle(s, id);
 	} else if (o->status == DR_ECANCELED || s->interrupted) {
 		set_state(s, id, DR_TS_CANCELLED);
 		skip_dependents(s, id);
@@ -402,7 +468,8 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 		schedule_retry(s, id);
 	} else if (r->unreachable && st->unreachable == DR_UNREACH_CONTINUE) {
 		set_state(s, id, DR_TS_SKIPPED);
-		settle(s, id);
+		if (!await_durable(s, id, AWAIT_SETTLE))
+			settle(s, id);
 	} else if (st->on_failure == DR_FAIL_PAUSE && s->h.on_pause &&
 	           !s->stopping) {
 		s->paused++;
@@ -461,7 +528,7 @@ maybe_end(struct dr_sched *s)
 	size_t i;
 
 	if (s->ended || !s->started || s->running > 0 || s->paused > 0 ||
-	    s->retries != NULL)
+	    s->retries != NULL || s->awaiting > 0)
 		return;
 	if (s->remaining > 0 && !s->stopping && s->ready.n > 0)
 		return; /* dispatch will make progress */
@@ -498,6 +565,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 	s->runs = dr_xcalloc(g->ntasks + 1, sizeof(*s->runs));
 	s->deps_left = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	s->queued = dr_xcalloc(g->ntasks + 1, sizeof(bool));
+	s->await = dr_xcalloc(g->ntasks + 1, 1);
 	s->slots = dr_xcalloc(g->ntasks + 1, sizeof(*s->slots));
 	dr_task_heap_init(&s->ready, g);
 	s->nsites = (int)p->nsites;
@@ -646,6 +714,7 @@ sched_closed(uv_handle_t *h)
 	free(s->runs);
 	free(s->deps_left);
 	free(s->queued);
+	free(s->await);
 	free(s->slots);
 	free(s->host_site);
 	free(s->host_busy);
@@ -666,4 +735,16 @@ dr_sched_free(struct dr_sched *s)
 		retry_unlink(s, rt);
 	}
 	uv_close((uv_handle_t *)&s->end_timer, sched_closed);
+}
+
+bool
+dr_sched_journal_failed(const struct dr_sched *s)
+{
+	return s->journal_failed;
+}
+
+const struct dr_task_run *
+dr_sched_runs(const struct dr_sched *s)
+{
+	return s->runs;
 }

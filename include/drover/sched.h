@@ -87,6 +87,13 @@ struct dr_sched_hooks {
 	 */
 	void (*on_pause)(void *arg, const struct dr_task *t,
 	                 const struct dr_task_run *r);
+	/*
+	 * The change just reported through on_change must be durable before
+	 * the scheduler goes on (a task's intent before it starts, its
+	 * outcome before its dependents start). The hook must later call
+	 * dr_sched_durable(). NULL: no barrier.
+	 */
+	void (*barrier)(void *arg, struct dr_sched *s, const struct dr_task *t);
 	/* Every task has reached a final state, or the run stopped. */
 	void (*on_end)(void *arg, struct dr_sched *s);
 	void *arg;
@@ -120,6 +127,16 @@ void dr_sched_task_done(struct dr_sched *s, size_t id,
  */
 void dr_sched_interrupt(struct dr_sched *s);
 
+/*
+ * Reports that the change awaited through the barrier hook is durable
+ * (status 0) or could not be made durable (DR_EIO: nothing new starts, the
+ * run fails).
+ */
+void dr_sched_durable(struct dr_sched *s, size_t id, int status);
+
+/* True once a journal write failed (see dr_sched_durable). */
+bool dr_sched_journal_failed(const struct dr_sched *s);
+
 /* Answers a pause raised through on_pause. */
 void dr_sched_answer_pause(struct dr_sched *s, size_t id,
                            enum dr_pause_answer a);
@@ -128,6 +145,8 @@ void dr_sched_answer_pause(struct dr_sched *s, size_t id,
 void dr_sched_preset(struct dr_sched *s, size_t id, enum dr_task_state st);
 
 const struct dr_task_run *dr_sched_task(const struct dr_sched *s, size_t id);
+/* Every task's run record, indexed by task id. */
+const struct dr_task_run *dr_sched_runs(const struct dr_sched *s);
 enum dr_run_result dr_sched_result(const struct dr_sched *s);
 uint64_t dr_sched_start_wall_ms(const struct dr_sched *s);
 uint64_t dr_sched_start_mono_ms(const struct dr_sched *s);
