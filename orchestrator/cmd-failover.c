@@ -25,34 +25,10 @@
 #include "drover/plan.h"
 #include "drover/probe.h"
 #include "drover/report.h"
+#include "drover/run.h"
+#include "drover/runstate.h"
 #include "drover/sched.h"
 #include "drover/ssh.h"
-
-struct prompt {
-	bool gate; /* else: pause */
-	size_t task;
-	struct prompt *next;
-};
-
-struct run {
-	uv_loop_t loop;
-	const struct dr_graph *g;
-	struct dr_sched *sched;
-	struct dr_exec *ex;
-	uv_signal_t sigint, sigterm;
-	int interrupts;
-	bool json;
-	FILE *board; /* stdout, or stderr with --json */
-	char *run_id;
-	char *run_dir;
-	bool interactive;
-	/* Operator prompts on the terminal, one at a time. */
-	uv_tty_t tty;
-	bool tty_open, tty_reading;
-	struct prompt *prompts;
-	struct dr_buf line;
-	uint64_t end_wall_ms;
-};
 
 static const struct option failover_opts[] = {
     {"from", required_argument, NULL, 'f'},
@@ -64,373 +40,6 @@ static const struct option failover_opts[] = {
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
-
-static void
-fmt_clock(uint64_t ms, char *buf, size_t len)
-{
-	uint64_t s = ms / 1000;
-
-	snprintf(
-	    buf, len, "%02llu:%02llu:%02llu", (unsigned long long)(s / 3600),
-	    (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
-}
-
-/* "payroll/comune-brescia restore torino/to-db1" */
-static void
-task_label(const struct dr_task *t, struct dr_buf *b)
-{
-	dr_buf_puts(b, t->service->name);
-	if (t->tenant)
-		dr_buf_printf(b, "/%s", t->tenant->name);
-	dr_buf_printf(b, " %s", t->step->name);
-	if (t->host)
-		dr_buf_printf(b, " %s/%s", t->site->name, t->host->name);
-}
-
-static void
-json_event(struct run *rn, const struct dr_task *t, const struct dr_task_run *r,
-           uint64_t elapsed)
-{
-	struct dr_buf b;
-	const char *p;
-
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "{\"event\":\"task\",\"run\":\"%s\",\"task\":\"",
-	              rn->run_id);
-	for (p = t->key; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			dr_buf_append(&b, "\\", 1);
-		dr_buf_append(&b, p, 1);
-	}
-	dr_buf_printf(&b,
-	              "\",\"tier\":%d,\"state\":\"%s\",\"attempt\":%d,"
-	              "\"elapsed_ms\":%llu",
-	              t->tier, dr_task_state_name(r->state), r->attempts,
-	              (unsigned long long)elapsed);
-	if (r->exit_code >= 0 && r->state != DR_TS_RUNNING)
-		dr_buf_printf(&b, ",\"exit_status\":%d", r->exit_code);
-	dr_buf_puts(&b, "}\n");
-	fputs(b.data, stdout);
-	fflush(stdout);
-	dr_buf_free(&b);
-}
-
-static void
-on_change(void *arg, const struct dr_task *t, const struct dr_task_run *r,
-          enum dr_task_state old)
-{
-	struct run *rn = arg;
-	uint64_t now = dr_now_mono_ms();
-	uint64_t since =
-	    rn->sched ? now - dr_sched_start_mono_ms(rn->sched) : 0;
-	char clock[32], d[32];
-	struct dr_buf b;
-
-	if (rn->json)
-		json_event(rn, t, r, since);
-	if (r->state == DR_TS_PENDING)
-		return;
-	fmt_clock(since, clock, sizeof(clock));
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "[%s] tier %d ", clock, t->tier);
-	task_label(t, &b);
-	switch (r->state) {
-	case DR_TS_RUNNING:
-		dr_buf_puts(&b, r->attempts > 1 ? " retry" : " start");
-		if (r->attempts > 1)
-			dr_buf_printf(&b, " %d", r->attempts);
-		break;
-	case DR_TS_SUCCEEDED:
-		dr_buf_printf(&b, " ok %s",
-		              dr_duration_fmt(r->end_mono_ms - r->start_mono_ms,
-		                              d, sizeof(d)));
-		break;
-	case DR_TS_RETRY_WAIT:
-		dr_buf_printf(&b, " failed (attempt %d): %s", r->attempts,
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_FAILED:
-		dr_buf_printf(&b, " FAILED%s after %s: %s",
-		              r->unreachable ? " (unreachable)" : "",
-		              dr_duration_fmt(r->end_mono_ms - r->start_mono_ms,
-		                              d, sizeof(d)),
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_SKIPPED:
-		dr_buf_printf(&b, " skipped: %s",
-		              r->unreachable
-		                  ? "host unreachable (unreachable = "
-		                    "continue)"
-		                  : (r->message ? r->message : ""));
-		if (r->unreachable && r->message)
-			dr_buf_printf(&b, ": %s", r->message);
-		break;
-	case DR_TS_CANCELLED:
-		if (old == DR_TS_PENDING) {
-			dr_buf_free(&b);
-			return; /* summarised at the end */
-		}
-		dr_buf_printf(&b, " cancelled: %s",
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_REFUSED:
-		dr_buf_printf(&b, " refused: %s", r->message ? r->message : "");
-		break;
-	case DR_TS_PENDING:
-	case DR_TS_INDETERMINATE:
-		dr_buf_printf(&b, " %s", dr_task_state_name(r->state));
-		break;
-	}
-	fprintf(rn->board, "%s\n", b.data);
-	if ((r->state == DR_TS_FAILED || r->state == DR_TS_RETRY_WAIT) &&
-	    r->tail && r->tail[0]) {
-		const char *p = r->tail;
-		size_t len = strlen(p);
-		if (len > 600)
-			p += len - 600;
-		fprintf(rn->board, "    | %s\n", p);
-	}
-	fflush(rn->board);
-	dr_buf_free(&b);
-}
-
-/* Terminal prompts for gates and pauses. */
-static void ask_next(struct run *rn);
-
-static void
-tty_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	static char mem[1024];
-
-	(void)h;
-	(void)hint;
-	buf->base = mem;
-	buf->len = sizeof(mem);
-}
-
-static void
-answer(struct run *rn, const char *text)
-{
-	struct prompt *p = rn->prompts;
-	const char *who = getenv("USER");
-
-	if (p == NULL)
-		return;
-	if (p->gate) {
-		bool yes = strcmp(text, "yes") == 0;
-		if (!yes && strcmp(text, "no") != 0) {
-			fprintf(stderr, "  answer yes or no: ");
-			return;
-		}
-		rn->prompts = p->next;
-		dr_exec_gate_answer(rn->ex, p->task, yes, who);
-	} else {
-		enum dr_pause_answer a;
-		if (strcmp(text, "r") == 0 || strcmp(text, "retry") == 0)
-			a = DR_PAUSE_RETRY;
-		else if (strcmp(text, "s") == 0 || strcmp(text, "skip") == 0)
-			a = DR_PAUSE_SKIP;
-		else if (strcmp(text, "a") == 0 || strcmp(text, "abort") == 0)
-			a = DR_PAUSE_ABORT;
-		else {
-			fprintf(stderr, "  answer retry, skip or abort: ");
-			return;
-		}
-		rn->prompts = p->next;
-		dr_sched_answer_pause(rn->sched, p->task, a);
-	}
-	free(p);
-	ask_next(rn);
-}
-
-static void
-tty_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct run *rn = s->data;
-	ssize_t i;
-
-	if (n < 0) {
-		/* The terminal went away: refuse what is pending. */
-		uv_read_stop(s);
-		rn->tty_reading = false;
-		while (rn->prompts)
-			answer(rn, rn->prompts->gate ? "no" : "abort");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		char c = buf->base[i];
-		if (c == '\r')
-			continue;
-		if (c != '\n') {
-			dr_buf_append(&rn->line, &c, 1);
-			continue;
-		}
-		answer(rn, rn->line.data ? rn->line.data : "");
-		rn->line.len = 0;
-		if (rn->line.data)
-			rn->line.data[0] = '\0';
-	}
-}
-
-static void
-ask_next(struct run *rn)
-{
-	struct prompt *p = rn->prompts;
-	const struct dr_task *t;
-
-	if (p == NULL) {
-		if (rn->tty_reading) {
-			uv_read_stop((uv_stream_t *)&rn->tty);
-			rn->tty_reading = false;
-		}
-		return;
-	}
-	t = &rn->g->tasks[p->task];
-	if (p->gate) {
-		fprintf(stderr,
-		        "\n=== approval gate: %s/%s\n    %s\n  approve? "
-		        "(yes/no): ",
-		        t->service->name, t->step->name,
-		        t->prompt ? t->prompt : "");
-	} else {
-		const struct dr_task_run *r = dr_sched_task(rn->sched, p->task);
-		fprintf(stderr,
-		        "\n=== paused: %s failed: %s\n  retry, skip (its "
-		        "dependents are skipped) or abort? ",
-		        t->key, r->message ? r->message : "");
-	}
-	if (!rn->tty_open) {
-		if (uv_tty_init(&rn->loop, &rn->tty, 0, 1) != 0) {
-			fprintf(stderr, "\ndrover: cannot read the terminal\n");
-			answer(rn, p->gate ? "no" : "abort");
-			return;
-		}
-		rn->tty.data = rn;
-		rn->tty_open = true;
-	}
-	if (!rn->tty_reading) {
-		uv_read_start((uv_stream_t *)&rn->tty, tty_alloc, tty_read);
-		rn->tty_reading = true;
-	}
-}
-
-static void
-push_prompt(struct run *rn, bool gate, size_t task)
-{
-	struct prompt *p = dr_xcalloc(1, sizeof(*p)), **pp;
-	bool first = rn->prompts == NULL;
-
-	p->gate = gate;
-	p->task = task;
-	for (pp = &rn->prompts; *pp; pp = &(*pp)->next)
-		;
-	*pp = p;
-	if (first)
-		ask_next(rn);
-}
-
-static void
-on_gate(void *arg, struct dr_exec *ex, const struct dr_task *t)
-{
-	(void)ex;
-	push_prompt(arg, true, t->id);
-}
-
-static void
-on_pause(void *arg, const struct dr_task *t, const struct dr_task_run *r)
-{
-	(void)r;
-	push_prompt(arg, false, t->id);
-}
-
-static void
-handle_closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
-static void
-exec_closed(void *arg)
-{
-	struct run *rn = arg;
-
-	rn->ex = NULL;
-}
-
-static void
-on_end(void *arg, struct dr_sched *s)
-{
-	struct run *rn = arg;
-
-	(void)s;
-	rn->end_wall_ms = dr_now_wall_ms();
-	uv_close((uv_handle_t *)&rn->sigint, handle_closed);
-	uv_close((uv_handle_t *)&rn->sigterm, handle_closed);
-	if (rn->tty_open) {
-		uv_close((uv_handle_t *)&rn->tty, handle_closed);
-		rn->tty_open = false;
-	}
-	while (rn->prompts) {
-		struct prompt *p = rn->prompts;
-		rn->prompts = p->next;
-		free(p);
-	}
-	dr_exec_close(rn->ex, exec_closed, rn);
-}
-
-static void
-on_signal(uv_signal_t *h, int signum)
-{
-	struct run *rn = h->data;
-
-	if (++rn->interrupts == 1) {
-		fprintf(stderr,
-		        "\ndrover: %s: starting nothing new, cancelling "
-		        "running tasks (again to stop at once)\n",
-		        signum == SIGINT ? "interrupt" : "terminate");
-		dr_sched_interrupt(rn->sched);
-		return;
-	}
-	fprintf(stderr, "\ndrover: stopping now; remote commands may still "
-	                "run, see the run's logs\n");
-	fflush(NULL);
-	_exit(DR_EXIT_PAUSED);
-}
-
-static char *
-state_dir(void)
-{
-	const char *d = getenv("DROVER_STATE_DIR");
-	const char *x = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (d && *d)
-		return dr_xstrdup(d);
-	if (x && *x)
-		return dr_xasprintf("%s/drover", x);
-	return dr_xasprintf("%s/.local/state/drover", home ? home : "/tmp");
-}
-
-static int
-mkdirs(const char *path)
-{
-	char *p = dr_xstrdup(path), *s;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static char *
 new_run_id(const struct dr_plan *p)
@@ -466,92 +75,20 @@ confirm(const struct dr_graph *g, bool drill)
 	return strcmp(line, g->to->name) == 0;
 }
 
-static void
-print_summary(struct run *rn, enum dr_run_result res)
-{
-	const struct dr_graph *g = rn->g;
-	struct dr_recovery *rec;
-	size_t i, n, counts[DR_TS_REFUSED + 1] = {0};
-	char d[32], rto[32];
-
-	for (i = 0; i < g->ntasks; i++)
-		counts[dr_sched_task(rn->sched, i)->state]++;
-	fprintf(
-	    rn->board,
-	    "\n%s %s: %zu succeeded, %zu failed, %zu skipped, %zu "
-	    "cancelled, %zu refused in %s\n",
-	    res == DR_RUN_SUCCEEDED ? "SUCCEEDED"
-	    : res == DR_RUN_FAILED  ? "FAILED"
-	                            : "INTERRUPTED",
-	    rn->run_id, counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED],
-	    counts[DR_TS_SKIPPED], counts[DR_TS_CANCELLED],
-	    counts[DR_TS_REFUSED],
-	    dr_duration_fmt(rn->end_wall_ms - dr_sched_start_wall_ms(rn->sched),
-	                    d, sizeof(d)));
-	dr_report_recoveries(g, dr_sched_runs(rn->sched),
-			     dr_sched_start_wall_ms(rn->sched), &rec, &n);
-	fprintf(rn->board, "\n%-4s  %-34s  %-10s  %-8s  %s\n", "tier",
-	        "service/tenant", "recovered", "rto", "");
-	for (i = 0; i < n; i++) {
-		struct dr_buf b;
-		dr_buf_init(&b, 0);
-		dr_buf_puts(&b, rec[i].service->name);
-		if (rec[i].tenant)
-			dr_buf_printf(&b, "/%s", rec[i].tenant->name);
-		if (rec[i].service->rto_ms)
-			dr_duration_fmt(rec[i].service->rto_ms, rto,
-			                sizeof(rto));
-		else
-			snprintf(rto, sizeof(rto), "-");
-		fprintf(rn->board, "%-4d  %-34s  %-10s  %-8s  %s\n",
-		        rec[i].tier, b.data,
-		        rec[i].recovered
-		            ? dr_duration_fmt(rec[i].recovered_ms, d, sizeof(d))
-		            : "no",
-		        rto,
-		        !rec[i].recovered             ? "NOT RECOVERED"
-		        : rec[i].service->rto_ms == 0 ? ""
-		        : rec[i].met                  ? "met"
-		                                      : "MISSED");
-		dr_buf_free(&b);
-	}
-	free(rec);
-}
-
-static char *
-command_line(int argc, char **argv)
-{
-	struct dr_buf b;
-	int i;
-
-	dr_buf_init(&b, 0);
-	dr_buf_puts(&b, "drover");
-	for (i = 0; i < argc; i++)
-		dr_buf_printf(&b, " %s", argv[i]);
-	return dr_buf_steal(&b);
-}
-
 static int
 run_plan(int argc, char **argv, bool drill)
 {
 	struct dr_cmd_dir dir = {0};
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
-	struct dr_secret_value *secrets = NULL;
-	size_t nsecrets = 0, *order = NULL;
+	size_t *order = NULL;
 	bool dry = false, yes = false, auto_approve = false, json = false;
-	struct run rn;
-	struct dr_exec_opts eo = {0};
-	struct dr_executor exr;
-	struct dr_sched_hooks hooks = {0};
-	struct dr_run_info info = {0};
-	char *sdir = NULL, *log_dir = NULL, *report = NULL, *cmdline = NULL;
-	char hostname[256] = "";
-	struct passwd *pw;
-	enum dr_run_result res;
-	int c, rc = 0, lc;
+	bool take_stale = false;
+	struct dr_run_opts ro = {0};
+	char *sdir = NULL, *cmdline = NULL, *run_id = NULL;
+	int c, rc = 0;
 
-	memset(&rn, 0, sizeof(rn));
+	cmdline = dr_run_command_line(argc, argv); /* before getopt permutes */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hny", failover_opts, NULL)) !=
 	       -1) {
@@ -576,6 +113,9 @@ run_plan(int argc, char **argv, bool drill)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'S':
+			take_stale = true;
 			break;
 		case 'h':
 			dr_cmd_dir_free(&dir);
@@ -631,109 +171,25 @@ run_plan(int argc, char **argv, bool drill)
 			goto out;
 		}
 	}
-	if (dr_secrets_resolve(g, &secrets, &nsecrets) != 0) {
-		rc = DR_EXIT_FAIL;
-		goto out;
-	}
 
-	rn.g = g;
-	rn.json = json;
-	rn.board = json ? stderr : stdout;
-	rn.interactive = isatty(STDIN_FILENO);
-	rn.run_id = new_run_id(plan);
-	sdir = state_dir();
-	rn.run_dir = dr_xasprintf("%s/runs/%s", sdir, rn.run_id);
-	log_dir = dr_xasprintf("%s/logs", rn.run_dir);
-	if (mkdirs(log_dir) != 0) {
-		fprintf(stderr, "drover: cannot create %s: %s\n", log_dir,
-		        strerror(errno));
-		rc = DR_EXIT_FAIL;
-		goto out;
-	}
-	report = dr_xasprintf("%s/report.json", rn.run_dir);
-	dr_buf_init(&rn.line, 256);
-	uv_loop_init(&rn.loop);
-	dr_ssh_global_init();
-
-	eo.loop = &rn.loop;
-	eo.graph = g;
-	eo.log_dir = log_dir;
-	eo.run_id = rn.run_id;
-	eo.auto_approve = auto_approve;
-	eo.secrets = secrets;
-	eo.nsecrets = nsecrets;
-	eo.gate = rn.interactive ? on_gate : NULL;
-	eo.gate_arg = &rn;
-	if (dr_exec_new(&eo, &rn.ex) != 0) {
-		uv_loop_close(&rn.loop);
-		rc = DR_EXIT_FAIL;
-		goto out;
-	}
-	dr_exec_executor(rn.ex, &exr);
-	hooks.on_change = on_change;
-	hooks.on_pause = rn.interactive ? on_pause : NULL;
-	hooks.on_end = on_end;
-	hooks.arg = &rn;
-	dr_sched_new(&rn.loop, g, &exr, &hooks, &rn.sched);
-	uv_signal_init(&rn.loop, &rn.sigint);
-	uv_signal_init(&rn.loop, &rn.sigterm);
-	rn.sigint.data = rn.sigterm.data = &rn;
-	uv_signal_start(&rn.sigint, on_signal, SIGINT);
-	uv_signal_start(&rn.sigterm, on_signal, SIGTERM);
-	signal(SIGPIPE, SIG_IGN);
-
-	fprintf(rn.board, "run %s: %s from %s to %s, %zu tasks\nstate: %s\n\n",
-	        rn.run_id, drill ? "drill" : "failover", dr_graph_from_names(g),
-	        g->to->name, g->ntasks, rn.run_dir);
-	fflush(rn.board);
-	dr_sched_start(rn.sched);
-	uv_run(&rn.loop, UV_RUN_DEFAULT);
-
-	res = dr_sched_result(rn.sched);
-	print_summary(&rn, res);
-	gethostname(hostname, sizeof(hostname) - 1);
-	pw = getpwuid(geteuid());
-	cmdline = command_line(argc, argv);
-	info.run_id = rn.run_id;
-	info.mode = drill ? "drill" : "failover";
-	info.user = pw ? pw->pw_name : NULL;
-	info.host = hostname;
-	info.command_line = cmdline;
-	info.final_state = res == DR_RUN_SUCCEEDED ? "succeeded"
-	                   : res == DR_RUN_FAILED  ? "failed"
-	                                           : "interrupted";
-	info.start_wall_ms = dr_sched_start_wall_ms(rn.sched);
-	info.end_wall_ms = rn.end_wall_ms;
-	if (dr_report_write_json(g, dr_sched_runs(rn.sched), &info, report) !=
-	    0)
-		fprintf(stderr, "drover: cannot write %s: %s\n", report,
-		        strerror(errno));
-	else
-		fprintf(rn.board, "\nreport: %s\n", report);
-	dr_sched_free(rn.sched);
-	uv_run(&rn.loop, UV_RUN_DEFAULT);
-	dr_probe_global_cleanup(&rn.loop);
-	uv_run(&rn.loop, UV_RUN_DEFAULT);
-	lc = uv_loop_close(&rn.loop);
-	if (lc != 0)
-		fprintf(stderr, "drover: internal: loop closed with live "
-		                "handles\n");
-	dr_ssh_global_cleanup();
-	rc = res == DR_RUN_SUCCEEDED ? DR_EXIT_OK
-	     : res == DR_RUN_FAILED  ? DR_EXIT_FAIL
-	                             : DR_EXIT_PAUSED;
-	if (lc != 0 && rc == DR_EXIT_OK)
-		rc = DR_EXIT_FAIL;
-	dr_buf_free(&rn.line);
+	sdir = dr_state_dir();
+	run_id = new_run_id(plan);
+	ro.graph = g;
+	ro.mode = drill ? "drill" : "failover";
+	ro.run_id = run_id;
+	ro.state_dir = sdir;
+	ro.only = dir.only;
+	ro.nonly = dir.nonly;
+	ro.auto_approve = auto_approve;
+	ro.json = json;
+	ro.take_stale_lock = take_stale;
+	ro.command_line = cmdline;
+	rc = dr_run_execute(&ro);
 out:
-	dr_secrets_free(secrets, nsecrets);
 	free(order);
 	free(sdir);
-	free(log_dir);
-	free(report);
 	free(cmdline);
-	free(rn.run_id);
-	free(rn.run_dir);
+	free(run_id);
 	dr_graph_free(g);
 	dr_plan_free(plan);
 	dr_cmd_dir_free(&dir);

@@ -24,6 +24,10 @@ static const struct dr_cmd cmd_table[] = {
      "[--auto-approve] [--only NAME]... [--json]",
      "rehearse the failover in a drill site; production is never touched",
      dr_cmd_drill},
+    {"resume",
+     "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
+     "[--plan-changed] [--yes] [--auto-approve] [--json]",
+     "continue an interrupted run from its journal", dr_cmd_resume},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

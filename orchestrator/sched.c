@@ -31,7 +31,7 @@ struct dr_sched {
 	struct dr_sched_hooks h;
 	struct dr_task_run *runs;
 	size_t *deps_left;
-	bool *queued; /* in the ready heap */
+	bool *queued;         /* in the ready heap */
 	unsigned char *await; /* AWAIT_*: waiting for a change to be durable */
 	int awaiting;
 	bool journal_failed;
@@ -140,7 +140,7 @@ set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
 	if (getenv("DROVER_TRACE"))
 		fprintf(stderr, "trace: sched: %s: %s -> %s\n", t->key,
 		        dr_task_state_name(old), dr_task_state_name(st));
-	if (s->h.on_change)
+	if (s->h.on_change && s->started) /* presets are history */
 		s->h.on_change(s->h.arg, t, r, old);
 }
 
@@ -266,7 +266,9 @@ launch(struct dr_sched *s, size_t id)
 
 /*
  * Asks the barrier hook to make the change just reported durable before
- * going on (what: AWAIT_START or AWAIT_SETTLE). Returns false when there is
+ * going on. Only a start waits: records become durable in order, so when a
+ * dependent's intent is durable, the outcome it depends on (appended before
+ * it) is too: one sync serves both. Returns false when there is
  * no barrier hook: go on at once.
  */
 static bool
@@ -302,8 +304,8 @@ dr_sched_durable(struct dr_sched *s, size_t id, int status)
 			free(r->message);
 			r->message = dr_xstrdup(
 			    status != 0 ? "not started: the journal could not "
-					  "be written"
-					: "not started: the run is stopping");
+			                  "be written"
+			                : "not started: the run is stopping");
 			set_state(s, id, DR_TS_CANCELLED);
 			skip_dependents(s, id);
 		} else {
@@ -353,8 +355,7 @@ dispatch(struct dr_sched *s)
 				    "production host (step is not "
 				    "readonly)");
 				set_state(s, id, DR_TS_REFUSED);
-				if (!await_durable(s, id, AWAIT_SETTLE))
-					settle(s, id);
+				settle(s, id);
 				continue;
 			}
 			s->runs[id].attempts++;
@@ -458,8 +459,7 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 	r->unreachable = o->status == DR_ECONNECT;
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
-		if (!await_durable(s, id, AWAIT_SETTLE))
-			settle(s, id);
+		settle(s, id);
 	} else if (o->status == DR_ECANCELED || s->interrupted) {
 		set_state(s, id, DR_TS_CANCELLED);
 		skip_dependents(s, id);
@@ -468,8 +468,7 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 		schedule_retry(s, id);
 	} else if (r->unreachable && st->unreachable == DR_UNREACH_CONTINUE) {
 		set_state(s, id, DR_TS_SKIPPED);
-		if (!await_durable(s, id, AWAIT_SETTLE))
-			settle(s, id);
+		settle(s, id);
 	} else if (st->on_failure == DR_FAIL_PAUSE && s->h.on_pause &&
 	           !s->stopping) {
 		s->paused++;
@@ -613,11 +612,23 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 }
 
 void
-dr_sched_preset(struct dr_sched *s, size_t id, enum dr_task_state st)
+dr_sched_preset(struct dr_sched *s, size_t id, const struct dr_task_run *from)
 {
-	if (s->started || is_final(s->runs[id].state) || !is_final(st))
+	struct dr_task_run *r = &s->runs[id];
+
+	if (s->started || is_final(r->state) || !is_final(from->state))
 		return;
-	set_state(s, id, st);
+	r->attempts = from->attempts;
+	r->exit_code = from->exit_code;
+	snprintf(r->signal, sizeof(r->signal), "%s", from->signal);
+	r->unreachable = from->unreachable;
+	r->message = from->message ? dr_xstrdup(from->message) : NULL;
+	r->start_wall_ms = from->start_wall_ms;
+	r->end_wall_ms = from->end_wall_ms;
+	r->start_mono_ms = r->end_mono_ms = dr_now_mono_ms();
+	set_state(s, id, from->state);
+	if (from->end_wall_ms)
+		r->end_wall_ms = from->end_wall_ms;
 }
 
 int

@@ -33,6 +33,7 @@ int dr_cmd_graph(int argc, char **argv);
 int dr_cmd_runbook(int argc, char **argv);
 int dr_cmd_failover(int argc, char **argv);
 int dr_cmd_drill(int argc, char **argv);
+int dr_cmd_resume(int argc, char **argv);
 
 struct dr_plan;
 struct dr_graph;

@@ -40,8 +40,9 @@ struct dr_recovery {
  * and priority order. Caller frees *out with free().
  */
 void dr_report_recoveries(const struct dr_graph *g,
-			  const struct dr_task_run *runs, uint64_t start_wall_ms,
-			  struct dr_recovery **out, size_t *n);
+                          const struct dr_task_run *runs,
+                          uint64_t start_wall_ms, struct dr_recovery **out,
+                          size_t *n);
 
 /*
  * Writes report.json to path: written to a temporary file, fsynced, renamed
@@ -49,8 +50,8 @@ void dr_report_recoveries(const struct dr_graph *g,
  * Returns 0 or DR_EIO.
  */
 int dr_report_write_json(const struct dr_graph *g,
-			 const struct dr_task_run *runs,
-			 const struct dr_run_info *info, const char *path);
+                         const struct dr_task_run *runs,
+                         const struct dr_run_info *info, const char *path);
 
 /*
  * Builds the report as a jansson object (runs: one per task, by id).
@@ -58,8 +59,8 @@ int dr_report_write_json(const struct dr_graph *g,
  */
 struct json_t;
 struct json_t *dr_report_json(const struct dr_graph *g,
-			      const struct dr_task_run *runs,
-			      const struct dr_run_info *info);
+                              const struct dr_task_run *runs,
+                              const struct dr_run_info *info);
 
 /* Writes an atomically replaced file (tmp, fsync, rename, fsync dir). */
 int dr_write_file_atomic(const char *path, const void *data, size_t len);

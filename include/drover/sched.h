@@ -141,8 +141,12 @@ bool dr_sched_journal_failed(const struct dr_sched *s);
 void dr_sched_answer_pause(struct dr_sched *s, size_t id,
                            enum dr_pause_answer a);
 
-/* Marks a task done before the run starts (resume; assume-done). */
-void dr_sched_preset(struct dr_sched *s, size_t id, enum dr_task_state st);
+/*
+ * Before the run starts, gives a task the final state (and attempts, times,
+ * message) it reached in an earlier run (resume; --assume-done).
+ */
+void dr_sched_preset(struct dr_sched *s, size_t id,
+                     const struct dr_task_run *from);
 
 const struct dr_task_run *dr_sched_task(const struct dr_sched *s, size_t id);
 /* Every task's run record, indexed by task id. */

@@ -1,0 +1,52 @@
+/*
+ * run.h: one execution of an expanded plan on one loop: lock, secrets,
+ * journal and audit chain, scheduler and executors, the board, the summary
+ * and report.json. Used by failover, drill and resume.
+ */
+#ifndef DROVER_RUN_H
+#define DROVER_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drover/graph.h"
+#include "drover/sched.h"
+
+struct dr_run_opts {
+	const struct dr_graph *graph;
+	const char *mode; /* "failover" or "drill" */
+	const char *run_id;
+	const char *state_dir;     /* the run lives in STATE/runs/RUN */
+	bool resume;               /* the journal exists: append to it */
+	uint64_t first_start_ms;   /* resume: when the run first started; RTOs
+	                              are measured from there */
+	uint64_t journal_next_seq; /* resume: last seq + 1 */
+	uint64_t audit_next_seq;
+	const char *audit_prev; /* resume: hash of the last audit record */
+	/* Per task (or NULL): a final state reached before (resume), or
+	   state DR_TS_PENDING to run it. */
+	const struct dr_task_run *presets;
+	const char *const *audit_notes; /* resume decisions, audited */
+	size_t naudit_notes;
+	const char *const *only;
+	size_t nonly;
+	bool auto_approve;
+	bool json;
+	bool take_stale_lock;
+	const char *command_line;
+};
+
+/*
+ * Runs it. Returns the CLI exit status: 0 succeeded, 1 failed, 3
+ * interrupted (resumable), 4 the target site is locked by another run.
+ */
+int dr_run_execute(const struct dr_run_opts *o);
+
+/* "drover ARG..." for the audit trail; caller frees. */
+char *dr_run_command_line(int argc, char **argv);
+
+/* Creates dir and its parents, mode 0700. Returns 0 or -1 (errno). */
+int dr_mkdirs(const char *dir);
+
+#endif

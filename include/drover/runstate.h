@@ -1,0 +1,119 @@
+/*
+ * runstate.h: what a run writes to its journal and audit chain, and how it
+ * is read back (resume, status, report, audit verify).
+ *
+ * A run lives in STATE/runs/RUN/: "journal" (every task state change, one
+ * JSON record each, durable before the scheduler goes on), "audit" (who did
+ * what: start, approvals, overrides, resume, end; each record carries the
+ * SHA-256 of the previous one), "logs/", "report.json".
+ *
+ * Journal records (JSON objects, "type" first):
+ *   run     {run, plan, plan_file, plan_sha256, mode, from[], to, only[],
+ *            auto_approve, tasks, user, host, pid, command, t}
+ *   task    {id, key, tier, state, attempt, exit, signal, unreachable,
+ *            message, tail, t0, t}  (t0: first start, t: this change, ms)
+ *   resume  {user, host, pid, command, t}
+ *   finish  {state, audit_head, t}
+ * Secrets never reach a record: messages and tails are scrubbed.
+ */
+#ifndef DROVER_RUNSTATE_H
+#define DROVER_RUNSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drover/exec.h"
+#include "drover/graph.h"
+#include "drover/sched.h"
+
+/* The state directory: $DROVER_STATE_DIR, $XDG_STATE_HOME/drover or
+ * ~/.local/state/drover. Caller frees. */
+char *dr_state_dir(void);
+
+/* Builds the JSON payload of a record; caller frees. */
+char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,
+                       const char *mode, const char *const *only, size_t nonly,
+                       bool auto_approve, const char *command_line);
+char *dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
+                        const struct dr_secret_value *secrets, size_t nsecrets);
+char *dr_rs_resume_record(const char *command_line);
+char *dr_rs_finish_record(const char *state, const char *audit_head);
+
+/* Replaces every occurrence of a secret value in s by <secret:NAME>. */
+char *dr_rs_scrub(const char *s, const struct dr_secret_value *secrets,
+                  size_t nsecrets);
+
+/* One task as the journal last saw it. */
+struct dr_rs_task {
+	char *key;
+	int tier;
+	enum dr_task_state state; /* the last recorded state */
+	int attempts;
+	int exit_code;
+	char signal[16];
+	bool unreachable;
+	char *message;
+	char *tail;
+	uint64_t start_ms, end_ms;
+};
+
+/* A run read back from its journal. */
+struct dr_rs_run {
+	char *run_id;
+	char *plan_name;
+	char *plan_file;
+	char *plan_sha256;
+	char *mode;
+	char **from;
+	size_t nfrom;
+	char *to;
+	char **only;
+	size_t nonly;
+	bool auto_approve;
+	size_t ntasks_planned;
+	char *user, *host, *command;
+	long pid;
+	uint64_t start_ms;
+	uint64_t last_ms;  /* time of the last record */
+	char *final_state; /* "succeeded", "failed", "interrupted", or NULL
+	                      when the run did not finish */
+	char *audit_head;  /* from the finish record */
+	int resumes;
+	struct dr_rs_task *tasks; /* in first-seen order */
+	size_t ntasks;
+	uint64_t last_seq;
+	uint64_t torn_bytes; /* a torn tail was found (not yet cut) */
+};
+
+/*
+ * Reads STATE/runs/RUN/journal. Returns 0 and fills *out (free with
+ * dr_rs_run_free), DR_ENOTFOUND (no such run), or DR_EIO with *why
+ * (malloc'd) saying where the journal is corrupt and what to do; on DR_EIO
+ * *out still holds what came before the corruption.
+ */
+int dr_rs_load(const char *run_dir, struct dr_rs_run *out, char **why);
+void dr_rs_run_free(struct dr_rs_run *r);
+
+/* Finds a task by key; NULL when absent. */
+const struct dr_rs_task *dr_rs_find(const struct dr_rs_run *r, const char *key);
+
+/* Maps a state name back; returns -1 when unknown. */
+int dr_task_state_parse(const char *name);
+
+/* Audit chain: a record's payload with "prev" = hash of the previous one. */
+char *dr_audit_record(const char *prev_hash, const char *event,
+                      const char *detail);
+/*
+ * Verifies STATE/runs/RUN/audit: every record's prev is the SHA-256 of the
+ * record before it, and, when expect_head is given, the last record's hash
+ * equals it. Returns 0 and sets *nrecords and head (the last record's hash,
+ * or 64 zeros; head may be NULL), or DR_EIO with *why (malloc'd)
+ * naming the first bad record.
+ */
+int dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
+                    char head[65], char **why);
+/* SHA-256 hex of a payload, for chaining. */
+void dr_audit_hash(const char *payload, char out[65]);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * cmd-resume.c: drover resume RUN: continue an interrupted run from its
+ * journal.
+ *
+ * Succeeded tasks never run again. A task that was running when the
+ * controller stopped is indeterminate: it is run again only if its step is
+ * idempotent; otherwise the operator decides with --assume-done KEY,
+ * --rerun KEY or --rerun-indeterminate. Failed, cancelled and skipped tasks
+ * run again. The plan file must not have changed unless --plan-changed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drover/cmd.h"
+#include "drover/common.h"
+#include "drover/graph.h"
+#include "drover/journal.h"
+#include "drover/plan.h"
+#include "drover/run.h"
+#include "drover/runstate.h"
+
+static const struct option resume_opts[] = {
+    {"plan-changed", no_argument, NULL, 'P'},
+    {"assume-done", required_argument, NULL, 'D'},
+    {"rerun", required_argument, NULL, 'R'},
+    {"rerun-indeterminate", no_argument, NULL, 'I'},
+    {"yes", no_argument, NULL, 'y'},
+    {"auto-approve", no_argument, NULL, 'A'},
+    {"json", no_argument, NULL, 'j'},
+    {"take-stale-lock", no_argument, NULL, 'S'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+#define MAX_DECISIONS 256
+
+struct decisions {
+	const char *done[MAX_DECISIONS];
+	size_t ndone;
+	const char *rerun[MAX_DECISIONS];
+	size_t nrerun;
+	bool rerun_indeterminate;
+};
+
+static bool
+listed(const char *const *v, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], key) == 0)
+			return true;
+	return false;
+}
+
+static bool
+in_graph(const struct dr_graph *g, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < g->ntasks; i++)
+		if (strcmp(g->tasks[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Cuts a torn last record, so that appends continue from a clean end. */
+static int
+cut_torn(const char *run_dir, uint64_t *last_seq, const char *name)
+{
+	char *path = dr_xasprintf("%s/%s", run_dir, name);
+	struct dr_journal_info info;
+	int r = dr_journal_replay(path, NULL, NULL, &info);
+
+	if (r == 0 && info.torn_bytes > 0) {
+		fprintf(stderr,
+		        "drover: %s: cutting a torn last record (%llu bytes "
+		        "at byte %llu): it was being written when the "
+		        "controller stopped\n",
+		        path, (unsigned long long)info.torn_bytes,
+		        (unsigned long long)info.valid_bytes);
+		r = dr_journal_truncate_torn(path, &info);
+	}
+	if (r == DR_ENOTFOUND && strcmp(name, "audit") == 0)
+		r = 0, info.last_seq = 0;
+	if (r != 0)
+		fprintf(stderr, "drover: %s\n",
+		        info.error[0] ? info.error : dr_strerror(r));
+	*last_seq = info.last_seq;
+	free(path);
+	return r;
+}
+
+static bool
+confirm(const struct dr_graph *g)
+{
+	char line[256];
+	size_t n;
+
+	fprintf(stderr,
+	        "\nResuming acts on real hosts, from %s to %s.\nType the "
+	        "target site's name (%s) to go on: ",
+	        dr_graph_from_names(g), g->to->name, g->to->name);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return strcmp(line, g->to->name) == 0;
+}
+
+int
+dr_cmd_resume(int argc, char **argv)
+{
+	struct decisions dc = {0};
+	struct dr_rs_run rs;
+	struct dr_plan *plan = NULL;
+	struct dr_graph *g = NULL;
+	struct dr_expand_opts eo = {0};
+	struct dr_diags diags = {0};
+	struct dr_run_opts ro = {0};
+	struct dr_task_run *presets = NULL;
+	char **notes = NULL;
+	size_t nnotes = 0, i, undecided = 0;
+	bool plan_changed = false, yes = false, loaded = false;
+	char *sdir = NULL, *run_dir = NULL, *why = NULL, *cmdline = NULL;
+	char *audit_path = NULL, head[65];
+	uint64_t jseq = 0, aseq = 0;
+	size_t naudit = 0;
+	int c, r, rc = DR_EXIT_FAIL;
+
+	cmdline = dr_run_command_line(argc, argv);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hy", resume_opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			plan_changed = true;
+			break;
+		case 'D':
+			if (dc.ndone < MAX_DECISIONS)
+				dc.done[dc.ndone++] = optarg;
+			break;
+		case 'R':
+			if (dc.nrerun < MAX_DECISIONS)
+				dc.rerun[dc.nrerun++] = optarg;
+			break;
+		case 'I':
+			dc.rerun_indeterminate = true;
+			break;
+		case 'y':
+			yes = true;
+			break;
+		case 'A':
+			ro.auto_approve = true;
+			break;
+		case 'j':
+			ro.json = true;
+			break;
+		case 'S':
+			ro.take_stale_lock = true;
+			break;
+		case 'h':
+			free(cmdline);
+			dr_cmd_usage("resume");
+			return DR_EXIT_OK;
+		default:
+			rc = DR_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		rc = dr_cmd_usage("resume");
+		goto out;
+	}
+	sdir = dr_state_dir();
+	run_dir = dr_xasprintf("%s/runs/%s", sdir, argv[optind]);
+	r = dr_rs_load(run_dir, &rs, &why);
+	loaded = r != DR_ENOTFOUND;
+	if (r == DR_ENOTFOUND) {
+		fprintf(stderr,
+		        "drover: no run %s under %s/runs (drover status "
+		        "lists the runs)\n",
+		        argv[optind], sdir);
+		goto out;
+	}
+	if (r != 0) {
+		fprintf(stderr, "drover: cannot resume: %s\n", why);
+		goto out;
+	}
+	if (rs.final_state && strcmp(rs.final_state, "succeeded") == 0) {
+		printf("run %s already succeeded; nothing to resume\n",
+		       rs.run_id);
+		rc = DR_EXIT_OK;
+		goto out;
+	}
+	if (dr_cmd_load_plan(rs.plan_file, &plan) != 0)
+		goto out;
+	if (strcmp(plan->sha256, rs.plan_sha256) != 0) {
+		if (!plan_changed) {
+			fprintf(stderr,
+			        "drover: %s changed since the run started "
+			        "(sha256 %.12s... then, %.12s... now). Review "
+			        "what would run with drover show, then resume "
+			        "with --plan-changed\n",
+			        rs.plan_file, rs.plan_sha256, plan->sha256);
+			goto out;
+		}
+		notes = dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
+		notes[nnotes++] = dr_xasprintf("plan-changed: sha256 %s -> %s",
+		                               rs.plan_sha256, plan->sha256);
+	}
+	eo.from = (const char *const *)rs.from;
+	eo.nfrom = rs.nfrom;
+	eo.to = rs.to;
+	eo.mode =
+	    strcmp(rs.mode, "drill") == 0 ? DR_MODE_DRILL : DR_MODE_FAILOVER;
+	eo.only = (const char *const *)rs.only;
+	eo.nonly = rs.nonly;
+	eo.include_cleanup = eo.mode == DR_MODE_DRILL;
+	if (dr_graph_expand(plan, &eo, &diags, &g) != 0) {
+		dr_diag_print(&diags, stderr);
+		goto out;
+	}
+	for (i = 0; i < dc.ndone; i++)
+		if (!in_graph(g, dc.done[i])) {
+			fprintf(stderr,
+			        "drover: --assume-done %s: no such task "
+			        "(drover status RUN lists them)\n",
+			        dc.done[i]);
+			rc = DR_EXIT_USAGE;
+			goto out;
+		}
+	for (i = 0; i < dc.nrerun; i++)
+		if (!in_graph(g, dc.rerun[i])) {
+			fprintf(stderr, "drover: --rerun %s: no such task\n",
+			        dc.rerun[i]);
+			rc = DR_EXIT_USAGE;
+			goto out;
+		}
+
+	presets = dr_xcalloc(g->ntasks + 1, sizeof(*presets));
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		const struct dr_rs_task *jt = dr_rs_find(&rs, t->key);
+		struct dr_task_run *p = &presets[i];
+		char *note = NULL;
+
+		p->state = DR_TS_PENDING;
+		p->exit_code = -1;
+		if (jt == NULL)
+			continue;
+		p->attempts = jt->attempts;
+		p->exit_code = jt->exit_code;
+		snprintf(p->signal, sizeof(p->signal), "%s", jt->signal);
+		p->unreachable = jt->unreachable;
+		p->message = jt->message;
+		p->start_wall_ms = jt->start_ms;
+		p->end_wall_ms = jt->end_ms;
+		switch (jt->state) {
+		case DR_TS_SUCCEEDED:
+		case DR_TS_REFUSED:
+			p->state = jt->state;
+			break;
+		case DR_TS_SKIPPED:
+			if (jt->unreachable)
+				p->state = DR_TS_SKIPPED;
+			break;
+		case DR_TS_RUNNING:
+			/* It may or may not have done its work. */
+			if (listed(dc.done, dc.ndone, t->key)) {
+				p->state = DR_TS_SUCCEEDED;
+				p->message = "assumed done by the operator";
+				p->end_wall_ms = dr_now_wall_ms();
+				note = dr_xasprintf("assume-done %s", t->key);
+			} else if (listed(dc.rerun, dc.nrerun, t->key)) {
+				note = dr_xasprintf("rerun %s", t->key);
+			} else if (t->step->idempotent) {
+				printf("%s was running when the controller "
+				       "stopped; its step is idempotent: "
+				       "running it again\n",
+				       t->key);
+			} else if (dc.rerun_indeterminate) {
+				note = dr_xasprintf("rerun-indeterminate %s",
+				                    t->key);
+			} else {
+				p->state = DR_TS_INDETERMINATE;
+				undecided++;
+			}
+			break;
+		default:
+			break;
+		}
+		if (note) {
+			notes =
+			    dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
+			notes[nnotes++] = note;
+		}
+	}
+	if (undecided) {
+		fprintf(stderr,
+		        "drover: %zu task%s were running when the controller "
+		        "stopped and are not idempotent: they may or may not "
+		        "have done their work. Check on the host, then decide "
+		        "for each:\n",
+		        undecided, undecided == 1 ? "" : "s");
+		for (i = 0; i < g->ntasks; i++)
+			if (presets[i].state == DR_TS_INDETERMINATE)
+				fprintf(stderr,
+				        "  %s\n    --assume-done %s   or   "
+				        "--rerun %s\n",
+				        g->tasks[i].key, g->tasks[i].key,
+				        g->tasks[i].key);
+		fprintf(stderr, "  (or --rerun-indeterminate for all of "
+		                "them); nothing was run\n");
+		rc = DR_EXIT_PAUSED;
+		goto out;
+	}
+	if (!yes) {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "drover: refusing to resume without a "
+			                "terminal to confirm; pass --yes\n");
+			rc = DR_EXIT_USAGE;
+			goto out;
+		}
+		if (!confirm(g)) {
+			fprintf(stderr,
+			        "drover: not confirmed; nothing done\n");
+			goto out;
+		}
+	}
+	if (cut_torn(run_dir, &jseq, "journal") != 0 ||
+	    cut_torn(run_dir, &aseq, "audit") != 0)
+		goto out;
+	audit_path = dr_xasprintf("%s/audit", run_dir);
+	memset(head, '0', 64);
+	head[64] = '\0';
+	if (aseq > 0 &&
+	    dr_audit_verify(audit_path, NULL, &naudit, head, &why) != 0) {
+		fprintf(stderr, "drover: %s\n", why);
+		goto out;
+	}
+	ro.graph = g;
+	ro.mode = rs.mode;
+	ro.run_id = rs.run_id;
+	ro.state_dir = sdir;
+	ro.resume = true;
+	ro.first_start_ms = rs.start_ms;
+	ro.journal_next_seq = jseq + 1;
+	ro.audit_next_seq = aseq + 1;
+	ro.audit_prev = head;
+	ro.presets = presets;
+	ro.audit_notes = (const char *const *)notes;
+	ro.naudit_notes = nnotes;
+	ro.only = (const char *const *)rs.only;
+	ro.nonly = rs.nonly;
+	ro.auto_approve = ro.auto_approve || rs.auto_approve;
+	ro.command_line = cmdline;
+	rc = dr_run_execute(&ro);
+out:
+	for (i = 0; i < nnotes; i++)
+		free(notes[i]);
+	free(notes);
+	free(presets);
+	free(audit_path);
+	dr_graph_free(g);
+	dr_plan_free(plan);
+	dr_diag_clear(&diags);
+	if (loaded)
+		dr_rs_run_free(&rs);
+	free(why);
+	free(run_dir);
+	free(sdir);
+	free(cmdline);
+	return rc;
+}

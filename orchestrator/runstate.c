@@ -1,0 +1,477 @@
+/* runstate.c: journal and audit records of a run, written and read back. */
+#include "drover/runstate.h"
+
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drover/common.h"
+#include "drover/journal.h"
+#include "drover/sha256.h"
+
+char *
+dr_state_dir(void)
+{
+	const char *d = getenv("DROVER_STATE_DIR");
+	const char *x = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (d && *d)
+		return dr_xstrdup(d);
+	if (x && *x)
+		return dr_xasprintf("%s/drover", x);
+	return dr_xasprintf("%s/.local/state/drover", home ? home : "/tmp");
+}
+
+static char *
+dump(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	if (s == NULL) {
+		fprintf(stderr, "drover: out of memory encoding a record\n");
+		abort();
+	}
+	return s;
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void
+who(json_t *o, const char *command_line)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	json_object_set_new(o, "user", jstr(pw ? pw->pw_name : NULL));
+	json_object_set_new(o, "host", json_string(host));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "command", jstr(command_line));
+}
+
+char *
+dr_rs_run_record(const struct dr_graph *g, const char *run_id, const char *mode,
+                 const char *const *only, size_t nonly, bool auto_approve,
+                 const char *command_line)
+{
+	json_t *o = json_object(), *from = json_array(), *on = json_array();
+	size_t i;
+
+	json_object_set_new(o, "type", json_string("run"));
+	json_object_set_new(o, "run", json_string(run_id));
+	json_object_set_new(o, "plan", json_string(g->plan->name));
+	{
+		char *abs = realpath(g->plan->path, NULL);
+		json_object_set_new(o, "plan_file",
+		                    json_string(abs ? abs : g->plan->path));
+		free(abs);
+	}
+	json_object_set_new(o, "plan_sha256", json_string(g->plan->sha256));
+	json_object_set_new(o, "mode", json_string(mode));
+	for (i = 0; i < g->nfrom; i++)
+		json_array_append_new(from, json_string(g->from[i]->name));
+	json_object_set_new(o, "from", from);
+	json_object_set_new(o, "to", json_string(g->to->name));
+	for (i = 0; i < nonly; i++)
+		json_array_append_new(on, json_string(only[i]));
+	json_object_set_new(o, "only", on);
+	json_object_set_new(o, "auto_approve", json_boolean(auto_approve));
+	json_object_set_new(o, "tasks", json_integer((json_int_t)g->ntasks));
+	who(o, command_line);
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	return dump(o);
+}
+
+char *
+dr_rs_scrub(const char *s, const struct dr_secret_value *secrets,
+            size_t nsecrets)
+{
+	struct dr_buf b;
+	const char *p = s;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	dr_buf_init(&b, 0);
+	while (*p) {
+		bool hit = false;
+		for (i = 0; i < nsecrets; i++) {
+			size_t n = strlen(secrets[i].value);
+			if (n > 0 && strncmp(p, secrets[i].value, n) == 0) {
+				dr_buf_printf(&b, "<secret:%s>",
+				              secrets[i].name);
+				p += n;
+				hit = true;
+				break;
+			}
+		}
+		if (!hit)
+			dr_buf_append(&b, p++, 1);
+	}
+	return dr_buf_steal(&b);
+}
+
+char *
+dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
+                  const struct dr_secret_value *secrets, size_t nsecrets)
+{
+	json_t *o = json_object();
+	char *msg = dr_rs_scrub(r->message, secrets, nsecrets);
+	char *tail = r->state == DR_TS_SUCCEEDED || r->state == DR_TS_RUNNING
+	                 ? NULL
+	                 : dr_rs_scrub(r->tail, secrets, nsecrets);
+
+	json_object_set_new(o, "type", json_string("task"));
+	json_object_set_new(o, "id", json_integer((json_int_t)t->id));
+	json_object_set_new(o, "key", json_string(t->key));
+	json_object_set_new(o, "tier", json_integer(t->tier));
+	json_object_set_new(o, "state",
+	                    json_string(dr_task_state_name(r->state)));
+	json_object_set_new(o, "attempt", json_integer(r->attempts));
+	if (r->exit_code >= 0 && r->state != DR_TS_RUNNING)
+		json_object_set_new(o, "exit", json_integer(r->exit_code));
+	if (r->signal[0])
+		json_object_set_new(o, "signal", json_string(r->signal));
+	if (r->unreachable)
+		json_object_set_new(o, "unreachable", json_true());
+	if (msg && r->state != DR_TS_RUNNING)
+		json_object_set_new(o, "message", json_string(msg));
+	if (tail && *tail)
+		json_object_set_new(o, "tail", json_string(tail));
+	json_object_set_new(o, "t0",
+	                    json_integer((json_int_t)r->start_wall_ms));
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	free(msg);
+	free(tail);
+	return dump(o);
+}
+
+char *
+dr_rs_resume_record(const char *command_line)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("resume"));
+	who(o, command_line);
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	return dump(o);
+}
+
+char *
+dr_rs_finish_record(const char *state, const char *audit_head)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("finish"));
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "audit_head", jstr(audit_head));
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	return dump(o);
+}
+
+int
+dr_task_state_parse(const char *name)
+{
+	int s;
+
+	for (s = DR_TS_PENDING; s <= DR_TS_REFUSED; s++)
+		if (strcmp(dr_task_state_name((enum dr_task_state)s), name) ==
+		    0)
+			return s;
+	return -1;
+}
+
+static char *
+sdup(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? dr_xstrdup(s) : NULL;
+}
+
+static uint64_t
+ival(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static char **
+sarray(json_t *o, const char *k, size_t *n)
+{
+	json_t *a = json_object_get(o, k);
+	char **v;
+	size_t i;
+
+	*n = json_array_size(a);
+	v = dr_xcalloc(*n + 1, sizeof(char *));
+	for (i = 0; i < *n; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		v[i] = dr_xstrdup(s ? s : "");
+	}
+	return v;
+}
+
+struct loadctx {
+	struct dr_rs_run *r;
+	size_t cap;
+};
+
+static struct dr_rs_task *
+task_slot(struct loadctx *c, const char *key)
+{
+	struct dr_rs_run *r = c->r;
+	size_t i;
+	void *p;
+
+	/* Records of one task usually come close together: search back. */
+	for (i = r->ntasks; i > 0; i--)
+		if (strcmp(r->tasks[i - 1].key, key) == 0)
+			return &r->tasks[i - 1];
+	p = r->tasks;
+	dr_grow(&p, &c->cap, r->ntasks + 1, sizeof(struct dr_rs_task));
+	r->tasks = p;
+	memset(&r->tasks[r->ntasks], 0, sizeof(struct dr_rs_task));
+	r->tasks[r->ntasks].key = dr_xstrdup(key);
+	r->tasks[r->ntasks].exit_code = -1;
+	return &r->tasks[r->ntasks++];
+}
+
+static int
+on_record(uint64_t seq, const char *payload, size_t len, void *arg)
+{
+	struct loadctx *c = arg;
+	struct dr_rs_run *r = c->r;
+	json_error_t err;
+	json_t *o = json_loadb(payload, len, 0, &err);
+	const char *type;
+
+	r->last_seq = seq;
+	if (o == NULL)
+		return 0; /* framing was valid; an unreadable payload is skipped
+		           */
+	type = json_string_value(json_object_get(o, "type"));
+	if (json_object_get(o, "t"))
+		r->last_ms = ival(o, "t");
+	if (type == NULL) {
+	} else if (strcmp(type, "run") == 0 && r->run_id == NULL) {
+		r->run_id = sdup(o, "run");
+		r->plan_name = sdup(o, "plan");
+		r->plan_file = sdup(o, "plan_file");
+		r->plan_sha256 = sdup(o, "plan_sha256");
+		r->mode = sdup(o, "mode");
+		r->from = sarray(o, "from", &r->nfrom);
+		r->to = sdup(o, "to");
+		r->only = sarray(o, "only", &r->nonly);
+		r->auto_approve =
+		    json_is_true(json_object_get(o, "auto_approve"));
+		r->ntasks_planned = ival(o, "tasks");
+		r->user = sdup(o, "user");
+		r->host = sdup(o, "host");
+		r->command = sdup(o, "command");
+		r->pid = (long)ival(o, "pid");
+		r->start_ms = ival(o, "t");
+	} else if (strcmp(type, "task") == 0) {
+		const char *key = json_string_value(json_object_get(o, "key"));
+		const char *st = json_string_value(json_object_get(o, "state"));
+		struct dr_rs_task *t;
+		int s;
+
+		if (key && st && (s = dr_task_state_parse(st)) >= 0) {
+			t = task_slot(c, key);
+			t->tier = (int)ival(o, "tier");
+			t->state = (enum dr_task_state)s;
+			t->attempts = (int)ival(o, "attempt");
+			t->exit_code = json_object_get(o, "exit")
+			                   ? (int)ival(o, "exit")
+			                   : -1;
+			snprintf(t->signal, sizeof(t->signal), "%s",
+			         json_string_value(json_object_get(o, "signal"))
+			             ?: "");
+			t->unreachable =
+			    json_is_true(json_object_get(o, "unreachable"));
+			free(t->message);
+			t->message = sdup(o, "message");
+			free(t->tail);
+			t->tail = sdup(o, "tail");
+			t->start_ms = ival(o, "t0");
+			t->end_ms = s == DR_TS_RUNNING || s == DR_TS_PENDING
+			                ? 0
+			                : ival(o, "t");
+		}
+	} else if (strcmp(type, "resume") == 0) {
+		r->resumes++;
+		free(r->final_state);
+		r->final_state = NULL;
+	} else if (strcmp(type, "finish") == 0) {
+		free(r->final_state);
+		r->final_state = sdup(o, "state");
+		free(r->audit_head);
+		r->audit_head = sdup(o, "audit_head");
+	}
+	json_decref(o);
+	return 0;
+}
+
+int
+dr_rs_load(const char *run_dir, struct dr_rs_run *out, char **why)
+{
+	struct loadctx c = {.r = out};
+	struct dr_journal_info info;
+	char *path = dr_xasprintf("%s/journal", run_dir);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	r = dr_journal_replay(path, on_record, &c, &info);
+	out->torn_bytes = info.torn_bytes;
+	if (r == DR_EIO)
+		*why = dr_xstrdup(info.error[0] ? info.error
+		                                : "journal unreadable");
+	else if (r == 0 && out->run_id == NULL) {
+		*why = dr_xasprintf("%s: no run record", path);
+		r = DR_EIO;
+	}
+	free(path);
+	return r;
+}
+
+void
+dr_rs_run_free(struct dr_rs_run *r)
+{
+	size_t i;
+
+	free(r->run_id);
+	free(r->plan_name);
+	free(r->plan_file);
+	free(r->plan_sha256);
+	free(r->mode);
+	for (i = 0; i < r->nfrom; i++)
+		free(r->from[i]);
+	free(r->from);
+	free(r->to);
+	for (i = 0; i < r->nonly; i++)
+		free(r->only[i]);
+	free(r->only);
+	free(r->user);
+	free(r->host);
+	free(r->command);
+	free(r->final_state);
+	free(r->audit_head);
+	for (i = 0; i < r->ntasks; i++) {
+		free(r->tasks[i].key);
+		free(r->tasks[i].message);
+		free(r->tasks[i].tail);
+	}
+	free(r->tasks);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct dr_rs_task *
+dr_rs_find(const struct dr_rs_run *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntasks; i++)
+		if (strcmp(r->tasks[i].key, key) == 0)
+			return &r->tasks[i];
+	return NULL;
+}
+
+void
+dr_audit_hash(const char *payload, char out[65])
+{
+	dr_sha256_hex(payload, strlen(payload), out);
+}
+
+char *
+dr_audit_record(const char *prev_hash, const char *event, const char *detail)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("audit"));
+	json_object_set_new(o, "prev", json_string(prev_hash));
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "detail", jstr(detail));
+	who(o, NULL);
+	json_object_del(o, "command");
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	return dump(o);
+}
+
+struct verifyctx {
+	char prev[65];
+	size_t n;
+	char *why;
+};
+
+static int
+on_audit(uint64_t seq, const char *payload, size_t len, void *arg)
+{
+	struct verifyctx *c = arg;
+	json_t *o = json_loadb(payload, len, 0, NULL);
+	const char *prev =
+	    o ? json_string_value(json_object_get(o, "prev")) : NULL;
+
+	if (prev == NULL || strcmp(prev, c->prev) != 0) {
+		c->why = dr_xasprintf(
+		    "audit record %llu does not follow the one before it "
+		    "(a record was removed, changed or reordered)",
+		    (unsigned long long)seq);
+		json_decref(o);
+		return 1;
+	}
+	json_decref(o);
+	dr_audit_hash(payload, c->prev);
+	c->n++;
+	return 0;
+}
+
+int
+dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
+                char head[65], char **why)
+{
+	struct verifyctx c;
+	struct dr_journal_info info;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	memset(c.prev, '0', 64);
+	*why = NULL;
+	*nrecords = 0;
+	r = dr_journal_replay(path, on_audit, &c, &info);
+	if (r == 1) {
+		*why = c.why;
+		return DR_EIO;
+	}
+	if (r != 0) {
+		*why = dr_xstrdup(info.error[0] ? info.error
+		                                : "audit file unreadable");
+		return DR_EIO;
+	}
+	if (info.torn_bytes) {
+		*why = dr_xasprintf("%s: the last record is torn", path);
+		return DR_EIO;
+	}
+	if (expect_head && strcmp(expect_head, c.prev) != 0) {
+		*why = dr_xasprintf(
+		    "%s: the last record is not the one the run ended "
+		    "with (records were removed or changed at the end)",
+		    path);
+		return DR_EIO;
+	}
+	*nrecords = c.n;
+	if (head)
+		memcpy(head, c.prev, 65);
+	return 0;
+}
