@@ -28,6 +28,12 @@ static const struct dr_cmd cmd_table[] = {
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json]",
      "continue an interrupted run from its journal", dr_cmd_resume},
+    {"status", "[RUN]", "list runs, or show one run's tasks by tier",
+     dr_cmd_status},
+    {"report", "RUN [--format json|md|html] [-o FILE]",
+     "render a run's report from its journal", dr_cmd_report},
+    {"audit", "verify|show RUN", "check or show a run's audit trail",
+     dr_cmd_audit},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -131,3 +131,24 @@ dr_lock_release(struct dr_lock *l)
 	free(l->path);
 	free(l);
 }
+
+int
+dr_lock_peek(const char *state_dir, const char *site, char **holder,
+             bool *alive)
+{
+	char *path = dr_xasprintf("%s/locks/%s.lock", state_dir, site);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	free(path);
+	*holder = NULL;
+	*alive = false;
+	if (fd < 0)
+		return DR_ENOTFOUND;
+	*holder = read_holder(fd);
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+		*alive = true;
+	else
+		flock(fd, LOCK_UN);
+	close(fd);
+	return 0;
+}

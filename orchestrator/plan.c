@@ -850,8 +850,8 @@ load_step(struct loader *ld, const config_setting_t *g,
 	    "args",       "copy",     "probe",      "approve",
 	    "local",      "timeout",  "retries",    "retry_delay",
 	    "idempotent", "readonly", "on_failure", "unreachable",
-	    "when",       "cleanup",  "success",    "on_error",    "requires",
-	    NULL};
+	    "when",       "cleanup",  "success",    "on_error",
+	    "requires",   NULL};
 	char what[192];
 	const char *on, *s;
 	const char *found[2] = {NULL, NULL};
@@ -944,7 +944,8 @@ load_step(struct loader *ld, const config_setting_t *g,
 	st->requires = get_str_list(ld, g, "requires", what, &st->nrequires);
 	for (k = 0; k < (int)st->nrequires; k++) {
 		if (!valid_name(st->requires[k]))
-			ERR(ld, line_of(config_setting_get_member(g, "requires")),
+			ERR(ld,
+			    line_of(config_setting_get_member(g, "requires")),
 			    "%s: requires \"%s\" is not a command name", what,
 			    st->requires[k]);
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "drover/common.h"
+#include "drover/render.h"
 
 static bool
 counts_as_recovered(const struct dr_task_run *r)
@@ -265,6 +266,37 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_task_run *runs,
 	if (text == NULL)
 		return DR_EIO;
 	r = dr_write_file_atomic(path, text, strlen(text));
+	free(text);
+	return r;
+}
+
+int
+dr_report_render_file(const json_t *report, const char *format,
+                      const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r = 0;
+
+	if (strcmp(format, "json") == 0) {
+		r = json_dumpf(report, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+		        ? DR_EIO
+		        : 0;
+		fputc('\n', f);
+	} else {
+		r = dr_render_report(
+		    report,
+		    strcmp(format, "html") == 0 ? DR_RENDER_HTML : DR_RENDER_MD,
+		    f);
+	}
+	fclose(f);
+	if (r == 0) {
+		if (path)
+			r = dr_write_file_atomic(path, text, len);
+		else if (fwrite(text, 1, len, stdout) != len)
+			r = DR_EIO;
+	}
 	free(text);
 	return r;
 }

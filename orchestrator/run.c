@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "drover/cmd.h"
@@ -593,6 +594,27 @@ dr_mkdirs(const char *path)
 	return 0;
 }
 
+/* report.json, report.md and report.html in the run directory. */
+static void
+write_reports(struct run *rn, const struct dr_graph *g,
+              const struct dr_run_info *info)
+{
+	static const char *const formats[] = {"json", "md", "html"};
+	json_t *report = dr_report_json(g, dr_sched_runs(rn->sched), info);
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		char *path =
+		    dr_xasprintf("%s/report.%s", rn->run_dir, formats[i]);
+		if (dr_report_render_file(report, formats[i], path) != 0)
+			fprintf(stderr, "drover: cannot write %s\n", path);
+		else if (i == 2)
+			fprintf(rn->board, "\nreport: %s\n", path);
+		free(path);
+	}
+	json_decref(report);
+}
+
 static int
 open_journals(struct run *rn, const struct dr_run_opts *o)
 {
@@ -667,7 +689,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	struct dr_sched_hooks hooks = {0};
 	struct dr_run_info info = {0};
 	struct dr_lock *lock = NULL;
-	char *log_dir = NULL, *report = NULL, *why = NULL;
+	char *log_dir = NULL, *why = NULL;
 	char hostname[256] = "";
 	struct passwd *pw;
 	enum dr_run_result res;
@@ -708,7 +730,6 @@ dr_run_execute(const struct dr_run_opts *o)
 		rc = DR_EXIT_FAIL;
 		goto out;
 	}
-	report = dr_xasprintf("%s/report.json", rn.run_dir);
 	rn.last_rec = dr_xcalloc(g->ntasks + 1, sizeof(struct rec *));
 	dr_buf_init(&rn.line, 256);
 	uv_loop_init(&rn.loop);
@@ -779,12 +800,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	info.final_state = rn.final_state ? rn.final_state : "failed";
 	info.start_wall_ms = rn.start_wall_ms;
 	info.end_wall_ms = rn.end_wall_ms;
-	if (dr_report_write_json(g, dr_sched_runs(rn.sched), &info, report) !=
-	    0)
-		fprintf(stderr, "drover: cannot write %s: %s\n", report,
-		        strerror(errno));
-	else
-		fprintf(rn.board, "\nreport: %s\n", report);
+	write_reports(&rn, g, &info);
 	if (dr_sched_journal_failed(rn.sched))
 		fprintf(stderr, "drover: the journal failed during the run; "
 		                "what it shows may be incomplete\n");
@@ -808,7 +824,7 @@ out:
 	dr_secrets_free(secrets, nsecrets);
 	free(rn.last_rec);
 	free(log_dir);
-	free(report);
+
 	free(why);
 	free(rn.run_dir);
 	return rc;

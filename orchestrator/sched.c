@@ -103,6 +103,7 @@ lets_dependents_run(const struct dr_task_run *r)
 
 static void dispatch(struct dr_sched *s);
 static void maybe_end(struct dr_sched *s);
+static void stop_retries(struct dr_sched *s);
 
 static void
 advance_tier(struct dr_sched *s)
@@ -296,6 +297,7 @@ dr_sched_durable(struct dr_sched *s, size_t id, int status)
 		s->journal_failed = true;
 		s->failed = true;
 		s->stopping = true;
+		stop_retries(s);
 	}
 	if (what == AWAIT_START) {
 		if (status != 0 || s->stopping) {
@@ -438,6 +440,22 @@ retryable(int status)
 	       status != DR_EINVAL;
 }
 
+/* Stopping: tasks waiting to retry will not start again. */
+static void
+stop_retries(struct dr_sched *s)
+{
+	struct retry *rt, *next;
+
+	for (rt = s->retries; rt != NULL; rt = next) {
+		next = rt->next;
+		free(s->runs[rt->id].message);
+		s->runs[rt->id].message =
+		    dr_xstrdup("not retried: the run is stopping");
+		set_state(s, rt->id, DR_TS_CANCELLED);
+		retry_unlink(s, rt);
+	}
+}
+
 void
 dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 {
@@ -460,9 +478,9 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
 		settle(s, id);
-	} else if (o->status == DR_ECANCELED || s->interrupted) {
+	} else if (s->interrupted) {
+		/* Dependents stay pending; the end cancels them. */
 		set_state(s, id, DR_TS_CANCELLED);
-		skip_dependents(s, id);
 	} else if (retryable(o->status) && r->attempts <= st->retries &&
 	           !s->stopping) {
 		schedule_retry(s, id);
@@ -477,8 +495,10 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 	} else {
 		s->failed = true;
 		set_state(s, id, DR_TS_FAILED);
-		if (st->on_failure != DR_FAIL_CONTINUE)
+		if (st->on_failure != DR_FAIL_CONTINUE) {
 			s->stopping = true;
+			stop_retries(s);
+		}
 		skip_dependents(s, id);
 	}
 	dispatch(s);
@@ -505,6 +525,7 @@ dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
 	case DR_PAUSE_ABORT:
 		s->failed = true;
 		s->stopping = true;
+		stop_retries(s);
 		set_state(s, id, DR_TS_FAILED);
 		skip_dependents(s, id);
 		break;
@@ -646,9 +667,12 @@ dr_sched_start(struct dr_sched *s)
 		const struct dr_task *t = &s->g->tasks[i];
 		if (!is_final(s->runs[i].state))
 			continue;
+		if (!lets_dependents_run(&s->runs[i])) {
+			skip_dependents(s, i);
+			continue;
+		}
 		for (j = 0; j < t->nrdeps; j++)
-			if (lets_dependents_run(&s->runs[i]))
-				s->deps_left[t->rdeps[j]]--;
+			s->deps_left[t->rdeps[j]]--;
 	}
 	for (i = 0; i < s->g->ntasks; i++)
 		if (s->deps_left[i] == 0)
@@ -679,7 +703,8 @@ dr_sched_interrupt(struct dr_sched *s)
 		}
 	}
 	for (i = 0; i < s->g->ntasks; i++)
-		if (s->runs[i].state == DR_TS_RUNNING && s->ex.cancel)
+		if (s->runs[i].state == DR_TS_RUNNING && s->ex.cancel &&
+		    s->await[i] != AWAIT_START)
 			s->ex.cancel(s->ex.impl, &s->g->tasks[i]);
 	maybe_end(s);
 }

@@ -34,6 +34,9 @@ int dr_cmd_runbook(int argc, char **argv);
 int dr_cmd_failover(int argc, char **argv);
 int dr_cmd_drill(int argc, char **argv);
 int dr_cmd_resume(int argc, char **argv);
+int dr_cmd_status(int argc, char **argv);
+int dr_cmd_report(int argc, char **argv);
+int dr_cmd_audit(int argc, char **argv);
 
 struct dr_plan;
 struct dr_graph;

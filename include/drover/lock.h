@@ -22,6 +22,14 @@ struct dr_lock;
 int dr_lock_acquire(const char *state_dir, const char *site, const char *run_id,
                     bool take_stale, struct dr_lock **out, char **why);
 
+/*
+ * Reads who holds the lock of site without taking it: *holder (malloc'd,
+ * NULL when free) and whether that holder is alive (the flock is held).
+ * Returns 0, or DR_ENOTFOUND when there is no lock file.
+ */
+int dr_lock_peek(const char *state_dir, const char *site, char **holder,
+                 bool *alive);
+
 /* Releases the lock (empties and unlocks the file). NULL is a no-op. */
 void dr_lock_release(struct dr_lock *l);
 

@@ -159,7 +159,7 @@ struct dr_step {
 	const char *prompt;    /* approve: the question for the operator */
 	struct dr_selector on; /* where it runs; DR_SEL_NONE: controller */
 	const char *const *requires; /* commands that must exist on the host,
-					checked by drover check */
+	                                checked by drover check */
 	size_t nrequires;
 	const char *success; /* what success looks like, for the runbook */
 	const char *on_error_hint; /* what to do on failure, for the runbook */

@@ -62,6 +62,13 @@ struct json_t *dr_report_json(const struct dr_graph *g,
                               const struct dr_task_run *runs,
                               const struct dr_run_info *info);
 
+/*
+ * Renders a report object as "json", "md" or "html" into path (atomically
+ * replaced) or, when path is NULL, to stdout. Returns 0 or DR_EIO.
+ */
+int dr_report_render_file(const struct json_t *report, const char *format,
+                          const char *path);
+
 /* Writes an atomically replaced file (tmp, fsync, rename, fsync dir). */
 int dr_write_file_atomic(const char *path, const void *data, size_t len);
 

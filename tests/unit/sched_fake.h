@@ -295,8 +295,8 @@ fake_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 	j->f = f;
 	j->id = t->id;
 	j->attempt = attempt;
-	j->status = st.kind == FK_FAIL ? (st.status ? st.status : DR_EEXIT)
-	                               : st.status;
+	j->status =
+	    st.kind == FK_FAIL ? (st.status ? st.status : DR_EEXIT) : st.status;
 	uv_timer_init(f->loop, &j->timer);
 	j->timer.data = j;
 	f->open_jobs++;

@@ -1,0 +1,363 @@
+/*
+ * cmd-check.c: drover check PLAN --to S [--from S[,S]] [--drill] [--json]
+ *
+ * Readiness for one direction, changing nothing: reach every host the run
+ * needs with the plan's pinned host keys and credentials, find the commands
+ * its steps require and the backups it will copy (present, with their
+ * manifest, within the RPO). Prints a table by site and host, a summary and
+ * an estimate of the run's duration from past runs; exit 0 when every check
+ * passed, 1 otherwise, 2 on usage errors.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "drover/check.h"
+#include "drover/cmd.h"
+#include "drover/common.h"
+#include "drover/graph.h"
+#include "drover/plan.h"
+#include "drover/runstate.h"
+#include "drover/ssh.h"
+
+/* Declared here until include/drover/cmd.h lists the verb. */
+int dr_cmd_check(int argc, char **argv);
+
+static const struct option check_opts[] = {
+    {"from", required_argument, NULL, 'f'},
+    {"to", required_argument, NULL, 't'},
+    {"drill", no_argument, NULL, 'd'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+struct checking {
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	struct dr_check *check;
+	int interrupts;
+};
+
+static const char *
+status_name(enum dr_check_status s)
+{
+	switch (s) {
+	case DR_CHECK_OK:
+		return "ok";
+	case DR_CHECK_FAILED:
+		return "failed";
+	case DR_CHECK_WARNING:
+		return "warning";
+	case DR_CHECK_SKIPPED:
+		return "skipped";
+	case DR_CHECK_PENDING:
+		break;
+	}
+	return "pending";
+}
+
+static const char *
+kind_name(enum dr_check_kind k)
+{
+	switch (k) {
+	case DR_CHECK_SSH:
+		return "ssh";
+	case DR_CHECK_COMMAND:
+		return "command";
+	case DR_CHECK_BACKUP:
+		break;
+	}
+	return "backup";
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+on_done(struct dr_check *c, void *arg)
+{
+	struct checking *ck = arg;
+
+	(void)c;
+	uv_close((uv_handle_t *)&ck->sigint, handle_closed);
+	uv_close((uv_handle_t *)&ck->sigterm, handle_closed);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct checking *ck = h->data;
+
+	if (++ck->interrupts == 1) {
+		fprintf(stderr, "\ndrover: %s: stopping the checks\n",
+		        signum == SIGINT ? "interrupt" : "terminate");
+		dr_check_cancel(ck->check);
+		return;
+	}
+	fflush(NULL);
+	_exit(DR_EXIT_FAIL);
+}
+
+static void
+print_json(const struct dr_check_row *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *o = json_object();
+		char *text;
+
+		json_object_set_new(o, "site",
+		                    r[i].site ? json_string(r[i].site->name)
+		                              : json_string("controller"));
+		json_object_set_new(o, "host",
+		                    r[i].host ? json_string(r[i].host->name)
+		                              : json_null());
+		json_object_set_new(o, "check", json_string(r[i].name));
+		json_object_set_new(o, "kind",
+		                    json_string(kind_name(r[i].kind)));
+		json_object_set_new(o, "status",
+		                    json_string(status_name(r[i].status)));
+		json_object_set_new(
+		    o, "detail", json_string(r[i].detail ? r[i].detail : ""));
+		if (r[i].kind == DR_CHECK_BACKUP) {
+			json_object_set_new(o, "path", json_string(r[i].path));
+			json_object_set_new(o, "age_ms",
+			                    r[i].age_ms >= 0
+			                        ? json_integer(r[i].age_ms)
+			                        : json_null());
+			json_object_set_new(
+			    o, "rpo_ms",
+			    r[i].rpo_ms ? json_integer((json_int_t)r[i].rpo_ms)
+			                : json_null());
+		}
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
+	}
+}
+
+/* "ok", "ok, 4h12m old, rpo 24h", "FAILED: reason", ... */
+static void
+result_text(const struct dr_check_row *r, struct dr_buf *b)
+{
+	const char *d = r->detail ? r->detail : "";
+
+	switch (r->status) {
+	case DR_CHECK_OK:
+		if (strcmp(d, "ok") == 0 || *d == '\0')
+			dr_buf_puts(b, "ok");
+		else
+			dr_buf_printf(b, "ok, %s", d);
+		break;
+	case DR_CHECK_FAILED:
+		dr_buf_printf(b, "FAILED: %s", d);
+		break;
+	case DR_CHECK_WARNING:
+		dr_buf_printf(b, "warning: %s", d);
+		break;
+	case DR_CHECK_SKIPPED:
+		dr_buf_puts(b, d);
+		break;
+	case DR_CHECK_PENDING:
+		dr_buf_puts(b, "not finished");
+		break;
+	}
+}
+
+static void
+print_table(const struct dr_check_row *r, size_t n, FILE *f)
+{
+	size_t i, hw = 4, cw = 5;
+	const struct dr_site *site = NULL;
+	bool first = true;
+
+	for (i = 0; i < n; i++) {
+		size_t l = r[i].host ? strlen(r[i].host->name) : 0;
+		if (l > hw)
+			hw = l;
+		if (strlen(r[i].name) > cw)
+			cw = strlen(r[i].name);
+	}
+	for (i = 0; i < n; i++) {
+		struct dr_buf b;
+		if (first || r[i].site != site) {
+			site = r[i].site;
+			fprintf(f, "\n%s\n",
+			        site ? site->name : "controller (local files)");
+			first = false;
+		}
+		dr_buf_init(&b, 0);
+		result_text(&r[i], &b);
+		fprintf(f, "  %-*s  %-*s  %s\n", (int)hw,
+		        r[i].host ? r[i].host->name : "-", (int)cw, r[i].name,
+		        b.data ? b.data : "");
+		dr_buf_free(&b);
+	}
+}
+
+int
+dr_cmd_check(int argc, char **argv)
+{
+	struct dr_cmd_dir dir = {0};
+	struct dr_plan *plan = NULL;
+	struct dr_graph *g = NULL;
+	struct checking ck;
+	struct dr_check_opts co = {0};
+	const struct dr_check_row *rows;
+	size_t n, i, nok = 0, nfail = 0, nwarn = 0, nskip = 0, nruns = 0;
+	uint64_t median = 0;
+	bool json = false, loop_open = false;
+	char *sdir = NULL;
+	char d[32];
+	FILE *out;
+	int c, rc = 0;
+
+	memset(&ck, 0, sizeof(ck));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", check_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			rc = dr_cmd_dir_opt(&dir, "from", optarg);
+			break;
+		case 't':
+			rc = dr_cmd_dir_opt(&dir, "to", optarg);
+			break;
+		case 'd':
+			rc = dr_cmd_dir_opt(&dir, "drill", NULL);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			dr_cmd_dir_free(&dir);
+			printf("usage: drover check PLAN --to S [--from S[,S]] "
+			       "[--drill] [--json]\n");
+			return DR_EXIT_OK;
+		default:
+			rc = DR_EXIT_USAGE;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (optind != argc - 1 || dir.to == NULL) {
+		if (optind == argc - 1)
+			fprintf(stderr, "drover: check: give the target site: "
+			                "--to SITE\n");
+		fprintf(stderr,
+		        "usage: drover check PLAN --to S [--from S[,S]] "
+		        "[--drill] [--json]\n");
+		rc = DR_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = dr_cmd_load_plan(argv[optind], &plan)) != 0)
+		goto out;
+	if (dir.nfrom == 0) {
+		/* Every production site, as a drill rehearses. */
+		for (i = 0; i < plan->nsites && dir.nfrom < 16; i++)
+			if ((plan->sites[i].role == DR_SITE_PRIMARY ||
+			     plan->sites[i].role == DR_SITE_SECONDARY) &&
+			    strcmp(plan->sites[i].name, dir.to) != 0)
+				dir.from[dir.nfrom++] =
+				    (char *)plan->sites[i].name;
+		if (dir.nfrom == 0) {
+			fprintf(stderr, "drover: check: the plan has no "
+			                "primary or secondary site; give "
+			                "--from SITE\n");
+			rc = DR_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
+		goto out;
+	sdir = dr_state_dir();
+	dr_check_estimate(sdir, plan->name, dir.drill ? "drill" : "failover",
+	                  &median, &nruns);
+	out = json ? stderr : stdout;
+	fprintf(out, "check \"%s\" (%s): %s from %s to %s\n", plan->name,
+	        plan->path, dir.drill ? "drill" : "failover",
+	        dr_graph_from_names(g), g->to->name);
+	fflush(out);
+
+	uv_loop_init(&ck.loop);
+	loop_open = true;
+	dr_ssh_global_init();
+	signal(SIGPIPE, SIG_IGN);
+	co.loop = &ck.loop;
+	co.graph = g;
+	if (dr_check_start(&co, on_done, &ck, &ck.check) != 0) {
+		fprintf(stderr, "drover: check: cannot start\n");
+		rc = DR_EXIT_FAIL;
+		goto out;
+	}
+	uv_signal_init(&ck.loop, &ck.sigint);
+	uv_signal_init(&ck.loop, &ck.sigterm);
+	ck.sigint.data = ck.sigterm.data = &ck;
+	uv_signal_start(&ck.sigint, on_signal, SIGINT);
+	uv_signal_start(&ck.sigterm, on_signal, SIGTERM);
+	uv_run(&ck.loop, UV_RUN_DEFAULT);
+
+	rows = dr_check_rows(ck.check, &n);
+	for (i = 0; i < n; i++) {
+		switch (rows[i].status) {
+		case DR_CHECK_OK:
+			nok++;
+			break;
+		case DR_CHECK_WARNING:
+			nwarn++;
+			break;
+		case DR_CHECK_SKIPPED:
+			nskip++;
+			break;
+		case DR_CHECK_FAILED:
+		case DR_CHECK_PENDING:
+			nfail++;
+			break;
+		}
+	}
+	if (json)
+		print_json(rows, n);
+	else
+		print_table(rows, n, stdout);
+	fprintf(out, "\ncheck: %zu ok, %zu failed", nok, nfail);
+	if (nwarn)
+		fprintf(out, ", %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+	if (nskip)
+		fprintf(out, ", %zu not checked", nskip);
+	fprintf(out, "\n");
+	if (nruns)
+		fprintf(out,
+		        "estimated duration: %s (median of %zu past run%s)\n",
+		        dr_duration_fmt(median, d, sizeof(d)), nruns,
+		        nruns == 1 ? "" : "s");
+	else
+		fprintf(out, "no past runs to estimate from\n");
+	rc = nfail == 0 && ck.interrupts == 0 ? DR_EXIT_OK : DR_EXIT_FAIL;
+out:
+	dr_check_free(ck.check);
+	if (loop_open) {
+		if (uv_loop_close(&ck.loop) != 0) {
+			fprintf(stderr, "drover: internal: loop closed with "
+			                "live handles\n");
+			if (rc == DR_EXIT_OK)
+				rc = DR_EXIT_FAIL;
+		}
+		dr_ssh_global_cleanup();
+	}
+	fflush(stdout);
+	free(sdir);
+	dr_graph_free(g);
+	dr_plan_free(plan);
+	dr_cmd_dir_free(&dir);
+	return rc;
+}

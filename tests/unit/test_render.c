@@ -1,0 +1,797 @@
+/*
+ * test_render.c: the run report in Markdown and HTML, from a report JSON built
+ * in memory (a failed run with every kind of outcome) and from a real lab
+ * run (fixtures/report-lab.json).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "drover/common.h"
+#include "drover/render.h"
+
+/* 2026-11-22T10:00:00Z */
+#define T0 1795341600000LL
+#define SEC 1000LL
+#define MIN 60000LL
+
+#define SCRIPT "<script>alert(1)</script>"
+
+static json_t *
+task(const char *key, const char *service, const char *tenant, int tier,
+     const char *step, const char *host, const char *state, int attempts,
+     long long start, long long end)
+{
+	return json_pack(
+	    "{s:s, s:s, s:s?, s:i, s:s, s:s, s:s, s:s, s:n, s:s, s:b, s:i, "
+	    "s:n, s:n, s:n, s:n, s:n, s:I, s:I}",
+	    "key", key, "service", service, "tenant", tenant, "tier", tier,
+	    "step", step, "action", "run", "site", "torino", "host", host,
+	    "source_host", "state", state, "unreachable", 0, "attempts",
+	    attempts, "exit_status", "exit_signal", "message", "start", "end",
+	    "start_ms", (json_int_t)(start >= 0 ? T0 + start : 0), "end_ms",
+	    (json_int_t)(end >= 0 ? T0 + end : 0));
+}
+
+static json_t *
+svc(const char *service, const char *tenant, int tier, long long rto,
+    bool recovered, long long at)
+{
+	json_t *o = json_pack("{s:s, s:s?, s:i}", "service", service, "tenant",
+	                      tenant, "tier", tier);
+	char buf[40];
+
+	json_object_set_new(o, "rto_ms", rto ? json_integer(rto) : json_null());
+	json_object_set_new(o, "recovered", json_boolean(recovered));
+	json_object_set_new(o, "recovered_at",
+	                    recovered
+	                        ? json_string(dr_time_fmt((uint64_t)(T0 + at),
+	                                                  buf, sizeof(buf)))
+	                        : json_null());
+	json_object_set_new(o, "recovery_ms",
+	                    recovered ? json_integer(at) : json_null());
+	json_object_set_new(o, "rto_met",
+	                    json_boolean(recovered && (!rto || at <= rto)));
+	return o;
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, json_string(v));
+}
+
+/*
+ * A failed 10-minute run: payroll for brescia recovered after its 4m RTO,
+ * payroll for lodi failed (exit 3, with output), website for brescia
+ * recovered in time, website for lodi was cancelled before it started,
+ * einvoicing for brescia was killed by a signal.
+ */
+static json_t *
+failed_run(void)
+{
+	json_t *r = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:[s,s], s:s, s:s, s:s, s:s, s:s, "
+	    "s:s, s:s, s:I}",
+	    "run_id", "20261122T100000Z-pa-recovery-7c1e", "plan",
+	    "pa-recovery <test> & co", "plan_file", "plans/pa.cfg",
+	    "plan_sha256",
+	    "5f2b1c0e3a7d9e8f6b4a2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f",
+	    "mode", "failover", "from", "milan", "rome", "to", "torino",
+	    "state", "failed", "user", "giulia", "host", "ctl-1", "command",
+	    "drover failover --from milan,rome --to torino plans/pa.cfg",
+	    "started_at", "2026-11-22T10:00:00.000Z", "ended_at",
+	    "2026-11-22T10:10:00.000Z", "duration_ms", (json_int_t)(10 * MIN));
+	json_t *tasks = json_array(), *svcs = json_array(), *t;
+
+	json_array_append_new(tasks, task("fence/cut@milan/mi-db1", "fence",
+	                                  NULL, 0, "cut", "mi-db1", "succeeded",
+	                                  1, 0, 1 * MIN));
+	json_array_append_new(
+	    tasks, task("payroll/comune-brescia/restore@torino/to-db1",
+	                "payroll", "comune-brescia", 1, "restore", "to-db1",
+	                "succeeded", 1, 1 * MIN, 5 * MIN));
+	t = task("payroll/comune-lodi/restore@torino/to-db1", "payroll",
+	         "comune-lodi", 1, "restore", "to-db1", "failed", 2, 1 * MIN,
+	         3 * MIN);
+	json_object_set_new(t, "exit_status", json_integer(3));
+	set_str(t, "message", "torino/to-db1: restore: exit 3 " SCRIPT);
+	set_str(t, "tail",
+	        "tar: payroll.db: <b>No space left</b> & more\n"
+	        "restore-payroll: giving up\n");
+	json_array_append_new(tasks, t);
+	t = task("payroll/comune-lodi/healthy", "payroll", "comune-lodi", 1,
+	         "healthy", "to-db1", "skipped", 0, -1, -1);
+	json_object_set_new(t, "host", json_null());
+	set_str(t, "action", "probe");
+	json_array_append_new(tasks, t);
+	json_array_append_new(
+	    tasks, task("website/comune-brescia/publish@torino/to-web1",
+	                "website", "comune-brescia", 2, "publish", "to-web1",
+	                "succeeded", 1, 5 * MIN, 10 * MIN));
+	t = task("website/comune-lodi/publish@torino/to-web1", "website",
+	         "comune-lodi", 2, "publish", "to-web1", "cancelled", 0, -1,
+	         -1);
+	set_str(t, "message", "cancelled: the run failed");
+	json_array_append_new(tasks, t);
+	t = task("einvoicing/comune-brescia/load@torino/to-app1", "einvoicing",
+	         "comune-brescia", 2, "load", "to-app1", "failed", 1, 5 * MIN,
+	         7 * MIN);
+	set_str(t, "exit_signal", "KILL");
+	set_str(t, "message", "torino/to-app1: load: deadline 2m exceeded");
+	set_str(t, "tail", "invoice 00041 ok\ninvoice 00042 ok\n");
+	json_array_append_new(tasks, t);
+	json_object_set_new(r, "tasks", tasks);
+
+	json_array_append_new(svcs, svc("fence", NULL, 0, 0, true, 1 * MIN));
+	json_array_append_new(
+	    svcs, svc("payroll", "comune-brescia", 1, 4 * MIN, true, 5 * MIN));
+	json_array_append_new(
+	    svcs, svc("payroll", "comune-lodi", 1, 4 * MIN, false, 0));
+	json_array_append_new(
+	    svcs, svc("einvoicing", "comune-brescia", 2, 30 * MIN, false, 0));
+	json_array_append_new(svcs, svc("website", "comune-brescia", 2,
+	                                60 * MIN, true, 10 * MIN));
+	json_array_append_new(
+	    svcs, svc("website", "comune-lodi", 2, 60 * MIN, false, 0));
+	json_object_set_new(r, "services", svcs);
+	return r;
+}
+
+static char *
+render(const json_t *r, enum dr_render_format fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(dr_render_report(r, fmt, f), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(buf);
+	return buf;
+}
+
+struct fixture {
+	json_t *report;
+	char *md;
+	char *html;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	fx->report = failed_run();
+	fx->md = render(fx->report, DR_RENDER_MD);
+	fx->html = render(fx->report, DR_RENDER_HTML);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	free(fx->md);
+	free(fx->html);
+	json_decref(fx->report);
+	free(fx);
+	return 0;
+}
+
+/* strstr that fails the test, showing what was missing. */
+static const char *
+find(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (p == NULL)
+		fail_msg("missing from the report: \"%s\"", needle);
+	return p;
+}
+
+static void
+absent(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (p != NULL)
+		fail_msg("must not appear in the report: \"%s\" (at \"%.80s\")",
+		         needle, p);
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* The numeric attribute name="..." of the element starting at elem. */
+static double
+attr(const char *elem, const char *name)
+{
+	char pat[32];
+	const char *end = strchr(elem, '>'), *p;
+
+	snprintf(pat, sizeof(pat), " %s=\"", name);
+	p = strstr(elem, pat);
+	if (p == NULL || (end && p > end))
+		fail_msg("no %s in \"%.100s\"", name, elem);
+	return strtod(p + strlen(pat), NULL);
+}
+
+/* The <rect> of the bar of the task whose key is key. */
+static const char *
+bar(const char *html, const char *key)
+{
+	char pat[256];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "data-key=\"%s\"", key);
+	p = find(html, pat);
+	while (p > html && strncmp(p, "<rect", 5) != 0)
+		p--;
+	return p;
+}
+
+/* The <text> element holding needle. */
+static const char *
+label(const char *svg, const char *needle)
+{
+	const char *p = find(svg, needle);
+
+	while (p > svg && strncmp(p, "<text", 5) != 0)
+		p--;
+	return p;
+}
+
+static void
+near(double got, double want, const char *what)
+{
+	if (got < want - 0.25 || got > want + 0.25)
+		fail_msg("%s: got %.2f, want %.2f", what, got, want);
+}
+
+static void
+test_header(void **state)
+{
+	struct fixture *fx = *state;
+	const char *doc[] = {fx->md, fx->html};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		find(doc[i], "20261122T100000Z-pa-recovery-7c1e");
+		find(doc[i], "milan, rome \xe2\x86\x92 torino");
+		find(doc[i], "failover");
+		find(doc[i], "FAILED");
+		find(doc[i], "2026-11-22 10:00:00 UTC");
+		find(doc[i], "2026-11-22 10:10:00 UTC");
+		find(doc[i], "10m00s");
+		find(doc[i], "giulia@ctl-1");
+		find(doc[i], "drover failover --from milan,rome --to torino "
+		             "plans/pa.cfg");
+		find(doc[i], "5f2b1c0e3a7d9e8f6b4a2c1d0e9f8a7b6c5d4e3f2a1b0c9d8"
+		             "e7f6a5b4c3d2e1f");
+		find(doc[i], "plans/pa.cfg");
+	}
+	find(fx->html, "<div class=\"outcome o-failed\">FAILED</div>");
+	find(fx->html, "pa-recovery &lt;test&gt; &amp; co");
+	find(fx->md, "**Outcome: FAILED**");
+	find(fx->md, "pa-recovery \\<test\\> \\& co");
+}
+
+static void
+test_outcomes(void **state)
+{
+	const char *st[] = {"succeeded", "interrupted"};
+	const char *want[] = {"o-succeeded\">SUCCEEDED<",
+	                      "o-interrupted\">INTERRUPTED<"};
+	json_t *r = json_object();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		char *html, *md;
+		json_object_set_new(r, "state", json_string(st[i]));
+		html = render(r, DR_RENDER_HTML);
+		md = render(r, DR_RENDER_MD);
+		find(html, want[i]);
+		find(md, i ? "INTERRUPTED" : "SUCCEEDED");
+		free(html);
+		free(md);
+	}
+	json_decref(r);
+}
+
+static void
+test_summary(void **state)
+{
+	struct fixture *fx = *state;
+	const char *s;
+
+	/* 1 met (website brescia), 1 missed (payroll brescia), 3 not
+	 * recovered, fence without an RTO. */
+	find(fx->md, "**Services against RTO** (6): 1 met, 1 missed, 3 not "
+	             "recovered, 1 recovered without an RTO");
+	find(fx->md, "**Tasks** (7): 3 succeeded, 2 failed, 1 skipped, 1 "
+	             "cancelled");
+	s = find(fx->html, "<h2>Summary</h2>");
+	find(s, "<div class=\"n\">1</div><div class=\"l\">services met "
+	        "their RTO");
+	find(s, "<div class=\"n\">1</div><div class=\"l\">missed their RTO");
+	find(s, "<div class=\"n\">3</div><div class=\"l\">not recovered");
+	find(s, "<div class=\"n\">2</div><div class=\"l\">tasks failed");
+	find(s, "3 succeeded");
+	find(s, "1 cancelled");
+}
+
+static void
+test_tenant_tables(void **state)
+{
+	struct fixture *fx = *state;
+	const char *doc[] = {fx->md, fx->html};
+	const char *g, *b, *l, *f;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const char *rec = find(doc[i], "Recovery by tenant");
+		g = find(rec, "Global services");
+		b = find(rec, "comune-brescia");
+		l = find(rec, "comune-lodi");
+		f = find(rec, "Failures");
+		assert_true(g < b && b < l && l < f);
+	}
+	/* One table per tenant: service, tier, recovered at, RTO, met. */
+	find(fx->md, "| Service | Tier | Recovered at | RTO | Met |");
+	g = find(fx->md, "### Global services");
+	find(g, "| fence | 0 | +01:00 (10:01:00 UTC) | - | recovered (no "
+	        "RTO) |");
+	b = find(fx->md, "### comune-brescia");
+	find(b, "| payroll | 1 | +05:00 (10:05:00 UTC) | 4m | MISSED (1m00s "
+	        "late) |");
+	find(b, "| einvoicing | 2 | - | 30m | NOT RECOVERED |");
+	find(b, "| website | 2 | +10:00 (10:10:00 UTC) | 1h | met (50m00s to "
+	        "spare) |");
+	l = find(fx->md, "### comune-lodi");
+	find(l, "| payroll | 1 | - | 4m | NOT RECOVERED |");
+	find(l, "| website | 2 | - | 1h | NOT RECOVERED |");
+	/* Global services only in their own table. */
+	assert_true(strstr(b, "| fence |") > l);
+
+	b = find(fx->html, "<h3>comune-brescia</h3>");
+	find(b, "<td class=\"r-missed\">MISSED (1m00s late)</td>");
+	find(b, "<td class=\"r-met\">met (50m00s to spare)</td>");
+	find(b, "<td class=\"r-not\">NOT RECOVERED</td>");
+}
+
+static void
+test_failures(void **state)
+{
+	struct fixture *fx = *state;
+	const char *f, *p, *k;
+
+	f = find(fx->html, "<h2>Failures</h2>");
+	p = find(f, "payroll/comune-lodi/restore@torino/to-db1</h3>");
+	find(p, "<td>Host</td><td>torino/to-db1</td>");
+	find(p, "<td>Attempts</td><td>2</td>");
+	find(p, "<td>Exit</td><td>status 3</td>");
+	find(p, "torino/to-db1: restore: exit 3 &lt;script&gt;");
+	find(p, "<pre class=\"tail\">tar: payroll.db: &lt;b&gt;No space "
+	        "left&lt;/b&gt; &amp; more\nrestore-payroll: giving up\n"
+	        "</pre>");
+	k = find(f, "einvoicing/comune-brescia/load@torino/to-app1</h3>");
+	find(k, "<td>Exit</td><td>signal KILL</td>");
+	find(k, "deadline 2m exceeded");
+	find(k, "invoice 00042 ok");
+	/* cancelled before it started: listed, without a box */
+	find(f, "Cancelled before they started (1)");
+	find(f, "website/comune-lodi/publish@torino/to-web1");
+	/* succeeded and skipped tasks are not failures */
+	absent(f, "website/comune-brescia/publish@torino/to-web1</h3>");
+	absent(f, "payroll/comune-lodi/healthy</h3>");
+
+	f = find(fx->md, "## Failures");
+	p = find(f, "### payroll/comune-lodi/restore@torino/to-db1 "
+	            "\xe2\x80\x94 failed");
+	find(p, "- **Attempts:** 2");
+	find(p, "- **Exit:** status 3");
+	find(p, "- **Message:** torino/to-db1: restore: exit 3 "
+	        "\\<script\\>alert(1)\\</script\\>");
+	find(p, "```text\ntar: payroll.db: <b>No space left</b> & more\n"
+	        "restore-payroll: giving up\n```");
+	find(f, "- **Exit:** signal KILL");
+}
+
+static void
+test_escaping(void **state)
+{
+	struct fixture *fx = *state;
+
+	absent(fx->html, "<script");
+	absent(fx->html, "<b>No space");
+	absent(fx->html, "<test>");
+	find(fx->html, "&lt;script&gt;alert(1)&lt;/script&gt;");
+	/* outside code blocks Markdown escapes it too */
+	find(fx->md, "\\<script\\>");
+}
+
+static void
+test_self_contained(void **state)
+{
+	struct fixture *fx = *state;
+
+	find(fx->html, "<!DOCTYPE html>");
+	find(fx->html, "<style>");
+	find(fx->html, "@page{size:A4 landscape");
+	find(fx->html, "@media print");
+	absent(fx->html, " src=");
+	absent(fx->html, " href=");
+	absent(fx->html, "http://");
+	absent(fx->html, "https://");
+	absent(fx->html, "url(");
+	absent(fx->html, "@import");
+	absent(fx->html, "<link");
+	absent(fx->html, "<img");
+	absent(fx->html, "<script");
+	assert_int_equal(count(fx->html, "<svg"), 1);
+	assert_int_equal(count(fx->html, "</svg>"), 1);
+	absent(fx->md, "<svg");
+	find(fx->md, "## Timeline");
+}
+
+static void
+test_timeline_bars(void **state)
+{
+	struct fixture *fx = *state;
+	const char *svg = find(fx->html, "<svg");
+	const char *f, *pb, *pl, *wb, *ei, *tick0, *tick5;
+	double x0, w1, span_w;
+
+	/* one bar per task */
+	assert_int_equal(count(svg, "<rect class=\"bar "), 7);
+	f = bar(svg, "fence/cut@milan/mi-db1");
+	pb = bar(svg, "payroll/comune-brescia/restore@torino/to-db1");
+	pl = bar(svg, "payroll/comune-lodi/restore@torino/to-db1");
+	wb = bar(svg, "website/comune-brescia/publish@torino/to-web1");
+	ei = bar(svg, "einvoicing/comune-brescia/load@torino/to-app1");
+
+	/* colour by state */
+	find(f, "class=\"bar s-succeeded\"");
+	find(pl, "class=\"bar s-failed\"");
+	find(bar(svg, "website/comune-lodi/publish@torino/to-web1"),
+	     "class=\"bar s-cancelled nostart\"");
+	find(bar(svg, "payroll/comune-lodi/healthy"), "s-skipped");
+
+	/* positioned by start and end: the fence runs 0-1m from the 00:00
+	 * tick, payroll brescia 1m-5m, website brescia 5m-10m */
+	tick0 = find(svg, ">00:00</text>");
+	while (strncmp(tick0, "<text", 5) != 0)
+		tick0--;
+	x0 = attr(tick0, "x");
+	w1 = attr(f, "width");
+	assert_true(w1 > 10.0);
+	near(attr(f, "x"), x0, "fence x");
+	near(attr(pb, "x"), x0 + w1, "payroll x");
+	near(attr(pb, "width"), 4 * w1, "payroll width");
+	near(attr(pl, "width"), 2 * w1, "payroll lodi width");
+	near(attr(wb, "x"), x0 + 5 * w1, "website x");
+	near(attr(wb, "width"), 5 * w1, "website width");
+	near(attr(ei, "x"), attr(wb, "x"), "einvoicing x");
+	span_w = 10 * w1;
+	tick5 = find(svg, ">05:00</text>");
+	while (strncmp(tick5, "<text", 5) != 0)
+		tick5--;
+	near(attr(tick5, "x"), x0 + span_w / 2, "05:00 tick");
+	find(svg, ">10:00</text>");
+
+	/* tooltips: key, host, attempts, duration, message */
+	find(pl, "<title>payroll/comune-lodi/restore@torino/to-db1\nhost: "
+	         "torino/to-db1\nstate: failed, attempts 2\n+01:00 "
+	         "\xe2\x86\x92 +03:00, duration 2m00s\nexit status 3\n"
+	         "torino/to-db1: restore: exit 3 &lt;script&gt;");
+}
+
+static void
+test_timeline_labels(void **state)
+{
+	struct fixture *fx = *state;
+	const char *svg = find(fx->html, "<svg");
+	const char *t0, *t1, *t2, *pb, *pl;
+
+	/* rows grouped by tier, then service and tenant, top to bottom */
+	t0 = label(svg, ">Tier 0 \xc2\xb7 fence<");
+	t1 = label(svg, ">Tier 1 \xc2\xb7 payroll<");
+	t2 = label(svg, ">Tier 2 \xc2\xb7 einvoicing, website<");
+	pb = label(svg, ">payroll \xc2\xb7 comune-brescia<");
+	pl = label(svg, ">payroll \xc2\xb7 comune-lodi<");
+	assert_true(attr(t0, "y") < attr(t1, "y"));
+	assert_true(attr(t1, "y") < attr(pb, "y"));
+	assert_true(attr(pb, "y") < attr(pl, "y"));
+	assert_true(attr(pl, "y") < attr(t2, "y"));
+	assert_true(
+	    attr(t2, "y") <
+	    attr(label(svg, ">einvoicing \xc2\xb7 comune-brescia<"), "y"));
+	assert_true(
+	    attr(label(svg, ">einvoicing \xc2\xb7 comune-brescia<"), "y") <
+	    attr(label(svg, ">website \xc2\xb7 comune-brescia<"), "y"));
+	/* each bar on its group's rows */
+	assert_true(attr(bar(svg, "payroll/comune-lodi/restore@torino/to-db1"),
+	                 "y") > attr(pl, "y") - 13.0);
+	assert_true(attr(bar(svg, "payroll/comune-lodi/restore@torino/to-db1"),
+	                 "y") < attr(t2, "y"));
+	find(svg, ">restore @ to-db1</text>");
+	find(svg, ">healthy (probe)</text>");
+	/* not met: the label says so in red */
+	find(svg, "<text class=\"svcl bad\"");
+	/* the fence is global: its label has no tenant */
+	find(svg, ">fence<title>");
+}
+
+static void
+test_rto_markers(void **state)
+{
+	struct fixture *fx = *state;
+	const char *svg = find(fx->html, "<svg");
+	const char *p, *f, *tick0, *line;
+	double x0, w1;
+
+	/* one deadline per service that has an RTO */
+	assert_int_equal(count(svg, "<g class=\"rtog\""), 3);
+	p = find(svg, "<g class=\"rtog\" data-service=\"payroll\" "
+	              "data-rto-ms=\"240000\">");
+	find(p, ">payroll RTO 4m</text>");
+	find(svg, "<g class=\"rtog\" data-service=\"einvoicing\" "
+	          "data-rto-ms=\"1800000\">");
+	find(svg, ">einvoicing RTO 30m</text>");
+	find(svg, ">website RTO 1h</text>");
+	absent(svg, "data-service=\"fence\"");
+	assert_int_equal(count(svg, "<line class=\"rto\""), 3);
+	find(fx->html, "stroke-dasharray:5 3");
+
+	/* payroll's deadline is inside the run: run start + 4m */
+	f = bar(svg, "fence/cut@milan/mi-db1");
+	tick0 = find(svg, ">00:00</text>");
+	while (strncmp(tick0, "<text", 5) != 0)
+		tick0--;
+	x0 = attr(tick0, "x");
+	w1 = attr(f, "width");
+	line = find(p, "<line class=\"rto\"");
+	near(attr(line, "x1"), x0 + 4 * w1, "payroll RTO x");
+	near(attr(line, "x2"), x0 + 4 * w1, "payroll RTO x2");
+	/* 30m and 1h are past the run's end: drawn after it, in order */
+	line = find(find(svg, "data-service=\"einvoicing\""), "<line");
+	assert_true(attr(line, "x1") > x0 + 10 * w1);
+	assert_true(attr(find(find(svg, "data-service=\"website\""), "<line"),
+	                 "x1") > attr(line, "x1"));
+	find(svg, "after the run, not to scale");
+}
+
+static void
+test_md_timeline(void **state)
+{
+	struct fixture *fx = *state;
+	const char *t = find(fx->md, "## Timeline");
+	const char *t1 = find(t, "### Tier 1");
+
+	find(t, "### Tier 0");
+	find(t, "| Start | End | Duration | Service | Tenant | Step | Host | "
+	        "State | Attempts | Message |");
+	find(t1, "| 01:00 | 03:00 | 2m00s | payroll | comune-lodi | restore "
+	         "| torino/to-db1 | failed | 2 |");
+	find(t, "| - | - | - | website | comune-lodi | publish | "
+	        "torino/to-web1 | cancelled | 0 | cancelled: the run failed |");
+}
+
+static void
+test_tail_cut(void **state)
+{
+	json_t *r = failed_run();
+	json_t *t = json_array_get(json_object_get(r, "tasks"), 2);
+	size_t n = 20000;
+	char *big = malloc(n + 1), *html, *md;
+
+	(void)state;
+	memset(big, 'x', n);
+	memcpy(big, "FIRST", 5);
+	memcpy(big + n - 4, "LAST", 4);
+	big[n] = '\0';
+	set_str(t, "tail", big);
+	html = render(r, DR_RENDER_HTML);
+	md = render(r, DR_RENDER_MD);
+	find(html, "[earlier output omitted]");
+	find(html, "LAST</pre>");
+	absent(html, "FIRST");
+	find(md, "[earlier output omitted]");
+	find(md, "LAST\n```");
+	free(big);
+	free(html);
+	free(md);
+	json_decref(r);
+}
+
+/* Missing fields, nulls and wrong types render as unknown, not crash. */
+static void
+test_sparse(void **state)
+{
+	json_t *r = json_pack("{s:n, s:i, s:[{s:i, s:s}, i, {}], s:[{}, s]}",
+	                      "plan", "from", 3, "tasks", "tier", 4, "state",
+	                      "running", 7, "services", "x");
+	json_t *empty = json_object(), *arr = json_array();
+	char *s;
+	FILE *f;
+
+	(void)state;
+	s = render(r, DR_RENDER_HTML);
+	find(s, "</html>");
+	find(s, "UNKNOWN");
+	free(s);
+	s = render(r, DR_RENDER_MD);
+	find(s, "UNKNOWN");
+	free(s);
+	s = render(empty, DR_RENDER_HTML);
+	find(s, "No tasks.");
+	free(s);
+	s = render(empty, DR_RENDER_MD);
+	find(s, "No tasks.");
+	free(s);
+
+	f = fopen("/dev/null", "w");
+	assert_non_null(f);
+	assert_int_equal(dr_render_report(arr, DR_RENDER_HTML, f), DR_EINVAL);
+	assert_int_equal(dr_render_report(NULL, DR_RENDER_MD, f), DR_EINVAL);
+	assert_int_equal(dr_render_report(empty, (enum dr_render_format)42, f),
+	                 DR_EINVAL);
+	fclose(f);
+	/* a stream that refuses writes */
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	assert_int_equal(dr_render_report(empty, DR_RENDER_HTML, f), DR_EIO);
+	fclose(f);
+	json_decref(r);
+	json_decref(empty);
+	json_decref(arr);
+}
+
+/* A long tier is cut into page-sized parts between service instances. */
+static void
+test_long_run(void **state)
+{
+	json_t *r = json_pack("{s:s, s:s, s:I}", "state", "succeeded",
+	                      "started_at", "2026-11-22T10:00:00.000Z",
+	                      "duration_ms", (json_int_t)(60 * MIN));
+	json_t *tasks = json_array(), *svcs = json_array();
+	const char *steps[] = {"fetch", "restore", "verify", "healthy"};
+	char *html;
+	const char *p, *q;
+	size_t i, j, parts;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		char tenant[32], key[96];
+		snprintf(tenant, sizeof(tenant), "comune-%02zu", i);
+		for (j = 0; j < 4; j++) {
+			snprintf(key, sizeof(key), "payroll/%s/%s", tenant,
+			         steps[j]);
+			json_array_append_new(
+			    tasks,
+			    task(key, "payroll", tenant, 1, steps[j], "to-db1",
+			         "succeeded", 1,
+			         (long long)(i * MIN + j * 10 * SEC),
+			         (long long)(i * MIN + (j + 1) * 10 * SEC)));
+		}
+		json_array_append_new(svcs,
+		                      svc("payroll", tenant, 1, 8 * MIN, true,
+		                          (long long)(i + 1) * MIN));
+	}
+	json_object_set_new(r, "tasks", tasks);
+	json_object_set_new(r, "services", svcs);
+	html = render(r, DR_RENDER_HTML);
+	assert_int_equal(count(html, "<rect class=\"bar "), 160);
+	parts = count(html, "<svg");
+	assert_true(parts >= 3);
+	assert_int_equal(count(html, "<g class=\"rtog\""), parts);
+	assert_int_equal(count(html, " (continued)<"), parts - 1);
+	/* no service instance is split between two parts, and every part
+	 * fits an A4 landscape page (1300 wide, at most ~900 high) */
+	for (p = strstr(html, "<svg"); p; p = q) {
+		const char *vb = strstr(p, "viewBox=\"0 0 1300 ");
+		const char *end = strstr(p, "</svg>");
+		assert_non_null(vb);
+		assert_true(strtod(vb + strlen("viewBox=\"0 0 1300 "), NULL) <
+		            900.0);
+		q = strstr(end, "<svg");
+		if (q) {
+			/* the next part starts with a fresh group label */
+			const char *lbl = strstr(q, "<text class=\"svcl");
+			const char *bar1 = strstr(q, "<rect class=\"bar ");
+			assert_true(lbl && bar1 && lbl < bar1);
+		}
+	}
+	free(html);
+	json_decref(r);
+}
+
+/* A real report.json from a lab failover (80 tasks, 17 services). */
+static void
+test_lab_fixture(void **state)
+{
+	json_error_t err;
+	json_t *r = json_load_file(
+	    DROVER_SOURCE_DIR "/tests/unit/fixtures/report-lab.json", 0, &err);
+	char *html, *md;
+	const char *svg;
+
+	(void)state;
+	if (r == NULL)
+		fail_msg("fixture: %d: %s", err.line, err.text);
+	html = render(r, DR_RENDER_HTML);
+	md = render(r, DR_RENDER_MD);
+	find(html, ">SUCCEEDED</div>");
+	find(html, "milan, rome \xe2\x86\x92 torino");
+	svg = find(html, "<svg");
+	assert_int_equal(count(svg, "<rect class=\"bar "), 80);
+	assert_int_equal(count(svg, "<rect class=\"bar s-succeeded\""), 80);
+	/* 80 rows print on two pages: one SVG each, cut between service
+	 * instances, each with its own axis and the five deadlines
+	 * (payroll, anagrafe, einvoicing, preservation, website) */
+	assert_int_equal(count(svg, "<svg"), 2);
+	assert_int_equal(count(svg, "<g class=\"rtog\""), 2 * 5);
+	assert_int_equal(count(svg, ">00:07</text>"), 2 * 2);
+	find(svg, "(part 2 of 2)");
+	find(svg, ">payroll RTO 10m</text>");
+	find(svg, ">Tier 5 \xc2\xb7 website<");
+	find(md, "**Services against RTO** (17): 15 met, 0 missed, 0 not "
+	         "recovered, 2 recovered without an RTO");
+	find(md, "### comune-bergamo");
+	find(md, "| payroll | 1 | +00:03.1 (10:43:03 UTC) | 10m | met");
+	find(md, "No task failed or was cancelled.");
+	absent(html, " href=");
+	absent(html, " src=");
+	free(html);
+	free(md);
+	json_decref(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+	    cmocka_unit_test(test_outcomes),
+	    cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tenant_tables, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_self_contained, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_timeline_bars, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_timeline_labels, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_rto_markers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_md_timeline, setup, teardown),
+	    cmocka_unit_test(test_tail_cut),
+	    cmocka_unit_test(test_sparse),
+	    cmocka_unit_test(test_long_run),
+	    cmocka_unit_test(test_lab_fixture),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
