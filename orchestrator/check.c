@@ -215,12 +215,26 @@ checks_backup(const struct dr_task *t)
 	       t->sha256 != NULL && t->src_path != NULL;
 }
 
+/* "backup payroll/comune-lodi"; the step too when the service copies
+ * several checked files. */
 static char *
 backup_name(const struct dr_task *t)
 {
-	return t->tenant ? dr_xasprintf("backup %s/%s", t->service->name,
-	                                t->tenant->name)
-	                 : dr_xasprintf("backup %s", t->service->name);
+	const struct dr_service *svc = t->service;
+	struct dr_buf b;
+	size_t i, n = 0;
+
+	for (i = 0; i < svc->nsteps; i++)
+		if (svc->steps[i].action == DR_ACT_COPY &&
+		    svc->steps[i].copy.sha256 != NULL)
+			n++;
+	dr_buf_init(&b, 0);
+	dr_buf_printf(&b, "backup %s", svc->name);
+	if (t->tenant)
+		dr_buf_printf(&b, "/%s", t->tenant->name);
+	if (n > 1)
+		dr_buf_printf(&b, " (%s)", t->step->name);
+	return dr_buf_steal(&b);
 }
 
 /* Adds the backup rows whose source is h (NULL: the controller). */

@@ -25,9 +25,6 @@
 #include "drover/runstate.h"
 #include "drover/ssh.h"
 
-/* Declared here until include/drover/cmd.h lists the verb. */
-int dr_cmd_check(int argc, char **argv);
-
 static const struct option check_opts[] = {
     {"from", required_argument, NULL, 'f'},
     {"to", required_argument, NULL, 't'},

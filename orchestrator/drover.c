@@ -15,6 +15,10 @@ static const struct dr_cmd cmd_table[] = {
      "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
      "[--drill] [-o FILE]",
      "render the printable runbook for a direction", dr_cmd_runbook},
+    {"check", "PLAN --to S [--from S[,S]] [--drill] [--json]",
+     "readiness: hosts, host keys, auth, required commands and backups; "
+     "changes nothing",
+     dr_cmd_check},
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json]",

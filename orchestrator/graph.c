@@ -157,11 +157,19 @@ new_task(struct expander *x, struct tctx *c)
 		dr_buf_printf(&key, "@%s/%s", c->h->site->name, c->h->name);
 	t->key = dr_arena_strdup(g->arena, key.data);
 	dr_buf_free(&key);
+	t->cleanup = c->st->cleanup;
 	if (g->mode == DR_MODE_DRILL && c->h &&
 	    (c->h->site->role == DR_SITE_PRIMARY ||
 	     c->h->site->role == DR_SITE_SECONDARY) &&
-	    !c->st->readonly)
-		t->refused = true;
+	    !c->st->readonly) {
+		/* Fencing the lost sites is not rehearsed: production is
+		 * never touched in a drill. Anything else that would touch
+		 * it is refused, and the drill fails. */
+		if (c->st->on.kind == DR_SEL_FROM)
+			t->drill_skip = true;
+		else
+			t->refused = true;
+	}
 	return t;
 }
 
@@ -412,7 +420,7 @@ expand_instance(struct expander *x, const struct dr_service *s,
                 const struct dr_tenant *t)
 {
 	const struct dr_plan *p = x->g->plan;
-	struct idset prev = {0}, cur;
+	struct idset prev = {0}, prevc = {0}, cur, *chain;
 	size_t j, k;
 
 	after_deps(x, s, t, &prev);
@@ -422,6 +430,9 @@ expand_instance(struct expander *x, const struct dr_service *s,
 			continue;
 		if (st->cleanup && !x->opts->include_cleanup)
 			continue;
+		/* Cleanup steps run after the whole plan, whatever its
+		 * outcome: they chain among themselves only. */
+		chain = st->cleanup ? &prevc : &prev;
 		memset(&cur, 0, sizeof(cur));
 		expand_step(x, s, t, st, &cur);
 		if (cur.n == 0) {
@@ -429,10 +440,11 @@ expand_instance(struct expander *x, const struct dr_service *s,
 			continue;
 		}
 		for (k = 0; k < cur.n; k++)
-			idset_addall(&x->deps[cur.v[k]], &prev);
-		free(prev.v);
-		prev = cur;
+			idset_addall(&x->deps[cur.v[k]], chain);
+		free(chain->v);
+		*chain = cur;
 	}
+	free(prevc.v);
 	x->exits[inst_index(p, s, t)] = prev;
 }
 

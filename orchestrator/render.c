@@ -371,7 +371,8 @@ load(struct ctx *c, const json_t *rep)
 	for (i = 0; i < c->ng; i++)
 		if (c->g[i].ntasks == 0)
 			c->g[i].tier = INT32_MAX;
-	qsort(c->g, c->ng, sizeof(*c->g), group_cmp);
+	if (c->ng > 0)
+		qsort(c->g, c->ng, sizeof(*c->g), group_cmp);
 	remap = dr_xcalloc(c->ng + 1, sizeof(*remap));
 	for (i = 0; i < c->ng; i++)
 		remap[c->g[i].order] = i;

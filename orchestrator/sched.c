@@ -48,6 +48,9 @@ struct dr_sched {
 	size_t tier_left[DR_TIER_MAX + 1];
 	int cur_tier;
 	size_t remaining; /* tasks not in a final state */
+	size_t work_left; /* of them, not cleanup tasks */
+	size_t ncleanup;
+	bool cleanup_phase; /* the plan is over: cleanup tasks may run */
 	int running;
 	int paused; /* tasks waiting for an operator answer */
 	struct retry *retries;
@@ -98,7 +101,7 @@ static bool
 lets_dependents_run(const struct dr_task_run *r)
 {
 	return r->state == DR_TS_SUCCEEDED || r->state == DR_TS_REFUSED ||
-	       (r->state == DR_TS_SKIPPED && r->unreachable);
+	       (r->state == DR_TS_SKIPPED && (r->unreachable || r->by_design));
 }
 
 static void dispatch(struct dr_sched *s);
@@ -135,8 +138,11 @@ set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
 			r->start_mono_ms = r->end_mono_ms;
 		}
 		s->remaining--;
-		s->tier_left[t->tier]--;
-		advance_tier(s);
+		if (!t->cleanup) {
+			s->work_left--;
+			s->tier_left[t->tier]--;
+			advance_tier(s);
+		}
 	}
 	if (getenv("DROVER_TRACE"))
 		fprintf(stderr, "trace: sched: %s: %s -> %s\n", t->key,
@@ -150,6 +156,8 @@ make_ready(struct dr_sched *s, size_t id)
 {
 	if (s->queued[id] || s->runs[id].state != DR_TS_PENDING)
 		return;
+	if (s->g->tasks[id].cleanup && !s->cleanup_phase)
+		return; /* queued when the rest of the plan is over */
 	s->queued[id] = true;
 	dr_task_heap_push(&s->ready, id);
 }
@@ -333,13 +341,35 @@ dispatch(struct dr_sched *s)
 	deferred = dr_xcalloc(s->ready.n + 1, sizeof(size_t));
 	do {
 		s->again = false;
-		while (s->ready.n > 0 && !s->stopping && s->paused == 0) {
+		while (s->ready.n > 0 && (!s->stopping || s->cleanup_phase) &&
+		       s->paused == 0) {
 			size_t id = dr_task_heap_pop(&s->ready);
 			const struct dr_task *t = &g->tasks[id];
 
-			if (g->plan->strict_tiers && t->tier > s->cur_tier) {
+			if (g->plan->strict_tiers && !t->cleanup &&
+			    t->tier > s->cur_tier) {
 				dr_task_heap_push(&s->ready, id);
 				break;
+			}
+			if (t->refused || t->drill_skip) {
+				s->queued[id] = false;
+				free(s->runs[id].message);
+				if (t->drill_skip) {
+					s->runs[id].message = dr_xstrdup(
+					    "skipped: a drill does not fence "
+					    "the production sites");
+					s->runs[id].by_design = true;
+					set_state(s, id, DR_TS_SKIPPED);
+				} else {
+					s->runs[id].message = dr_xstrdup(
+					    "refused before connecting: a "
+					    "drill never touches a production "
+					    "host (the step is not readonly)");
+					s->failed = true;
+					set_state(s, id, DR_TS_REFUSED);
+				}
+				settle(s, id);
+				continue;
 			}
 			if (!fits(s, id)) {
 				deferred = dr_xrealloc(
@@ -350,16 +380,6 @@ dispatch(struct dr_sched *s)
 				continue;
 			}
 			s->queued[id] = false;
-			if (t->refused) {
-				free(s->runs[id].message);
-				s->runs[id].message = dr_xstrdup(
-				    "refused: a drill never touches a "
-				    "production host (step is not "
-				    "readonly)");
-				set_state(s, id, DR_TS_REFUSED);
-				settle(s, id);
-				continue;
-			}
 			s->runs[id].attempts++;
 			hold(s, id, +1);
 			s->running++;
@@ -550,8 +570,29 @@ maybe_end(struct dr_sched *s)
 	if (s->ended || !s->started || s->running > 0 || s->paused > 0 ||
 	    s->retries != NULL || s->awaiting > 0)
 		return;
-	if (s->remaining > 0 && !s->stopping && s->ready.n > 0)
+	if (s->remaining > 0 && (!s->stopping || s->cleanup_phase) &&
+	    s->ready.n > 0)
 		return; /* dispatch will make progress */
+	if (!s->cleanup_phase && s->ncleanup > 0 && !s->interrupted) {
+		/* The plan is over (or stopped): cancel what never started,
+		 * then run the cleanup steps, whatever the outcome. */
+		for (i = 0; i < s->g->ntasks; i++) {
+			if (s->g->tasks[i].cleanup ||
+			    is_final(s->runs[i].state))
+				continue;
+			free(s->runs[i].message);
+			s->runs[i].message =
+			    dr_xstrdup("not started: the run stopped");
+			set_state(s, i, DR_TS_CANCELLED);
+			s->failed = true;
+		}
+		s->cleanup_phase = true;
+		for (i = 0; i < s->g->ntasks; i++)
+			if (s->g->tasks[i].cleanup && s->deps_left[i] == 0)
+				make_ready(s, i);
+		dispatch(s);
+		return;
+	}
 	for (i = 0; i < s->g->ntasks; i++) {
 		if (!is_final(s->runs[i].state)) {
 			free(s->runs[i].message);
@@ -604,7 +645,10 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 
 		s->runs[i].exit_code = -1;
 		s->deps_left[i] = t->ndeps;
-		s->tier_left[t->tier]++;
+		if (t->cleanup)
+			s->ncleanup++;
+		else
+			s->tier_left[t->tier]++;
 		if (t->step->action == DR_ACT_RUN ||
 		    t->step->action == DR_ACT_SCRIPT ||
 		    t->step->action == DR_ACT_COPY)
@@ -623,6 +667,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 		}
 	}
 	s->remaining = g->ntasks;
+	s->work_left = g->ntasks - s->ncleanup;
 	s->cur_tier = 0;
 	advance_tier(s);
 	uv_timer_init(loop, &s->end_timer);

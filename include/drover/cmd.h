@@ -31,6 +31,7 @@ int dr_cmd_validate(int argc, char **argv);
 int dr_cmd_show(int argc, char **argv);
 int dr_cmd_graph(int argc, char **argv);
 int dr_cmd_runbook(int argc, char **argv);
+int dr_cmd_check(int argc, char **argv);
 int dr_cmd_failover(int argc, char **argv);
 int dr_cmd_drill(int argc, char **argv);
 int dr_cmd_resume(int argc, char **argv);

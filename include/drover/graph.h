@@ -52,7 +52,11 @@ struct dr_task {
 	size_t ndeps;
 	size_t *rdeps; /* tasks that depend on this one */
 	size_t nrdeps;
-	bool refused; /* drill interlock: touches production, not readonly */
+	bool refused;    /* drill interlock: touches production, not
+	                    readonly: refused before connecting */
+	bool drill_skip; /* drill: fences a lost site; skipped by design */
+	bool cleanup;    /* runs after the rest of the plan, whatever its
+	                    outcome (drills) */
 };
 
 struct dr_graph {

@@ -53,6 +53,7 @@ struct dr_task_run {
 	int exit_code;
 	char signal[16];
 	bool unreachable;
+	bool by_design;         /* skipped on purpose: a drill does not fence */
 	char *message;          /* last outcome message, owned */
 	char *tail;             /* last output tail, owned */
 	uint64_t start_wall_ms; /* first attempt started */

@@ -12,6 +12,7 @@ itself is never changed. Exit 77 (skipped) when not root. Prints
 'N passed, N failed' at the end.
 """
 
+import atexit
 import hashlib
 import json
 import os
@@ -25,6 +26,20 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 LAB = os.environ.get("DROVER_LAB_DIR", "/var/lib/drover-lab")
 ROOT = LAB + "/hosts"
 DROVER = None
+TEMPS = []
+
+
+def tmpdir(prefix):
+    """A temp dir removed when the tests end."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    TEMPS.append(d)
+    return d
+
+
+@atexit.register
+def _remove_temps():
+    for d in TEMPS:
+        shutil.rmtree(d, ignore_errors=True)
 
 SITES = """
 sites = (
@@ -50,7 +65,7 @@ tenants = ( { name = "comune-lodi"; priority = 1; } );
 
 def plan(name, services, known_hosts=None, extra_host="", tenants=TENANTS):
     """Writes a lab plan to a temp dir and returns its path."""
-    d = tempfile.mkdtemp(prefix="drover-check-")
+    d = tmpdir("drover-check-plan-")
     text = """version = 1;
 name = "%s";
 defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
@@ -72,7 +87,7 @@ services = ( %s );
 def run(plan_path, *args, state=None, timeout=120):
     """Runs drover check; returns (rc, stdout, stderr)."""
     if state is None:
-        state = tempfile.mkdtemp(prefix="drover-state-")
+        state = tmpdir("drover-check-state-")
     env = dict(os.environ, DROVER_STATE_DIR=state)
     cmd = [DROVER, "check", plan_path] + list(args)
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
@@ -197,7 +212,7 @@ def test_default_from_and_drill():
 
 
 def test_hostkey_changed():
-    d = tempfile.mkdtemp(prefix="drover-kh-")
+    d = tmpdir("drover-check-kh-")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                     d + "/other"], check=True)
     other = open(d + "/other.pub").read().split()[1]
@@ -236,7 +251,7 @@ def test_hostkey_changed():
 
 
 def test_hostkey_unknown_and_auth_refused():
-    d = tempfile.mkdtemp(prefix="drover-kh-")
+    d = tmpdir("drover-check-kh-")
     kh = d + "/known_hosts"
     with open(kh, "w") as f:
         for l in open(LAB + "/known_hosts"):
@@ -344,6 +359,32 @@ def test_backup_manifest_and_access():
         clean("va-bk1", test)
 
 
+def test_local_backup():
+    """A copy from the controller's disk is checked on the controller."""
+    d = tmpdir("drover-check-local-")
+    with open(d + "/a.tar", "w") as f:
+        f.write("a\n")
+    with open(d + "/a.tar.sha256", "w") as f:
+        f.write("%s  a.tar\n" % hashlib.sha256(b"a\n").hexdigest())
+    with open(d + "/b.tar", "w") as f:
+        f.write("b\n")
+    subprocess.run(["touch", "-d", "3 days ago", d + "/b.tar"], check=True)
+    steps = ",".join("""
+        { name = "%s"; copy = { from = "%s/%s.tar";
+                                to = "to:db:${var.root}/${host}/itest/check-restore/";
+                                sha256 = "%s"; }; }""" % (n, d, n, s)
+                     for n, s in (("a", "manifest"), ("b", "0" * 64)))
+    p = plan("check-local", """
+      { name = "local"; tier = 1; scope = "global"; rpo = "1d"; steps = ( %s ); }
+    """ % steps)
+    rc, rows, out = run_json(p, "--from", "milan", "--to", "torino")
+    check(rc == 1, "old local file fails (rc %d)" % rc, out)
+    a = row(rows, None, "backup local (a)")
+    b = row(rows, None, "backup local (b)")
+    check(a["site"] == "controller" and a["status"] == "ok", "a ok: %s" % a, out)
+    check(b["status"] == "failed" and "3d old" in b["detail"], "b old: %s" % b, out)
+
+
 def test_missing_command():
     p = plan("check-cmd", """
       { name = "svc"; tier = 1; scope = "global"; steps = (
@@ -386,7 +427,7 @@ def test_unreachable():
 
 
 def test_estimate():
-    state = tempfile.mkdtemp(prefix="drover-state-")
+    state = tmpdir("drover-check-state-")
 
     def report(run_id, plan_name, mode, st, dur):
         d = os.path.join(state, "runs", run_id)

@@ -591,9 +591,10 @@ test_drill_interlock(void **state)
 	size_t i;
 
 	assert_int_equal(g->mode, DR_MODE_DRILL);
-	/* Writes on production are refused, reads are not. */
-	assert_true(find(g, "fence/cut@milan/mi-db1")->refused);
-	assert_true(find(g, "fence/cut@rome/ro-db1")->refused);
+	/* Fencing production is skipped in a drill, never run. */
+	assert_true(find(g, "fence/cut@milan/mi-db1")->drill_skip);
+	assert_true(find(g, "fence/cut@rome/ro-db1")->drill_skip);
+	assert_false(find(g, "fence/cut@milan/mi-db1")->refused);
 	assert_false(find(g, "fence/check@milan/mi-app1")->refused);
 	assert_false(find(g, "fence/check@rome/ro-app1")->refused);
 	/* The drill site and the controller are fair game. */
@@ -603,7 +604,10 @@ test_drill_interlock(void **state)
 		const struct dr_task *t = &g->tasks[i];
 		bool prod = t->site && (t->site->role == DR_SITE_PRIMARY ||
 		                        t->site->role == DR_SITE_SECONDARY);
-		assert_int_equal(t->refused, prod && !t->step->readonly);
+		bool touches = prod && !t->step->readonly;
+		bool fence = t->step->on.kind == DR_SEL_FROM;
+		assert_int_equal(t->refused, touches && !fence);
+		assert_int_equal(t->drill_skip, touches && fence);
 	}
 	dr_graph_free(g);
 	/* Failover refuses nothing. */

@@ -1638,30 +1638,33 @@ static void
 test_drill_refused(void **state)
 {
 	struct run *r = run_new_mode(drill_plan, "lab", DR_MODE_DRILL, NULL, 0);
-	static const char *const refused[] = {"fence/cut@milan/mi-db1",
-	                                      "web/s@milan/mi-app1"};
 	static const char *const ran[] = {"fence/status@milan/mi-db1",
 	                                  "restore/s@lab/dr-db1"};
+	const char *cut = "fence/cut@milan/mi-db1",
+	           *web = "web/s@milan/mi-app1";
+	const struct dr_task_run *tr;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < NELEM(refused); i++)
-		assert_true(r->g->tasks[tid(r, refused[i])].refused);
+	/* Fencing production is skipped by design; a write elsewhere on
+	 * production is refused before connecting, and fails the drill. */
+	assert_true(r->g->tasks[tid(r, cut)].drill_skip);
+	assert_false(r->g->tasks[tid(r, cut)].refused);
+	assert_true(r->g->tasks[tid(r, web)].refused);
 	run_go(r);
-	for (i = 0; i < NELEM(refused); i++) {
-		const struct dr_task_run *tr =
-		    dr_sched_task(r->s, tid(r, refused[i]));
-		assert_state(r, refused[i], DR_TS_REFUSED);
-		assert_int_equal(calls(r, refused[i]), 0); /* never executed */
-		assert_int_equal(tr->attempts, 0);
-		assert_non_null(tr->message);
-	}
+	assert_state(r, cut, DR_TS_SKIPPED);
+	assert_state(r, web, DR_TS_REFUSED);
+	assert_int_equal(calls(r, cut), 0); /* never executed */
+	assert_int_equal(calls(r, web), 0);
+	tr = dr_sched_task(r->s, tid(r, web));
+	assert_int_equal(tr->attempts, 0);
+	assert_non_null(tr->message);
 	for (i = 0; i < NELEM(ran); i++) {
 		assert_state(r, ran[i], DR_TS_SUCCEEDED);
 		assert_int_equal(calls(r, ran[i]), 1);
 	}
 	assert_int_equal(nstarts(&r->f), 2);
-	assert_result(r, DR_RUN_SUCCEEDED);
+	assert_result(r, DR_RUN_FAILED);
 	run_free(r);
 }
 
@@ -1677,9 +1680,13 @@ test_drill_all_refused(void **state)
 	(void)state;
 	run_go(r);
 	assert_int_equal(nstarts(&r->f), 0);
-	assert_state(r, "fence/s@milan/mi-db1", DR_TS_REFUSED);
+	/* Fencing is not rehearsed; anything else on production is refused
+	 * and fails the drill. */
+	assert_state(r, "fence/s@milan/mi-db1", DR_TS_SKIPPED);
+	assert_true(
+	    dr_sched_task(r->s, tid(r, "fence/s@milan/mi-db1"))->by_design);
 	assert_state(r, "web/s@milan/mi-app1", DR_TS_REFUSED);
-	assert_result(r, DR_RUN_SUCCEEDED);
+	assert_result(r, DR_RUN_FAILED);
 	run_free(r);
 }
 

@@ -1,0 +1,489 @@
+/* metrics.c: a run's outcome as a Prometheus textfile-collector file. */
+#include "drover/metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/common.h"
+
+/* Task states in the order the tasks family lists them (sched.h). */
+static const char *const task_states[] = {
+    "pending", "running",   "retry-wait",    "succeeded", "failed",
+    "skipped", "cancelled", "indeterminate", "refused"};
+
+#define NSTATES (sizeof(task_states) / sizeof(task_states[0]))
+
+/* Appends a label value escaped per the text exposition format. */
+static void
+put_label_value(struct dr_buf *b, const char *v)
+{
+	dr_buf_puts(b, "\"");
+	for (; *v; v++) {
+		if (*v == '\\')
+			dr_buf_puts(b, "\\\\");
+		else if (*v == '"')
+			dr_buf_puts(b, "\\\"");
+		else if (*v == '\n')
+			dr_buf_puts(b, "\\n");
+		else
+			dr_buf_append(b, v, 1);
+	}
+	dr_buf_puts(b, "\"");
+}
+
+static void
+family(struct dr_buf *b, const char *prefix, const char *name, const char *help)
+{
+	dr_buf_printf(b, "# HELP %s_%s %s\n# TYPE %s_%s gauge\n", prefix, name,
+	              help, prefix, name);
+}
+
+/*
+ * Starts a sample: PREFIX_NAME{plan="..." then the other labels, given as
+ * name, value pairs ending with NULL. The caller appends " VALUE\n".
+ */
+static void
+sample(struct dr_buf *b, const char *prefix, const char *name, const char *plan,
+       ...)
+{
+	va_list ap;
+	const char *k;
+
+	dr_buf_printf(b, "%s_%s{plan=", prefix, name);
+	put_label_value(b, plan);
+	va_start(ap, plan);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		dr_buf_printf(b, ",%s=", k);
+		put_label_value(b, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	dr_buf_puts(b, "}");
+}
+
+/* " 12.345\n": milliseconds as seconds, exactly. */
+static void
+put_seconds(struct dr_buf *b, uint64_t ms)
+{
+	dr_buf_printf(b, " %" PRIu64 ".%03u\n", ms / 1000,
+	              (unsigned)(ms % 1000));
+}
+
+static void
+put_int(struct dr_buf *b, long long v)
+{
+	dr_buf_printf(b, " %lld\n", v);
+}
+
+static const char *
+sval(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* A non-negative integer member, or -1 when absent, null or negative. */
+static long long
+ival(const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		return (long long)json_integer_value(v);
+	if (json_is_real(v) && json_real_value(v) >= 0)
+		return (long long)json_real_value(v);
+	return -1;
+}
+
+/*
+ * Parses an RFC 3339 time ("2026-11-22T10:25:04.123Z", "...+02:00") into
+ * milliseconds since the epoch. Returns 0 or -1.
+ */
+static int
+parse_time(const char *s, uint64_t *ms)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0, frac = 0, digits = 0;
+	long off = 0;
+	time_t t;
+
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+	           &sec, &n) != 6 ||
+	    n == 0)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*s - '0');
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int oh, om;
+		if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+			return -1;
+		off = (oh * 60L + om) * 60L * (*s == '-' ? -1 : 1);
+		s += 6;
+	} else {
+		return -1;
+	}
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || (long long)t - off < 0)
+		return -1;
+	*ms = (uint64_t)((long long)t - off) * 1000 + (uint64_t)frac;
+	return 0;
+}
+
+/* The end of the run: ended_at, else started_at + duration, else now. */
+static uint64_t
+run_end_ms(const json_t *report)
+{
+	uint64_t ms;
+	long long dur = ival(report, "duration_ms");
+
+	if (parse_time(sval(report, "ended_at"), &ms) == 0)
+		return ms;
+	if (parse_time(sval(report, "started_at"), &ms) == 0)
+		return ms + (uint64_t)(dur > 0 ? dur : 0);
+	return dr_now_wall_ms();
+}
+
+/*
+ * The value of the series "NAME{plan=...}" in the previous file, as
+ * milliseconds; -1 when absent or unreadable.
+ */
+static long long
+previous_value(const char *previous, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p = previous;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+			char *end;
+			double v = strtod(p + n + 1, &end);
+			if (end != p + n + 1 &&
+			    (*end == '\n' || *end == '\0') && v >= 0 &&
+			    v < 1e15)
+				return (long long)(v * 1000.0 + 0.5);
+			return -1;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return -1;
+}
+
+struct svc {
+	const char *service, *tenant;
+	const json_t *o;
+};
+
+/* Services of the report, without repeated (service, tenant) pairs. */
+static struct svc *
+collect_services(const json_t *report, size_t *n)
+{
+	json_t *arr = json_object_get(report, "services");
+	json_t *seen = json_object();
+	struct svc *v = dr_xcalloc(json_array_size(arr) + 1, sizeof(*v));
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < json_array_size(arr); i++) {
+		const json_t *o = json_array_get(arr, i);
+		const char *s = sval(o, "service");
+		const char *t = sval(o, "tenant");
+		char *key;
+
+		if (s == NULL)
+			continue;
+		if (t == NULL)
+			t = "";
+		/* U+001F cannot appear unescaped in a name we compare. */
+		key = dr_xasprintf("%s\x1f%s", s, t);
+		if (json_object_get(seen, key) == NULL) {
+			json_object_set_new(seen, key, json_true());
+			v[*n].service = s;
+			v[*n].tenant = t;
+			v[*n].o = o;
+			(*n)++;
+		}
+		free(key);
+	}
+	json_decref(seen);
+	return v;
+}
+
+int
+dr_metrics_render(const json_t *report, const char *previous, char **out)
+{
+	const char *plan = sval(report, "plan");
+	const char *mode = sval(report, "mode");
+	const char *state = sval(report, "state");
+	const char *prefix;
+	json_t *tasks = json_object_get(report, "tasks");
+	size_t counts[NSTATES] = {0}, i, j, nsvc, nother = 0;
+	const char **other = NULL;
+	size_t *other_count = NULL;
+	struct svc *svc;
+	struct dr_buf b;
+	bool ok = state && strcmp(state, "succeeded") == 0;
+	uint64_t end = run_end_ms(report);
+	long long dur = ival(report, "duration_ms"), prev_ok;
+	char *series;
+
+	*out = NULL;
+	if (plan == NULL || mode == NULL)
+		return DR_EINVAL;
+	if (strcmp(mode, "drill") == 0)
+		prefix = "drover_drill";
+	else if (strcmp(mode, "failover") == 0)
+		prefix = "drover_failover";
+	else
+		return DR_EINVAL;
+
+	dr_buf_init(&b, 0);
+	family(&b, prefix, "last_run_timestamp_seconds",
+	       "Time the last run of the plan ended, in seconds since the "
+	       "epoch.");
+	sample(&b, prefix, "last_run_timestamp_seconds", plan, NULL);
+	put_seconds(&b, end);
+
+	family(&b, prefix, "last_run_info",
+	       "The last run of the plan: its id, target site and final "
+	       "state (always 1).");
+	sample(&b, prefix, "last_run_info", plan, "run",
+	       sval(report, "run_id") ? sval(report, "run_id") : "", "to",
+	       sval(report, "to") ? sval(report, "to") : "", "state",
+	       state ? state : "", NULL);
+	put_int(&b, 1);
+
+	family(&b, prefix, "last_success",
+	       "1 if the last run of the plan succeeded, 0 otherwise.");
+	sample(&b, prefix, "last_success", plan, NULL);
+	put_int(&b, ok ? 1 : 0);
+
+	/* The previous file's series, spelled as this one would spell it. */
+	{
+		struct dr_buf k;
+		dr_buf_init(&k, 0);
+		sample(&k, prefix, "last_success_timestamp_seconds", plan,
+		       NULL);
+		series = dr_buf_steal(&k);
+	}
+	prev_ok = ok ? -1 : previous_value(previous, series);
+	free(series);
+	family(&b, prefix, "last_success_timestamp_seconds",
+	       "Time the last successful run of the plan ended, in seconds "
+	       "since the epoch; 0 when none is known.");
+	sample(&b, prefix, "last_success_timestamp_seconds", plan, NULL);
+	put_seconds(&b, ok ? end : prev_ok > 0 ? (uint64_t)prev_ok : 0);
+
+	family(&b, prefix, "duration_seconds",
+	       "Wall-clock duration of the last run of the plan, in seconds.");
+	sample(&b, prefix, "duration_seconds", plan, NULL);
+	put_seconds(&b, dur > 0 ? (uint64_t)dur : 0);
+
+	/* Tasks by state: the known states always, others as found. */
+	for (i = 0; i < json_array_size(tasks); i++) {
+		const char *st = sval(json_array_get(tasks, i), "state");
+		if (st == NULL)
+			continue;
+		for (j = 0; j < NSTATES; j++)
+			if (strcmp(st, task_states[j]) == 0)
+				break;
+		if (j < NSTATES) {
+			counts[j]++;
+			continue;
+		}
+		for (j = 0; j < nother; j++)
+			if (strcmp(st, other[j]) == 0)
+				break;
+		if (j == nother) {
+			other =
+			    dr_xrealloc(other, (nother + 1) * sizeof(*other));
+			other_count = dr_xrealloc(
+			    other_count, (nother + 1) * sizeof(*other_count));
+			other[nother] = st;
+			other_count[nother++] = 0;
+		}
+		other_count[j]++;
+	}
+	family(&b, prefix, "tasks",
+	       "Tasks of the last run of the plan, by final state.");
+	for (i = 0; i < NSTATES; i++) {
+		sample(&b, prefix, "tasks", plan, "state", task_states[i],
+		       NULL);
+		put_int(&b, (long long)counts[i]);
+	}
+	for (i = 0; i < nother; i++) {
+		sample(&b, prefix, "tasks", plan, "state", other[i], NULL);
+		put_int(&b, (long long)other_count[i]);
+	}
+	free(other);
+	free(other_count);
+
+	svc = collect_services(report, &nsvc);
+	family(&b, prefix, "service_recovered",
+	       "1 if the service (for the tenant; \"\" for a global service) "
+	       "was recovered in the last run, 0 otherwise.");
+	for (i = 0; i < nsvc; i++) {
+		sample(&b, prefix, "service_recovered", plan, "service",
+		       svc[i].service, "tenant", svc[i].tenant, NULL);
+		put_int(&b, json_is_true(json_object_get(svc[i].o, "recovered"))
+		                ? 1
+		                : 0);
+	}
+	family(&b, prefix, "service_recovery_seconds",
+	       "Time from the start of the last run until the service was "
+	       "recovered, in seconds; absent when it was not recovered.");
+	for (i = 0; i < nsvc; i++) {
+		long long r = ival(svc[i].o, "recovery_ms");
+		if (!json_is_true(json_object_get(svc[i].o, "recovered")) ||
+		    r < 0)
+			continue;
+		sample(&b, prefix, "service_recovery_seconds", plan, "service",
+		       svc[i].service, "tenant", svc[i].tenant, NULL);
+		put_seconds(&b, (uint64_t)r);
+	}
+	family(&b, prefix, "service_rto_seconds",
+	       "Recovery time objective of the service, in seconds; absent "
+	       "when the plan sets none.");
+	for (i = 0; i < nsvc; i++) {
+		long long r = ival(svc[i].o, "rto_ms");
+		if (r <= 0)
+			continue;
+		sample(&b, prefix, "service_rto_seconds", plan, "service",
+		       svc[i].service, "tenant", svc[i].tenant, NULL);
+		put_seconds(&b, (uint64_t)r);
+	}
+	family(&b, prefix, "service_rto_met",
+	       "1 if the service was recovered within its RTO in the last "
+	       "run, 0 otherwise.");
+	for (i = 0; i < nsvc; i++) {
+		sample(&b, prefix, "service_rto_met", plan, "service",
+		       svc[i].service, "tenant", svc[i].tenant, NULL);
+		put_int(&b, json_is_true(json_object_get(svc[i].o, "rto_met"))
+		                ? 1
+		                : 0);
+	}
+	free(svc);
+	*out = dr_buf_steal(&b);
+	return 0;
+}
+
+/* The file's text, or NULL when it cannot be read (or is huge). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	struct dr_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	dr_buf_init(&b, 0);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		dr_buf_append(&b, chunk, n);
+		if (b.len > (16u << 20))
+			break;
+	}
+	fclose(f);
+	return dr_buf_steal(&b);
+}
+
+/*
+ * Like dr_write_file_atomic, but the file is mode 0644: node_exporter reads
+ * it as another user (prometheus on Debian), and a 0600 file renamed into
+ * place would fail its scrapes.
+ */
+static int
+write_atomic_0644(const char *path, const char *data, size_t len)
+{
+	char *tmp = dr_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *dir = dr_xstrdup(path), *slash;
+	int fd, dfd, r = DR_EIO;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	          0644);
+	if (fd < 0)
+		goto out;
+	if (fchmod(fd, 0644) != 0)
+		goto fail;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		data += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	dfd = open(slash ? (slash == dir ? "/" : dir) : ".",
+	           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+	goto out;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+int
+dr_metrics_write(const json_t *report, const char *path)
+{
+	char *previous = slurp(path), *text = NULL;
+	int r = dr_metrics_render(report, previous, &text);
+
+	free(previous);
+	if (r != 0)
+		return r;
+	r = write_atomic_0644(path, text, strlen(text));
+	free(text);
+	return r;
+}
