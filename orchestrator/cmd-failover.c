@@ -111,6 +111,9 @@ run_plan(int argc, char **argv, bool drill)
 		case 'A':
 			auto_approve = true;
 			break;
+		case 'M':
+			ro.metrics_path = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;

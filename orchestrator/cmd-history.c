@@ -21,10 +21,6 @@
 #include "drover/plan.h"
 #include "drover/runstate.h"
 
-/* Declared in cmd.h once the verb is registered; repeated here so the
- * module builds on its own (-Wmissing-prototypes). */
-int dr_cmd_history(int argc, char **argv);
-
 static const struct option history_opts[] = {
     {"mode", required_argument, NULL, 'm'},
     {"json", no_argument, NULL, 'j'},
@@ -74,7 +70,8 @@ same_file(const char *a_abs, const char *b)
 	char *rb;
 	bool same;
 
-	if (a_abs == NULL || b == NULL)
+	/* A relative path was relative to the run's working directory. */
+	if (a_abs == NULL || b == NULL || b[0] != '/')
 		return false;
 	rb = realpath(b, NULL);
 	same = strcmp(a_abs, rb ? rb : b) == 0;

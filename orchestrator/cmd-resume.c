@@ -155,6 +155,9 @@ dr_cmd_resume(int argc, char **argv)
 		case 'A':
 			ro.auto_approve = true;
 			break;
+		case 'M':
+			ro.metrics_path = optarg;
+			break;
 		case 'j':
 			ro.json = true;
 			break;

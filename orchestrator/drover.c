@@ -21,11 +21,11 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_check},
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
-     "[--only NAME]... [--json]",
+     "[--only NAME]... [--json] [--metrics FILE]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover},
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
-     "[--auto-approve] [--only NAME]... [--json]",
+     "[--auto-approve] [--only NAME]... [--json] [--metrics FILE]",
      "rehearse the failover in a drill site; production is never touched",
      dr_cmd_drill},
     {"resume",
@@ -36,6 +36,9 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_status},
     {"report", "RUN [--format json|md|html] [-o FILE]",
      "render a run's report from its journal", dr_cmd_report},
+    {"history", "PLAN [--mode drill|failover] [--json]",
+     "past runs of a plan; drill recovery times against the previous one",
+     dr_cmd_history},
     {"audit", "verify|show RUN", "check or show a run's audit trail",
      dr_cmd_audit},
 };

@@ -27,6 +27,7 @@
 #include "drover/exec.h"
 #include "drover/journal.h"
 #include "drover/lock.h"
+#include "drover/metrics.h"
 #include "drover/probe.h"
 #include "drover/report.h"
 #include "drover/runstate.h"
@@ -65,7 +66,9 @@ struct run {
 	const struct dr_secret_value *secrets;
 	size_t nsecrets;
 	const char *final_state;
-	uint64_t start_wall_ms; /* RTOs are measured from here */
+	uint64_t start_wall_ms;    /* RTOs are measured from here */
+	uint64_t jrecords, jsyncs; /* journal counters at the end */
+	const char *metrics_path;
 };
 
 /* A task record waiting to become durable. */
@@ -109,8 +112,13 @@ static void
 journal_task(struct run *rn, const struct dr_task *t,
              const struct dr_task_run *tr)
 {
-	char *payload = dr_rs_task_record(t, tr, rn->secrets, rn->nsecrets);
-	struct rec *r = dr_xcalloc(1, sizeof(*r));
+	char *payload;
+	struct rec *r;
+
+	if (rn->journal == NULL) /* benchmarks only: DROVER_NO_JOURNAL */
+		return;
+	payload = dr_rs_task_record(t, tr, rn->secrets, rn->nsecrets);
+	r = dr_xcalloc(1, sizeof(*r));
 
 	r->rn = rn;
 	r->id = t->id;
@@ -141,8 +149,11 @@ on_barrier(void *arg, struct dr_sched *s, const struct dr_task *t)
 static void
 audit(struct run *rn, const char *event, const char *detail)
 {
-	char *payload = dr_audit_record(rn->audit_prev, event, detail);
+	char *payload;
 
+	if (rn->audit == NULL)
+		return;
+	payload = dr_audit_record(rn->audit_prev, event, detail);
 	dr_audit_hash(payload, rn->audit_prev);
 	if (dr_journal_append(rn->audit, payload, strlen(payload), NULL,
 	                      NULL) != 0)
@@ -479,11 +490,14 @@ on_end(void *arg, struct dr_sched *s)
 		                                          : "interrupted";
 		audit(rn, "end", rn->final_state);
 		fin = dr_rs_finish_record(rn->final_state, rn->audit_prev);
-		if (dr_journal_append(rn->journal, fin, strlen(fin), NULL,
+		if (rn->journal &&
+		    dr_journal_append(rn->journal, fin, strlen(fin), NULL,
 		                      NULL) != 0)
 			journal_warn(rn);
 		free(fin);
 	}
+	if (rn->journal)
+		dr_journal_stats(rn->journal, &rn->jrecords, &rn->jsyncs);
 	dr_journal_close(rn->journal, NULL, NULL);
 	dr_journal_close(rn->audit, NULL, NULL);
 	rn->journal = rn->audit = NULL;
@@ -612,6 +626,9 @@ write_reports(struct run *rn, const struct dr_graph *g,
 			fprintf(rn->board, "\nreport: %s\n", path);
 		free(path);
 	}
+	if (rn->metrics_path && dr_metrics_write(report, rn->metrics_path) != 0)
+		fprintf(stderr, "drover: cannot write the metrics file %s\n",
+		        rn->metrics_path);
 	json_decref(report);
 }
 
@@ -694,6 +711,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	struct passwd *pw;
 	enum dr_run_result res;
 	int rc, lc;
+	bool no_journal = getenv("DROVER_NO_JOURNAL") != NULL;
 
 	memset(&rn, 0, sizeof(rn));
 	rn.g = g;
@@ -701,6 +719,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	rn.board = o->json ? stderr : stdout;
 	rn.interactive = isatty(STDIN_FILENO);
 	rn.run_id = (char *)o->run_id;
+	rn.metrics_path = o->metrics_path;
 	rn.run_dir = dr_xasprintf("%s/runs/%s", o->state_dir, o->run_id);
 	memset(rn.audit_prev, '0', 64);
 	if (o->audit_prev)
@@ -733,13 +752,17 @@ dr_run_execute(const struct dr_run_opts *o)
 	rn.last_rec = dr_xcalloc(g->ntasks + 1, sizeof(struct rec *));
 	dr_buf_init(&rn.line, 256);
 	uv_loop_init(&rn.loop);
-	if (open_journals(&rn, o) != 0) {
+	if (no_journal) {
+		fprintf(stderr, "drover: DROVER_NO_JOURNAL is set: this run "
+		                "cannot be resumed (benchmarks only)\n");
+	} else if (open_journals(&rn, o) != 0) {
 		uv_run(&rn.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&rn.loop);
 		rc = DR_EXIT_FAIL;
 		goto out;
 	}
-	first_records(&rn, o);
+	if (rn.journal)
+		first_records(&rn, o);
 	if (why)
 		audit(&rn, "take-stale-lock", why);
 	dr_ssh_global_init();
@@ -764,7 +787,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	dr_exec_executor(rn.ex, &exr);
 	hooks.on_change = on_change;
 	hooks.on_pause = rn.interactive ? on_pause : NULL;
-	hooks.barrier = getenv("DROVER_NO_JOURNAL_BARRIER") ? NULL : on_barrier;
+	hooks.barrier = no_journal ? NULL : on_barrier;
 	hooks.on_end = on_end;
 	hooks.arg = &rn;
 	dr_sched_new(&rn.loop, g, &exr, &hooks, &rn.sched);
@@ -789,6 +812,10 @@ dr_run_execute(const struct dr_run_opts *o)
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
 
 	res = dr_sched_result(rn.sched);
+	if (getenv("DROVER_JOURNAL_STATS"))
+		fprintf(stderr, "journal: %llu records, %llu syncs\n",
+		        (unsigned long long)rn.jrecords,
+		        (unsigned long long)rn.jsyncs);
 	print_summary(&rn, res);
 	gethostname(hostname, sizeof(hostname) - 1);
 	pw = getpwuid(geteuid());

@@ -214,14 +214,23 @@ task_slots(const struct dr_sched *s, size_t id, int out[2])
 	return n;
 }
 
+/* Local commands count against the session limit: each is a process. */
+static bool
+local_task(const struct dr_sched *s, size_t id)
+{
+	return s->g->tasks[id].step->action == DR_ACT_LOCAL;
+}
+
 static bool
 fits(const struct dr_sched *s, size_t id)
 {
 	const struct dr_limits *l = &s->g->plan->limits;
 	int h[2], n = task_slots(s, id, h), i;
 
-	if (n == 0 || s->busy == 0)
+	if (s->busy == 0)
 		return true; /* at least one task can always run */
+	if (n == 0)          /* a local command holds a controller slot */
+		return !local_task(s, id) || s->busy + 1 <= l->sessions;
 	if (s->busy + n > l->sessions)
 		return false;
 	for (i = 0; i < n; i++) {
@@ -241,6 +250,8 @@ hold(struct dr_sched *s, size_t id, int delta)
 {
 	int h[2], n = task_slots(s, id, h), i;
 
+	if (local_task(s, id))
+		s->busy += delta;
 	for (i = 0; i < n; i++) {
 		s->host_busy[h[i]] += delta;
 		s->site_busy[s->host_site[h[i]]] += delta;

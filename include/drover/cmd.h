@@ -38,6 +38,7 @@ int dr_cmd_resume(int argc, char **argv);
 int dr_cmd_status(int argc, char **argv);
 int dr_cmd_report(int argc, char **argv);
 int dr_cmd_audit(int argc, char **argv);
+int dr_cmd_history(int argc, char **argv);
 
 struct dr_plan;
 struct dr_graph;

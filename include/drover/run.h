@@ -35,6 +35,7 @@ struct dr_run_opts {
 	bool json;
 	bool take_stale_lock;
 	const char *command_line;
+	const char *metrics_path; /* Prometheus textfile to write, or NULL */
 };
 
 /*

@@ -57,7 +57,7 @@ def plan(name, services, limits="", extra=""):
     text = """version = 1;
 name = "%s";
 defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
-            known_hosts = "%s/known_hosts"; port = 2222; connect_timeout = "3s";
+            known_hosts = "%s/known_hosts"; port = 2222; connect_timeout = "20s";
             timeout = "1m"; retries = 0; retry_delay = "100ms"; };
 %s
 vars = { root = "%s"; };
@@ -230,39 +230,43 @@ def count_lines(path):
 
 # ---------------------------------------------------------------- kill anywhere
 
-DUR = "${var.root}/${host}/itest/dur"
 COMMIT_KEY = "b/commit@torino/to-db1"
+COMMIT_RUNNING = re.compile(rb'"key":"b/commit@torino/to-db1","tier":\d+,'
+                            rb'"state":"running"')
 
 
-def dur_step(svc, name, on="to:*", idem=True, sleep="0.1"):
-    return ('{ name = "%s"; on = "%s"; idempotent = %s; '
-            'run = "mkdir -p %s && echo %s/${step}@${host} >> %s/ran && sleep %s"; }'
-            % (name, on, "true" if idem else "false", DUR, svc, DUR, sleep))
+def dur_plan(slot):
+    """~40 tasks in 3 tiers on torino; each appends SERVICE/STEP@HOST to
+    itest/SLOT/ran on its host. b/commit is not idempotent and takes 1 s."""
+    d = "${var.root}/${host}/itest/" + slot
 
+    def step(svc, name, on="to:*", idem=True, sleep="0.1"):
+        return ('{ name = "%s"; on = "%s"; idempotent = %s; '
+                'run = "mkdir -p %s && echo %s/${step}@${host} >> %s/ran && sleep %s"; }'
+                % (name, on, "true" if idem else "false", d, svc, d, sleep))
 
-def dur_plan():
-    a = ",\n".join(dur_step("a", "a%d" % i) for i in range(1, 5))
-    b = ",\n".join([dur_step("b", "b1"), dur_step("b", "b2"),
-                    dur_step("b", "commit", on="torino:to-db1", idem=False,
-                             sleep="1")])
-    d = ",\n".join(dur_step("d", "d%d" % i) for i in range(1, 4))
-    c = ",\n".join(dur_step("c", "c%d" % i) for i in range(1, 5))
+    a = ",\n".join(step("a", "a%d" % i) for i in range(1, 5))
+    b = ",\n".join([step("b", "b1"), step("b", "b2"),
+                    step("b", "commit", on="torino:to-db1", idem=False,
+                         sleep="1")])
+    dd = ",\n".join(step("d", "d%d" % i) for i in range(1, 4))
+    c = ",\n".join(step("c", "c%d" % i) for i in range(1, 5))
     services = """
       { name = "a"; tier = 0; scope = "global"; steps = ( %s ); },
       { name = "b"; tier = 1; scope = "global"; steps = ( %s ); },
       { name = "d"; tier = 1; scope = "global"; steps = ( %s ); },
       { name = "c"; tier = 2; scope = "global"; steps = ( %s ); }
-    """ % (a, b, d, c)
+    """ % (a, b, dd, c)
     return plan("durability", services,
                 limits="limits: { sessions = 16; per_site = 16; per_host = 3; };")
 
 
-def ran_counts():
+def ran_counts(slot):
     """{task key: lines in the ran files} over the torino hosts."""
     counts = {}
     for h in TORINO:
         try:
-            with open(itdir(h, "dur") + "/ran") as f:
+            with open(itdir(h, slot) + "/ran") as f:
                 for l in f:
                     l = l.strip()
                     if not l:
@@ -275,12 +279,35 @@ def ran_counts():
     return counts
 
 
-def wait_journal_then_kill(p, jpath, k, deadline=60):
-    """Polls jpath until it holds k records, then SIGKILLs p. Returns the
-    record count seen when the kill was sent (None: p ended first)."""
+def settle(slot, quiet=0.4, deadline=20):
+    """Waits until the commands a killed controller left running on the
+    hosts are gone and the ran files have stopped changing."""
+    needle = ("itest/" + slot + "/").encode()
+    t0 = time.time()
+    last, since = None, time.time()
+    while time.time() - t0 < deadline:
+        busy = False
+        for cl in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                if needle in open(cl, "rb").read():
+                    busy = True
+                    break
+            except OSError:
+                pass
+        now = ran_counts(slot)
+        if busy or now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet:
+            return
+        time.sleep(0.05)
+
+
+def kill_when(p, jpath, cond, delay=0.0, deadline=60):
+    """Polls jpath until cond(data, nrecords) holds, waits delay, then
+    SIGKILLs p. Returns the record count on disk once p is dead (None: p
+    ended first)."""
     t0 = time.time()
     last_size = -1
-    n = 0
     while time.time() - t0 < deadline:
         if p.poll() is not None:
             return None
@@ -290,30 +317,52 @@ def wait_journal_then_kill(p, jpath, k, deadline=60):
             size = -1
         if size != last_size and size > 0:
             last_size = size
-            n = count_lines(jpath)
-            if n >= k:
+            with open(jpath, "rb") as f:
+                data = f.read()
+            if cond(data, data.count(b"\n")):
+                if delay:
+                    time.sleep(delay)
                 p.send_signal(signal.SIGKILL)
                 p.wait()
-                return n
+                if p.returncode != -signal.SIGKILL:
+                    return None  # it had ended on its own
+                return count_lines(jpath)
         time.sleep(0.001)
     p.kill()
     p.wait()
-    raise AssertionError("journal never reached %d records (%d)" % (k, n))
+    raise AssertionError("%s: the kill condition never held" % jpath)
+
+
+def wait_journal_then_kill(p, jpath, k, deadline=60):
+    return kill_when(p, jpath, lambda data, n: n >= k, deadline=deadline)
+
+
+def at_count(k):
+    return lambda data, n: n >= k
+
+
+def commit_running_after(nbytes):
+    """The non-idempotent task's intent became durable past byte nbytes."""
+    return lambda data, n: COMMIT_RUNNING.search(data, nbytes) is not None
 
 
 class Point:
     """Book-keeping of one kill point across its kill/resume cycles."""
 
-    def __init__(self):
+    def __init__(self, slot):
+        self.slot = slot
         self.allowed_extra = {}  # key -> times it was indeterminate at a kill
         self.frozen = {}  # key -> ran count that must not change (succeeded)
-        self.kills = 0
         self.commit_decisions = []
+        self.inside_commit = 0
+        self.counts = []  # record counts at the kills
+        self.reruns = 0  # extra runs of interrupted idempotent tasks
 
-    def after_kill(self, run_dir):
-        time.sleep(0.3)  # let exec requests in flight land on the hosts
+    def after_kill(self, run_dir, seen):
+        settle(self.slot)
+        self.counts.append(seen)
         st = last_states(journal(run_dir))
-        counts = ran_counts()
+        counts = ran_counts(self.slot)
         for key, s in st.items():
             if s == "running":
                 self.allowed_extra[key] = self.allowed_extra.get(key, 0) + 1
@@ -322,165 +371,243 @@ class Point:
                       "%s succeeded per the journal, so it ran: %s" %
                       (key, counts.get(key, 0)))
                 self.frozen[key] = counts.get(key, 0)
-        self.kills += 1
-        return st
+        if st.get(COMMIT_KEY) == "running":
+            self.inside_commit += 1
 
 
-def resume_to_end(rid, state, run_dir, pt, kill_at=None, max_cycles=6):
-    """Resumes rid until it ends, handling the non-idempotent decision;
-    kill_at: a list of extra record counts at which to SIGKILL a resume."""
-    kill_at = list(kill_at or [])
+def resume_to_end(rid, state, run_dir, pt, kills, max_cycles=8):
+    """Resumes rid until it ends, deciding for the non-idempotent task as
+    an operator would (its line on the host: --assume-done, else --rerun).
+    kills: [(make_cond(journal_bytes_now), delay)] applied in turn to the
+    resumes that get far enough to be killed."""
+    kills = list(kills)
     decision = []
     for _ in range(max_cycles):
         jpath = run_dir + "/journal"
-        nrec = len(read_records(jpath))
-        before = ran_counts()
+        nrec = count_lines(jpath)
+        before = ran_counts(pt.slot)
         args = ["resume", rid, "--yes"] + decision
-        if kill_at:
-            k = nrec + kill_at.pop(0)
-            out = tempfile.TemporaryFile()
-            p = subprocess.Popen([DROVER] + args, env=env_for(state),
-                                 stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
-            p.out_file = out
-            seen = wait_journal_then_kill(p, jpath, k)
-            text = popen_output(p)
+        out = tempfile.TemporaryFile()
+        p = subprocess.Popen([DROVER] + args, env=env_for(state),
+                             stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        p.out_file = out
+        if kills:
+            make, delay = kills[0]
+            seen = kill_when(p, jpath, make(os.path.getsize(jpath)), delay)
             if seen is not None:
-                pt.after_kill(run_dir)
+                kills.pop(0)
+                pt.after_kill(run_dir, seen)
                 decision = []
                 continue
-            rc = p.returncode
-        else:
-            rc, text = drover(state, *args)
+        p.wait(120)
+        rc, text = p.returncode, popen_output(p)
         if rc == 3 and "--assume-done" in text and "nothing was run" in text:
-            # The non-idempotent task was running: nothing may have run.
-            check(len(read_records(jpath)) == nrec,
+            # The non-idempotent task was running: nothing may run.
+            check(count_lines(jpath) == nrec,
                   "a refused resume wrote no journal record", text)
-            time.sleep(0.2)
-            check(ran_counts() == before, "a refused resume ran nothing", text)
-            check(COMMIT_KEY in text, "resume names the task to decide", text)
+            settle(pt.slot)
+            check(ran_counts(pt.slot) == before,
+                  "a refused resume ran nothing", text)
             check(("--assume-done %s" % COMMIT_KEY) in text and
                   ("--rerun %s" % COMMIT_KEY) in text,
-                  "resume says how to decide", text)
-            did = ran_counts().get(COMMIT_KEY, 0) > 0
+                  "resume names the task and how to decide", text)
+            did = ran_counts(pt.slot).get(COMMIT_KEY, 0) > 0
             decision = ["--assume-done" if did else "--rerun", COMMIT_KEY]
             pt.commit_decisions.append(decision[0])
             continue
         check(rc == 0, "resume of %s ends well (rc %d)" % (rid, rc), text)
         return text
-    raise AssertionError("run %s did not end after %d resumes" % (rid, max_cycles))
+    raise AssertionError("run %s did not end after %d resumes" %
+                         (rid, max_cycles))
 
 
 def check_journal_commit_decided(run_dir):
     """The non-idempotent task runs again only under a resume that names
     it with --rerun (or --rerun-indeterminate)."""
-    st = {}
+    st = None
     cmd = ""
     indeterminate = False
     for r in journal(run_dir):
         t = r.get("type")
         if t == "resume":
             cmd = r.get("command") or ""
-            indeterminate = st.get(COMMIT_KEY) == "running"
+            indeterminate = st == "running"
         elif t == "task" and r["key"] == COMMIT_KEY:
             if r["state"] == "running" and indeterminate:
                 check(("--rerun " + COMMIT_KEY) in cmd or
                       "--rerun-indeterminate" in cmd,
                       "%s re-run without an operator decision (%s)" %
                       (COMMIT_KEY, cmd))
+            if r["state"] == "succeeded" and indeterminate:
+                check(("--rerun " + COMMIT_KEY) in cmd or
+                      ("--assume-done " + COMMIT_KEY) in cmd,
+                      "%s settled without an operator decision (%s)" %
+                      (COMMIT_KEY, cmd))
+            if r["state"] != "running":
                 indeterminate = False
-            st[COMMIT_KEY] = r["state"]
+            st = r["state"]
 
 
-def test_kill_anywhere():
-    """SIGKILL the controller at ~24 journal record counts; resume; no
-    succeeded task runs twice; the non-idempotent one waits for a decision."""
-    p = dur_plan()
-    # A reference run: the plan works and tells where the records fall.
-    clean("dur")
+def kill_point(p, slot, first, first_delay, resume_kills, keys):
+    """One kill point: a fresh run killed when first() holds, then resumed
+    (and killed again per resume_kills) to the end; checks the outcome."""
+    clean(slot)
     state = new_state()
-    rc, out = failover(p, state)
-    check(rc == 0, "reference run succeeds (rc %d)" % rc, out)
-    run_dir, _ = only_run(state)
-    recs = read_records(run_dir + "/journal")
-    total = len(recs)
-    keys = {json.loads(pl)["key"] for _, pl in recs
-            if json.loads(pl).get("type") == "task"}
-    check(35 <= len(keys) <= 45, "35-45 tasks: %d" % len(keys))
-    check(all(c == 1 for c in ran_counts().values()) and
-          len(ran_counts()) == len(keys), "reference: every task ran once")
-    commit_rec = [i + 1 for i, (_, pl) in enumerate(recs)
-                  if json.loads(pl).get("key") == COMMIT_KEY and
-                  json.loads(pl)["state"] == "running"][0]
-    shutil.rmtree(state)
-
-    points = sorted(set(list(range(2, total - 1, 4)) +
-                        [commit_rec, commit_rec, commit_rec + 1, total - 1]))
-    # commit_rec twice: kills inside the 1 s non-idempotent step, with
-    # a second kill cycle on one of them.
-    limit = int(os.environ.get("DROVER_DUR_POINTS", "0") or 0)
-    if limit:
-        points = sorted(random.sample(points, min(limit, len(points))))
-    check(len(points) >= 20 or limit, "at least 20 kill points: %s" % points)
-    seen_counts = set()
-    inside_commit = 0
-    decisions = []
-    for n, k in enumerate(points):
-        clean("dur")
-        state = new_state()
-        pt = Point()
+    pt = Point(slot)
+    try:
         proc = start_failover(p, state)
-        while not run_dirs(state):
-            check(proc.poll() is None, "failover started", popen_output(proc))
+        t0 = time.time()
+        while not os.path.exists(os.path.join(state, "runs")) or \
+                not run_dirs(state):
+            check(proc.poll() is None and time.time() - t0 < 30,
+                  "failover started", popen_output(proc))
             time.sleep(0.002)
         run_dir, rid = only_run(state)
-        seen = wait_journal_then_kill(proc, run_dir + "/journal", k)
+        seen = kill_when(proc, run_dir + "/journal", first, first_delay)
         if seen is None:
+            proc.wait()
             check(proc.returncode == 0, "run ended before the kill: ok",
                   popen_output(proc))
             rc, text = drover(state, "resume", rid, "--yes")
             check(rc == 0 and "already succeeded" in text,
                   "resuming a finished run does nothing", text)
-            shutil.rmtree(state)
-            continue
-        seen_counts.add(seen)
-        st = pt.after_kill(run_dir)
-        if st.get(COMMIT_KEY) == "running":
-            inside_commit += 1
-        # Every third point, kill the first resume too.
-        extra = [3 + n % 5] if n % 3 == 1 else []
-        text = resume_to_end(rid, state, run_dir, pt, kill_at=extra)
-        decisions += pt.commit_decisions
+            return pt
+        pt.after_kill(run_dir, seen)
+        text = resume_to_end(rid, state, run_dir, pt, resume_kills)
+        where = "killed at %s" % pt.counts
         with open(run_dir + "/report.json") as f:
             rep = json.load(f)
-        check(rep["state"] == "succeeded", "k=%d: report says succeeded" % k, text)
+        check(rep["state"] == "succeeded", "%s: report says succeeded" % where,
+              text)
         check({t["state"] for t in rep["tasks"]} == {"succeeded"},
-              "k=%d: every task succeeded" % k, text)
-        counts = ran_counts()
+              "%s: every task succeeded" % where, text)
+        counts = ran_counts(slot)
         for key in keys:
             c = counts.get(key, 0)
-            check(c >= 1, "k=%d: %s ran" % (k, key))
+            check(c >= 1, "%s: %s ran" % (where, key))
             if key in pt.frozen:
                 check(c == pt.frozen[key],
-                      "k=%d: %s had succeeded before a kill, then ran again "
-                      "(%d -> %d)" % (k, key, pt.frozen[key], c))
+                      "%s: %s had succeeded before a kill, then ran again "
+                      "(%d -> %d)" % (where, key, pt.frozen[key], c))
             check(c <= 1 + pt.allowed_extra.get(key, 0),
-                  "k=%d: %s ran %d times; it was interrupted %d times" %
-                  (k, key, c, pt.allowed_extra.get(key, 0)))
+                  "%s: %s ran %d times; it was interrupted %d times" %
+                  (where, key, c, pt.allowed_extra.get(key, 0)))
         check(counts.get(COMMIT_KEY) == 1,
-              "k=%d: the non-idempotent task ran exactly once: %s" %
-              (k, counts.get(COMMIT_KEY)))
-        check(set(counts) == keys, "k=%d: no unknown task ran" % k)
+              "%s: the non-idempotent task ran exactly once: %s (decisions "
+              "%s)" % (where, counts.get(COMMIT_KEY), pt.commit_decisions))
+        check(set(counts) == keys, "%s: no unknown task ran: %s" %
+              (where, sorted(set(counts) - keys)))
         check_journal_commit_decided(run_dir)
-        shutil.rmtree(state)
-    clean("dur")
-    check(len(seen_counts) >= 20 or limit,
-          "killed at 20 distinct record counts: %s" % sorted(seen_counts))
-    check(inside_commit >= 1 or limit,
-          "at least one kill landed inside the non-idempotent step")
-    print("     killed at %d record counts (of %d), %d inside the "
+        pt.reruns = sum(c - 1 for c in counts.values())
+        audit = [json.loads(pl) for _, pl in read_records(run_dir + "/audit")]
+        overrides = [r["detail"] for r in audit if r["event"] == "override"]
+        wanted = ["%s %s" % (d[2:], COMMIT_KEY) for d in pt.commit_decisions]
+        # A resume killed early may not have made its audit records durable.
+        check(overrides == wanted[len(wanted) - len(overrides):] and
+              (overrides or not wanted),
+              "%s: the audit records the decisions: %s, wanted %s" %
+              (where, overrides, wanted))
+        resumes = [r["event"] for r in audit].count("resume")
+        check(1 <= resumes <= len(pt.counts),
+              "%s: the audit records the resumes (%d)" % (where, resumes))
+        check(audit[-1]["event"] == "end" and audit[-1]["detail"] == "succeeded",
+              "%s: the audit ends with the run's success" % where)
+        rc, text = drover(state, "audit", "verify", rid)
+        check(rc == 0, "%s: the audit chain survives the kills" % where, text)
+        return pt
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+        clean(slot)
+
+
+def test_kill_anywhere():
+    """SIGKILL the controller at ~30 points (journal record counts, and
+    inside the non-idempotent step); resume; no task that had succeeded
+    runs again; the non-idempotent one waits for an operator decision."""
+    workers = int(os.environ.get("DROVER_DUR_WORKERS", "3"))
+    slots = ["dur%d" % i for i in range(workers)]
+    plans = {s: dur_plan(s) for s in slots}
+    # A reference run: the plan works and tells how many records it has.
+    clean(slots[0])
+    state = new_state()
+    rc, out = failover(plans[slots[0]], state)
+    check(rc == 0, "reference run succeeds (rc %d)" % rc, out)
+    run_dir, _ = only_run(state)
+    recs = journal(run_dir)
+    total = len(recs)
+    keys = {r["key"] for r in recs if r.get("type") == "task"}
+    check(35 <= len(keys) <= 45, "35-45 tasks: %d" % len(keys))
+    counts = ran_counts(slots[0])
+    check(set(counts) == keys and set(counts.values()) == {1},
+          "reference: every task ran once: %s" % counts)
+    shutil.rmtree(state)
+    clean(slots[0])
+
+    # (first kill, delay, [(resume kill, delay)...])
+    points = []
+    for n, k in enumerate(range(2, total, 3)):
+        extra = [(lambda nb, m=3 + n % 5: (lambda data, c, nb=nb:
+                  data.count(b"\n", nb) >= m), 0.0)] if n % 4 == 1 else []
+        points.append((at_count(k), 0.0, extra))
+    points.append((at_count(total - 1), 0.0, []))
+    # Inside the 1 s non-idempotent step: just after its intent (its
+    # command has likely not started: --rerun), well inside (--assume-done),
+    # and killed again while it is re-run.
+    points.append((commit_running_after(0), 0.0, []))
+    points.append((commit_running_after(0), 0.6, []))
+    points.append((commit_running_after(0), 0.0,
+                   [(commit_running_after, 0.5)]))
+    limit = int(os.environ.get("DROVER_DUR_POINTS", "0") or 0)
+    if limit:
+        points = random.sample(points, min(limit, len(points)))
+
+    import queue
+    import threading
+    free = queue.Queue()
+    for s in slots:
+        free.put(s)
+    results, errors = [], []
+    lock = threading.Lock()
+
+    def one(pt_spec):
+        slot = free.get()
+        try:
+            first, delay, extra = pt_spec
+            r = kill_point(plans[slot], slot, first, delay, extra, keys)
+            with lock:
+                results.append(r)
+        except Exception as e:  # collected, reported below
+            with lock:
+                errors.append(str(e))
+        finally:
+            free.put(slot)
+
+    threads = []
+    for spec in points:
+        th = threading.Thread(target=one, args=(spec,))
+        th.start()
+        threads.append(th)
+    for th in threads:
+        th.join()
+    check(not errors, "%d of %d kill points failed:\n%s" %
+          (len(errors), len(points), "\n".join(errors[:5])))
+    distinct = sorted({c for r in results for c in r.counts})
+    inside = sum(r.inside_commit for r in results)
+    decisions = [d for r in results for d in r.commit_decisions]
+    cycles = sum(len(r.counts) for r in results)
+    reruns = sum(r.reruns for r in results)
+    print("     %d points, %d kills at %d distinct record counts (of %d); "
+          "%d interrupted idempotent tasks ran twice; %d kills inside the "
           "non-idempotent step; decisions: %s" %
-          (len(seen_counts), total, inside_commit, decisions or "none"))
+          (len(results), cycles, len(distinct), total, reruns, inside,
+           " ".join(decisions) or "none"))
+    if not limit:
+        check(len(distinct) >= 20, "killed at 20 distinct record counts: %s" %
+              distinct)
+        check(inside >= 3, "kills landed inside the non-idempotent step")
+        check("--rerun" in decisions and "--assume-done" in decisions,
+              "both decisions were exercised: %s" % decisions)
 
 
 # ---------------------------------------------------------------- torn/corrupt

@@ -181,15 +181,18 @@ cmp_label(const void *a, const void *b)
 		goto bad;                                                      \
 	} while (0)
 
-static struct pfamily *current; /* family of the last line seen */
+/* Index of the family of the last line seen, or -1 (P->f moves). */
+static long current = -1;
 
 /* Switches the current family; the one left is closed if it had samples. */
 static void
-enter(struct pfamily *f)
+enter(struct parsed *P, struct pfamily *f)
 {
-	if (current && current != f && current->has_samples)
-		current->closed = true;
-	current = f;
+	long i = (long)(f - P->f);
+
+	if (current >= 0 && current != i && P->f[current].has_samples)
+		P->f[current].closed = true;
+	current = i;
 }
 
 static int
@@ -294,7 +297,7 @@ parse_sample(struct parsed *P, const char *line, size_t lineno)
 	if (f->type == NULL || !f->help)
 		FAIL("line %zu: sample of %s before its HELP and TYPE", lineno,
 		     f->name);
-	enter(f);
+	enter(P, f);
 	f->has_samples = true;
 	P->s = dr_xrealloc(P->s, (P->n + 1) * sizeof(*P->s));
 	P->s[P->n++] = s;
@@ -333,7 +336,7 @@ parse_comment(struct parsed *P, const char *line, size_t lineno)
 	if (f->has_samples)
 		FAIL("line %zu: %s of %s after its samples", lineno,
 		     help ? "HELP" : "TYPE", name);
-	enter(f);
+	enter(P, f);
 	if (help) {
 		if (f->help)
 			FAIL("line %zu: second HELP for %s", lineno, name);
@@ -395,7 +398,7 @@ parse(const char *text, const char *prefix, struct parsed *P)
 	size_t lineno = 0, i;
 
 	memset(P, 0, sizeof(*P));
-	current = NULL;
+	current = -1;
 	if (*text == '\0' || text[strlen(text) - 1] != '\n') {
 		snprintf(P->err, sizeof(P->err), "no trailing newline");
 		return -1;
