@@ -38,6 +38,9 @@ static const struct option failover_opts[] = {
     {"yes", no_argument, NULL, 'y'},
     {"auto-approve", no_argument, NULL, 'A'},
     {"json", no_argument, NULL, 'j'},
+    {"take-stale-lock", no_argument, NULL, 'S'},
+    {"metrics", required_argument, NULL, 'M'},
+    {"incident-at", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -119,6 +122,15 @@ run_plan(int argc, char **argv, bool drill)
 			break;
 		case 'S':
 			take_stale = true;
+			break;
+		case 'I':
+			if (dr_time_parse(optarg, &ro.incident_ms) != 0) {
+				fprintf(stderr,
+				        "drover: --incident-at %s: give a UTC "
+				        "time like 2023-12-08T03:00:00Z\n",
+				        optarg);
+				rc = DR_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			dr_cmd_dir_free(&dir);

@@ -51,6 +51,7 @@ build(const struct dr_rs_run *rs)
 	info.final_state = rs->final_state ? rs->final_state : "interrupted";
 	info.start_wall_ms = rs->start_ms;
 	info.end_wall_ms = rs->last_ms;
+	info.incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
 	o = dr_report_json(g, runs, &info);
 	free(runs);
 	dr_graph_free(g);

@@ -30,6 +30,7 @@ static const struct option resume_opts[] = {
     {"yes", no_argument, NULL, 'y'},
     {"auto-approve", no_argument, NULL, 'A'},
     {"json", no_argument, NULL, 'j'},
+    {"metrics", required_argument, NULL, 'M'},
     {"take-stale-lock", no_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
@@ -261,6 +262,8 @@ dr_cmd_resume(int argc, char **argv)
 		p->message = jt->message;
 		p->start_wall_ms = jt->start_ms;
 		p->end_wall_ms = jt->end_ms;
+		p->backup = jt->backup;
+		p->backup_ms = jt->backup_ms;
 		switch (jt->state) {
 		case DR_TS_SUCCEEDED:
 		case DR_TS_REFUSED:
@@ -350,6 +353,7 @@ dr_cmd_resume(int argc, char **argv)
 	ro.state_dir = sdir;
 	ro.resume = true;
 	ro.first_start_ms = rs.start_ms;
+	ro.incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
 	ro.journal_next_seq = jseq + 1;
 	ro.audit_next_seq = aseq + 1;
 	ro.audit_prev = head;

@@ -1,4 +1,5 @@
 /* common.c: error names, allocation, buffers, arena, durations, clocks. */
+#define _XOPEN_SOURCE 700 /* strptime */
 #include "drover/common.h"
 
 #include <ctype.h>
@@ -405,4 +406,38 @@ dr_time_fmt(uint64_t wall_ms, char *buf, size_t len)
 	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03uZ", tmp, (unsigned)(wall_ms % 1000));
 	return buf;
+}
+
+int
+dr_time_parse(const char *s, uint64_t *ms)
+{
+	static const char *const forms[] = {
+	    "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ",   "%Y-%m-%d %H:%M:%S",
+	    "%Y-%m-%d %H:%M",     "%Y-%m-%dT%H:%M:%S", NULL};
+	struct tm tm;
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		return DR_EINVAL;
+	if (s[0] == '@') {
+		char *end;
+		unsigned long long v = strtoull(s + 1, &end, 10);
+		if (end == s + 1 || *end != '\0')
+			return DR_EINVAL;
+		*ms = (uint64_t)v * 1000;
+		return 0;
+	}
+	for (i = 0; forms[i]; i++) {
+		const char *end;
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, forms[i], &tm);
+		if (end != NULL && *end == '\0') {
+			time_t t = timegm(&tm);
+			if (t < 0)
+				return DR_EINVAL;
+			*ms = (uint64_t)t * 1000;
+			return 0;
+		}
+	}
+	return DR_EINVAL;
 }

@@ -21,11 +21,13 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_check},
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
-     "[--only NAME]... [--json] [--metrics FILE]",
+     "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
+     "[--take-stale-lock]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover},
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
-     "[--auto-approve] [--only NAME]... [--json] [--metrics FILE]",
+     "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
+     "[--incident-at TIME] [--take-stale-lock]",
      "rehearse the failover in a drill site; production is never touched",
      dr_cmd_drill},
     {"resume",

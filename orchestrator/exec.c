@@ -21,6 +21,7 @@
 #include "drover/probe.h"
 #include "drover/spawn.h"
 #include "drover/ssh.h"
+#include "drover/template.h"
 #include "drover/transfer.h"
 
 #define TAIL_CAP 4096
@@ -60,7 +61,16 @@ struct attempt {
 	char *stdin_data;
 	size_t stdin_len;
 	char *log_path;
+	/* Copy from a restore-point set (a source path with '*'). */
+	struct cand *cands;
+	size_t ncands, icand;
+	struct dr_buf skipped; /* why newer candidates were passed over */
 	struct attempt *next;
+};
+
+struct cand {
+	char *path;
+	uint64_t mtime_ms;
 };
 
 struct dr_exec {
@@ -72,7 +82,9 @@ struct dr_exec {
 	struct attempt *attempts;
 	char **scripts; /* per step, by task: loaded script text */
 	size_t *script_len;
-	int closing; /* connections still closing */
+	int closing;                /* connections still closing */
+	const char **secret_values; /* scrubbed from every output */
+	const char **secret_names;
 	void (*close_cb)(void *);
 	void *close_arg;
 	bool close_requested;
@@ -107,6 +119,8 @@ conn_closed(void *arg)
 		free(ex->pools);
 		free(ex->scripts);
 		free(ex->script_len);
+		free(ex->secret_values);
+		free(ex->secret_names);
 		free(ex);
 		cb(cb_arg);
 	}
@@ -304,6 +318,10 @@ attempt_free(struct attempt *a)
 		memset(a->stdin_data, 0, a->stdin_len);
 		free(a->stdin_data);
 	}
+	for (size_t i = 0; i < a->ncands; i++)
+		free(a->cands[i].path);
+	free(a->cands);
+	dr_buf_free(&a->skipped);
 	free(a->log_path);
 	free(a->conn_msg);
 	free(a);
@@ -314,6 +332,9 @@ gate_timer_closed(uv_handle_t *h)
 {
 	attempt_free(h->data);
 }
+
+static void finish_backup(struct attempt *a, int status, const char *msg,
+                          const char *backup, uint64_t backup_ms);
 
 /* Reports the outcome and frees the attempt. */
 static void
@@ -339,6 +360,26 @@ finish(struct attempt *a, int status, int exit_code, const char *sig,
 }
 
 static void
+finish_backup(struct attempt *a, int status, const char *msg,
+              const char *backup, uint64_t backup_ms)
+{
+	struct dr_outcome o = {0};
+	struct dr_sched *s = a->ex->sched;
+	size_t id = a->t->id;
+	char *m = dr_xstrdup(msg), *b = dr_xstrdup(backup);
+
+	o.status = status;
+	o.exit_code = -1;
+	o.message = m;
+	o.backup = b;
+	o.backup_ms = backup_ms;
+	attempt_free(a);
+	dr_sched_task_done(s, id, &o);
+	free(m);
+	free(b);
+}
+
+static void
 on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 {
 	struct attempt *a = arg;
@@ -354,6 +395,14 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	free(msg);
 }
 
+static void start_candidate(struct attempt *a);
+
+static bool
+restore_point_mode(const struct attempt *a)
+{
+	return a->cands != NULL;
+}
+
 static void
 on_transfer(const struct dr_transfer_result *res, void *arg)
 {
@@ -362,6 +411,51 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 	    dr_xstrdup(res->message ? res->message : dr_strerror(res->status));
 
 	a->xfer = NULL;
+	if (restore_point_mode(a)) {
+		const struct cand *c = &a->cands[a->icand];
+		char when[40], age[32];
+		uint64_t inc = a->ex->o.incident_ms;
+
+		if (res->status == 0) {
+			struct dr_buf b;
+			dr_buf_init(&b, 0);
+			dr_buf_printf(
+			    &b,
+			    "restored %s, taken %s (%s before the incident)",
+			    c->path,
+			    dr_time_fmt(c->mtime_ms, when, sizeof(when)),
+			    dr_duration_fmt(
+			        inc > c->mtime_ms ? inc - c->mtime_ms : 0, age,
+			        sizeof(age)));
+			if (a->skipped.len)
+				dr_buf_printf(&b, "; passed over: %s",
+				              a->skipped.data);
+			release(a);
+			finish_backup(a, 0, b.data, c->path, c->mtime_ms);
+			dr_buf_free(&b);
+			free(msg);
+			return;
+		}
+		/* A newer backup that does not verify: fall back to the next
+		 * older one. Connection-level failures end the attempt. */
+		if ((res->status == DR_ECHECKSUM || res->status == DR_EINVAL ||
+		     res->status == DR_EEXIT) &&
+		    !a->cancelled && a->icand + 1 < a->ncands) {
+			dr_buf_printf(&a->skipped, "%s%s (%s)",
+			              a->skipped.len ? ", " : "", c->path,
+			              dr_strerror(res->status));
+			a->icand++;
+			free(msg);
+			start_candidate(a);
+			return;
+		}
+		if (a->skipped.len) {
+			char *m = dr_xasprintf("%s; also passed over: %s", msg,
+			                       a->skipped.data);
+			free(msg);
+			msg = m;
+		}
+	}
 	release(a);
 	finish(a, res->status, -1, "", msg, NULL);
 	free(msg);
@@ -425,6 +519,153 @@ kill_tag(struct attempt *a)
 	                    r ? r->attempts : 0);
 }
 
+static int
+transfer(struct attempt *a, const char *src_path)
+{
+	const struct dr_task *t = a->t;
+	struct dr_transfer_opts to = {0};
+
+	to.src = a->conn[1] ? a->conn[1]->ssh : NULL;
+	to.src_path = src_path;
+	to.dst = a->conn[0]->ssh;
+	to.dst_path = t->dst_path;
+	to.sha256 = t->sha256;
+	to.mode = t->step->copy.mode;
+	to.timeout_ms = t->step->timeout_ms;
+	to.label = t->key;
+	return dr_transfer_start(a->ex->o.loop, &to, on_transfer, a, &a->xfer);
+}
+
+static void
+start_candidate(struct attempt *a)
+{
+	int r = transfer(a, a->cands[a->icand].path);
+
+	if (r != 0) {
+		char *m = dr_xasprintf("%s: %s", a->t->key, dr_strerror(r));
+		release(a);
+		finish(a, r, -1, "", m, NULL);
+		free(m);
+	}
+}
+
+static int
+cand_newest_first(const void *x, const void *y)
+{
+	const struct cand *a = x, *b = y;
+
+	if (a->mtime_ms != b->mtime_ms)
+		return a->mtime_ms > b->mtime_ms ? -1 : 1;
+	return strcmp(b->path, a->path);
+}
+
+/* The listing of a restore-point set: "MTIME PATH" lines. */
+static void
+on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
+{
+	struct attempt *a = arg;
+	const char *p = res->tail ? res->tail : "";
+	uint64_t inc = a->ex->o.incident_ms;
+	size_t newer = 0, cap = 0;
+	char when[40];
+
+	(void)ssh;
+	if (res->status != 0 || res->exit_code != 0 || res->tail_truncated) {
+		char *m = dr_xasprintf("listing backups %s: %s", a->t->src_path,
+		                       res->tail_truncated
+		                           ? "too many to list"
+		                           : (res->message
+		                                  ? res->message
+		                                  : dr_strerror(res->status)));
+		release(a);
+		finish(a, res->status ? res->status : DR_EEXIT, -1, "", m,
+		       NULL);
+		free(m);
+		return;
+	}
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *sp;
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		unsigned long long mt;
+		char *end;
+
+		sp = memchr(p, ' ', len);
+		mt = strtoull(p, &end, 10);
+		if (sp && end == sp && sp + 1 < p + len) {
+			uint64_t ms = (uint64_t)mt * 1000;
+			if (ms < inc) {
+				void *v = a->cands;
+				dr_grow(&v, &cap, a->ncands + 1,
+				        sizeof(struct cand));
+				a->cands = v;
+				a->cands[a->ncands].path = dr_xstrndup(
+				    sp + 1, len - (size_t)(sp + 1 - p));
+				a->cands[a->ncands++].mtime_ms = ms;
+			} else {
+				newer++;
+			}
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	if (a->ncands == 0) {
+		char *m = dr_xasprintf(
+		    "no backup matching %s was taken before the incident "
+		    "(%s)%s",
+		    a->t->src_path, dr_time_fmt(inc, when, sizeof(when)),
+		    newer ? "; only newer ones, which may be compromised" : "");
+		release(a);
+		finish(a, DR_ENOTFOUND, -1, "", m, NULL);
+		free(m);
+		return;
+	}
+	qsort(a->cands, a->ncands, sizeof(struct cand), cand_newest_first);
+	if (newer)
+		dr_buf_printf(&a->skipped, "%zu taken after the incident",
+		              newer);
+	start_candidate(a);
+}
+
+/* Lists a restore-point set on the source host; '*' stays a glob, the rest
+ * of the path is quoted. */
+static void
+list_candidates(struct attempt *a, const char *tag)
+{
+	struct dr_ssh_exec_opts eo = {0};
+	struct dr_buf cmd;
+	const char *p = a->t->src_path, *star;
+	int r;
+
+	dr_buf_init(&cmd, 0);
+	dr_buf_puts(&cmd, "for f in ");
+	while ((star = strchr(p, '*')) != NULL) {
+		if (star > p) {
+			char *piece = dr_xstrndup(p, (size_t)(star - p));
+			dr_shell_quote(&cmd, piece);
+			free(piece);
+		}
+		dr_buf_puts(&cmd, "*");
+		p = star + 1;
+	}
+	if (*p)
+		dr_shell_quote(&cmd, p);
+	dr_buf_puts(&cmd, "; do case \"$f\" in *.sha256) continue;; esac; "
+	                  "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done; "
+	                  "true");
+	eo.command = cmd.data;
+	eo.tail_cap = 256 * 1024;
+	eo.timeout_ms = 60000;
+	eo.kill_tag = tag;
+	r = dr_ssh_exec(a->conn[1]->ssh, &eo, on_list, a);
+	dr_buf_free(&cmd);
+	if (r != 0) {
+		char *m = dr_xasprintf("%s: listing backups: %s", a->t->key,
+		                       dr_strerror(r));
+		release(a);
+		finish(a, r, -1, "", m, NULL);
+		free(m);
+	}
+}
+
 static void
 start_operation(struct attempt *a)
 {
@@ -445,23 +686,20 @@ start_operation(struct attempt *a)
 		eo.tail_cap = TAIL_CAP;
 		eo.timeout_ms = st->timeout_ms;
 		eo.kill_tag = tag;
+		eo.secret_values = ex->secret_values;
+		eo.secret_names = ex->secret_names;
+		eo.nsecrets = ex->o.nsecrets;
 		r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_exec, a);
 		break;
 	}
-	case AT_COPY: {
-		struct dr_transfer_opts to = {0};
-		to.src = a->conn[1] ? a->conn[1]->ssh : NULL;
-		to.src_path = t->src_path;
-		to.dst = a->conn[0]->ssh;
-		to.dst_path = t->dst_path;
-		to.sha256 = t->sha256;
-		to.mode = st->copy.mode;
-		to.timeout_ms = st->timeout_ms;
-		to.label = t->key;
-		r = dr_transfer_start(ex->o.loop, &to, on_transfer, a,
-		                      &a->xfer);
+	case AT_COPY:
+		if (strchr(t->src_path, '*') != NULL && a->conn[1] != NULL) {
+			list_candidates(a, tag);
+			free(tag);
+			return;
+		}
+		r = transfer(a, t->src_path);
 		break;
-	}
 	case AT_PROBE: {
 		struct dr_probe_opts po = {0};
 		po.kind = st->probe.kind;
@@ -482,6 +720,9 @@ start_operation(struct attempt *a)
 		so.log_path = a->log_path;
 		so.tail_cap = TAIL_CAP;
 		so.timeout_ms = st->timeout_ms;
+		so.secret_values = ex->secret_values;
+		so.secret_names = ex->secret_names;
+		so.nsecrets = ex->o.nsecrets;
 		r = dr_spawn_start(ex->o.loop, &so, on_spawn, a, &a->spawn);
 		break;
 	}
@@ -702,6 +943,12 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 		for (j = 0; j < p->sites[i].nhosts; j++)
 			ex->pools[k++].host = &p->sites[i].hosts[j];
 	ex->npools = n;
+	ex->secret_values = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
+	ex->secret_names = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
+	for (i = 0; i < o->nsecrets; i++) {
+		ex->secret_values[i] = o->secrets[i].value;
+		ex->secret_names[i] = o->secrets[i].name;
+	}
 	ex->scripts = dr_xcalloc(g->ntasks + 1, sizeof(char *));
 	ex->script_len = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	for (i = 0; i < g->ntasks; i++) {
@@ -721,6 +968,8 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 			free(ex->scripts);
 			free(ex->script_len);
 			free(ex->pools);
+			free(ex->secret_values);
+			free(ex->secret_names);
 			free(ex);
 			return DR_EIO;
 		}

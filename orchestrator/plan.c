@@ -1403,6 +1403,27 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 		check_tmpl(&c, st->copy.to.path, "copy to", false,
 		           st->copy.to.sel.kind != DR_SEL_NONE);
 		check_tmpl(&c, st->copy.sha256, "sha256", false, false);
+		if (st->copy.from.path && strchr(st->copy.from.path, '*')) {
+			const char *slash = strrchr(st->copy.from.path, '/');
+			if (st->copy.from.sel.kind == DR_SEL_NONE)
+				ERR(ld, st->line,
+				    "%s: a restore-point set (a '*' in the "
+				    "copy "
+				    "source) must be on a host",
+				    what);
+			else if (slash && strchr(slash, '*') == NULL)
+				ERR(ld, st->line,
+				    "%s: '*' may only appear in the file name "
+				    "of the copy source",
+				    what);
+			else if (st->copy.sha256 &&
+			         strcmp(st->copy.sha256, "manifest") != 0)
+				ERR(ld, st->line,
+				    "%s: a restore-point set is verified with "
+				    "sha256 = \"manifest\" (each backup's "
+				    "FILE.sha256), not one fixed digest",
+				    what);
+		}
 		if (st->copy.from.sel.kind == DR_SEL_FROM)
 			ERR(ld, st->line,
 			    "%s: copies from a lost site (\"%s\"); restore "

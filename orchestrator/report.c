@@ -21,7 +21,8 @@ counts_as_recovered(const struct dr_task_run *r)
 
 void
 dr_report_recoveries(const struct dr_graph *g, const struct dr_task_run *runs,
-                     uint64_t start, struct dr_recovery **out, size_t *n)
+                     uint64_t start, uint64_t incident,
+                     struct dr_recovery **out, size_t *n)
 {
 	const struct dr_plan *p = g->plan;
 	size_t ninst = p->nservices * (p->ntenants + 1), i, k = 0;
@@ -44,6 +45,9 @@ dr_report_recoveries(const struct dr_graph *g, const struct dr_task_run *runs,
 		struct dr_recovery *x = &v[idx];
 
 		x->ntasks++;
+		if (r->backup_ms &&
+		    (x->backup_ms == 0 || r->backup_ms < x->backup_ms))
+			x->backup_ms = r->backup_ms;
 		if (!counts_as_recovered(r))
 			x->recovered = false;
 		else if (r->end_wall_ms > x->recovered_wall_ms)
@@ -58,6 +62,8 @@ dr_report_recoveries(const struct dr_graph *g, const struct dr_task_run *runs,
 		    v[i].recovered && v[i].recovered_wall_ms > start
 		        ? v[i].recovered_wall_ms - start
 		        : 0;
+		if (v[i].backup_ms && incident > v[i].backup_ms)
+			v[i].data_loss_ms = incident - v[i].backup_ms;
 		v[i].met = v[i].recovered &&
 		           (v[i].service->rto_ms == 0 ||
 		            v[i].recovered_ms <= v[i].service->rto_ms);
@@ -175,6 +181,9 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 	json_object_set_new(root, "command", jstr(info->command_line));
 	json_object_set_new(root, "started_at", jtime(info->start_wall_ms));
 	json_object_set_new(root, "ended_at", jtime(info->end_wall_ms));
+	if (info->incident_ms)
+		json_object_set_new(root, "incident_at",
+		                    jtime(info->incident_ms));
 	json_object_set_new(root, "duration_ms",
 	                    json_integer((json_int_t)(info->end_wall_ms -
 	                                              info->start_wall_ms)));
@@ -212,6 +221,12 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 		                    tr->signal[0] ? json_string(tr->signal)
 		                                  : json_null());
 		json_object_set_new(o, "message", jstr(tr->message));
+		if (tr->backup) {
+			json_object_set_new(o, "backup",
+			                    json_string(tr->backup));
+			json_object_set_new(o, "backup_taken_at",
+			                    jtime(tr->backup_ms));
+		}
 		if (tr->tail && tr->state != DR_TS_SUCCEEDED)
 			json_object_set_new(o, "tail", json_string(tr->tail));
 		json_object_set_new(o, "start", jtime(tr->start_wall_ms));
@@ -223,7 +238,8 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 		json_array_append_new(tasks, o);
 	}
 	json_object_set_new(root, "tasks", tasks);
-	dr_report_recoveries(g, runs, info->start_wall_ms, &rec, &nrec);
+	dr_report_recoveries(g, runs, info->start_wall_ms, info->incident_ms,
+	                     &rec, &nrec);
 	for (i = 0; i < nrec; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "service",
@@ -247,6 +263,21 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 		        ? json_integer((json_int_t)rec[i].recovered_ms)
 		        : json_null());
 		json_object_set_new(o, "rto_met", json_boolean(rec[i].met));
+		if (rec[i].backup_ms) {
+			uint64_t rpo = rec[i].service->rpo_ms;
+			json_object_set_new(o, "backup_taken_at",
+			                    jtime(rec[i].backup_ms));
+			json_object_set_new(
+			    o, "data_loss_ms",
+			    json_integer((json_int_t)rec[i].data_loss_ms));
+			json_object_set_new(o, "rpo_ms",
+			                    rpo ? json_integer((json_int_t)rpo)
+			                        : json_null());
+			json_object_set_new(
+			    o, "rpo_met",
+			    json_boolean(rpo == 0 ||
+			                 rec[i].data_loss_ms <= rpo));
+		}
 		json_array_append_new(services, o);
 	}
 	free(rec);

@@ -69,6 +69,7 @@ struct run {
 	uint64_t start_wall_ms;    /* RTOs are measured from here */
 	uint64_t jrecords, jsyncs; /* journal counters at the end */
 	const char *metrics_path;
+	uint64_t incident_ms;
 };
 
 /* A task record waiting to become durable. */
@@ -545,7 +546,7 @@ print_summary(struct run *rn, enum dr_run_result res)
 	    counts[DR_TS_REFUSED],
 	    dr_duration_fmt(rn->end_wall_ms - rn->start_wall_ms, d, sizeof(d)));
 	dr_report_recoveries(g, dr_sched_runs(rn->sched), rn->start_wall_ms,
-	                     &rec, &n);
+	                     rn->incident_ms, &rec, &n);
 	fprintf(rn->board, "\n%-4s  %-34s  %-10s  %-8s  %s\n", "tier",
 	        "service/tenant", "recovered", "rto", "");
 	for (i = 0; i < n; i++) {
@@ -667,7 +668,8 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 
 	if (!o->resume) {
 		p = dr_rs_run_record(g, o->run_id, o->mode, o->only, o->nonly,
-		                     o->auto_approve, o->command_line);
+		                     o->auto_approve, o->command_line,
+		                     o->incident_ms);
 		dr_journal_append(rn->journal, p, strlen(p), NULL, NULL);
 		free(p);
 		d = dr_xasprintf("%s %s from %s to %s, plan %s sha256 %s%s",
@@ -772,6 +774,8 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.log_dir = log_dir;
 	eo.run_id = o->run_id;
 	eo.auto_approve = o->auto_approve;
+	eo.incident_ms = o->incident_ms ? o->incident_ms : dr_now_wall_ms();
+	rn.incident_ms = eo.incident_ms;
 	eo.secrets = secrets;
 	eo.nsecrets = nsecrets;
 	eo.gate = rn.interactive ? on_gate : NULL;
@@ -825,6 +829,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	info.host = hostname;
 	info.command_line = o->command_line;
 	info.final_state = rn.final_state ? rn.final_state : "failed";
+	info.incident_ms = eo.incident_ms;
 	info.start_wall_ms = rn.start_wall_ms;
 	info.end_wall_ms = rn.end_wall_ms;
 	write_reports(&rn, g, &info);

@@ -61,7 +61,7 @@ who(json_t *o, const char *command_line)
 char *
 dr_rs_run_record(const struct dr_graph *g, const char *run_id, const char *mode,
                  const char *const *only, size_t nonly, bool auto_approve,
-                 const char *command_line)
+                 const char *command_line, uint64_t incident_ms)
 {
 	json_t *o = json_object(), *from = json_array(), *on = json_array();
 	size_t i;
@@ -85,6 +85,9 @@ dr_rs_run_record(const struct dr_graph *g, const char *run_id, const char *mode,
 		json_array_append_new(on, json_string(only[i]));
 	json_object_set_new(o, "only", on);
 	json_object_set_new(o, "auto_approve", json_boolean(auto_approve));
+	if (incident_ms)
+		json_object_set_new(o, "incident_t",
+		                    json_integer((json_int_t)incident_ms));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)g->ntasks));
 	who(o, command_line);
 	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
@@ -147,6 +150,11 @@ dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
 		json_object_set_new(o, "message", json_string(msg));
 	if (tail && *tail)
 		json_object_set_new(o, "tail", json_string(tail));
+	if (r->backup) {
+		json_object_set_new(o, "backup", json_string(r->backup));
+		json_object_set_new(o, "backup_t",
+		                    json_integer((json_int_t)r->backup_ms));
+	}
 	json_object_set_new(o, "t0",
 	                    json_integer((json_int_t)r->start_wall_ms));
 	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
@@ -281,6 +289,7 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 		r->command = sdup(o, "command");
 		r->pid = (long)ival(o, "pid");
 		r->start_ms = ival(o, "t");
+		r->incident_ms = ival(o, "incident_t");
 	} else if (strcmp(type, "task") == 0) {
 		const char *key = json_string_value(json_object_get(o, "key"));
 		const char *st = json_string_value(json_object_get(o, "state"));
@@ -304,6 +313,9 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 			t->message = sdup(o, "message");
 			free(t->tail);
 			t->tail = sdup(o, "tail");
+			free(t->backup);
+			t->backup = sdup(o, "backup");
+			t->backup_ms = ival(o, "backup_t");
 			t->start_ms = ival(o, "t0");
 			t->end_ms = s == DR_TS_RUNNING || s == DR_TS_PENDING
 			                ? 0
@@ -372,6 +384,7 @@ dr_rs_run_free(struct dr_rs_run *r)
 		free(r->tasks[i].key);
 		free(r->tasks[i].message);
 		free(r->tasks[i].tail);
+		free(r->tasks[i].backup);
 	}
 	free(r->tasks);
 	memset(r, 0, sizeof(*r));
@@ -529,6 +542,8 @@ dr_rs_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
 		v[i].unreachable = t->unreachable;
 		v[i].message = t->message; /* borrowed from rs */
 		v[i].tail = t->tail;
+		v[i].backup = t->backup;
+		v[i].backup_ms = t->backup_ms;
 		v[i].start_wall_ms = t->start_ms;
 		v[i].end_wall_ms = t->end_ms;
 	}

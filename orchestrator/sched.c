@@ -506,6 +506,11 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 		r->tail = dr_xstrdup(o->tail);
 	}
 	r->unreachable = o->status == DR_ECONNECT;
+	if (o->backup) {
+		free(r->backup);
+		r->backup = dr_xstrdup(o->backup);
+		r->backup_ms = o->backup_ms;
+	}
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
 		settle(s, id);
@@ -700,6 +705,8 @@ dr_sched_preset(struct dr_sched *s, size_t id, const struct dr_task_run *from)
 	snprintf(r->signal, sizeof(r->signal), "%s", from->signal);
 	r->unreachable = from->unreachable;
 	r->message = from->message ? dr_xstrdup(from->message) : NULL;
+	r->backup = from->backup ? dr_xstrdup(from->backup) : NULL;
+	r->backup_ms = from->backup_ms;
 	r->start_wall_ms = from->start_wall_ms;
 	r->end_wall_ms = from->end_wall_ms;
 	r->start_mono_ms = r->end_mono_ms = dr_now_mono_ms();
@@ -802,6 +809,7 @@ sched_closed(uv_handle_t *h)
 	for (i = 0; i < s->g->ntasks; i++) {
 		free(s->runs[i].message);
 		free(s->runs[i].tail);
+		free(s->runs[i].backup);
 	}
 	free(s->runs);
 	free(s->deps_left);

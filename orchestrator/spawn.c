@@ -12,6 +12,7 @@
  *            the user's callback and frees the run
  */
 #include "drover/spawn.h"
+#include "drover/scrub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,7 @@ struct dr_spawn {
 	int term_signal;
 	int pid;
 	struct dr_buf tail;
+	struct dr_scrub scrub; /* secrets out of the tail and the log */
 	uint64_t bytes_out;
 	uint64_t t0;
 };
@@ -174,6 +176,7 @@ free_run(struct dr_spawn *s)
 	free(s->cwd);
 	free(s->log_path);
 	dr_buf_free(&s->tail);
+	dr_scrub_free(&s->scrub);
 	free(s);
 }
 
@@ -436,28 +439,52 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = READ_CHUNK;
 }
 
+static void output(struct dr_spawn *s, struct dr_buf *clean);
+
 static void
 on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct dr_spawn *s = st->data;
-	struct chunk *c;
+
+	struct dr_buf clean;
 
 	if (n <= 0) {
 		free(buf->base);
-		if (n < 0)
+		if (n < 0) {
+			/* Release what the scrubber held back. */
+			dr_buf_init(&clean, 0);
+			dr_scrub_flush(&s->scrub, &clean);
+			if (clean.len)
+				output(s, &clean);
+			dr_buf_free(&clean);
 			close_out(s); /* EOF or error: the pipe is done */
+		}
 		return;
 	}
 	s->bytes_out += (uint64_t)n;
-	dr_buf_append(&s->tail, buf->base, (size_t)n);
-	if (s->log_fd < 0 || s->log_error != 0) {
-		free(buf->base);
+	dr_buf_init(&clean, 0);
+	dr_scrub_feed(&s->scrub, buf->base, (size_t)n, &clean);
+	free(buf->base);
+	if (clean.len)
+		output(s, &clean);
+	dr_buf_free(&clean);
+	(void)st;
+}
+
+/* Scrubbed output: into the tail, and queued for the log. */
+static void
+output(struct dr_spawn *s, struct dr_buf *clean)
+{
+	struct chunk *c;
+	uv_stream_t *st = (uv_stream_t *)&s->out;
+
+	dr_buf_append(&s->tail, clean->data, clean->len);
+	if (s->log_fd < 0 || s->log_error != 0)
 		return;
-	}
 	c = dr_xmalloc(sizeof(*c));
 	c->next = NULL;
-	c->data = buf->base;
-	c->len = (size_t)n;
+	c->len = clean->len;
+	c->data = dr_buf_steal(clean);
 	if (s->qtail != NULL)
 		s->qtail->next = c;
 	else
@@ -678,6 +705,8 @@ dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
 	s->timeout_ms = o->timeout_ms;
 	s->log_fd = -1;
 	dr_buf_init(&s->tail, o->tail_cap ? o->tail_cap : TAIL_DEFAULT);
+	dr_scrub_init(&s->scrub, o->secret_values, o->secret_names,
+	              o->nsecrets);
 	s->t0 = dr_now_mono_ms();
 
 	uv_timer_init(loop, &s->deadline);

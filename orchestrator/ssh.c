@@ -10,6 +10,7 @@
  * this file.
  */
 #include "drover/ssh.h"
+#include "drover/scrub.h"
 #include "drover/sha256.h"
 
 #include <errno.h>
@@ -124,6 +125,7 @@ struct job {
 
 	/* output */
 	struct dr_buf tail;
+	struct dr_scrub scrub; /* secrets out of the tail and the log */
 	uint64_t bytes_out, bytes_err, bytes_in;
 	bool paused;
 	dr_ssh_data_cb on_data;
@@ -1011,6 +1013,26 @@ log_append(struct job *j, const char *p, size_t n)
 	log_pump(j);
 }
 
+/* Output of the command: scrubbed of secrets, into the tail and the log. */
+static void
+job_output(struct job *j, const void *p, size_t n)
+{
+	struct dr_buf clean;
+
+	if (j->scrub.n == 0) {
+		dr_buf_append(&j->tail, p, n);
+		log_append(j, p, n);
+		return;
+	}
+	dr_buf_init(&clean, 0);
+	dr_scrub_feed(&j->scrub, p, n, &clean);
+	if (clean.len) {
+		dr_buf_append(&j->tail, clean.data, clean.len);
+		log_append(j, clean.data, clean.len);
+	}
+	dr_buf_free(&clean);
+}
+
 static void
 job_free(struct job *j)
 {
@@ -1028,6 +1050,7 @@ job_free(struct job *j)
 		free(c);
 	}
 	dr_buf_free(&j->tail);
+	dr_scrub_free(&j->scrub);
 	free(j->cmd);
 	free(j->log_path);
 	free(j->log_err);
@@ -1044,6 +1067,16 @@ job_chan_end(struct job *j, int status, const char *reason)
 		j->status = status;
 		free(j->reason);
 		j->reason = dr_xstrdup(reason);
+	}
+	if (j->scrub.n) { /* release what was held back */
+		struct dr_buf rest;
+		dr_buf_init(&rest, 0);
+		dr_scrub_flush(&j->scrub, &rest);
+		if (rest.len) {
+			dr_buf_append(&j->tail, rest.data, rest.len);
+			log_append(j, rest.data, rest.len);
+		}
+		dr_buf_free(&rest);
 	}
 	j->chan_done = true;
 	if (j->st != J_DONE)
@@ -1159,8 +1192,7 @@ read_stream(struct job *j, int stream)
 		} else {
 			j->bytes_err += (uint64_t)n;
 		}
-		dr_buf_append(&j->tail, s->rbuf, (size_t)n);
-		log_append(j, (const char *)s->rbuf, (size_t)n);
+		job_output(j, s->rbuf, (size_t)n);
 		if (j->lq_bytes > LOG_BACKLOG)
 			return 0;
 	}
@@ -1915,6 +1947,8 @@ dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
 	if ((rc = job_check(s, o->command, o->kill_tag)) != 0)
 		return rc;
 	j = job_new(s, K_EXEC, o->command, o->kill_tag, o->tail_cap);
+	dr_scrub_init(&j->scrub, o->secret_values, o->secret_names,
+	              o->nsecrets);
 	j->cb = cb;
 	j->arg = arg;
 	if (o->stdin_data != NULL && o->stdin_len > 0) {

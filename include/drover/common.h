@@ -96,6 +96,13 @@ const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
 /* Monotonic milliseconds; wall clock milliseconds since the epoch. */
 uint64_t dr_now_mono_ms(void);
 uint64_t dr_now_wall_ms(void);
+/*
+ * Parses a UTC time: "2023-12-08T03:00:00Z", "2023-12-08T03:00Z",
+ * "2023-12-08 03:00" (taken as UTC) or "@EPOCH-SECONDS". Returns 0 and sets
+ * *ms (wall clock), or DR_EINVAL.
+ */
+int dr_time_parse(const char *s, uint64_t *ms);
+
 /* Formats wall-clock ms as RFC 3339 UTC ("2026-11-22T10:25:04.123Z"). */
 const char *dr_time_fmt(uint64_t wall_ms, char *buf, size_t len);
 

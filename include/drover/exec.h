@@ -38,6 +38,8 @@ struct dr_exec_opts {
 	const char *log_dir; /* per-task logs are written here */
 	const char *run_id;  /* used in remote kill tags */
 	bool auto_approve;
+	uint64_t incident_ms; /* restore points: newest backup older than this
+	                         (wall clock ms); 0: the run's start */
 	const struct dr_secret_value *secrets;
 	size_t nsecrets;
 	dr_gate_fn gate;

@@ -20,6 +20,7 @@ struct dr_run_info {
 	const char *final_state; /* "succeeded", "failed", "interrupted" */
 	uint64_t start_wall_ms;
 	uint64_t end_wall_ms;
+	uint64_t incident_ms; /* restore points are older than this */
 };
 
 /* One service instance (service, tenant) and its recovery. */
@@ -31,7 +32,9 @@ struct dr_recovery {
 	                          design: unreachable = continue, drill) */
 	uint64_t recovered_ms; /* since the run started */
 	uint64_t recovered_wall_ms;
-	bool met; /* recovered within the RTO (true when no RTO) */
+	bool met;              /* recovered within the RTO (true when no RTO) */
+	uint64_t backup_ms;    /* oldest restore point its copies used, or 0 */
+	uint64_t data_loss_ms; /* incident - backup_ms: data lost */
 	size_t ntasks;
 };
 
@@ -41,8 +44,8 @@ struct dr_recovery {
  */
 void dr_report_recoveries(const struct dr_graph *g,
                           const struct dr_task_run *runs,
-                          uint64_t start_wall_ms, struct dr_recovery **out,
-                          size_t *n);
+                          uint64_t start_wall_ms, uint64_t incident_ms,
+                          struct dr_recovery **out, size_t *n);
 
 /*
  * Writes report.json to path: written to a temporary file, fsynced, renamed

@@ -36,6 +36,7 @@ struct dr_run_opts {
 	bool take_stale_lock;
 	const char *command_line;
 	const char *metrics_path; /* Prometheus textfile to write, or NULL */
+	uint64_t incident_ms;     /* restore points older than this; 0: start */
 };
 
 /*

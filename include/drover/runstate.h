@@ -34,7 +34,8 @@ char *dr_state_dir(void);
 /* Builds the JSON payload of a record; caller frees. */
 char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,
                        const char *mode, const char *const *only, size_t nonly,
-                       bool auto_approve, const char *command_line);
+                       bool auto_approve, const char *command_line,
+                       uint64_t incident_ms);
 char *dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
                         const struct dr_secret_value *secrets, size_t nsecrets);
 char *dr_rs_resume_record(const char *command_line);
@@ -55,6 +56,8 @@ struct dr_rs_task {
 	bool unreachable;
 	char *message;
 	char *tail;
+	char *backup; /* restore point a copy used */
+	uint64_t backup_ms;
 	uint64_t start_ms, end_ms;
 };
 
@@ -75,10 +78,11 @@ struct dr_rs_run {
 	char *user, *host, *command;
 	long pid;
 	uint64_t start_ms;
-	uint64_t last_ms;  /* time of the last record */
-	char *final_state; /* "succeeded", "failed", "interrupted", or NULL
-	                      when the run did not finish */
-	char *audit_head;  /* from the finish record */
+	uint64_t incident_ms; /* --incident-at, or 0 */
+	uint64_t last_ms;     /* time of the last record */
+	char *final_state;    /* "succeeded", "failed", "interrupted", or NULL
+	                         when the run did not finish */
+	char *audit_head;     /* from the finish record */
 	int resumes;
 	struct dr_rs_task *tasks; /* in first-seen order */
 	size_t ntasks;

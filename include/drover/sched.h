@@ -44,6 +44,9 @@ struct dr_outcome {
 	char signal[16]; /* exit signal name, "" if none */
 	const char *message; /* borrowed for the call: "exit 3", ... */
 	const char *tail;    /* borrowed: last output, may be NULL */
+	const char *backup;  /* copy from a restore-point set: the backup
+	                        used, or NULL */
+	uint64_t backup_ms;  /* when that backup was taken (mtime) */
 };
 
 /* Per-task run record, readable by renderers and the board. */
@@ -56,6 +59,8 @@ struct dr_task_run {
 	bool by_design;         /* skipped on purpose: a drill does not fence */
 	char *message;          /* last outcome message, owned */
 	char *tail;             /* last output tail, owned */
+	char *backup;           /* restore point a copy used, owned, or NULL */
+	uint64_t backup_ms;     /* when it was taken */
 	uint64_t start_wall_ms; /* first attempt started */
 	uint64_t end_wall_ms;   /* ended (any final state) */
 	uint64_t start_mono_ms;

@@ -119,6 +119,10 @@ struct dr_ssh_exec_opts {
 	uint64_t timeout_ms;  /* 0: no deadline */
 	const char *kill_tag; /* [A-Za-z0-9._-], unique per remote host;
 	                         NULL: generated */
+	/* Values replaced by "<secret:NAME>" in the tail and the log. */
+	const char *const *secret_values;
+	const char *const *secret_names;
+	size_t nsecrets;
 };
 
 /*
