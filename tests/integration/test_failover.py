@@ -36,13 +36,13 @@ sites = (
               { name = "to-app1"; address = "127.0.3.2"; roles = ["app"]; },
               { name = "to-web1"; address = "127.0.3.3"; roles = ["web"]; } %s ); },
   { name = "vault"; role = "vault";
-    hosts = ( { name = "va-bk1"; address = "127.0.4.1"; roles = ["backup"]; } ); }
+    hosts = ( { name = "va-bk1"; address = "127.0.4.1"; roles = ["backup"]; } ); } %s
 );
 """
 
 
 def plan(name, services, known_hosts=None, limits="", extra_host="",
-         tenants=""):
+         tenants="", extra_sites=""):
     """Writes a lab plan to a temp dir and returns its path."""
     d = tempfile.mkdtemp(prefix="drover-it-")
     text = """version = 1;
@@ -56,7 +56,7 @@ vars = { root = "%s"; };
 %s
 services = ( %s );
 """ % (name, LAB, known_hosts or (LAB + "/known_hosts"), limits, ROOT,
-       SITES % extra_host, tenants, services)
+       SITES % (extra_host, extra_sites), tenants, services)
     p = os.path.join(d, "plan.cfg")
     with open(p, "w") as f:
         f.write(text)
