@@ -1,6 +1,7 @@
 /* report.c: per-task and per-service results, report.json. */
 #include "drover/report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -330,4 +331,76 @@ dr_report_render_file(const json_t *report, const char *format,
 	}
 	free(text);
 	return r;
+}
+
+json_t *
+dr_report_previous(const char *state_dir, const char *plan, const char *mode,
+                   const char *exclude_run)
+{
+	char *runs = dr_xasprintf("%s/runs", state_dir);
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	char *best = NULL;
+	json_t *found = NULL, *out;
+	size_t i;
+
+	if (d == NULL) {
+		free(runs);
+		return NULL;
+	}
+	/* Run ids start with their UTC start time: newest = greatest. */
+	while ((e = readdir(d)) != NULL) {
+		char *path;
+		json_t *r;
+		if (e->d_name[0] == '.' || strcmp(e->d_name, exclude_run) == 0)
+			continue;
+		if (best && strcmp(e->d_name, best) <= 0)
+			continue;
+		path = dr_xasprintf("%s/%s/report.json", runs, e->d_name);
+		r = json_load_file(path, 0, NULL);
+		free(path);
+		if (r && json_is_string(json_object_get(r, "plan")) &&
+		    strcmp(json_string_value(json_object_get(r, "plan")),
+		           plan) == 0 &&
+		    json_is_string(json_object_get(r, "mode")) &&
+		    strcmp(json_string_value(json_object_get(r, "mode")),
+		           mode) == 0 &&
+		    strcmp(exclude_run, e->d_name) > 0) {
+			json_decref(found);
+			found = r;
+			free(best);
+			best = dr_xstrdup(e->d_name);
+		} else {
+			json_decref(r);
+		}
+	}
+	closedir(d);
+	free(runs);
+	free(best);
+	if (found == NULL)
+		return NULL;
+	out = json_object();
+	json_object_set(out, "run_id", json_object_get(found, "run_id"));
+	json_object_set(out, "state", json_object_get(found, "state"));
+	json_object_set(out, "duration_ms",
+	                json_object_get(found, "duration_ms"));
+	{
+		json_t *svcs = json_array(),
+		       *src = json_object_get(found, "services");
+		for (i = 0; i < json_array_size(src); i++) {
+			json_t *s = json_array_get(src, i), *o = json_object();
+			json_object_set(o, "service",
+			                json_object_get(s, "service"));
+			json_object_set(o, "tenant",
+			                json_object_get(s, "tenant"));
+			json_object_set(o, "recovery_ms",
+			                json_object_get(s, "recovery_ms"));
+			json_object_set(o, "rto_met",
+			                json_object_get(s, "rto_met"));
+			json_array_append_new(svcs, o);
+		}
+		json_object_set_new(out, "services", svcs);
+	}
+	json_decref(found);
+	return out;
 }

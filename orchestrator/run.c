@@ -70,6 +70,7 @@ struct run {
 	uint64_t jrecords, jsyncs; /* journal counters at the end */
 	const char *metrics_path;
 	uint64_t incident_ms;
+	const char *state_dir;
 };
 
 /* A task record waiting to become durable. */
@@ -616,8 +617,12 @@ write_reports(struct run *rn, const struct dr_graph *g,
 {
 	static const char *const formats[] = {"json", "md", "html"};
 	json_t *report = dr_report_json(g, dr_sched_runs(rn->sched), info);
+	json_t *prev = dr_report_previous(rn->state_dir, g->plan->name,
+	                                  info->mode, rn->run_id);
 	size_t i;
 
+	if (prev) /* drills compare with the one before */
+		json_object_set_new(report, "previous", prev);
 	for (i = 0; i < 3; i++) {
 		char *path =
 		    dr_xasprintf("%s/report.%s", rn->run_dir, formats[i]);
@@ -722,6 +727,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	rn.interactive = isatty(STDIN_FILENO);
 	rn.run_id = (char *)o->run_id;
 	rn.metrics_path = o->metrics_path;
+	rn.state_dir = o->state_dir;
 	rn.run_dir = dr_xasprintf("%s/runs/%s", o->state_dir, o->run_id);
 	memset(rn.audit_prev, '0', 64);
 	if (o->audit_prev)

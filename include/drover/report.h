@@ -72,6 +72,15 @@ struct json_t *dr_report_json(const struct dr_graph *g,
 int dr_report_render_file(const struct json_t *report, const char *format,
                           const char *path);
 
+/*
+ * The newest earlier run of plan in mode under STATE/runs (older than
+ * exclude_run, by run id), summarised for comparison: {run_id, state,
+ * duration_ms, services: [{service, tenant, recovery_ms, rto_met}]}, or
+ * NULL. Caller owns it.
+ */
+struct json_t *dr_report_previous(const char *state_dir, const char *plan,
+                                  const char *mode, const char *exclude_run);
+
 /* Writes an atomically replaced file (tmp, fsync, rename, fsync dir). */
 int dr_write_file_atomic(const char *path, const void *data, size_t len);
 
