@@ -7,6 +7,11 @@
  * writers below never touch jansson and never trust the input. Every string
  * from the report goes through text(), attr() or pre(), which escape for the
  * format; numbers are formatted by us.
+ *
+ * Restore points: the header shows "incident_at", the tenant tables gain
+ * "Data lost" and "RPO" columns when a service was restored from one, and
+ * copies name the backup they used. "previous" (the last run of the plan
+ * in the same mode) adds a comparison of recovery times per service.
  */
 #include "drover/render.h"
 
@@ -43,6 +48,7 @@ struct rtask {
 	size_t idx; /* position in tasks[] */
 	const char *key, *service, *tenant, *step, *action, *site, *host;
 	const char *src, *state, *message, *tail, *signal;
+	const char *backup, *backup_at; /* restore-point copies only */
 	int tier;
 	long long attempts; /* -1 unknown */
 	long long exit_status;
@@ -59,6 +65,33 @@ struct rsvc {
 	int64_t recovery_ms; /* -1 unknown */
 	bool recovered;
 	bool met;
+	/* Restore points: only when the service was restored from one. */
+	bool has_rp;
+	const char *backup_at;
+	int64_t loss_ms; /* data lost: incident - backup; -1 unknown */
+	int64_t rpo_ms;  /* 0: no RPO */
+	bool rpo_met;
+};
+
+/* A service instance of the previous run of the plan in the same mode. */
+struct rprev {
+	const char *service, *tenant;
+	int64_t recovery_ms; /* -1: not recovered */
+};
+
+/* Recovery times closer than this are the same (times show tenths). */
+#define SAME_MS 100
+
+/* This run's recovery time against the previous run's. */
+enum cmp {
+	CMP_NEW,     /* not in the previous run */
+	CMP_SAME,    /* within SAME_MS, or shown as the same time */
+	CMP_FASTER,  /* recovered sooner */
+	CMP_SLOWER,  /* recovered later */
+	CMP_NOTREC,  /* not recovered in this run */
+	CMP_RECNOW,  /* recovered now, not in the previous run */
+	CMP_UNKNOWN, /* recovered, but a time is missing */
+	CMP_N
 };
 
 /* A timeline group: one service instance (service, tenant) in one tier. */
@@ -77,6 +110,7 @@ struct ctx {
 	bool in_table; /* md: escaping a table cell */
 	const char *run_id, *plan, *plan_file, *sha, *mode, *to, *state;
 	const char *user, *host, *command, *started_at, *ended_at;
+	const char *incident_at; /* restore points from before it */
 	char *from;
 	int64_t start_ms;    /* wall clock of the run start; 0 unknown */
 	int64_t duration_ms; /* -1 unknown */
@@ -89,6 +123,13 @@ struct ctx {
 	struct group *g;
 	size_t ng;
 	size_t *order; /* tasks in timeline order */
+	bool any_rp;   /* a service was restored from a restore point */
+	/* "previous": the last run of the plan in the same mode */
+	bool has_prev;
+	const char *prev_run_id, *prev_state;
+	int64_t prev_duration_ms; /* -1 unknown */
+	struct rprev *p;
+	size_t np;
 };
 
 /* ---- reading the JSON ------------------------------------------------- */
@@ -234,6 +275,31 @@ ord_cmp(const void *a, const void *b)
 }
 
 static void
+load_previous(struct ctx *c, const json_t *prev)
+{
+	const json_t *svcs = json_object_get(prev, "services");
+	size_t i;
+	long long n;
+
+	if (!json_is_object(prev))
+		return;
+	c->has_prev = true;
+	c->prev_run_id = jstr(prev, "run_id");
+	c->prev_state = jstr(prev, "state");
+	c->prev_duration_ms = jint(prev, "duration_ms", &n) && n >= 0 ? n : -1;
+	c->np = json_is_array(svcs) ? json_array_size(svcs) : 0;
+	c->p = dr_xcalloc(c->np + 1, sizeof(*c->p));
+	for (i = 0; i < c->np; i++) {
+		const json_t *o = json_array_get(svcs, i);
+		struct rprev *p = &c->p[i];
+
+		p->service = jstr(o, "service");
+		p->tenant = jstr(o, "tenant");
+		p->recovery_ms = jint(o, "recovery_ms", &n) && n >= 0 ? n : -1;
+	}
+}
+
+static void
 load(struct ctx *c, const json_t *rep)
 {
 	const json_t *tasks = json_object_get(rep, "tasks");
@@ -257,6 +323,7 @@ load(struct ctx *c, const json_t *rep)
 	c->command = jstr(rep, "command");
 	c->started_at = jstr(rep, "started_at");
 	c->ended_at = jstr(rep, "ended_at");
+	c->incident_at = jstr(rep, "incident_at");
 	dr_buf_init(&b, 0);
 	if (json_is_array(from)) {
 		json_array_foreach(from, i, v)
@@ -307,6 +374,8 @@ load(struct ctx *c, const json_t *rep)
 		t->message = jstr(o, "message");
 		t->tail = jstr(o, "tail");
 		t->signal = jstr(o, "exit_signal");
+		t->backup = jstr(o, "backup");
+		t->backup_at = jstr(o, "backup_taken_at");
 		t->tier = jint(o, "tier", &n) ? (int)n : 0;
 		t->attempts = jint(o, "attempts", &n) ? n : -1;
 		t->has_exit = jint(o, "exit_status", &t->exit_status);
@@ -350,7 +419,20 @@ load(struct ctx *c, const json_t *rep)
 		                                 s->recovery_ms <= s->rto_ms)));
 		if (!s->recovered)
 			s->met = false;
+		s->backup_at = jstr(o, "backup_taken_at");
+		s->has_rp =
+		    s->backup_at != NULL ||
+		    json_is_number(json_object_get(o, "data_loss_ms")) ||
+		    json_is_boolean(json_object_get(o, "rpo_met"));
+		s->loss_ms = jint(o, "data_loss_ms", &n) && n >= 0 ? n : -1;
+		s->rpo_ms = jint(o, "rpo_ms", &n) && n > 0 ? n : 0;
+		s->rpo_met = jbool(o, "rpo_met",
+		                   s->rpo_ms == 0 || (s->loss_ms >= 0 &&
+		                                      s->loss_ms <= s->rpo_ms));
+		if (s->has_rp)
+			c->any_rp = true;
 	}
+	load_previous(c, json_object_get(rep, "previous"));
 
 	/* Groups: service instances in services[] order, then strays. */
 	for (i = 0; i < c->ns; i++) {
@@ -401,6 +483,7 @@ unload(struct ctx *c)
 	free(c->s);
 	free(c->g);
 	free(c->order);
+	free(c->p);
 }
 
 /* ---- formatting values ------------------------------------------------ */
@@ -458,6 +541,34 @@ fmt_rto(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/* A long span, for data lost: "1d 12h", "5h 30m", "12m 05s", "4.2s". */
+static const char *
+fmt_span(int64_t ms, char *buf, size_t len)
+{
+	long long v = ms, d = v / 86400000, h = v / 3600000 % 24,
+	          m = v / 60000 % 60, s = v / 1000 % 60;
+
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (d && m)
+		snprintf(buf, len, "%lldd %lldh %02lldm", d, h, m);
+	else if (d && h)
+		snprintf(buf, len, "%lldd %lldh", d, h);
+	else if (d)
+		snprintf(buf, len, "%lldd", d);
+	else if (h && m)
+		snprintf(buf, len, "%lldh %02lldm", h, m);
+	else if (h)
+		snprintf(buf, len, "%lldh", h);
+	else if (m && s)
+		snprintf(buf, len, "%lldm %02llds", m, s);
+	else if (m)
+		snprintf(buf, len, "%lldm", m);
+	else
+		dr_duration_fmt((uint64_t)v, buf, len);
+	return buf;
+}
+
 /* "2026-11-22T10:43:00.176Z" as "2026-11-22 10:43:00 UTC". */
 static const char *
 fmt_wall(const char *s, bool time_only, char *buf, size_t len)
@@ -504,6 +615,64 @@ is_failure(const struct rtask *t)
 {
 	return same(t->state, "failed") || same(t->state, "cancelled") ||
 	       same(t->state, "indeterminate");
+}
+
+/* The previous run's instance of s, or NULL. */
+static struct rprev *
+prev_of(const struct ctx *c, const struct rsvc *s)
+{
+	size_t i;
+
+	for (i = 0; i < c->np; i++)
+		if (c->p[i].service && same(c->p[i].service, s->service) &&
+		    same(c->p[i].tenant, s->tenant))
+			return &c->p[i];
+	return NULL;
+}
+
+static enum cmp
+compare(const struct ctx *c, const struct rsvc *s, int64_t *delta)
+{
+	const struct rprev *p = prev_of(c, s);
+	char a[32], b[32];
+
+	*delta = 0;
+	if (p == NULL)
+		return CMP_NEW;
+	if (!s->recovered)
+		return CMP_NOTREC;
+	if (p->recovery_ms < 0)
+		return CMP_RECNOW;
+	if (s->recovery_ms < 0)
+		return CMP_UNKNOWN;
+	/*
+	 * Same within SAME_MS, or when both show as the same time: "slower
+	 * by 50ms" is noise, and so is "faster by 0.4s" between two "1m00s".
+	 */
+	*delta = s->recovery_ms - p->recovery_ms;
+	if ((*delta > -SAME_MS && *delta < SAME_MS) ||
+	    strcmp(fmt_dur(s->recovery_ms, a, sizeof(a)),
+	           fmt_dur(p->recovery_ms, b, sizeof(b))) == 0)
+		return CMP_SAME;
+	return *delta < 0 ? CMP_FASTER : CMP_SLOWER;
+}
+
+static void
+count_cmp(const struct ctx *c, size_t k[CMP_N])
+{
+	size_t i;
+	int64_t d;
+
+	memset(k, 0, CMP_N * sizeof(*k));
+	for (i = 0; i < c->ns; i++)
+		k[compare(c, &c->s[i], &d)]++;
+}
+
+/* "drill" or "run": what the previous report is called. */
+static const char *
+prev_word(const struct ctx *c)
+{
+	return same(c->mode, "failover") ? "run" : "drill";
 }
 
 /* ---- escaping and primitive output ------------------------------------ */
@@ -875,6 +1044,18 @@ static const char css[] =
     "table.svc th:nth-child(2){width:7%}"
     "table.svc th:nth-child(3){width:27%}"
     "table.svc th:nth-child(4){width:10%}\n"
+    "table.svc.rp th:nth-child(1){width:15%}"
+    "table.svc.rp th:nth-child(2){width:5%}"
+    "table.svc.rp th:nth-child(3){width:17%}"
+    "table.svc.rp th:nth-child(4){width:6%}"
+    "table.svc.rp th:nth-child(5){width:17%}"
+    "table.svc.rp th:nth-child(6){width:21%}\n"
+    "table.cmp{table-layout:fixed}\n"
+    "table.cmp th:nth-child(1){width:24%}"
+    "table.cmp th:nth-child(2){width:24%}"
+    "table.cmp th:nth-child(3),table.cmp th:nth-child(4){width:14%}\n"
+    ".incident{margin:.2em 0 .5em;padding:.2em .6em;"
+    "border-left:6px solid #c27c00;background:#fdf3e0}\n"
     "code,pre{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\","
     "monospace}\n"
     "code{font-size:.92em;background:#f0f0f0;padding:0 .2em}\n"
@@ -1018,6 +1199,12 @@ write_header(struct ctx *c)
 		         : "other");
 		text(c, out);
 		put(c, "</div></div>\n");
+		if (c->incident_at) {
+			put(c, "<p class=\"incident\"><b>Incident declared / "
+			       "restore points before:</b> ");
+			text(c, fmt_wall(c->incident_at, false, a, sizeof(a)));
+			put(c, "</p>\n");
+		}
 	} else {
 		heading(c, 1, title);
 		put(c, "**Outcome: ");
@@ -1027,6 +1214,12 @@ write_header(struct ctx *c)
 		put(c, " \xc2\xb7 ");
 		text(c, dir);
 		put(c, "\n\n");
+		if (c->incident_at) {
+			put(c,
+			    "**Incident declared / restore points before:** ");
+			text(c, fmt_wall(c->incident_at, false, a, sizeof(a)));
+			put(c, "\n\n");
+		}
 	}
 	table_begin(c, "meta", head, 2);
 	meta_row(c, "Run", c->run_id, true);
@@ -1050,6 +1243,7 @@ write_header(struct ctx *c)
 
 struct svc_counts {
 	size_t met, missed, notrec, norto, total;
+	size_t rp, rpo_missed; /* restored from a restore point; over RPO */
 };
 
 static struct svc_counts
@@ -1069,6 +1263,11 @@ count_services(const struct ctx *c)
 			k.met++;
 		else
 			k.missed++;
+		if (s->has_rp) {
+			k.rp++;
+			if (s->rpo_ms && !s->rpo_met)
+				k.rpo_missed++;
+		}
 	}
 	return k;
 }
@@ -1093,6 +1292,7 @@ write_summary(struct ctx *c)
 	size_t nstates = sizeof(states) / sizeof(states[0]);
 	size_t counts[sizeof(states) / sizeof(states[0]) + 1] = {0};
 	struct svc_counts k = count_services(c);
+	size_t cmp[CMP_N];
 	size_t i, j;
 	bool first = true;
 
@@ -1102,6 +1302,7 @@ write_summary(struct ctx *c)
 				break;
 		counts[j]++;
 	}
+	count_cmp(c, cmp);
 	heading(c, 2, "Summary");
 	if (c->html) {
 		put(c, "<div class=\"cards\">");
@@ -1111,7 +1312,16 @@ write_summary(struct ctx *c)
 		card(c, k.notrec ? "bad" : "", k.notrec, "not recovered");
 		if (k.norto)
 			card(c, "", k.norto, "recovered, no RTO");
+		if (k.rp)
+			card(c, k.rpo_missed ? "bad" : "good", k.rpo_missed,
+			     "missed their RPO");
 		card(c, counts[1] ? "bad" : "", counts[1], "tasks failed");
+		if (c->has_prev) {
+			card(c, cmp[CMP_FASTER] ? "good" : "", cmp[CMP_FASTER],
+			     "faster than last time");
+			card(c, cmp[CMP_SLOWER] ? "warn" : "", cmp[CMP_SLOWER],
+			     "slower than last time");
+		}
 		put(c, "</div>\n<p class=\"counts\"><b>");
 		putf(c, "%zu tasks:</b> ", c->nt);
 	} else {
@@ -1121,6 +1331,17 @@ write_summary(struct ctx *c)
 		     k.total, k.met, k.missed, k.notrec);
 		if (k.norto)
 			putf(c, ", %zu recovered without an RTO", k.norto);
+		if (k.rp)
+			putf(c,
+			     "\n- **Restored from restore points** (%zu): %zu "
+			     "missed their RPO",
+			     k.rp, k.rpo_missed);
+		if (c->has_prev)
+			putf(c,
+			     "\n- **Against the previous %s**: %zu faster than "
+			     "last time, %zu slower, %zu same",
+			     prev_word(c), cmp[CMP_FASTER], cmp[CMP_SLOWER],
+			     cmp[CMP_SAME]);
 		putf(c, "\n- **Tasks** (%zu): ", c->nt);
 	}
 	for (j = 0; j <= nstates; j++) {
@@ -1262,6 +1483,8 @@ bar_title(struct ctx *c, const struct rtask *t)
 		put(c, "\nsignal "), text_lines(c, t->signal);
 	if (t->message)
 		put(c, "\n"), text_lines(c, t->message);
+	if (t->backup)
+		put(c, "\nbackup: "), text_lines(c, t->backup);
 	put(c, "</title>");
 }
 
@@ -1634,15 +1857,68 @@ result_cell(struct ctx *c, const struct rsvc *s)
 	}
 }
 
+#define DASH "\xe2\x80\x94" /* em dash: nothing to show */
+
+/* Data lost to the restore point, and when the backup was taken. */
+static void
+loss_cell(struct ctx *c, const struct rsvc *s)
+{
+	char a[32], b[64];
+
+	if (!s->has_rp) {
+		cell(c, "r-none", DASH);
+		return;
+	}
+	cell_begin(c, NULL);
+	text(c, s->loss_ms >= 0 ? fmt_span(s->loss_ms, a, sizeof(a)) : "?");
+	if (s->backup_at) {
+		put(c, c->html ? "<br><span class=\"small\">backup "
+		               : " (backup ");
+		text(c, fmt_wall(s->backup_at, false, b, sizeof(b)));
+		put(c, c->html ? "</span>" : ")");
+	}
+	cell_end(c);
+}
+
+static void
+rpo_cell(struct ctx *c, const struct rsvc *s)
+{
+	char a[32], b[32], d[96];
+
+	if (!s->has_rp) {
+		cell(c, "r-none", DASH);
+	} else if (s->rpo_ms == 0) {
+		cell(c, "r-none", "no RPO");
+	} else if (s->rpo_met) {
+		snprintf(d, sizeof(d), "%s: met",
+		         fmt_rto(s->rpo_ms, a, sizeof(a)));
+		cell(c, "r-met", d);
+	} else if (s->loss_ms > s->rpo_ms) {
+		snprintf(d, sizeof(d), "%s: MISSED (%s over)",
+		         fmt_rto(s->rpo_ms, a, sizeof(a)),
+		         fmt_span(s->loss_ms - s->rpo_ms, b, sizeof(b)));
+		cell(c, "r-missed", d);
+	} else {
+		snprintf(d, sizeof(d), "%s: MISSED",
+		         fmt_rto(s->rpo_ms, a, sizeof(a)));
+		cell(c, "r-missed", d);
+	}
+}
+
+/*
+ * One tenant's services against their RTO and, when the report used
+ * restore points, the data lost against the RPO.
+ */
 static void
 svc_table(struct ctx *c, const char *tenant)
 {
 	static const char *const head[] = {"Service", "Tier", "Recovered at",
-	                                   "RTO", "Met"};
+	                                   "RTO",     "Met",  "Data lost",
+	                                   "RPO"};
 	char a[32], b[48], d[32];
 	size_t i;
 
-	table_begin(c, "svc", head, 5);
+	table_begin(c, c->any_rp ? "svc rp" : "svc", head, c->any_rp ? 7 : 5);
 	for (i = 0; i < c->ns; i++) {
 		const struct rsvc *s = &c->s[i];
 
@@ -1669,6 +1945,10 @@ svc_table(struct ctx *c, const char *tenant)
 		cell_end(c);
 		cell(c, NULL, fmt_rto(s->rto_ms, d, sizeof(d)));
 		result_cell(c, s);
+		if (c->any_rp) {
+			loss_cell(c, s);
+			rpo_cell(c, s);
+		}
 		row_end(c);
 	}
 	table_end(c);
@@ -1707,7 +1987,143 @@ write_recovery(struct ctx *c)
 	}
 }
 
+/* ---- against the previous run ---------------------------------------- */
+
+static void
+cmp_cell(struct ctx *c, enum cmp k, int64_t delta)
+{
+	char a[32], b[64];
+
+	switch (k) {
+	case CMP_NEW:
+		cell(c, "r-none", "new");
+		break;
+	case CMP_SAME:
+		cell(c, "r-none", "same");
+		break;
+	case CMP_FASTER:
+		snprintf(b, sizeof(b), "faster by %s",
+		         fmt_dur(-delta, a, sizeof(a)));
+		cell(c, "r-met", b);
+		break;
+	case CMP_SLOWER:
+		snprintf(b, sizeof(b), "slower by %s",
+		         fmt_dur(delta, a, sizeof(a)));
+		cell(c, "r-missed", b);
+		break;
+	case CMP_NOTREC:
+		cell(c, "r-not", "not recovered now");
+		break;
+	case CMP_RECNOW:
+		cell(c, "r-met", "recovered now, not before");
+		break;
+	default:
+		cell(c, "r-none", "?");
+		break;
+	}
+}
+
+static void
+recovery_cell(struct ctx *c, bool recovered, int64_t ms)
+{
+	char a[32];
+
+	if (!recovered)
+		cell(c, NULL, "not recovered");
+	else
+		cell(c, NULL, ms >= 0 ? fmt_dur(ms, a, sizeof(a)) : "?");
+}
+
+/* Has this run a service instance that p was? */
+static bool
+prev_matched(const struct ctx *c, const struct rprev *p)
+{
+	size_t i;
+
+	for (i = 0; i < c->ns; i++)
+		if (prev_of(c, &c->s[i]) == p)
+			return true;
+	return false;
+}
+
+static void
+write_previous(struct ctx *c)
+{
+	static const char *const head[] = {"Service", "Tenant", "This run",
+	                                   "Previous", "Change"};
+	char out[64], d[32], *title;
+	size_t i;
+	int64_t delta;
+
+	if (!c->has_prev)
+		return;
+	title = dr_xasprintf("Compared with the previous %s", prev_word(c));
+	heading(c, 2, title);
+	free(title);
+	snprintf(out, sizeof(out), "%s",
+	         c->prev_state ? c->prev_state : "unknown");
+	for (i = 0; out[i]; i++)
+		out[i] = (char)toupper((unsigned char)out[i]);
+	put(c, c->html ? "<p>" : "");
+	textf(c, "Previous %s: run ", prev_word(c));
+	code(c, c->prev_run_id);
+	put(c, ", ");
+	put(c, c->html ? "<b>" : "**");
+	text(c, out);
+	put(c, c->html ? "</b>" : "**");
+	if (c->prev_duration_ms >= 0)
+		textf(c, " in %s", fmt_dur(c->prev_duration_ms, d, sizeof(d)));
+	text(c, ". Recovery times are since the run started.");
+	put(c, c->html ? "</p>\n" : "\n\n");
+	if (c->ns == 0 && c->np == 0)
+		return;
+	table_begin(c, "cmp", head, 5);
+	for (i = 0; i < c->ns; i++) {
+		const struct rsvc *s = &c->s[i];
+		const struct rprev *p = prev_of(c, s);
+		enum cmp k = compare(c, s, &delta);
+
+		row_begin(c, NULL);
+		cell(c, NULL, s->service);
+		cell(c, NULL, s->tenant);
+		recovery_cell(c, s->recovered, s->recovery_ms);
+		if (p)
+			recovery_cell(c, p->recovery_ms >= 0, p->recovery_ms);
+		else
+			cell(c, "r-none", DASH);
+		cmp_cell(c, k, delta);
+		row_end(c);
+	}
+	for (i = 0; i < c->np; i++) {
+		const struct rprev *p = &c->p[i];
+
+		if (p->service == NULL || prev_matched(c, p))
+			continue;
+		row_begin(c, NULL);
+		cell(c, NULL, p->service);
+		cell(c, NULL, p->tenant);
+		cell(c, "r-none", DASH);
+		recovery_cell(c, p->recovery_ms >= 0, p->recovery_ms);
+		cell(c, "r-none", "not in this run");
+		row_end(c);
+	}
+	table_end(c);
+}
+
 /* ---- failures --------------------------------------------------------- */
+
+/* The restore point a copy used: "path (taken 2026-11-20 22:00:00 UTC)". */
+static char *
+backup_text(const struct rtask *t)
+{
+	char b[64];
+
+	if (t->backup_at)
+		return dr_xasprintf(
+		    "%s (taken %s)", t->backup,
+		    fmt_wall(t->backup_at, false, b, sizeof(b)));
+	return dr_xstrdup(t->backup);
+}
 
 static char *
 host_text(const struct rtask *t)
@@ -1787,6 +2203,11 @@ failure(struct ctx *c, const struct rtask *t)
 	kv(c, "Exit", ex);
 	kv(c, "When", when);
 	kv(c, "Message", t->message);
+	if (t->backup) {
+		char *bk = backup_text(t);
+		kv(c, "Backup", bk);
+		free(bk);
+	}
 	if (c->html)
 		put(c, "</table>\n");
 	else
@@ -1864,6 +2285,33 @@ write_failures(struct ctx *c)
 
 /* ---- task log (the Markdown timeline, the HTML appendix) -------------- */
 
+/* The message, and the restore point a copy used. */
+static void
+message_cell(struct ctx *c, const struct rtask *t)
+{
+	char b[64];
+
+	if (t->backup == NULL) {
+		cell(c, NULL, t->message);
+		return;
+	}
+	cell_begin(c, NULL);
+	if (t->message && *t->message) {
+		text(c, t->message);
+		put(c, c->html ? "<br>" : " \xc2\xb7 ");
+	}
+	put(c, c->html ? "<span class=\"small\">backup " : "backup ");
+	code(c, t->backup);
+	if (t->backup_at) {
+		put(c, " (");
+		text(c, fmt_wall(t->backup_at, false, b, sizeof(b)));
+		put(c, ")");
+	}
+	if (c->html)
+		put(c, "</span>");
+	cell_end(c);
+}
+
 static void
 write_task_log(struct ctx *c)
 {
@@ -1921,7 +2369,7 @@ write_task_log(struct ctx *c)
 		else
 			snprintf(n, sizeof(n), "-");
 		cell(c, NULL, n);
-		cell(c, NULL, t->message);
+		message_cell(c, t);
 		row_end(c);
 		free(host);
 	}
@@ -1948,6 +2396,7 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	if (c.html)
 		write_timeline_html(&c);
 	write_recovery(&c);
+	write_previous(&c);
 	write_failures(&c);
 	write_task_log(&c);
 	doc_end(&c);

@@ -300,6 +300,89 @@ def test_limits():
     check(peak["site"] == 3, "the site limit was reached, so it was tested: %s" % peak)
 
 
+def test_gate_needs_operator():
+    """--yes starts the run but does not pass gates without --auto-approve."""
+    p = plan("gate", """
+      { name = "go"; tier = 1; scope = "global"; steps = (
+        { name = "ask"; approve = "Open the routes?"; },
+        { name = "after"; on = "torino:to-db1"; run = "true"; } ); }
+    """)
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    r = subprocess.run([DROVER, "failover", p, "--from", "milan,rome", "--to",
+                        "torino", "--yes"], env=dict(os.environ,
+                        DROVER_STATE_DIR=state), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    out = r.stdout.decode(errors="replace")
+    check(r.returncode == 1, "an unanswered gate fails the run (rc %d)" %
+          r.returncode, out)
+    check("needs an operator" in out, "says the gate needs an operator", out)
+    rc, out, rep = run(p)  # run() passes --auto-approve
+    check(rc == 0 and task(rep, "go/ask")["state"] == "succeeded",
+          "--auto-approve passes it", out)
+
+
+def test_interrupt_and_status():
+    """First SIGINT: start nothing new, cancel running tasks, exit 3."""
+    marker = "sleep 4%03d" % (os.getpid() % 1000)
+    p = plan("intr", """
+      { name = "long"; tier = 1; scope = "global"; steps = (
+        { name = "wait"; on = "torino:to-app1"; run = "%s"; },
+        { name = "never"; on = "torino:to-app1"; run = "true"; } ); }
+    """ % marker)
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    env = dict(os.environ, DROVER_STATE_DIR=state)
+    proc = subprocess.Popen([DROVER, "failover", p, "--from", "milan,rome",
+                             "--to", "torino", "--yes"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    t0 = time.time()
+    while time.time() - t0 < 20:
+        if subprocess.run(["pgrep", "-u", "drlab", "-f", marker],
+                          stdout=subprocess.PIPE).returncode == 0:
+            break
+        time.sleep(0.1)
+    run_id = os.listdir(os.path.join(state, "runs"))[0]
+    st = subprocess.run([DROVER, "status", run_id], env=env,
+                        stdout=subprocess.PIPE).stdout.decode()
+    check("state running" in st, "status shows the live run:\n" + st)
+    proc.send_signal(2)
+    out = proc.communicate(timeout=60)[0].decode(errors="replace")
+    check(proc.returncode == 3, "interrupted run exits 3 (rc %d)" %
+          proc.returncode, out)
+    rep = json.load(open(os.path.join(state, "runs", run_id, "report.json")))
+    check(task(rep, "long/wait")["state"] == "cancelled", "running task cancelled")
+    check(task(rep, "long/never")["state"] == "cancelled" and
+          task(rep, "long/never")["attempts"] == 0, "nothing new started")
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-u", "drlab", "-f", marker],
+                          stdout=subprocess.PIPE).stdout.decode().split()
+    check(not left, "the remote command was killed: %s" % left)
+    st = subprocess.run([DROVER, "status"], env=env,
+                        stdout=subprocess.PIPE).stdout.decode()
+    check("interrupted" in st, "status lists it as interrupted:\n" + st)
+
+
+def test_dry_run_connects_nowhere():
+    logs = ["%s/sshd/%s/sshd.log" % (LAB, h) for h in ("to-db1", "va-bk1",
+                                                        "mi-db1")]
+    sizes = [os.path.getsize(l) for l in logs]
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    r = subprocess.run([DROVER, "failover", os.path.join(TOP, "plans", "lab.cfg"),
+                        "--from", "milan,rome", "--to", "torino", "--dry-run"],
+                       env=dict(os.environ, DROVER_STATE_DIR=state),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    out = r.stdout.decode(errors="replace")
+    check(r.returncode == 0 and "payroll/comune-brescia/restore" in out,
+          "dry run lists the tasks", out)
+    check(out.index("payroll/comune-lodi") < out.index("website/comune-brescia"),
+          "in run order", out)
+    time.sleep(0.3)
+    check([os.path.getsize(l) for l in logs] == sizes, "no host saw a connection")
+    check(not os.path.exists(os.path.join(state, "runs")), "no run was recorded")
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 

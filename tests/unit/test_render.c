@@ -768,6 +768,242 @@ test_lab_fixture(void **state)
 	json_decref(r);
 }
 
+/*
+ * Restore points and the previous drill: a drill declared for an incident
+ * at 09:30; payroll restored from a backup 36h older (RPO 2d: met),
+ * anagrafe from one 2d 6h older (RPO 1d: missed), protocollo's copy failed
+ * on its restore point (no RPO), website and the fence used none. The
+ * previous drill: payroll 1.3s slower, anagrafe 2.0s faster, fence the
+ * same, protocollo recovered, einvoicing no longer in the plan, website
+ * new.
+ */
+#define EVIL_RUN "<img src=x onerror=alert(1)>`|x"
+
+static void
+restore_point(json_t *s, const char *taken, long long loss, long long rpo)
+{
+	set_str(s, "backup_taken_at", taken);
+	json_object_set_new(s, "data_loss_ms", json_integer(loss));
+	json_object_set_new(s, "rpo_ms", rpo ? json_integer(rpo) : json_null());
+	json_object_set_new(s, "rpo_met", json_boolean(!rpo || loss <= rpo));
+}
+
+static json_t *
+prev_svc(const char *service, const char *tenant, long long at)
+{
+	return json_pack("{s:s, s:s?, s:o, s:b}", "service", service, "tenant",
+	                 tenant, "recovery_ms",
+	                 at >= 0 ? json_integer(at) : json_null(), "rto_met",
+	                 at >= 0);
+}
+
+static json_t *
+restore_run(const char *mode)
+{
+	json_t *r = json_pack(
+	    "{s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:s, s:s, s:I}", "run_id",
+	    "20261122T100000Z-pa-drill-0b1d", "plan", "pa-recovery", "mode",
+	    mode, "from", "milan", "to", "torino", "state", "failed",
+	    "started_at", "2026-11-22T10:00:00.000Z", "ended_at",
+	    "2026-11-22T10:10:00.000Z", "incident_at",
+	    "2026-11-22T09:30:00.000Z", "duration_ms", (json_int_t)(10 * MIN));
+	json_t *tasks = json_array(), *svcs = json_array(), *prev, *ps, *t, *s;
+
+	json_array_append_new(tasks, task("fence/cut@milan/mi-db1", "fence",
+	                                  NULL, 0, "cut", "mi-db1", "succeeded",
+	                                  1, 0, 1 * MIN));
+	t = task("payroll/comune-brescia/copy@torino/to-db1", "payroll",
+	         "comune-brescia", 1, "copy", "to-db1", "succeeded", 1, 1 * MIN,
+	         5 * MIN);
+	set_str(t, "backup", "/backups/payroll/2026-11-20.tar");
+	set_str(t, "backup_taken_at", "2026-11-20T21:30:00.000Z");
+	json_array_append_new(tasks, t);
+	t = task("anagrafe/comune-brescia/copy@torino/to-db1", "anagrafe",
+	         "comune-brescia", 1, "copy", "to-db1", "succeeded", 1, 1 * MIN,
+	         3 * MIN);
+	set_str(t, "backup", "/backups/anagrafe/2026-11-20.tar");
+	set_str(t, "backup_taken_at", "2026-11-20T03:30:00.000Z");
+	json_array_append_new(tasks, t);
+	t = task("protocollo/comune-lodi/copy@torino/to-db2", "protocollo",
+	         "comune-lodi", 1, "copy", "to-db2", "failed", 1, 1 * MIN,
+	         2 * MIN);
+	json_object_set_new(t, "exit_status", json_integer(2));
+	set_str(t, "message", "torino/to-db2: copy: exit 2");
+	set_str(t, "backup", "/backups/<i>protocollo</i>/2026-11-21.tar");
+	set_str(t, "backup_taken_at", "2026-11-21T02:00:00.000Z");
+	json_array_append_new(tasks, t);
+	json_array_append_new(
+	    tasks, task("website/comune-brescia/publish@torino/to-web1",
+	                "website", "comune-brescia", 2, "publish", "to-web1",
+	                "succeeded", 1, 3 * MIN, 4 * MIN));
+	json_object_set_new(r, "tasks", tasks);
+
+	json_array_append_new(svcs, svc("fence", NULL, 0, 0, true, 1 * MIN));
+	s = svc("payroll", "comune-brescia", 1, 8 * MIN, true, 5 * MIN);
+	restore_point(s, "2026-11-20T21:30:00.000Z", 129600000, 172800000);
+	json_array_append_new(svcs, s);
+	s = svc("anagrafe", "comune-brescia", 1, 8 * MIN, true, 3 * MIN);
+	restore_point(s, "2026-11-20T03:30:00.000Z", 194400000, 86400000);
+	json_array_append_new(svcs, s);
+	s = svc("protocollo", "comune-lodi", 1, 8 * MIN, false, 0);
+	restore_point(s, "2026-11-21T02:00:00.000Z", 27000000, 0);
+	json_array_append_new(svcs, s);
+	json_array_append_new(
+	    svcs, svc("website", "comune-brescia", 2, 60 * MIN, true, 4 * MIN));
+	json_object_set_new(r, "services", svcs);
+
+	ps = json_array();
+	json_array_append_new(ps, prev_svc("fence", NULL, 1 * MIN + 50));
+	json_array_append_new(
+	    ps, prev_svc("payroll", "comune-brescia", 5 * MIN + 1300));
+	json_array_append_new(
+	    ps, prev_svc("anagrafe", "comune-brescia", 3 * MIN - 2000));
+	json_array_append_new(ps,
+	                      prev_svc("protocollo", "comune-lodi", 4 * MIN));
+	json_array_append_new(
+	    ps, prev_svc("einvoicing", "comune-brescia", 7 * MIN));
+	prev = json_pack("{s:s, s:s, s:I, s:o}", "run_id", EVIL_RUN, "state",
+	                 "succeeded", "duration_ms", (json_int_t)(9 * MIN),
+	                 "services", ps);
+	json_object_set_new(r, "previous", prev);
+	return r;
+}
+
+static void
+test_restore_points(void **state)
+{
+	json_t *r = restore_run("drill");
+	char *md = render(r, DR_RENDER_MD), *html = render(r, DR_RENDER_HTML);
+	const char *b, *l, *f;
+
+	(void)state;
+	/* the incident in the header */
+	find(md, "**Incident declared / restore points before:** 2026-11-22 "
+	         "09:30:00 UTC");
+	find(html, "<b>Incident declared / restore points before:</b> "
+	           "2026-11-22 09:30:00 UTC");
+
+	/* data lost against the RPO, per tenant */
+	find(md,
+	     "| Service | Tier | Recovered at | RTO | Met | Data lost | RPO "
+	     "|");
+	b = find(md, "### comune-brescia");
+	l = find(md, "### comune-lodi");
+	find(b, "| payroll | 1 | +05:00 (10:05:00 UTC) | 8m | met (3m00s to "
+	        "spare) | 1d 12h (backup 2026-11-20 21:30:00 UTC) | 2d: met |");
+	find(b, "| anagrafe | 1 | +03:00 (10:03:00 UTC) | 8m | met (5m00s to "
+	        "spare) | 2d 6h (backup 2026-11-20 03:30:00 UTC) | 1d: MISSED "
+	        "(1d 6h over) |");
+	find(b, "| website | 2 | +04:00 (10:04:00 UTC) | 1h | met (56m00s to "
+	        "spare) | \xe2\x80\x94 | \xe2\x80\x94 |");
+	find(l, "| protocollo | 1 | - | 8m | NOT RECOVERED | 7h 30m (backup "
+	        "2026-11-21 02:00:00 UTC) | no RPO |");
+	find(find(md, "### Global services"),
+	     "| fence | 0 | +01:00 (10:01:00 UTC) | - | recovered (no RTO) | "
+	     "\xe2\x80\x94 | \xe2\x80\x94 |");
+	find(md, "- **Restored from restore points** (3): 1 missed their RPO");
+
+	find(html, "<table class=\"svc rp\">");
+	b = find(html, "<h3>comune-brescia</h3>");
+	find(b, "<td>1d 12h<br><span class=\"small\">backup 2026-11-20 "
+	        "21:30:00 UTC</span></td><td class=\"r-met\">2d: met</td>");
+	find(b, "<td class=\"r-missed\">1d: MISSED (1d 6h over)</td>");
+	find(b, "<td class=\"r-none\">\xe2\x80\x94</td><td "
+	        "class=\"r-none\">\xe2\x80\x94</td></tr>");
+	find(html, "<div class=\"n\">1</div><div class=\"l\">missed their "
+	           "RPO");
+
+	/* the backup a copy used: task log, failures, tooltip */
+	find(md, "| backup `/backups/payroll/2026-11-20.tar` (2026-11-20 "
+	         "21:30:00 UTC) |");
+	find(html, "<span class=\"small\">backup "
+	           "<code>/backups/payroll/2026-11-20.tar</code> (2026-11-20 "
+	           "21:30:00 UTC)</span>");
+	f = find(md, "## Failures");
+	find(f,
+	     "- **Backup:** /backups/\\<i\\>protocollo\\</i\\>/2026-11-21.tar "
+	     "(taken 2026-11-21 02:00:00 UTC)");
+	f = find(html, "<h2>Failures</h2>");
+	find(f, "<td>Backup</td><td>/backups/&lt;i&gt;protocollo&lt;/i&gt;/"
+	        "2026-11-21.tar (taken 2026-11-21 02:00:00 UTC)</td>");
+	find(html, "\nbackup: /backups/payroll/2026-11-20.tar</title>");
+	absent(html, "<i>");
+	free(md);
+	free(html);
+	json_decref(r);
+}
+
+static void
+test_previous(void **state)
+{
+	json_t *r = restore_run("drill");
+	char *md = render(r, DR_RENDER_MD), *html = render(r, DR_RENDER_HTML);
+	const char *p;
+
+	(void)state;
+	p = find(md, "## Compared with the previous drill");
+	assert_true(p > strstr(md, "## Recovery by tenant"));
+	assert_true(p < strstr(md, "## Failures"));
+	find(p, "Previous drill: run `` " EVIL_RUN " ``, **SUCCEEDED** in "
+	        "9m00s.");
+	find(p, "| Service | Tenant | This run | Previous | Change |");
+	find(p, "| fence | - | 1m00s | 1m00s | same |");
+	find(p, "| payroll | comune-brescia | 5m00s | 5m01s | faster by 1.3s "
+	        "|");
+	find(p, "| anagrafe | comune-brescia | 3m00s | 2m58s | slower by 2.0s "
+	        "|");
+	find(p, "| protocollo | comune-lodi | not recovered | 4m00s | not "
+	        "recovered now |");
+	find(p, "| website | comune-brescia | 4m00s | \xe2\x80\x94 | new |");
+	find(p, "| einvoicing | comune-brescia | \xe2\x80\x94 | 7m00s | not in "
+	        "this run |");
+	find(md, "- **Against the previous drill**: 1 faster than last time, 1 "
+	         "slower, 1 same");
+
+	p = find(html, "<h2>Compared with the previous drill</h2>");
+	find(p, "<p>Previous drill: run <code>&lt;img src=x "
+	        "onerror=alert(1)&gt;`|x</code>, <b>SUCCEEDED</b> in 9m00s.");
+	find(p, "<td>payroll</td><td>comune-brescia</td><td>5m00s</td>"
+	        "<td>5m01s</td><td class=\"r-met\">faster by 1.3s</td>");
+	find(p, "<td class=\"r-missed\">slower by 2.0s</td>");
+	find(p, "<td class=\"r-none\">new</td>");
+	find(p, "<td class=\"r-not\">not recovered now</td>");
+	find(html, "<div class=\"n\">1</div><div class=\"l\">faster than last "
+	           "time");
+	find(html, "<div class=\"card warn\"><div class=\"n\">1</div><div "
+	           "class=\"l\">slower than last time");
+	/* the previous run id is text, never markup */
+	absent(html, "<img");
+	free(md);
+	free(html);
+	json_decref(r);
+
+	/* a failover compares with the previous run */
+	r = restore_run("failover");
+	md = render(r, DR_RENDER_MD);
+	html = render(r, DR_RENDER_HTML);
+	find(md, "## Compared with the previous run");
+	find(md, "Previous run: run ");
+	find(html, "<h2>Compared with the previous run</h2>");
+	absent(html, "previous drill");
+	free(md);
+	free(html);
+	json_decref(r);
+
+	/* no "previous", no section, no cards */
+	r = failed_run();
+	md = render(r, DR_RENDER_MD);
+	html = render(r, DR_RENDER_HTML);
+	absent(md, "Compared with");
+	absent(html, "Compared with");
+	absent(html, "than last time");
+	absent(html, "Data lost");
+	absent(md, "Incident declared");
+	free(md);
+	free(html);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -791,6 +1027,8 @@ main(void)
 	    cmocka_unit_test(test_sparse),
 	    cmocka_unit_test(test_long_run),
 	    cmocka_unit_test(test_lab_fixture),
+	    cmocka_unit_test(test_restore_points),
+	    cmocka_unit_test(test_previous),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
