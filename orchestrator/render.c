@@ -1836,7 +1836,7 @@ write_timeline_html(struct ctx *c)
 static void
 result_cell(struct ctx *c, const struct rsvc *s)
 {
-	char a[32], b[32];
+	char a[32], b[64];
 
 	if (!s->recovered) {
 		cell(c, "r-not", "NOT RECOVERED");

@@ -52,7 +52,7 @@ struct dr_rs_task {
 	enum dr_task_state state; /* the last recorded state */
 	int attempts;
 	int exit_code;
-	char signal[16];
+	char signal[32];
 	bool unreachable;
 	char *message;
 	char *tail;

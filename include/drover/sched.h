@@ -41,7 +41,7 @@ const char *dr_task_state_name(enum dr_task_state s);
 struct dr_outcome {
 	int status;      /* 0 success, else DR_E* (DR_EEXIT: nonzero exit) */
 	int exit_code;   /* -1 when the command did not exit */
-	char signal[16]; /* exit signal name, "" if none */
+	char signal[32]; /* exit signal name, "" if none */
 	const char *message; /* borrowed for the call: "exit 3", ... */
 	const char *tail;    /* borrowed: last output, may be NULL */
 	const char *backup;  /* copy from a restore-point set: the backup
@@ -54,7 +54,7 @@ struct dr_task_run {
 	enum dr_task_state state;
 	int attempts;
 	int exit_code;
-	char signal[16];
+	char signal[32];
 	bool unreachable;
 	bool by_design;         /* skipped on purpose: a drill does not fence */
 	char *message;          /* last outcome message, owned */
