@@ -96,22 +96,10 @@ struct dr_check {
 
 /* Tracing */
 
-static int
-trace_on(void)
-{
-	static int on = -1;
-
-	if (on < 0) {
-		const char *e = getenv("DROVER_TRACE");
-		on = e != NULL && *e != '\0' && strcmp(e, "0") != 0;
-	}
-	return on;
-}
-
 static void
 set_state(struct hcheck *h, enum host_state st)
 {
-	if (trace_on())
+	if (dr_trace_on())
 		fprintf(stderr, "drover: trace: %s: check %s -> %s\n", h->label,
 		        host_state_names[h->st], host_state_names[st]);
 	h->st = st;

@@ -224,15 +224,6 @@ dr_cmd_check(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", check_opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			rc = dr_cmd_dir_opt(&dir, "from", optarg);
-			break;
-		case 't':
-			rc = dr_cmd_dir_opt(&dir, "to", optarg);
-			break;
-		case 'd':
-			rc = dr_cmd_dir_opt(&dir, "drill", NULL);
-			break;
 		case 'j':
 			json = true;
 			break;
@@ -241,8 +232,8 @@ dr_cmd_check(int argc, char **argv)
 			printf("usage: drover check PLAN --to S [--from S[,S]] "
 			       "[--drill] [--json]\n");
 			return DR_EXIT_OK;
-		default:
-			rc = DR_EXIT_USAGE;
+		default: /* --from --to --drill --only, or unknown */
+			rc = dr_cmd_dir_opt(&dir, c, optarg);
 		}
 		if (rc != 0)
 			goto out;

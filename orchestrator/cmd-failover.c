@@ -96,15 +96,6 @@ run_plan(int argc, char **argv, bool drill)
 	while ((c = getopt_long(argc, argv, "hny", failover_opts, NULL)) !=
 	       -1) {
 		switch (c) {
-		case 'f':
-			rc = dr_cmd_dir_opt(&dir, "from", optarg);
-			break;
-		case 't':
-			rc = dr_cmd_dir_opt(&dir, "to", optarg);
-			break;
-		case 'O':
-			rc = dr_cmd_dir_opt(&dir, "only", optarg);
-			break;
 		case 'n':
 			dry = true;
 			break;
@@ -136,8 +127,8 @@ run_plan(int argc, char **argv, bool drill)
 			dr_cmd_dir_free(&dir);
 			dr_cmd_usage(drill ? "drill" : "failover");
 			return DR_EXIT_OK;
-		default:
-			rc = DR_EXIT_USAGE;
+		default: /* --from --to --drill --only, or unknown */
+			rc = dr_cmd_dir_opt(&dir, c, optarg);
 		}
 		if (rc != 0)
 			goto out;

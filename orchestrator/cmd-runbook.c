@@ -140,15 +140,6 @@ dr_cmd_runbook(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "ho:", runbook_opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			rc = dr_cmd_dir_opt(&dir, "from", optarg);
-			break;
-		case 't':
-			rc = dr_cmd_dir_opt(&dir, "to", optarg);
-			break;
-		case 'd':
-			rc = dr_cmd_dir_opt(&dir, "drill", NULL);
-			break;
 		case 'F':
 			format_set = true;
 			if (strcmp(optarg, "md") == 0 ||
@@ -176,8 +167,8 @@ dr_cmd_runbook(int argc, char **argv)
 			       "[--format md|html] [--known-hosts FILE] "
 			       "[-o FILE] [--drill]\n");
 			return DR_EXIT_OK;
-		default:
-			rc = DR_EXIT_USAGE;
+		default: /* --from --to --drill --only, or unknown */
+			rc = dr_cmd_dir_opt(&dir, c, optarg);
 		}
 		if (rc != 0)
 			goto out;

@@ -121,25 +121,13 @@ dr_cmd_show(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", show_opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			rc = dr_cmd_dir_opt(&dir, "from", optarg);
-			break;
-		case 't':
-			rc = dr_cmd_dir_opt(&dir, "to", optarg);
-			break;
-		case 'd':
-			rc = dr_cmd_dir_opt(&dir, "drill", NULL);
-			break;
-		case 'O':
-			rc = dr_cmd_dir_opt(&dir, "only", optarg);
-			break;
 		case 'h':
 			dr_cmd_dir_free(&dir);
 			printf("usage: drover show PLAN --from S[,S] --to S "
 			       "[--drill] [--only NAME]...\n");
 			return DR_EXIT_OK;
-		default:
-			rc = DR_EXIT_USAGE;
+		default: /* --from --to --drill --only, or unknown */
+			rc = dr_cmd_dir_opt(&dir, c, optarg);
 		}
 		if (rc != 0)
 			goto out;

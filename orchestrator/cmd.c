@@ -10,11 +10,11 @@
 #include "drover/plan.h"
 
 int
-dr_cmd_dir_opt(struct dr_cmd_dir *d, const char *opt, const char *arg)
+dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
 {
 	char *p, *save = NULL, *tok;
 
-	if (strcmp(opt, "from") == 0) {
+	if (c == 'f') {
 		free(d->from_arg);
 		d->from_arg = dr_xstrdup(arg);
 		d->nfrom = 0;
@@ -31,7 +31,7 @@ dr_cmd_dir_opt(struct dr_cmd_dir *d, const char *opt, const char *arg)
 			fprintf(stderr, "drover: --from needs a site name\n");
 			return DR_EXIT_USAGE;
 		}
-	} else if (strcmp(opt, "to") == 0) {
+	} else if (c == 't') {
 		if (strchr(arg, ',') != NULL) {
 			fprintf(stderr,
 			        "drover: --to takes one site, not \"%s\"\n",
@@ -39,14 +39,16 @@ dr_cmd_dir_opt(struct dr_cmd_dir *d, const char *opt, const char *arg)
 			return DR_EXIT_USAGE;
 		}
 		d->to = arg;
-	} else if (strcmp(opt, "drill") == 0) {
+	} else if (c == 'd') {
 		d->drill = true;
-	} else if (strcmp(opt, "only") == 0) {
+	} else if (c == 'O') {
 		if (d->nonly == sizeof(d->only) / sizeof(d->only[0])) {
 			fprintf(stderr, "drover: --only: too many names\n");
 			return DR_EXIT_USAGE;
 		}
 		d->only[d->nonly++] = arg;
+	} else {
+		return DR_EXIT_USAGE; /* getopt already said what was wrong */
 	}
 	return 0;
 }

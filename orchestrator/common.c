@@ -441,3 +441,15 @@ dr_time_parse(const char *s, uint64_t *ms)
 	}
 	return DR_EINVAL;
 }
+
+bool
+dr_trace_on(void)
+{
+	static int on = -1;
+
+	if (on < 0) {
+		const char *e = getenv("DROVER_TRACE");
+		on = e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+	}
+	return on != 0;
+}

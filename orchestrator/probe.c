@@ -120,21 +120,13 @@ static int http_start(struct dr_probe_run *run, const char *url);
 
 /* --- tracing and small helpers ------------------------------------------ */
 
-static bool
-tracing(void)
-{
-	const char *t = getenv("DROVER_TRACE");
-
-	return t != NULL && *t != '\0' && strcmp(t, "0") != 0;
-}
-
 static void
 set_state(struct dr_probe_run *run, enum probe_state st)
 {
 	static const char *const names[] = {"wait", "resolve", "connect",
 	                                    "http", "ending",  "closing"};
 
-	if (tracing())
+	if (dr_trace_on())
 		fprintf(stderr, "probe %s: %s -> %s (attempt %d)\n",
 		        run->target, names[run->state], names[st],
 		        run->attempts);

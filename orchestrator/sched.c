@@ -144,7 +144,7 @@ set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
 			advance_tier(s);
 		}
 	}
-	if (getenv("DROVER_TRACE"))
+	if (dr_trace_on())
 		fprintf(stderr, "trace: sched: %s: %s -> %s\n", t->key,
 		        dr_task_state_name(old), dr_task_state_name(st));
 	if (s->h.on_change && s->started) /* presets are history */

@@ -91,9 +91,7 @@ set_state(struct dr_spawn *s, enum spawn_state st)
 {
 	static const char *const names[] = {"opening", "running", "flushing",
 	                                    "closing"};
-	const char *tr = getenv("DROVER_TRACE");
-
-	if (tr != NULL && *tr != '\0' && strcmp(tr, "0") != 0)
+	if (dr_trace_on())
 		fprintf(stderr, "spawn[%d]: %s -> %s\n", s->pid,
 		        names[s->state], names[st]);
 	s->state = st;

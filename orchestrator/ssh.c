@@ -12,6 +12,7 @@
 #include "drover/ssh.h"
 #include "drover/scrub.h"
 #include "drover/sha256.h"
+#include "drover/template.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,22 +217,10 @@ static void on_keepalive(uv_timer_t *t);
 
 /* Tracing */
 
-static int
-trace_on(void)
-{
-	static int on = -1;
-
-	if (on < 0) {
-		const char *e = getenv("DROVER_TRACE");
-		on = e != NULL && *e != '\0' && strcmp(e, "0") != 0;
-	}
-	return on;
-}
-
 static void
 set_state(struct dr_ssh *s, enum conn_state st)
 {
-	if (trace_on())
+	if (dr_trace_on())
 		fprintf(stderr, "drover: trace: %s: ssh %s -> %s\n", s->label,
 		        conn_names[s->st], conn_names[st]);
 	s->st = st;
@@ -240,7 +229,7 @@ set_state(struct dr_ssh *s, enum conn_state st)
 static void
 job_set_state(struct job *j, enum job_state st)
 {
-	if (trace_on())
+	if (dr_trace_on())
 		fprintf(stderr, "drover: trace: %s: %s %s -> %s\n", j->s->label,
 		        j->kind == K_KILL ? "kill" : "channel",
 		        job_names[j->st], job_names[st]);
@@ -248,19 +237,6 @@ job_set_state(struct job *j, enum job_state st)
 }
 
 /* Helpers */
-
-static void
-quote(struct dr_buf *b, const char *v)
-{
-	dr_buf_puts(b, "'");
-	for (; *v; v++) {
-		if (*v == '\'')
-			dr_buf_puts(b, "'\\''");
-		else
-			dr_buf_append(b, v, 1);
-	}
-	dr_buf_puts(b, "'");
-}
 
 static char *
 expand_home(const char *p)
@@ -1438,15 +1414,15 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	dr_buf_init(&b, 0);
 	dr_buf_puts(&b, "exec sh -c ");
 	if (kind == K_KILL) {
-		quote(&b, KILLER);
+		dr_shell_quote(&b, KILLER);
 		dr_buf_puts(&b, " drover ");
 	} else {
-		quote(&b, WRAPPER);
+		dr_shell_quote(&b, WRAPPER);
 		dr_buf_puts(&b, " drover ");
-		quote(&b, command);
+		dr_shell_quote(&b, command);
 		dr_buf_puts(&b, " ");
 	}
-	quote(&b, j->tag);
+	dr_shell_quote(&b, j->tag);
 	j->cmd = dr_buf_steal(&b);
 	return j;
 }

@@ -8,6 +8,7 @@
  * destination; they swap when the flight drains.
  */
 #include "drover/transfer.h"
+#include "drover/template.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -70,25 +71,10 @@ static void local_read(struct dr_transfer *t);
 static void
 set_state(struct dr_transfer *t, enum xfer_state st)
 {
-	const char *e = getenv("DROVER_TRACE");
-
-	if (e != NULL && *e && strcmp(e, "0") != 0)
+	if (dr_trace_on())
 		fprintf(stderr, "drover: trace: %s: transfer %s -> %s\n",
 		        t->label, xfer_names[t->st], xfer_names[st]);
 	t->st = st;
-}
-
-static void
-quote(struct dr_buf *b, const char *v)
-{
-	dr_buf_puts(b, "'");
-	for (; *v; v++) {
-		if (*v == '\'')
-			dr_buf_puts(b, "'\\''");
-		else
-			dr_buf_append(b, v, 1);
-	}
-	dr_buf_puts(b, "'");
 }
 
 static bool
@@ -221,7 +207,7 @@ after_failure(struct dr_transfer *t)
 	if (t->tmp_created && dr_ssh_ready(t->dst)) {
 		dr_buf_init(&cmd, 0);
 		dr_buf_puts(&cmd, "rm -f -- ");
-		quote(&cmd, t->tmp);
+		dr_shell_quote(&cmd, t->tmp);
 		memset(&o, 0, sizeof(o));
 		o.command = cmd.data;
 		o.timeout_ms = CLEANUP_MS;
@@ -281,21 +267,21 @@ start_verify(struct dr_transfer *t)
 
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "d=$(sha256sum < ");
-	quote(&c, t->tmp);
+	dr_shell_quote(&c, t->tmp);
 	dr_buf_puts(&c, ") || exit 4; d=${d%% *}; echo \"$d\"; if [ \"$d\" = ");
-	quote(&c, t->want[0] ? t->want : t->got);
+	dr_shell_quote(&c, t->want[0] ? t->want : t->got);
 	dr_buf_puts(&c, " ]; then ");
 	if (t->mode != NULL) {
 		dr_buf_printf(&c, "chmod %s ", t->mode);
-		quote(&c, t->tmp);
+		dr_shell_quote(&c, t->tmp);
 		dr_buf_puts(&c, " && ");
 	}
 	dr_buf_puts(&c, "mv -f -- ");
-	quote(&c, t->tmp);
+	dr_shell_quote(&c, t->tmp);
 	dr_buf_puts(&c, " ");
-	quote(&c, t->final);
+	dr_shell_quote(&c, t->final);
 	dr_buf_puts(&c, " || exit 5; else rm -f -- ");
-	quote(&c, t->tmp);
+	dr_shell_quote(&c, t->tmp);
 	dr_buf_puts(&c, "; exit 3; fi");
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
@@ -517,9 +503,9 @@ start_relay(struct dr_transfer *t)
 	dr_sha256_init(&t->sha);
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "umask 077; mkdir -p -- ");
-	quote(&c, t->dir);
+	dr_shell_quote(&c, t->dir);
 	dr_buf_puts(&c, " && exec cat > ");
-	quote(&c, t->tmp);
+	dr_shell_quote(&c, t->tmp);
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
 	o.mode = DR_SSH_STREAM_WRITE;
@@ -550,7 +536,7 @@ start_relay(struct dr_transfer *t)
 	}
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "exec cat -- ");
-	quote(&c, t->src_path);
+	dr_shell_quote(&c, t->src_path);
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
 	o.mode = DR_SSH_STREAM_READ;
@@ -691,7 +677,7 @@ xfer_step(struct dr_transfer *t)
 	dr_buf_puts(&c, "exec head -c 4096 -- ");
 	{
 		char *p = dr_xasprintf("%s.sha256", t->src_path);
-		quote(&c, p);
+		dr_shell_quote(&c, p);
 		free(p);
 	}
 	memset(&o, 0, sizeof(o));

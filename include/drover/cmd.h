@@ -55,11 +55,12 @@ struct dr_cmd_dir {
 };
 
 /*
- * Handles one direction option (--from, --to, --drill, --only) found by
- * getopt_long; opt is its long name. Returns 0, or DR_EXIT_USAGE after
- * printing why.
+ * Handles a direction option found by getopt_long, by its value in the
+ * verbs' option tables: 'f' --from, 't' --to, 'd' --drill, 'O' --only.
+ * Returns 0, or DR_EXIT_USAGE after printing why (any other value of c
+ * included: getopt has already reported an unknown option).
  */
-int dr_cmd_dir_opt(struct dr_cmd_dir *d, const char *opt, const char *arg);
+int dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg);
 void dr_cmd_dir_free(struct dr_cmd_dir *d);
 
 /*

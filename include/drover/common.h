@@ -93,6 +93,10 @@ int dr_duration_parse(const char *s, uint64_t *ms);
 /* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
 const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
 
+/* True when DROVER_TRACE is set (not "0"): every state transition is
+ * printed to stderr. Read once. */
+bool dr_trace_on(void);
+
 /* Monotonic milliseconds; wall clock milliseconds since the epoch. */
 uint64_t dr_now_mono_ms(void);
 uint64_t dr_now_wall_ms(void);

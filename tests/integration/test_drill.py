@@ -14,6 +14,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import labtest  # noqa: E402
+
 import test_failover as tf  # noqa: E402  (plan(), run(), check(), LAB)
 
 LAB = tf.LAB
@@ -204,36 +206,9 @@ def test_incident_at_no_backup_before():
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
-def main():
-    if len(sys.argv) < 2:
-        print("usage: test_drill.py DROVER [TEST...]", file=sys.stderr)
-        return 2
-    tf.DROVER = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        print("skipped: the lab needs root (it starts sshd servers)")
-        return 77
-    up = subprocess.run([os.path.join(tf.TOP, "contrib", "lab", "lab"), "up"],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if up.returncode != 0:
-        print(up.stdout.decode(errors="replace"))
-        return 1
-    only = sys.argv[2:]
-    passed = failed = 0
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        t0 = time.time()
-        try:
-            t()
-            passed += 1
-            print("ok   %s (%.1fs)" % (t.__name__, time.time() - t0))
-        except Exception as e:  # report and go on
-            failed += 1
-            print("FAIL %s: %s" % (t.__name__, e))
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+def _set_drover(path):
+    tf.DROVER = path
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(labtest.main(TESTS, _set_drover))

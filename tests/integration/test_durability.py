@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import labtest  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.environ.get("DROVER_LAB_DIR", "/var/lib/drover-lab")
 ROOT = LAB + "/hosts"
@@ -1059,38 +1062,10 @@ TESTS = [test_kill_anywhere, test_torn_and_corrupt_journal,
          test_report_html_timeline]
 
 
-def main():
+def _set_drover(path):
     global DROVER
-    if len(sys.argv) < 2:
-        print("usage: test_durability.py DROVER [TEST...]", file=sys.stderr)
-        return 2
-    DROVER = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        print("skipped: the lab needs root (it starts sshd servers)")
-        return 77
-    up = subprocess.run([os.path.join(TOP, "contrib", "lab", "lab"), "up"],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if up.returncode != 0:
-        print(up.stdout.decode(errors="replace"))
-        print("lab up failed")
-        return 1
-    only = sys.argv[2:]
-    passed = failed = 0
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        t0 = time.time()
-        try:
-            t()
-            passed += 1
-            print("ok   %s (%.1fs)" % (t.__name__, time.time() - t0))
-        except Exception as e:  # report and go on
-            failed += 1
-            print("FAIL %s: %s" % (t.__name__, e))
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    DROVER = path
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(labtest.main(TESTS, _set_drover))
