@@ -34,77 +34,36 @@ ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Syncs the directory holding path so that a rename in it is durable. */
-static int
-fsync_dir_of(const char *path)
-{
-	char *dir = dr_xstrdup(path), *slash = strrchr(dir, '/');
-	int fd, r = 0;
-
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 || fsync(fd) != 0)
-		r = -1;
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	return r;
-}
-
 /*
- * Writes the runbook to path: a temporary file beside it, fsync, rename,
- * fsync of the directory. Returns 0 or DR_EXIT_FAIL after saying why.
+ * Writes the runbook to path, atomically and durably (see
+ * dr_write_file_atomic). Returns 0 or DR_EXIT_FAIL after saying why.
  */
 static int
 write_file(const struct dr_graph *g, const struct dr_runbook_opts *o,
            const char *path)
 {
-	char *tmp = dr_xasprintf("%s.tmp.XXXXXX", path);
-	FILE *f = NULL;
-	mode_t mask;
-	int fd, r;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
 
-	if ((fd = mkstemp(tmp)) == -1) {
-		fprintf(stderr, "drover: runbook: cannot write %s: %s\n", path,
-		        strerror(errno));
-		free(tmp);
+	if (f == NULL) {
+		fprintf(stderr, "drover: runbook: %s\n", strerror(errno));
 		return DR_EXIT_FAIL;
 	}
-	mask = umask(0);
-	umask(mask);
-	(void)fchmod(fd, 0666 & ~mask);
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		goto fail;
-	}
-	if ((r = dr_runbook_write(g, o, f)) != 0) {
+	r = dr_runbook_write(g, o, f);
+	if (fclose(f) != 0 && r == 0)
+		r = DR_EIO;
+	if (r != 0) {
 		fprintf(stderr, "drover: runbook: %s: %s\n", path,
 		        dr_strerror(r));
-		goto fail_quiet;
+	} else if (dr_write_file_atomic(path, text, len, 0644) != 0) {
+		fprintf(stderr, "drover: runbook: cannot write %s: %s\n", path,
+		        strerror(errno));
+		r = DR_EIO;
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		goto fail;
-	r = fclose(f);
-	f = NULL;
-	if (r != 0 || rename(tmp, path) != 0)
-		goto fail;
-	if (fsync_dir_of(path) != 0)
-		fprintf(stderr, "drover: runbook: %s: directory sync: %s\n",
-		        path, strerror(errno));
-	free(tmp);
-	return 0;
-fail:
-	fprintf(stderr, "drover: runbook: %s: %s\n", path, strerror(errno));
-fail_quiet:
-	if (f)
-		fclose(f);
-	unlink(tmp);
-	free(tmp);
-	return DR_EXIT_FAIL;
+	free(text);
+	return r == 0 ? 0 : DR_EXIT_FAIL;
 }
 
 /* The plan's defaults.known_hosts, when that file exists. */

@@ -416,64 +416,6 @@ slurp(const char *path)
 	return dr_buf_steal(&b);
 }
 
-/*
- * Like dr_write_file_atomic, but the file is mode 0644: node_exporter reads
- * it as another user (prometheus on Debian), and a 0600 file renamed into
- * place would fail its scrapes.
- */
-static int
-write_atomic_0644(const char *path, const char *data, size_t len)
-{
-	char *tmp = dr_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *dir = dr_xstrdup(path), *slash;
-	int fd, dfd, r = DR_EIO;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	          0644);
-	if (fd < 0)
-		goto out;
-	if (fchmod(fd, 0644) != 0)
-		goto fail;
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		data += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	dfd = open(slash ? (slash == dir ? "/" : dir) : ".",
-	           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	r = 0;
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(dir);
-	return r;
-}
-
 int
 dr_metrics_write(const json_t *report, const char *path)
 {
@@ -483,7 +425,8 @@ dr_metrics_write(const json_t *report, const char *path)
 	free(previous);
 	if (r != 0)
 		return r;
-	r = write_atomic_0644(path, text, strlen(text));
+	/* 0644: node_exporter reads it as another user (prometheus). */
+	r = dr_write_file_atomic(path, text, strlen(text), 0644);
 	free(text);
 	return r;
 }

@@ -111,52 +111,6 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-int
-dr_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	char *tmp = dr_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *dir = dr_xstrdup(path), *slash;
-	const char *p = data;
-	int fd, dfd, r = DR_EIO;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	r = 0;
-out:
-	free(tmp);
-	free(dir);
-	return r;
-}
-
 json_t *
 dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
                const struct dr_run_info *info)
@@ -297,7 +251,7 @@ dr_report_write_json(const struct dr_graph *g, const struct dr_task_run *runs,
 	json_decref(root);
 	if (text == NULL)
 		return DR_EIO;
-	r = dr_write_file_atomic(path, text, strlen(text));
+	r = dr_write_file_atomic(path, text, strlen(text), 0600);
 	free(text);
 	return r;
 }
@@ -325,7 +279,7 @@ dr_report_render_file(const json_t *report, const char *format,
 	fclose(f);
 	if (r == 0) {
 		if (path)
-			r = dr_write_file_atomic(path, text, len);
+			r = dr_write_file_atomic(path, text, len, 0600);
 		else if (fwrite(text, 1, len, stdout) != len)
 			r = DR_EIO;
 	}

@@ -93,6 +93,15 @@ int dr_duration_parse(const char *s, uint64_t *ms);
 /* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
 const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
 
+/*
+ * Replaces the file at path with len bytes of data, durably: a temporary
+ * file beside it (mode), fsync, rename, fsync of the directory. Blocks:
+ * never call it on the loop thread while a run is live. Returns 0 or
+ * DR_EIO (errno says why).
+ */
+int dr_write_file_atomic(const char *path, const void *data, size_t len,
+                         unsigned mode);
+
 /* True when DROVER_TRACE is set (not "0"): every state transition is
  * printed to stderr. Read once. */
 bool dr_trace_on(void);

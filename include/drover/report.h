@@ -81,7 +81,4 @@ int dr_report_render_file(const struct json_t *report, const char *format,
 struct json_t *dr_report_previous(const char *state_dir, const char *plan,
                                   const char *mode, const char *exclude_run);
 
-/* Writes an atomically replaced file (tmp, fsync, rename, fsync dir). */
-int dr_write_file_atomic(const char *path, const void *data, size_t len);
-
 #endif

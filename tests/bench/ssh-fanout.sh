@@ -95,7 +95,7 @@ trap 'exit 143' TERM
 lab_status=$("$lab" status 2>/dev/null || true)
 main_total=$(awk 'NR > 1 && NF == 7' <<<"$lab_status" | wc -l)
 main_down=$(awk 'NR > 1 && NF == 7 && $6 == "down"' <<<"$lab_status" | wc -l)
-read -r bench_up bench_total < <(sed -n 's/^bench: \([0-9]*\) of \([0-9]*\) hosts up.*/\1 \2/p' <<<"$lab_status")
+read -r bench_up bench_total < <(sed -n 's/^bench: \([0-9]*\) of \([0-9]*\) hosts up.*/\1 \2/p' <<<"$lab_status") || true
 bench_up=${bench_up:-0} bench_total=${bench_total:-0}
 
 if ((main_total == 0 || main_down > 0)); then
