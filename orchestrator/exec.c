@@ -39,6 +39,8 @@ struct pool {
 	const struct dr_host *host;
 	struct conn *conns;
 	int nconns;
+	size_t *tasks; /* tasks that need a session on this host */
+	size_t ntasks;
 };
 
 enum attempt_kind { AT_SSH, AT_COPY, AT_PROBE, AT_LOCAL, AT_GATE };
@@ -105,6 +107,10 @@ static void finish(struct attempt *a, int status, int exit_code,
                    const char *sig, const char *msg, const char *tail);
 static void start_operation(struct attempt *a);
 
+/*
+ * One fewer handle closing (a session, or a gate's timer); frees the
+ * executor when it was asked to close and nothing is left.
+ */
 static void
 conn_closed(void *arg)
 {
@@ -116,6 +122,8 @@ conn_closed(void *arg)
 		void (*cb)(void *) = ex->close_cb;
 		void *cb_arg = ex->close_arg;
 		ex->close_cb = NULL;
+		for (size_t k = 0; k < ex->npools; k++)
+			free(ex->pools[k].tasks);
 		free(ex->pools);
 		free(ex->scripts);
 		free(ex->script_len);
@@ -256,6 +264,24 @@ acquire(struct attempt *a, const struct dr_host *h)
 	}
 }
 
+/* True when no task but a's own still needs a session on the pool's host. */
+static bool
+host_done(const struct attempt *a, const struct pool *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->ntasks; i++) {
+		enum dr_task_state st;
+		if (pl->tasks[i] == a->t->id)
+			continue;
+		st = dr_sched_task(a->ex->sched, pl->tasks[i])->state;
+		if (st == DR_TS_PENDING || st == DR_TS_RUNNING ||
+		    st == DR_TS_RETRY_WAIT)
+			return false;
+	}
+	return true;
+}
+
 static void
 release(struct attempt *a)
 {
@@ -267,7 +293,9 @@ release(struct attempt *a)
 			continue;
 		a->conn[i] = NULL;
 		c->busy = false;
-		if (!dr_ssh_ready(c->ssh))
+		/* A dead session goes; so does one whose host has nothing
+		 * left to do, so that disconnects overlap the rest. */
+		if (!dr_ssh_ready(c->ssh) || host_done(a, c->pool))
 			conn_drop(a->ex, c);
 	}
 }
@@ -330,7 +358,11 @@ attempt_free(struct attempt *a)
 static void
 gate_timer_closed(uv_handle_t *h)
 {
-	attempt_free(h->data);
+	struct attempt *a = h->data;
+	struct dr_exec *ex = a->ex;
+
+	attempt_free(a);
+	conn_closed(ex); /* one less handle closing: may free ex */
 }
 
 static void finish_backup(struct attempt *a, int status, const char *msg,
@@ -352,6 +384,7 @@ finish(struct attempt *a, int status, int exit_code, const char *sig,
 	o.tail = tail;
 	if (a->gate_timer_open) {
 		a->gate_timer_open = false;
+		a->ex->closing++; /* the executor outlives this close */
 		uv_close((uv_handle_t *)&a->gate_timer, gate_timer_closed);
 	} else {
 		attempt_free(a);
@@ -943,6 +976,24 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 		for (j = 0; j < p->sites[i].nhosts; j++)
 			ex->pools[k++].host = &p->sites[i].hosts[j];
 	ex->npools = n;
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		const struct dr_host *hs[2] = {NULL, NULL};
+		if (t->step->action == DR_ACT_RUN ||
+		    t->step->action == DR_ACT_SCRIPT ||
+		    t->step->action == DR_ACT_COPY)
+			hs[0] = t->host;
+		if (t->step->action == DR_ACT_COPY)
+			hs[1] = t->src_host;
+		for (j = 0; j < 2; j++) {
+			struct pool *pl = hs[j] ? pool_of(ex, hs[j]) : NULL;
+			if (pl == NULL)
+				continue;
+			pl->tasks = dr_xrealloc(pl->tasks, (pl->ntasks + 1) *
+			                                       sizeof(size_t));
+			pl->tasks[pl->ntasks++] = i;
+		}
+	}
 	ex->secret_values = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
 	ex->secret_names = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
 	for (i = 0; i < o->nsecrets; i++) {
@@ -967,6 +1018,8 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 				free(ex->scripts[j]);
 			free(ex->scripts);
 			free(ex->script_len);
+			for (j = 0; j < ex->npools; j++)
+				free(ex->pools[j].tasks);
 			free(ex->pools);
 			free(ex->secret_values);
 			free(ex->secret_names);
