@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "drover/common.h"
+#include "drover/markup.h"
 
 /* Timeline geometry, in SVG user units (px at 100%). */
 #define SVG_W 1300.0
@@ -677,6 +678,9 @@ prev_word(const struct ctx *c)
 
 /* ---- escaping and primitive output ------------------------------------ */
 
+/* Control characters that inline text writes as spaces: all of them. */
+#define TEXT_SP (DR_MARKUP_SP_C0 | DR_MARKUP_SP_DEL)
+
 static void
 put(struct ctx *c, const char *s)
 {
@@ -696,27 +700,14 @@ putf(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool
-html_entity(struct ctx *c, unsigned char ch)
+/* Escaped inline text, the first n bytes of s. */
+static void
+text_bytes(struct ctx *c, const char *s, size_t n)
 {
-	switch (ch) {
-	case '&':
-		put(c, "&amp;");
-		return true;
-	case '<':
-		put(c, "&lt;");
-		return true;
-	case '>':
-		put(c, "&gt;");
-		return true;
-	case '"':
-		put(c, "&quot;");
-		return true;
-	case '\'':
-		put(c, "&#39;");
-		return true;
-	}
-	return false;
+	if (c->html)
+		dr_html_textn(c->out, s, n, TEXT_SP);
+	else
+		dr_md_textn(c->out, s, n, TEXT_SP | DR_MARKUP_MD_AMP);
 }
 
 /*
@@ -726,42 +717,20 @@ html_entity(struct ctx *c, unsigned char ch)
 static void
 text_n(struct ctx *c, const char *s, size_t max)
 {
-	const char *start = s, *q;
-	size_t n = 0, keep = SIZE_MAX;
+	size_t len, i, n = 0, cut = 0;
 
 	if (s == NULL)
 		return;
-	if (max) {
-		for (q = s; *q; q++)
-			if ((*q & 0xc0) != 0x80)
-				n++;
-		if (n > max)
-			keep = max - 1;
-		n = 0;
-	}
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch & 0xc0) != 0x80 && n++ == keep) {
-			put(c, "\xe2\x80\xa6");
-			return;
-		}
-		if (ch < 0x20 || ch == 0x7f) {
-			fputc(' ', c->out);
-			continue;
-		}
-		if (c->html) {
-			if (html_entity(c, ch))
-				continue;
-		} else if (strchr("\\`*_[]<>|~#&", ch) != NULL) {
-			bool intraword = ch == '_' && s > start &&
-			                 isalnum((unsigned char)s[-1]) &&
-			                 isalnum((unsigned char)s[1]);
-			if (!intraword)
-				fputc('\\', c->out);
-		}
-		fputc(ch, c->out);
-	}
+	len = strlen(s);
+	/* n: the code points; cut: where code point max - 1 starts */
+	for (i = 0; max && i < len; i++)
+		if ((s[i] & 0xc0) != 0x80 && n++ == max - 1)
+			cut = i;
+	if (n <= max)
+		cut = len;
+	text_bytes(c, s, cut);
+	if (cut < len)
+		put(c, "\xe2\x80\xa6");
 }
 
 static void
@@ -787,60 +756,26 @@ textf(struct ctx *c, const char *fmt, ...)
 	dr_buf_free(&b);
 }
 
-/* HTML only: escaped text that keeps newlines (SVG <title>, <pre>). */
+/* HTML only: escaped text that keeps newlines and tabs (SVG <title>, <pre>). */
 static void
 text_lines(struct ctx *c, const char *s)
 {
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '\n' || ch == '\t')
-			fputc(ch, c->out);
-		else if (ch < 0x20 || ch == 0x7f)
-			fputc(' ', c->out);
-		else if (!html_entity(c, ch))
-			fputc(ch, c->out);
-	}
+	dr_html_text(c->out, s,
+	             DR_MARKUP_SP_CR | DR_MARKUP_SP_CTL | DR_MARKUP_SP_DEL);
 }
 
 /* Inline code: a value to copy (run id, command line, sha256). */
 static void
 code(struct ctx *c, const char *s)
 {
-	size_t run = 0, max = 0, i;
-	const char *q;
-
-	if (s == NULL) {
+	if (s == NULL)
 		put(c, "-");
-		return;
-	}
-	if (c->html) {
-		put(c, "<code>");
-		text(c, s);
-		put(c, "</code>");
-		return;
-	}
-	for (q = s; *q; q++) {
-		run = *q == '`' ? run + 1 : 0;
-		if (run > max)
-			max = run;
-	}
-	for (i = 0; i <= max; i++)
-		fputc('`', c->out);
-	if (max || *s == '`')
-		fputc(' ', c->out);
-	for (q = s; *q; q++) {
-		if ((unsigned char)*q < 0x20)
-			fputc(' ', c->out);
-		else if (*q == '|' && c->in_table)
-			put(c, "\\|");
-		else
-			fputc(*q, c->out);
-	}
-	if (max || (*s && s[strlen(s) - 1] == '`'))
-		fputc(' ', c->out);
-	for (i = 0; i <= max; i++)
-		fputc('`', c->out);
+	else if (c->html)
+		dr_html_code(c->out, s, TEXT_SP);
+	else
+		dr_md_code(c->out, s,
+		           DR_MARKUP_SP_C0 |
+		               (c->in_table ? DR_MARKUP_MD_CELL : 0));
 }
 
 /* The last TAIL_MAX bytes of s, cut on a character boundary. */
@@ -862,8 +797,6 @@ tail_of(const char *s, bool *cut)
 static void
 pre(struct ctx *c, const char *s)
 {
-	size_t run = 0, max = 2, i;
-	const char *q;
 	bool cut;
 
 	s = tail_of(s, &cut);
@@ -876,25 +809,9 @@ pre(struct ctx *c, const char *s)
 		put(c, "</pre>\n");
 		return;
 	}
-	for (q = s; *q; q++) {
-		run = *q == '`' ? run + 1 : 0;
-		if (run > max)
-			max = run;
-	}
 	if (cut)
 		put(c, "[earlier output omitted]\n\n");
-	for (i = 0; i <= max; i++)
-		fputc('`', c->out);
-	put(c, "text\n");
-	for (q = s; *q; q++) {
-		unsigned char ch = (unsigned char)*q;
-		fputc(ch < 0x20 && ch != '\n' && ch != '\t' ? ' ' : ch, c->out);
-	}
-	if (*s && s[strlen(s) - 1] != '\n')
-		fputc('\n', c->out);
-	for (i = 0; i <= max; i++)
-		fputc('`', c->out);
-	put(c, "\n\n");
+	dr_md_block(c->out, s, "text", DR_MARKUP_SP_CR | DR_MARKUP_SP_CTL);
 }
 
 static void
@@ -937,33 +854,27 @@ table_begin(struct ctx *c, const char *cls, const char *const *head, size_t n)
 		text(c, head[i]);
 		put(c, " |");
 	}
-	put(c, "\n|");
-	for (i = 0; i < n; i++)
-		put(c, " --- |");
 	put(c, "\n");
+	dr_md_table_rule(c->out, n);
 	c->in_table = true;
 }
 
 static void
 row_begin(struct ctx *c, const char *cls)
 {
-	if (!c->html)
-		put(c, "|");
-	else if (cls)
-		putf(c, "<tr class=\"%s\">", cls);
+	if (c->html)
+		dr_html_open(c->out, "tr", cls);
 	else
-		put(c, "<tr>");
+		put(c, "|");
 }
 
 static void
 cell_begin(struct ctx *c, const char *cls)
 {
-	if (!c->html)
-		put(c, " ");
-	else if (cls)
-		putf(c, "<td class=\"%s\">", cls);
+	if (c->html)
+		dr_html_open(c->out, "td", cls);
 	else
-		put(c, "<td>");
+		put(c, " ");
 }
 
 static void

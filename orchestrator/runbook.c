@@ -8,7 +8,6 @@
  */
 #include "drover/runbook.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 
 #include "drover/common.h"
+#include "drover/markup.h"
 #include "drover/sha256.h"
 #include "drover/template.h"
 
@@ -40,6 +40,9 @@ struct rb {
 
 /* ---- escaping and primitive output ------------------------------------ */
 
+/* Control characters that inline text writes as spaces. */
+#define TEXT_SP DR_MARKUP_SP_WS
+
 static void
 put(struct rb *r, const char *s)
 {
@@ -59,49 +62,24 @@ putf(struct rb *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Escaped inline text; newlines become spaces. */
+/* One piece of markup, chosen by the format; NULL writes nothing. */
+static void
+tag(struct rb *r, const char *html, const char *md)
+{
+	const char *s = HTML(r) ? html : md;
+
+	if (s)
+		put(r, s);
+}
+
+/* Escaped inline text; newlines, tabs and carriage returns become spaces. */
 static void
 text(struct rb *r, const char *s)
 {
-	const char *start = s;
-
-	if (s == NULL)
-		return;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '\n' || c == '\r' || c == '\t') {
-			fputc(' ', r->out);
-			continue;
-		}
-		if (HTML(r)) {
-			switch (c) {
-			case '&':
-				put(r, "&amp;");
-				continue;
-			case '<':
-				put(r, "&lt;");
-				continue;
-			case '>':
-				put(r, "&gt;");
-				continue;
-			case '"':
-				put(r, "&quot;");
-				continue;
-			case '\'':
-				put(r, "&#39;");
-				continue;
-			}
-		} else if (strchr("\\`*_[]<>|~#", c) != NULL) {
-			/* an underscore inside a word is literal in GFM */
-			bool intraword = c == '_' && s > start &&
-			                 isalnum((unsigned char)s[-1]) &&
-			                 isalnum((unsigned char)s[1]);
-			if (!intraword)
-				fputc('\\', r->out);
-		}
-		fputc(c, r->out);
-	}
+	if (HTML(r))
+		dr_html_text(r->out, s, TEXT_SP);
+	else
+		dr_md_text(r->out, s, TEXT_SP);
 }
 
 static void textf(struct rb *r, const char *fmt, ...)
@@ -124,96 +102,47 @@ textf(struct rb *r, const char *fmt, ...)
 static void
 bold(struct rb *r, const char *s)
 {
-	put(r, HTML(r) ? "<b>" : "**");
+	tag(r, "<b>", "**");
 	text(r, s);
-	put(r, HTML(r) ? "</b>" : "**");
+	tag(r, "</b>", "**");
 }
 
-/* Inline code. */
+/* Inline code: newlines become spaces (md), quotes stay literal (html). */
 static void
 code(struct rb *r, const char *s)
 {
-	size_t run = 0, max = 0, i;
-	const char *q;
-
-	if (HTML(r)) {
-		put(r, "<code>");
-		for (q = s; *q; q++) {
-			if (*q == '&')
-				put(r, "&amp;");
-			else if (*q == '<')
-				put(r, "&lt;");
-			else if (*q == '>')
-				put(r, "&gt;");
-			else
-				fputc(*q, r->out);
-		}
-		put(r, "</code>");
-		return;
-	}
-	for (q = s; *q; q++) {
-		run = *q == '`' ? run + 1 : 0;
-		if (run > max)
-			max = run;
-	}
-	for (i = 0; i <= max; i++)
-		fputc('`', r->out);
-	if (max)
-		fputc(' ', r->out);
-	for (q = s; *q; q++) {
-		if (*q == '\n')
-			fputc(' ', r->out);
-		else if (*q == '|' && r->table_cols)
-			put(r, "\\|");
-		else
-			fputc(*q, r->out);
-	}
-	if (max)
-		fputc(' ', r->out);
-	for (i = 0; i <= max; i++)
-		fputc('`', r->out);
+	if (HTML(r))
+		dr_html_code(r->out, s, DR_MARKUP_HTML_BARE);
+	else
+		dr_md_code(r->out, s,
+		           DR_MARKUP_SP_LF |
+		               (r->table_cols ? DR_MARKUP_MD_CELL : 0));
 }
 
 /* A block of commands, one per line, copyable as is. */
 static void
 pre(struct rb *r, const char *s)
 {
-	size_t run = 0, max = 2;
-	const char *q;
+	const char *nl;
 
-	if (HTML(r)) {
-		/* One block per line: a wrapped line hangs, so that on paper
-		 * it reads as one command. */
-		put(r, "<pre><span class=\"l\">");
-		for (q = s; *q; q++) {
-			if (*q == '&')
-				put(r, "&amp;");
-			else if (*q == '<')
-				put(r, "&lt;");
-			else if (*q == '>')
-				put(r, "&gt;");
-			else if (*q == '\n' && q[1] != '\0')
-				put(r, "</span><span class=\"l\">");
-			else if (*q != '\n')
-				fputc(*q, r->out);
-		}
-		put(r, "</span></pre>\n");
+	if (!HTML(r)) {
+		dr_md_block(r->out, s, "sh", 0);
 		return;
 	}
-	for (q = s; *q; q++) {
-		run = *q == '`' ? run + 1 : 0;
-		if (run > max)
-			max = run;
+	/* One block per line: a wrapped line hangs, so that on paper it
+	 * reads as one command. A final newline ends the last line. */
+	put(r, "<pre><span class=\"l\">");
+	for (; *s; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (nl == NULL) {
+			dr_html_text(r->out, s, DR_MARKUP_HTML_BARE);
+			break;
+		}
+		dr_html_textn(r->out, s, (size_t)(nl - s), DR_MARKUP_HTML_BARE);
+		if (nl[1] != '\0')
+			put(r, "</span><span class=\"l\">");
 	}
-	for (run = 0; run <= max; run++)
-		fputc('`', r->out);
-	put(r, "sh\n");
-	put(r, s);
-	if (*s && s[strlen(s) - 1] != '\n')
-		fputc('\n', r->out);
-	for (run = 0; run <= max; run++)
-		fputc('`', r->out);
-	put(r, "\n\n");
+	put(r, "</span></pre>\n");
 }
 
 static void
@@ -238,51 +167,41 @@ heading(struct rb *r, int level, const char *id, const char *cls, const char *s)
 static void
 para_begin(struct rb *r, const char *cls)
 {
-	if (HTML(r)) {
-		if (cls)
-			putf(r, "<p class=\"%s\">", cls);
-		else
-			put(r, "<p>");
-	}
+	if (HTML(r))
+		dr_html_open(r->out, "p", cls);
 }
 
 static void
 para_end(struct rb *r)
 {
-	put(r, HTML(r) ? "</p>\n" : "\n\n");
+	tag(r, "</p>\n", "\n\n");
 }
 
 static void
 list_begin(struct rb *r, bool ordered)
 {
-	if (HTML(r))
-		put(r, ordered ? "<ol>\n" : "<ul>\n");
+	tag(r, ordered ? "<ol>\n" : "<ul>\n", NULL);
 }
 
 static void
 item_begin(struct rb *r, bool ordered, int n)
 {
-	if (HTML(r))
-		put(r, "<li>");
-	else if (ordered)
+	if (ordered && !HTML(r))
 		putf(r, "%d. ", n);
 	else
-		put(r, "- ");
+		tag(r, "<li>", "- ");
 }
 
 static void
 item_end(struct rb *r)
 {
-	put(r, HTML(r) ? "</li>\n" : "\n");
+	tag(r, "</li>\n", "\n");
 }
 
 static void
 list_end(struct rb *r, bool ordered)
 {
-	if (HTML(r))
-		put(r, ordered ? "</ol>\n" : "</ul>\n");
-	else
-		put(r, "\n");
+	tag(r, ordered ? "</ol>\n" : "</ul>\n", "\n");
 }
 
 static void
@@ -291,38 +210,27 @@ table_begin(struct rb *r, const char *cls, size_t ncols)
 	r->table_cols = ncols;
 	r->table_head = true;
 	if (HTML(r)) {
-		if (cls)
-			putf(r, "<table class=\"%s\">\n", cls);
-		else
-			put(r, "<table>\n");
+		dr_html_open(r->out, "table", cls);
+		put(r, "\n");
 	}
 }
 
 static void
 row_begin(struct rb *r)
 {
-	if (HTML(r))
-		put(r, "<tr>");
-	else
-		put(r, "|");
+	tag(r, "<tr>", "|");
 }
 
 static void
 cell_begin(struct rb *r)
 {
-	if (HTML(r))
-		put(r, r->table_head ? "<th>" : "<td>");
-	else
-		put(r, " ");
+	tag(r, r->table_head ? "<th>" : "<td>", " ");
 }
 
 static void
 cell_end(struct rb *r)
 {
-	if (HTML(r))
-		put(r, r->table_head ? "</th>" : "</td>");
-	else
-		put(r, " |");
+	tag(r, r->table_head ? "</th>" : "</td>", " |");
 }
 
 /* A cell of text; '\n' in s becomes a line break. */
@@ -347,18 +255,12 @@ cell(struct rb *r, const char *s)
 static void
 row_end(struct rb *r)
 {
-	size_t i;
-
-	if (HTML(r)) {
-		put(r, "</tr>\n");
-	} else {
+	if (!HTML(r)) {
 		put(r, "\n");
-		if (r->table_head) {
-			put(r, "|");
-			for (i = 0; i < r->table_cols; i++)
-				put(r, " --- |");
-			put(r, "\n");
-		}
+		if (r->table_head)
+			dr_md_table_rule(r->out, r->table_cols);
+	} else {
+		put(r, "</tr>\n");
 	}
 	r->table_head = false;
 }
@@ -367,7 +269,7 @@ static void
 table_end(struct rb *r)
 {
 	r->table_cols = 0;
-	put(r, HTML(r) ? "</table>\n" : "\n");
+	tag(r, "</table>\n", "\n");
 }
 
 static void
@@ -970,8 +872,7 @@ doc_begin(struct rb *r, const char *title, const char *foot)
 static void
 doc_end(struct rb *r)
 {
-	if (HTML(r))
-		put(r, "</body>\n</html>\n");
+	tag(r, "</body>\n</html>\n", NULL);
 }
 
 static void
@@ -991,7 +892,7 @@ static void
 note_begin(struct rb *r, const char *cls)
 {
 	if (HTML(r))
-		putf(r, "<div class=\"%s\">", cls);
+		dr_html_open(r->out, "div", cls);
 	else
 		put(r, "> ");
 }
@@ -999,7 +900,7 @@ note_begin(struct rb *r, const char *cls)
 static void
 note_end(struct rb *r)
 {
-	put(r, HTML(r) ? "</div>\n" : "\n\n");
+	tag(r, "</div>\n", "\n\n");
 }
 
 static void
@@ -1052,9 +953,9 @@ write_header(struct rb *r, const char *from, uint64_t now)
 				continue;
 			row_begin(r);
 			cell_begin(r);
-			put(r, HTML(r) ? "" : "**");
+			tag(r, NULL, "**");
 			text(r, c[i][0]);
-			put(r, HTML(r) ? "" : "**");
+			tag(r, NULL, "**");
 			cell_end(r);
 			if (strcmp(c[i][0], "plan sha256") == 0) {
 				cell_begin(r);
