@@ -9,14 +9,6 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 
-static const struct option show_opts[] = {
-    {"from", required_argument, NULL, 'f'},
-    {"to", required_argument, NULL, 't'},
-    {"drill", no_argument, NULL, 'd'},
-    {"only", required_argument, NULL, 'O'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
-
 /* One-line description of what a task does. */
 static void
 detail(const struct dr_task *t, FILE *f)
@@ -112,46 +104,22 @@ dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f)
 int
 dr_cmd_show(int argc, char **argv)
 {
-	struct dr_cmd_dir dir = {0};
-	struct dr_plan *plan = NULL;
-	struct dr_graph *g = NULL;
-	size_t *order = NULL;
-	int c, rc;
+	struct dr_plan *plan;
+	struct dr_graph *g;
+	size_t *order;
+	int rc = dr_cmd_plan_graph(argc, argv, "show", &plan, &g);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", show_opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			dr_cmd_dir_free(&dir);
-			printf("usage: drover show PLAN --from S[,S] --to S "
-			       "[--drill] [--only NAME]...\n");
-			return DR_EXIT_OK;
-		default: /* --from --to --drill --only, or unknown */
-			rc = dr_cmd_dir_opt(&dir, c, optarg);
-		}
-		if (rc != 0)
-			goto out;
-	}
-	if (optind != argc - 1) {
-		rc = dr_cmd_usage("show");
-		goto out;
-	}
-	if ((rc = dr_cmd_load_plan(argv[optind], &plan)) != 0)
-		goto out;
-	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
-		goto out;
+	if (rc != 0)
+		return rc < 0 ? DR_EXIT_OK : rc;
 	order = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	if (dr_graph_order(g, order) != 0) {
 		fprintf(stderr, "drover: the task graph has a cycle\n");
 		rc = DR_EXIT_FAIL;
-		goto out;
+	} else {
+		dr_cmd_show_print(g, order, stdout);
 	}
-	dr_cmd_show_print(g, order, stdout);
-	rc = DR_EXIT_OK;
-out:
 	free(order);
 	dr_graph_free(g);
 	dr_plan_free(plan);
-	dr_cmd_dir_free(&dir);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* cmd.c: helpers shared by the CLI verbs (plan loading, direction flags). */
 #include "drover/cmd.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,46 @@ dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
 	dr_diag_print(&diags, stderr);
 	dr_diag_clear(&diags);
 	return r == 0 ? 0 : DR_EXIT_FAIL;
+}
+
+static const struct option dir_only_opts[] = {
+    {"from", required_argument, NULL, 'f'},
+    {"to", required_argument, NULL, 't'},
+    {"drill", no_argument, NULL, 'd'},
+    {"only", required_argument, NULL, 'O'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+int
+dr_cmd_plan_graph(int argc, char **argv, const char *verb,
+                  struct dr_plan **plan, struct dr_graph **g)
+{
+	struct dr_cmd_dir dir = {0};
+	int c, rc = 0;
+
+	*plan = NULL;
+	*g = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", dir_only_opts, NULL)) != -1) {
+		if (c == 'h') {
+			dr_cmd_dir_free(&dir);
+			dr_cmd_usage(verb);
+			return -1;
+		}
+		if ((rc = dr_cmd_dir_opt(&dir, c, optarg)) != 0)
+			goto out;
+	}
+	if (optind != argc - 1) {
+		rc = dr_cmd_usage(verb);
+		goto out;
+	}
+	if ((rc = dr_cmd_load_plan(argv[optind], plan)) != 0)
+		goto out;
+	if ((rc = dr_cmd_expand(*plan, &dir, g)) != 0) {
+		dr_plan_free(*plan);
+		*plan = NULL;
+	}
+out:
+	dr_cmd_dir_free(&dir);
+	return rc;
 }

@@ -76,6 +76,15 @@ int dr_cmd_load_plan(const char *path, struct dr_plan **out);
 int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
                   struct dr_graph **out);
 
+/*
+ * For verbs whose options are the direction ones only (show, graph):
+ * parses PLAN --from --to [--drill] [--only], loads and expands. Returns 0
+ * with *plan and *g set (free both), -1 after printing --help (exit 0),
+ * or an exit status after printing why.
+ */
+int dr_cmd_plan_graph(int argc, char **argv, const char *verb,
+                      struct dr_plan **plan, struct dr_graph **g);
+
 /* Prints the tasks of g in run order (order from dr_graph_order). */
 void dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f);
 
