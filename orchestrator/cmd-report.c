@@ -21,44 +21,6 @@ static const struct option report_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
-/* The report of a run as a json object, from its journal. */
-static json_t *
-build(const struct dr_rs_run *rs)
-{
-	struct dr_plan *plan;
-	struct dr_graph *g;
-	struct dr_task_run *runs;
-	struct dr_run_info info = {0};
-	char *why = NULL;
-	bool changed;
-	json_t *o;
-
-	if (dr_rs_rebuild(rs, &plan, &g, &runs, &changed, &why) != 0) {
-		fprintf(stderr, "drover: %s\n", why);
-		free(why);
-		return NULL;
-	}
-	if (changed)
-		fprintf(stderr,
-		        "drover: note: %s changed since the run; tasks are "
-		        "matched by name\n",
-		        rs->plan_file);
-	info.run_id = rs->run_id;
-	info.mode = rs->mode;
-	info.user = rs->user;
-	info.host = rs->host;
-	info.command_line = rs->command;
-	info.final_state = rs->final_state ? rs->final_state : "interrupted";
-	info.start_wall_ms = rs->start_ms;
-	info.end_wall_ms = rs->last_ms;
-	info.incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
-	o = dr_report_json(g, runs, &info);
-	free(runs);
-	dr_graph_free(g);
-	dr_plan_free(plan);
-	return o;
-}
-
 int
 dr_cmd_report(int argc, char **argv)
 {
@@ -104,7 +66,7 @@ dr_cmd_report(int argc, char **argv)
 		        "drover: %s\ndrover: the report shows what "
 		        "came before\n",
 		        why);
-	report = build(&rs);
+	report = dr_report_rebuild(&rs);
 	if (report == NULL)
 		goto out;
 	if (dr_report_render_file(report, format, out) != 0) {

@@ -9,6 +9,7 @@
  * run again. The plan file must not have changed unless --plan-changed.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "drover/graph.h"
 #include "drover/journal.h"
 #include "drover/plan.h"
+#include "drover/report.h"
 #include "drover/run.h"
 #include "drover/runstate.h"
 
@@ -112,6 +114,40 @@ confirm(const struct dr_graph *g)
 	return strcmp(line, g->to->name) == 0;
 }
 
+/*
+ * A run killed after its last record but before its report files: write
+ * them from the journal.
+ */
+static int
+ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
+{
+	static const char *const formats[] = {"json", "md", "html"};
+	char *path = dr_xasprintf("%s/report.json", run_dir);
+	json_t *report;
+	int rc = DR_EXIT_OK;
+	size_t i;
+
+	if (access(path, F_OK) == 0) {
+		free(path);
+		return DR_EXIT_OK;
+	}
+	free(path);
+	if ((report = dr_report_rebuild(rs)) == NULL)
+		return DR_EXIT_FAIL;
+	for (i = 0; i < 3; i++) {
+		path = dr_xasprintf("%s/report.%s", run_dir, formats[i]);
+		if (dr_report_render_file(report, formats[i], path) != 0) {
+			fprintf(stderr, "drover: cannot write %s\n", path);
+			rc = DR_EXIT_FAIL;
+		} else {
+			printf("wrote %s from the journal\n", path);
+		}
+		free(path);
+	}
+	json_decref(report);
+	return rc;
+}
+
 int
 dr_cmd_resume(int argc, char **argv)
 {
@@ -196,7 +232,7 @@ dr_cmd_resume(int argc, char **argv)
 	if (rs.final_state && strcmp(rs.final_state, "succeeded") == 0) {
 		printf("run %s already succeeded; nothing to resume\n",
 		       rs.run_id);
-		rc = DR_EXIT_OK;
+		rc = ensure_reports(run_dir, &rs);
 		goto out;
 	}
 	if (dr_cmd_load_plan(rs.plan_file, &plan) != 0)

@@ -12,6 +12,7 @@
 
 #include "drover/common.h"
 #include "drover/render.h"
+#include "drover/runstate.h"
 
 static bool
 counts_as_recovered(const struct dr_task_run *r)
@@ -357,4 +358,42 @@ dr_report_previous(const char *state_dir, const char *plan, const char *mode,
 	}
 	json_decref(found);
 	return out;
+}
+
+/* The report of a run as a json object, from its journal. */
+json_t *
+dr_report_rebuild(const struct dr_rs_run *rs)
+{
+	struct dr_plan *plan;
+	struct dr_graph *g;
+	struct dr_task_run *runs;
+	struct dr_run_info info = {0};
+	char *why = NULL;
+	bool changed;
+	json_t *o;
+
+	if (dr_rs_rebuild(rs, &plan, &g, &runs, &changed, &why) != 0) {
+		fprintf(stderr, "drover: %s\n", why);
+		free(why);
+		return NULL;
+	}
+	if (changed)
+		fprintf(stderr,
+		        "drover: note: %s changed since the run; tasks are "
+		        "matched by name\n",
+		        rs->plan_file);
+	info.run_id = rs->run_id;
+	info.mode = rs->mode;
+	info.user = rs->user;
+	info.host = rs->host;
+	info.command_line = rs->command;
+	info.final_state = rs->final_state ? rs->final_state : "interrupted";
+	info.start_wall_ms = rs->start_ms;
+	info.end_wall_ms = rs->last_ms;
+	info.incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
+	o = dr_report_json(g, runs, &info);
+	free(runs);
+	dr_graph_free(g);
+	dr_plan_free(plan);
+	return o;
 }

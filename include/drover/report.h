@@ -73,6 +73,14 @@ int dr_report_render_file(const struct json_t *report, const char *format,
                           const char *path);
 
 /*
+ * The report of a run rebuilt from its journal (what the journal says of
+ * each task, the plan expanded again), or NULL after printing why (the
+ * plan cannot be loaded). Caller owns it.
+ */
+struct dr_rs_run;
+struct json_t *dr_report_rebuild(const struct dr_rs_run *rs);
+
+/*
  * The newest earlier run of plan in mode under STATE/runs (older than
  * exclude_run, by run id), summarised for comparison: {run_id, state,
  * duration_ms, services: [{service, tenant, recovery_ms, rto_met}]}, or
