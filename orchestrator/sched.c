@@ -22,7 +22,7 @@ struct retry {
 	struct retry *next, *prev;
 };
 
-enum { AWAIT_NONE, AWAIT_START, AWAIT_SETTLE };
+enum { AWAIT_NONE, AWAIT_START };
 
 struct dr_sched {
 	uv_loop_t *loop;
@@ -318,22 +318,19 @@ dr_sched_durable(struct dr_sched *s, size_t id, int status)
 		s->stopping = true;
 		stop_retries(s);
 	}
-	if (what == AWAIT_START) {
-		if (status != 0 || s->stopping) {
-			hold(s, id, -1);
-			s->running--;
-			free(r->message);
-			r->message = dr_xstrdup(
-			    status != 0 ? "not started: the journal could not "
-			                  "be written"
-			                : "not started: the run is stopping");
-			set_state(s, id, DR_TS_CANCELLED);
+	if (status != 0 || s->stopping) {
+		hold(s, id, -1);
+		s->running--;
+		free(r->message);
+		r->message = dr_xstrdup(
+		    status != 0 ? "not started: the journal could "
+		                  "not be written"
+		                : "not started: the run is stopping");
+		set_state(s, id, DR_TS_CANCELLED);
+		if (!s->interrupted) /* an interrupt cancels them at the end */
 			skip_dependents(s, id);
-		} else {
-			launch(s, id);
-		}
 	} else {
-		settle(s, id);
+		launch(s, id);
 	}
 	dispatch(s);
 }
