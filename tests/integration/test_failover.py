@@ -179,16 +179,7 @@ def test_hung_step_killed():
 def test_hostkey_changed():
     clean("to-db1", "hostkey")
     d = tempfile.mkdtemp(prefix="drover-kh-")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                    d + "/other"], check=True)
-    other = open(d + "/other.pub").read().split()[1]
-    lines = []
-    for l in open(LAB + "/known_hosts"):
-        if l.startswith("[127.0.3.1]:2222 "):
-            l = "[127.0.3.1]:2222 ssh-ed25519 %s\n" % other
-        lines.append(l)
-    kh = d + "/known_hosts"
-    open(kh, "w").writelines(lines)
+    kh = labtest.changed_known_hosts(d)
     log = LAB + "/sshd/to-db1/sshd.log"
     before = os.path.getsize(log)
     p = plan("hostkey", """
