@@ -22,7 +22,7 @@
 #include "drover/common.h"
 #include "drover/plan.h"
 #include "drover/ssh.h"
-#include "drover/template.h"
+#include "drover/shcmd.h"
 
 #define CHECK_TIMEOUT_MS 30000
 #define BATCH_MAX 200 /* rows per remote command */
@@ -546,7 +546,7 @@ build_script(struct hcheck *h, struct dr_buf *b)
 
 		if (r->kind == DR_CHECK_COMMAND) {
 			dr_buf_puts(b, "if command -v ");
-			dr_shell_quote(b, r->name + strlen("command "));
+			dr_sh_quote(b, r->name + strlen("command "));
 			dr_buf_printf(b,
 			              " >/dev/null; then echo '@%zu ok'; "
 			              "else echo '@%zu missing'; fi\n",
@@ -554,7 +554,7 @@ build_script(struct hcheck *h, struct dr_buf *b)
 			continue;
 		}
 		dr_buf_puts(b, "f=");
-		dr_shell_quote(b, r->path);
+		dr_sh_quote(b, r->path);
 		dr_buf_printf(b,
 		              "; if [ ! -e \"$f\" ]; then echo '@%zu missing'; "
 		              "elif [ ! -f \"$f\" ]; then echo '@%zu notfile'; "

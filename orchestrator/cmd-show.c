@@ -19,11 +19,21 @@ detail(const struct dr_task *t, FILE *f)
 	switch (st->action) {
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
-	case DR_ACT_SCRIPT:
-		fprintf(f, "%s", t->display ? t->display : "");
+	case DR_ACT_SCRIPT: {
+		/* The script as sent: its variable preamble, then the
+		 * command, one line each under the task. */
+		const char *p = t->display ? t->display : "";
+		fprintf(f, "%s", st->action == DR_ACT_SCRIPT ? "< " : "");
 		if (st->action == DR_ACT_SCRIPT)
-			fprintf(f, " < %s", st->script);
+			fprintf(f, "%s", st->script);
+		for (; *p; p++) {
+			if (p == t->display || p[-1] == '\n')
+				fputs("\n         | ", f);
+			if (*p != '\n')
+				fputc(*p, f);
+		}
 		break;
+	}
 	case DR_ACT_COPY:
 		if (t->src_host)
 			fprintf(f, "%s/%s:", t->src_host->site->name,

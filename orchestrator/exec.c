@@ -21,7 +21,7 @@
 #include "drover/probe.h"
 #include "drover/spawn.h"
 #include "drover/ssh.h"
-#include "drover/template.h"
+#include "drover/shcmd.h"
 #include "drover/transfer.h"
 
 #define TAIL_CAP 4096
@@ -673,14 +673,14 @@ list_candidates(struct attempt *a, const char *tag)
 	while ((star = strchr(p, '*')) != NULL) {
 		if (star > p) {
 			char *piece = dr_xstrndup(p, (size_t)(star - p));
-			dr_shell_quote(&cmd, piece);
+			dr_sh_quote(&cmd, piece);
 			free(piece);
 		}
 		dr_buf_puts(&cmd, "*");
 		p = star + 1;
 	}
 	if (*p)
-		dr_shell_quote(&cmd, p);
+		dr_sh_quote(&cmd, p);
 	dr_buf_puts(&cmd, "; do case \"$f\" in *.sha256) continue;; esac; "
 	                  "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done; "
 	                  "true");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "drover/common.h"
+#include "drover/shcmd.h"
 #include "drover/template.h"
 
 struct idset {
@@ -60,11 +61,12 @@ struct tctx {
 };
 
 static const char *
-lookup(const char *name, void *arg)
+lookup(const char *name, bool *integer, void *arg)
 {
 	struct tctx *c = arg;
 	const struct dr_plan *p = c->x->g->plan;
 
+	*integer = false;
 	if (strcmp(name, "tenant") == 0)
 		return c->t ? c->t->name : NULL;
 	if (strcmp(name, "service") == 0)
@@ -77,8 +79,13 @@ lookup(const char *name, void *arg)
 		return c->x->g->to->name;
 	if (strcmp(name, "mode") == 0)
 		return c->x->g->mode == DR_MODE_DRILL ? "drill" : "failover";
-	if (strncmp(name, "var.", 4) == 0)
-		return dr_plan_var(p, c->t, name + 4);
+	if (strncmp(name, "var.", 4) == 0) {
+		const struct dr_var *v = dr_plan_var_find(p, c->t, name + 4);
+		if (v == NULL)
+			return NULL;
+		*integer = v->integer;
+		return v->value;
+	}
 	if (c->h == NULL)
 		return NULL;
 	if (strcmp(name, "host") == 0)
@@ -92,15 +99,25 @@ lookup(const char *name, void *arg)
 	if (strcmp(name, "port") == 0) {
 		snprintf(c->port, sizeof(c->port), "%d",
 		         c->h->port ? c->h->port : p->defaults.port);
+		*integer = true;
 		return c->port;
 	}
 	return NULL;
 }
 
-/* Renders a template into the graph arena; NULL (reported) on error. */
+static void
+template_error(struct tctx *c, const char *bad)
+{
+	dr_diag_add(c->x->diags, c->x->g->plan->path, c->st->line,
+	            "service \"%s\" step \"%s\": %s", c->svc->name, c->st->name,
+	            bad);
+	c->x->errors++;
+}
+
+/* Expands a non-shell template into the graph arena; NULL (reported) on
+ * error. */
 static char *
-render(struct tctx *c, const char *tmpl, enum dr_tmpl_ctx ctx, bool display,
-       struct dr_tmpl_out *sec)
+render(struct tctx *c, const char *tmpl)
 {
 	struct dr_buf b;
 	char *bad = NULL, *r;
@@ -108,11 +125,8 @@ render(struct tctx *c, const char *tmpl, enum dr_tmpl_ctx ctx, bool display,
 	if (tmpl == NULL)
 		return NULL;
 	dr_buf_init(&b, 0);
-	if (dr_tmpl_render(tmpl, ctx, lookup, c, display, sec, &b, &bad) != 0) {
-		dr_diag_add(c->x->diags, c->x->g->plan->path, c->st->line,
-		            "service \"%s\" step \"%s\": %s", c->svc->name,
-		            c->st->name, bad);
-		c->x->errors++;
+	if (dr_tmpl_expand(tmpl, lookup, c, &b, &bad) != 0) {
+		template_error(c, bad);
 		free(bad);
 		dr_buf_free(&b);
 		return NULL;
@@ -173,70 +187,86 @@ new_task(struct expander *x, struct tctx *c)
 	return t;
 }
 
-/* Wraps a command so that secrets are read from stdin first. */
+/*
+ * Builds the shell script of a run, local or script step; flags as for
+ * dr_sh_init. Returns the script in the arena and, unless display, sets
+ * the task's secret names; NULL (reported) on error.
+ */
 static char *
-with_secret_preamble(struct expander *x, const char *cmd,
-                     const struct dr_tmpl_out *sec)
+build_script(struct expander *x, struct tctx *c, struct dr_task *t,
+             unsigned flags)
 {
-	struct dr_buf b;
+	const struct dr_step *st = c->st;
+	struct dr_sh sh;
+	char *why = NULL, *text, *r = NULL;
 	size_t i;
-	char *r;
+	int rc = 0;
 
-	if (sec->nsecrets == 0)
-		return (char *)cmd;
-	dr_buf_init(&b, 0);
-	for (i = 0; i < sec->nsecrets; i++)
-		dr_buf_printf(&b, "IFS= read -r DROVER_SECRET_%zu && ", i + 1);
-	dr_buf_printf(&b, "{\n%s\n}", cmd);
-	r = dr_arena_strdup(x->g->arena, b.data);
-	dr_buf_free(&b);
+	dr_sh_init(&sh, flags);
+	if (st->action == DR_ACT_SCRIPT) {
+		dr_sh_text(&sh, "sh -s --");
+		for (i = 0; i < st->nargs && rc == 0; i++) {
+			dr_sh_text(&sh, " ");
+			rc = dr_sh_word(&sh, st->args[i], lookup, c, &why);
+		}
+	} else {
+		rc = dr_sh_code(&sh, st->command, lookup, c, &why);
+	}
+	if (rc != 0) {
+		template_error(c, why);
+		free(why);
+		dr_sh_free(&sh);
+		return NULL;
+	}
+	text = dr_sh_finish(&sh);
+	r = dr_arena_strdup(x->g->arena, text);
+	free(text);
+	if (!(flags & DR_SH_DISPLAY) && sh.nsecrets) {
+		const char **names =
+		    dr_arena_alloc(x->g->arena, sizeof(char *) * sh.nsecrets);
+		for (i = 0; i < sh.nsecrets; i++)
+			names[i] = dr_arena_strdup(x->g->arena, sh.secrets[i]);
+		t->secret_names = names;
+		t->nsecrets = sh.nsecrets;
+	}
+	dr_sh_free(&sh);
 	return r;
+}
+
+/* A probe target that would split or smuggle a request is an error. */
+static char *
+render_target(struct tctx *c, const char *tmpl)
+{
+	char *t = render(c, tmpl);
+	const char *why;
+
+	if (t && (why = dr_tmpl_bad_target(t)) != NULL) {
+		char *m = dr_xasprintf("probe target \"%s\": %s", t, why);
+		template_error(c, m);
+		free(m);
+		return NULL;
+	}
+	return t;
 }
 
 static void
 fill_action(struct expander *x, struct tctx *c, struct dr_task *t)
 {
 	const struct dr_step *st = c->st;
-	struct dr_tmpl_out sec = {0};
-	struct dr_buf b;
-	size_t i;
 
 	switch (st->action) {
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
-		t->command = render(c, st->command, DR_TMPL_SHELL, false, &sec);
-		t->display = render(c, st->command, DR_TMPL_SHELL, true, NULL);
-		if (t->command && sec.nsecrets) {
-			const char **names = dr_arena_alloc(
-			    x->g->arena, sizeof(char *) * sec.nsecrets);
-			for (i = 0; i < sec.nsecrets; i++)
-				names[i] = dr_arena_strdup(x->g->arena,
-				                           sec.secrets[i]);
-			t->secret_names = names;
-			t->nsecrets = sec.nsecrets;
-			t->command = with_secret_preamble(x, t->command, &sec);
-		}
-		dr_tmpl_out_free(&sec);
-		break;
 	case DR_ACT_SCRIPT:
-		dr_buf_init(&b, 0);
-		dr_buf_puts(&b, "sh -s --");
-		for (i = 0; i < st->nargs; i++) {
-			char *a =
-			    render(c, st->args[i], DR_TMPL_SHELL, false, NULL);
-			if (a)
-				dr_buf_printf(&b, " %s", a);
-		}
-		t->command = dr_arena_strdup(x->g->arena, b.data);
-		t->display = t->command;
-		dr_buf_free(&b);
+		t->command = build_script(x, c, t, 0);
+		t->display =
+		    t->command ? build_script(x, c, t, DR_SH_DISPLAY) : NULL;
 		break;
 	case DR_ACT_PROBE:
-		t->target =
-		    render(c, st->probe.target, DR_TMPL_RAW, false, NULL);
+		t->target = render_target(c, st->probe.target);
 		break;
 	case DR_ACT_APPROVE:
-		t->prompt = render(c, st->prompt, DR_TMPL_RAW, false, NULL);
+		t->prompt = render(c, st->prompt);
 		break;
 	case DR_ACT_COPY:
 	case DR_ACT_NONE:
@@ -343,13 +373,10 @@ expand_step(struct expander *x, const struct dr_service *svc,
 			c.h = hosts.v[i];
 			t = new_task(x, &c);
 			t->src_host = sh;
-			t->dst_path = render(&c, st->copy.to.path, DR_TMPL_RAW,
-			                     false, NULL);
-			t->sha256 = render(&c, st->copy.sha256, DR_TMPL_RAW,
-			                   false, NULL);
+			t->dst_path = render(&c, st->copy.to.path);
+			t->sha256 = render(&c, st->copy.sha256);
 			c.h = sh;
-			t->src_path = render(&c, st->copy.from.path,
-			                     DR_TMPL_RAW, false, NULL);
+			t->src_path = render(&c, st->copy.from.path);
 			idset_add(out, t->id);
 		}
 		free(hosts.v);

@@ -17,6 +17,7 @@
 
 #include "drover/common.h"
 #include "drover/sha256.h"
+#include "drover/shcmd.h"
 #include "drover/template.h"
 
 struct loader {
@@ -369,6 +370,7 @@ load_vars(struct loader *ld, const config_setting_t *g, const char *what,
 		}
 		v[*n].name = dr_arena_strdup(ld->a, config_setting_name(e));
 		v[*n].value = dr_arena_strdup(ld->a, val);
+		v[*n].integer = config_setting_type(e) != CONFIG_TYPE_STRING;
 		v[*n].line = line_of(e);
 		(*n)++;
 	}
@@ -939,6 +941,11 @@ load_step(struct loader *ld, const config_setting_t *g,
 	get_bool(ld, g, "idempotent", what, &st->idempotent);
 	get_bool(ld, g, "readonly", what, &st->readonly);
 	get_bool(ld, g, "cleanup", what, &st->cleanup);
+	if (st->action == DR_ACT_COPY && st->readonly)
+		ERR(ld, line_of(config_setting_get_member(g, "readonly")),
+		    "%s: a copy always writes its destination, so it cannot "
+		    "be readonly",
+		    what);
 	if (st->action == DR_ACT_PROBE)
 		st->readonly = true;
 	st->requires = get_str_list(ld, g, "requires", what, &st->nrequires);
@@ -1341,10 +1348,74 @@ check_ref(const char *name, void *arg)
 	    c->what, name, c->field);
 }
 
+/*
+ * The declarations of the values a reference can take, for dr_sh_check: a
+ * var is an integer when every value it can take here is one.
+ */
+static const char *
+decl_lookup(const char *name, bool *integer, void *arg)
+{
+	struct ref_ctx *c = arg;
+	const struct dr_plan *p = c->ld->p;
+
+	*integer = false;
+	if (strcmp(name, "port") == 0) {
+		*integer = true;
+	} else if (strncmp(name, "var.", 4) == 0) {
+		const struct dr_var *v;
+		bool all = true, any = false;
+		size_t t;
+
+		if (c->svc->scope == DR_SCOPE_TENANT && p->ntenants > 0) {
+			for (t = 0; t < p->ntenants; t++) {
+				v = dr_plan_var_find(p, &p->tenants[t],
+				                     name + 4);
+				any = any || v != NULL;
+				all = all && v != NULL && v->integer;
+			}
+		} else {
+			v = dr_plan_var_find(p, NULL, name + 4);
+			any = v != NULL;
+			all = v != NULL && v->integer;
+		}
+		*integer = any && all;
+	}
+	return "x"; /* unknown names are check_ref's to report */
+}
+
+/* Every value a var reference can take, in a probe target, is checked. */
+static void
+check_target_ref(const char *name, void *arg)
+{
+	struct ref_ctx *c = arg;
+	const struct dr_plan *p = c->ld->p;
+	const struct dr_var *v;
+	const char *why;
+	size_t t;
+
+	if (strncmp(name, "var.", 4) != 0)
+		return;
+	for (t = 0; t <= p->ntenants; t++) {
+		const struct dr_tenant *tn =
+		    t < p->ntenants ? &p->tenants[t] : NULL;
+		if (tn && c->svc->scope != DR_SCOPE_TENANT)
+			continue;
+		v = dr_plan_var_find(p, tn, name + 4);
+		if (v && (why = dr_tmpl_bad_target(v->value)) != NULL) {
+			ERR(c->ld, c->line, "%s: ${%s} in %s%s%s%s: %s",
+			    c->what, name, c->field, tn ? " (tenant \"" : "",
+			    tn ? tn->name : "", tn ? "\")" : "", why);
+			return;
+		}
+	}
+}
+
 static void
 check_tmpl(struct ref_ctx *c, const char *tmpl, const char *field, bool shell,
            bool has_host)
 {
+	const char *why;
+
 	if (tmpl == NULL)
 		return;
 	c->field = field;
@@ -1355,11 +1426,20 @@ check_tmpl(struct ref_ctx *c, const char *tmpl, const char *field, bool shell,
 		    "%s: malformed ${...} in %s (a reference is ${name}, and "
 		    "$$ is a literal $)",
 		    c->what, field);
-	} else if (shell) {
+		return;
+	}
+	if (shell && strcmp(field, "args") != 0) {
 		char *bad = NULL;
-		if (dr_tmpl_check_shell(tmpl, &bad) != 0)
+		if (dr_sh_check(tmpl, decl_lookup, c, &bad) != 0)
 			ERR(c->ld, c->line, "%s: %s: %s", c->what, field, bad);
 		free(bad);
+	}
+	if (strcmp(field, "probe") == 0) {
+		if ((why = dr_tmpl_bad_target(tmpl)) != NULL)
+			ERR(c->ld, c->line, "%s: probe target: %s", c->what,
+			    why);
+		else
+			dr_tmpl_scan(tmpl, check_target_ref, c);
 	}
 }
 
@@ -1728,21 +1808,30 @@ dr_plan_secret(const struct dr_plan *p, const char *name)
 	return NULL;
 }
 
-const char *
-dr_plan_var(const struct dr_plan *p, const struct dr_tenant *t,
-            const char *name)
+const struct dr_var *
+dr_plan_var_find(const struct dr_plan *p, const struct dr_tenant *t,
+                 const char *name)
 {
 	size_t i;
 
 	if (t != NULL) {
 		for (i = 0; i < t->nvars; i++)
 			if (strcmp(t->vars[i].name, name) == 0)
-				return t->vars[i].value;
+				return &t->vars[i];
 	}
 	for (i = 0; i < p->nvars; i++)
 		if (strcmp(p->vars[i].name, name) == 0)
-			return p->vars[i].value;
+			return &p->vars[i];
 	return NULL;
+}
+
+const char *
+dr_plan_var(const struct dr_plan *p, const struct dr_tenant *t,
+            const char *name)
+{
+	const struct dr_var *v = dr_plan_var_find(p, t, name);
+
+	return v ? v->value : NULL;
 }
 
 bool

@@ -17,7 +17,7 @@
 #include "drover/common.h"
 #include "drover/markup.h"
 #include "drover/sha256.h"
-#include "drover/template.h"
+#include "drover/shcmd.h"
 
 struct hostkey {
 	const struct dr_host *host;
@@ -350,7 +350,7 @@ shell_word(struct dr_buf *b, const char *s)
 	if (*s && *q == '\0')
 		dr_buf_puts(b, s);
 	else
-		dr_shell_quote(b, s);
+		dr_sh_quote(b, s);
 }
 
 /* "user@address" for ssh. */
@@ -370,7 +370,7 @@ ssh_line(struct rb *r, struct dr_buf *b, const struct dr_host *h,
 	dr_buf_printf(b, "ssh -p %d ", host_port(r, h));
 	ssh_dest(r, b, h);
 	dr_buf_puts(b, " ");
-	dr_shell_quote(b, cmd);
+	dr_sh_quote(b, cmd);
 }
 
 /* "user@address:path" for scp (IPv6 addresses in brackets). */
@@ -1360,7 +1360,7 @@ write_copy(struct rb *r, const struct dr_task *t)
 	if (sha) {
 		char *line = dr_xasprintf("%s  %s", sha, local);
 		dr_buf_puts(&b, "echo ");
-		dr_shell_quote(&b, line);
+		dr_sh_quote(&b, line);
 		dr_buf_puts(&b, " | sha256sum -c");
 		free(line);
 	} else if (manifest) {
@@ -1493,18 +1493,18 @@ write_probe(struct rb *r, const struct dr_task *t)
 		free(hostpart);
 	} else if (pr->expect_body) {
 		dr_buf_puts(&b, "curl -sS --max-time 10 ");
-		dr_shell_quote(&b, t->target ? t->target : "");
+		dr_sh_quote(&b, t->target ? t->target : "");
 		dr_buf_puts(&b, " | grep -F ");
-		dr_shell_quote(&b, pr->expect_body);
+		dr_sh_quote(&b, pr->expect_body);
 		if (pr->expect_status == 0) {
 			dr_buf_puts(&b, "\ncurl -sS -o /dev/null -w "
 			                "'%{http_code}\\n' --max-time 10 ");
-			dr_shell_quote(&b, t->target ? t->target : "");
+			dr_sh_quote(&b, t->target ? t->target : "");
 		}
 	} else {
 		dr_buf_puts(&b, "curl -sS -o /dev/null -w '%{http_code}\\n' "
 		                "--max-time 10 ");
-		dr_shell_quote(&b, t->target ? t->target : "");
+		dr_sh_quote(&b, t->target ? t->target : "");
 	}
 	pre(r, b.data);
 	dr_buf_free(&b);
@@ -1543,8 +1543,9 @@ write_secret_note(struct rb *r, const struct dr_task *t)
 		if (s == NULL || (!s->env && !s->file))
 			text(r, " from the incident lead");
 	}
-	text(r, ". Type the value in place of the placeholder; never write "
-	        "it down.");
+	text(r, ". Its read line waits for the value: type it and press "
+	        "Enter, so it stays out of the command line and the shell "
+	        "history; never write it down.");
 	note_end(r);
 }
 
@@ -1678,9 +1679,25 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 			text(r, " to the host:");
 			para_end(r);
 		}
+		if (st->action == DR_ACT_RUN && t->display &&
+		    strchr(t->display, '\n') != NULL) {
+			/* A script with its variables: log in, then paste
+			 * it as it is (the shell reads it line by line). */
+			para_begin(r, NULL);
+			text(r, "Log in to the host:");
+			para_end(r);
+			dr_buf_printf(&b, "ssh -p %d ", host_port(r, t->host));
+			ssh_dest(r, &b, t->host);
+			pre(r, b.data);
+			para_begin(r, NULL);
+			text(r, "and paste this script into its shell:");
+			para_end(r);
+			pre(r, t->display);
+			break;
+		}
 		ssh_line(r, &b, t->host, t->display ? t->display : "");
 		if (st->action == DR_ACT_SCRIPT && st->script && t->display &&
-		    strncmp(t->display, "sh -s", 5) == 0) {
+		    strstr(t->display, "sh -s") != NULL) {
 			char *path =
 			    st->script[0] == '/' || r->p->dir == NULL
 			        ? dr_xstrdup(st->script)

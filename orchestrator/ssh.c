@@ -12,7 +12,7 @@
 #include "drover/ssh.h"
 #include "drover/scrub.h"
 #include "drover/sha256.h"
-#include "drover/template.h"
+#include "drover/shcmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1414,15 +1414,15 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	dr_buf_init(&b, 0);
 	dr_buf_puts(&b, "exec sh -c ");
 	if (kind == K_KILL) {
-		dr_shell_quote(&b, KILLER);
+		dr_sh_quote(&b, KILLER);
 		dr_buf_puts(&b, " drover ");
 	} else {
-		dr_shell_quote(&b, WRAPPER);
+		dr_sh_quote(&b, WRAPPER);
 		dr_buf_puts(&b, " drover ");
-		dr_shell_quote(&b, command);
+		dr_sh_quote(&b, command);
 		dr_buf_puts(&b, " ");
 	}
-	dr_shell_quote(&b, j->tag);
+	dr_sh_quote(&b, j->tag);
 	j->cmd = dr_buf_steal(&b);
 	return j;
 }

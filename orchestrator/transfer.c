@@ -8,7 +8,7 @@
  * destination; they swap when the flight drains.
  */
 #include "drover/transfer.h"
-#include "drover/template.h"
+#include "drover/shcmd.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -207,7 +207,7 @@ after_failure(struct dr_transfer *t)
 	if (t->tmp_created && dr_ssh_ready(t->dst)) {
 		dr_buf_init(&cmd, 0);
 		dr_buf_puts(&cmd, "rm -f -- ");
-		dr_shell_quote(&cmd, t->tmp);
+		dr_sh_quote(&cmd, t->tmp);
 		memset(&o, 0, sizeof(o));
 		o.command = cmd.data;
 		o.timeout_ms = CLEANUP_MS;
@@ -267,21 +267,21 @@ start_verify(struct dr_transfer *t)
 
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "d=$(sha256sum < ");
-	dr_shell_quote(&c, t->tmp);
+	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, ") || exit 4; d=${d%% *}; echo \"$d\"; if [ \"$d\" = ");
-	dr_shell_quote(&c, t->want[0] ? t->want : t->got);
+	dr_sh_quote(&c, t->want[0] ? t->want : t->got);
 	dr_buf_puts(&c, " ]; then ");
 	if (t->mode != NULL) {
 		dr_buf_printf(&c, "chmod %s ", t->mode);
-		dr_shell_quote(&c, t->tmp);
+		dr_sh_quote(&c, t->tmp);
 		dr_buf_puts(&c, " && ");
 	}
 	dr_buf_puts(&c, "mv -f -- ");
-	dr_shell_quote(&c, t->tmp);
+	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, " ");
-	dr_shell_quote(&c, t->final);
+	dr_sh_quote(&c, t->final);
 	dr_buf_puts(&c, " || exit 5; else rm -f -- ");
-	dr_shell_quote(&c, t->tmp);
+	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, "; exit 3; fi");
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
@@ -503,9 +503,9 @@ start_relay(struct dr_transfer *t)
 	dr_sha256_init(&t->sha);
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "umask 077; mkdir -p -- ");
-	dr_shell_quote(&c, t->dir);
+	dr_sh_quote(&c, t->dir);
 	dr_buf_puts(&c, " && exec cat > ");
-	dr_shell_quote(&c, t->tmp);
+	dr_sh_quote(&c, t->tmp);
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
 	o.mode = DR_SSH_STREAM_WRITE;
@@ -536,7 +536,7 @@ start_relay(struct dr_transfer *t)
 	}
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "exec cat -- ");
-	dr_shell_quote(&c, t->src_path);
+	dr_sh_quote(&c, t->src_path);
 	memset(&o, 0, sizeof(o));
 	o.command = c.data;
 	o.mode = DR_SSH_STREAM_READ;
@@ -677,7 +677,7 @@ xfer_step(struct dr_transfer *t)
 	dr_buf_puts(&c, "exec head -c 4096 -- ");
 	{
 		char *p = dr_xasprintf("%s.sha256", t->src_path);
-		dr_shell_quote(&c, p);
+		dr_sh_quote(&c, p);
 		free(p);
 	}
 	memset(&o, 0, sizeof(o));

@@ -94,6 +94,7 @@ struct dr_site {
 struct dr_var {
 	const char *name;
 	const char *value;
+	bool integer; /* written as an integer: checked, safe in arithmetic */
 	int line;
 };
 
@@ -264,6 +265,9 @@ const struct dr_secret *dr_plan_secret(const struct dr_plan *p,
 /* A variable: the tenant's own first (tenant may be NULL), then the plan's. */
 const char *dr_plan_var(const struct dr_plan *p, const struct dr_tenant *t,
                         const char *name);
+const struct dr_var *dr_plan_var_find(const struct dr_plan *p,
+                                      const struct dr_tenant *t,
+                                      const char *name);
 
 bool dr_host_has_role(const struct dr_host *h, const char *role);
 

@@ -333,7 +333,9 @@ test_counts(void **state)
 		t = find(g, "fence/revoke");
 		assert_null(t->host);
 		assert_null(t->site);
-		assert_string_equal(t->command, "revoke --sites 'milan'");
+		assert_string_equal(t->command,
+		                    "_dr_from='milan'\n"
+		                    "revoke --sites \"${_dr_from}\"");
 		t = find(g, "payroll/lodi/restore@torino/to-db1");
 		assert_int_equal(t->tier, 1);
 		assert_int_equal(t->priority, 2);
@@ -359,7 +361,8 @@ test_from_two_sites(void **state)
 	assert_int_equal(count(g, "fence", "check", NULL), 2);
 	assert_int_equal(g->ntasks, 33);
 	assert_string_equal(find(g, "fence/revoke")->command,
-	                    "revoke --sites 'milan,rome'");
+	                    "_dr_from='milan,rome'\n"
+	                    "revoke --sites \"${_dr_from}\"");
 	/* The same site twice is one site. */
 	dr_graph_free(g);
 	g = expand(*state, "milan,milan", "torino", DR_MODE_FAILOVER, NULL, 0);
@@ -767,13 +770,16 @@ test_rendered_commands(void **state)
 	const struct dr_task *t;
 
 	t = find(g, "payroll/lodi/restore@torino/to-db1");
-	assert_string_equal(t->command, "restore 'lo'\\''; rm -rf /'");
+	assert_string_equal(t->command, "_dr_var_db='lo'\\''; rm -rf /'\n"
+	                                "restore \"${_dr_var_db}\"");
 	assert_string_equal(t->display, t->command);
 	assert_int_equal(t->nsecrets, 0);
 	t = find(g, "payroll/brescia/restore@torino/to-db1");
-	assert_string_equal(t->command, "restore 'bs'");
+	assert_string_equal(t->command, "_dr_var_db='bs'\n"
+	                                "restore \"${_dr_var_db}\"");
 	t = find(g, "fence/cut@milan/mi-db1");
-	assert_string_equal(t->command, "stop-replication 'mi-db1'");
+	assert_string_equal(t->command, "_dr_host='mi-db1'\n"
+	                                "stop-replication \"${_dr_host}\"");
 	t = find(g, "payroll/lodi/healthy@torino/to-app2");
 	assert_string_equal(t->target, "http://10.3.1.2:80/lodi");
 	assert_null(t->command);
@@ -840,8 +846,9 @@ test_secret_command(void **state)
 	assert_int_equal(t->nsecrets, 2);
 	assert_string_equal(t->secret_names[0], "tok");
 	assert_string_equal(t->secret_names[1], "pw");
-	assert_non_null(strstr(t->display, "\"<secret:tok>\""));
-	assert_null(strstr(t->display, "DROVER_SECRET"));
+	assert_non_null(strstr(t->display, "<secret:tok>"));
+	assert_non_null(strstr(t->command, "IFS= read -r _dr_secret_tok"));
+	assert_null(strstr(t->display, "PW"));
 	out = run_sh(t->command, "t$(id)'\"`x`\np w; rm -rf /\n", &st);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_string_equal(out, "t$(id)'\"`x`|p w; rm -rf /|t$(id)'\"`x`");
