@@ -45,10 +45,9 @@ dr_lock_acquire(const char *state_dir, const char *site, const char *run_id,
 
 	*out = NULL;
 	*why = NULL;
-	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-		/* the caller created it; a failure shows below */
-	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	/* The state directory is created on first use, with its parents
+	 * (~/.local/state on a fresh machine), private to the user. */
+	if (dr_mkdirs(dir) != 0) {
 		*why = dr_xasprintf("%s: %s", dir, strerror(errno));
 		r = DR_EIO;
 		goto out;

@@ -589,27 +589,6 @@ dr_run_command_line(int argc, char **argv)
 	return dr_buf_steal(&b);
 }
 
-int
-dr_mkdirs(const char *path)
-{
-	char *p = dr_xstrdup(path), *s;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* report.json, report.md and report.html in the run directory. */
 static void
 write_reports(struct run *rn, const struct dr_graph *g,

@@ -102,6 +102,10 @@ const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
 int dr_write_file_atomic(const char *path, const void *data, size_t len,
                          unsigned mode);
 
+/* Creates dir and its missing parents, mode 0700. Returns 0 or -1 (errno
+ * says why). */
+int dr_mkdirs(const char *dir);
+
 /* True when DROVER_TRACE is set (not "0"): every state transition is
  * printed to stderr. Read once. */
 bool dr_trace_on(void);

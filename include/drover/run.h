@@ -48,7 +48,4 @@ int dr_run_execute(const struct dr_run_opts *o);
 /* "drover ARG..." for the audit trail; caller frees. */
 char *dr_run_command_line(int argc, char **argv);
 
-/* Creates dir and its parents, mode 0700. Returns 0 or -1 (errno). */
-int dr_mkdirs(const char *dir);
-
 #endif
