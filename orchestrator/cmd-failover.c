@@ -65,10 +65,10 @@ confirm(const struct dr_graph *g, bool drill)
 	size_t n;
 
 	fprintf(stderr,
-	        "\nThis %s acts on real hosts: %zu tasks, from %s to %s.\n"
+	        "\nThis %s acts on real hosts: %zu tasks.\n  %s\n"
 	        "Type the target site's name (%s) to go on: ",
-	        drill ? "drill" : "failover", g->ntasks, dr_graph_from_names(g),
-	        g->to->name, g->to->name);
+	        drill ? "drill" : "failover", g->ntasks, dr_graph_direction(g),
+	        g->to->name);
 	fflush(stderr);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return false;

@@ -103,9 +103,9 @@ confirm(const struct dr_graph *g)
 	size_t n;
 
 	fprintf(stderr,
-	        "\nResuming acts on real hosts, from %s to %s.\nType the "
-	        "target site's name (%s) to go on: ",
-	        dr_graph_from_names(g), g->to->name, g->to->name);
+	        "\nResuming acts on real hosts.\n  %s\nType the target "
+	        "site's name (%s) to go on: ",
+	        dr_graph_direction(g), g->to->name);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return false;
 	n = strlen(line);
@@ -258,7 +258,6 @@ dr_cmd_resume(int argc, char **argv)
 	    strcmp(rs.mode, "drill") == 0 ? DR_MODE_DRILL : DR_MODE_FAILOVER;
 	eo.only = (const char *const *)rs.only;
 	eo.nonly = rs.nonly;
-	eo.include_cleanup = eo.mode == DR_MODE_DRILL;
 	if (dr_graph_expand(plan, &eo, &diags, &g) != 0) {
 		dr_diag_print(&diags, stderr);
 		goto out;

@@ -104,8 +104,8 @@ dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f)
 		fprintf(f, "%5zu  %-*s  %-7s  ", i + 1, (int)w, t->key,
 		        dr_action_name(t->step->action));
 		if (t->refused)
-			fprintf(f, "REFUSED in a drill (production host, step "
-			           "not readonly)  ");
+			fprintf(f, "REFUSED in a drill (%s)  ",
+			        t->refusal ? t->refusal : "production");
 		detail(t, f);
 		fputc('\n', f);
 	}

@@ -96,7 +96,6 @@ dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
 	o.mode = d->drill ? DR_MODE_DRILL : DR_MODE_FAILOVER;
 	o.only = d->only;
 	o.nonly = d->nonly;
-	o.include_cleanup = d->drill;
 	r = dr_graph_expand(plan, &o, &diags, out);
 	dr_diag_print(&diags, stderr);
 	dr_diag_clear(&diags);

@@ -238,6 +238,7 @@ acquire(struct attempt *a, const struct dr_host *h)
 	so.known_hosts = p->defaults.known_hosts;
 	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
 	so.keepalive_ms = p->defaults.keepalive_ms;
+	so.guard = ex->o.guard;
 	c = dr_xcalloc(1, sizeof(*c));
 	c->pool = pl;
 	c->busy = true;
@@ -741,6 +742,7 @@ start_operation(struct attempt *a)
 		po.expect_body = st->probe.expect_body;
 		po.within_ms = st->probe.within_ms;
 		po.interval_ms = st->probe.interval_ms;
+		po.guard = ex->o.guard;
 		r = dr_probe_start(ex->o.loop, &po, on_probe, a, &a->probe);
 		break;
 	}

@@ -8,6 +8,7 @@
  */
 #include "drover/graph.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,19 +173,146 @@ new_task(struct expander *x, struct tctx *c)
 	t->key = dr_arena_strdup(g->arena, key.data);
 	dr_buf_free(&key);
 	t->cleanup = c->st->cleanup;
-	if (g->mode == DR_MODE_DRILL && c->h &&
-	    (c->h->site->role == DR_SITE_PRIMARY ||
-	     c->h->site->role == DR_SITE_SECONDARY) &&
-	    !c->st->readonly) {
-		/* Fencing the lost sites is not rehearsed: production is
-		 * never touched in a drill. Anything else that would touch
-		 * it is refused, and the drill fails. */
-		if (c->st->on.kind == DR_SEL_FROM)
-			t->drill_skip = true;
-		else
-			t->refused = true;
-	}
 	return t;
+}
+
+static bool
+is_production(const struct dr_site *s)
+{
+	return s->role == DR_SITE_PRIMARY || s->role == DR_SITE_SECONDARY;
+}
+
+/* True when word appears in text with no name character on either side. */
+static bool
+mentions(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	if (n == 0)
+		return false;
+	for (p = text; (p = strstr(p, word)) != NULL; p++) {
+		char a = p > text ? p[-1] : ' ', b = p[n];
+		bool ia = isalnum((unsigned char)a) || a == '-' || a == '_' ||
+		          a == '.';
+		bool ib = isalnum((unsigned char)b) || b == '-' || b == '_' ||
+		          (b == '.' && isalnum((unsigned char)p[n + 1]));
+		if (!ia && !ib)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The production site, host or address that text names, as "milan/mi-db1
+ * (127.0.1.1)" in buf, or NULL.
+ */
+static const char *
+names_production(const struct dr_plan *p, const char *text, char *buf,
+                 size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nsites; i++) {
+		const struct dr_site *s = &p->sites[i];
+		if (!is_production(s))
+			continue;
+		for (j = 0; j < s->nhosts; j++) {
+			const struct dr_host *h = &s->hosts[j];
+			if (mentions(text, h->address) ||
+			    mentions(text, h->name)) {
+				snprintf(buf, len,
+				         "%s/%s (%s), a production host",
+				         s->name, h->name, h->address);
+				return buf;
+			}
+		}
+		if (mentions(text, s->name)) {
+			snprintf(buf, len, "site %s, a production site",
+			         s->name);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* The host part of a probe target: "http://u@h:80/x" and "h:80" give h. */
+static void
+target_host(const struct dr_task *t, char *buf, size_t len)
+{
+	const char *p = t->target ? t->target : "", *e, *at;
+
+	if (t->step->probe.kind == DR_PROBE_HTTP) {
+		const char *s = strstr(p, "://");
+		p = s ? s + 3 : p;
+	}
+	e = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(e - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(e - p));
+		if (rb)
+			e = rb, p++;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(e - p));
+		if (colon)
+			e = colon;
+	}
+	snprintf(buf, len, "%.*s", (int)(e - p), p);
+}
+
+/*
+ * The drill interlock, decided before anything connects: a drill never
+ * touches production, for any action and whatever readonly says. A step
+ * that fences the lost sites (on = "from:...") is skipped by design; any
+ * other task that would connect to, copy to or from, probe, or name a
+ * production host in a local command is refused, and the drill fails.
+ */
+static void
+drill_guard(struct expander *x, struct dr_task *t)
+{
+	const struct dr_plan *p = x->g->plan;
+	const struct dr_step *st = t->step;
+	char buf[600], why[800];
+	const char *what = NULL;
+
+	if (x->g->mode != DR_MODE_DRILL)
+		return;
+	if (st->on.kind == DR_SEL_FROM) {
+		t->drill_skip = true;
+		return;
+	}
+	if (t->host && is_production(t->host->site)) {
+		snprintf(buf, sizeof(buf), "%s/%s (%s), a production host",
+		         t->host->site->name, t->host->name, t->host->address);
+		what = buf;
+	} else if (t->src_host && is_production(t->src_host->site)) {
+		snprintf(buf, sizeof(buf),
+		         "its source %s/%s (%s), a production host",
+		         t->src_host->site->name, t->src_host->name,
+		         t->src_host->address);
+		what = buf;
+	} else if (st->action == DR_ACT_PROBE && t->target) {
+		char host[128], hb[256];
+		target_host(t, host, sizeof(host));
+		what = names_production(p, host, hb, sizeof(hb));
+		if (what) {
+			snprintf(buf, sizeof(buf), "its address %s: %s", host,
+			         hb);
+			what = buf;
+		}
+	} else if (st->action == DR_ACT_LOCAL && t->command) {
+		what = names_production(p, t->command, buf, sizeof(buf));
+	}
+	if (what == NULL)
+		return;
+	snprintf(why, sizeof(why),
+	         "refused before connecting: a drill never touches production, "
+	         "and this %s step reaches %s",
+	         dr_action_name(st->action), what);
+	t->refused = true;
+	t->refusal = dr_arena_strdup(x->g->arena, why);
 }
 
 /*
@@ -377,6 +505,7 @@ expand_step(struct expander *x, const struct dr_service *svc,
 			t->sha256 = render(&c, st->copy.sha256);
 			c.h = sh;
 			t->src_path = render(&c, st->copy.from.path);
+			drill_guard(x, t);
 			idset_add(out, t->id);
 		}
 		free(hosts.v);
@@ -385,6 +514,7 @@ expand_step(struct expander *x, const struct dr_service *svc,
 	if (st->on.kind == DR_SEL_NONE) {
 		struct dr_task *t = new_task(x, &c);
 		fill_action(x, &c, t);
+		drill_guard(x, t);
 		idset_add(out, t->id);
 		return;
 	}
@@ -396,6 +526,7 @@ expand_step(struct expander *x, const struct dr_service *svc,
 		c.h = hosts.v[i];
 		t = new_task(x, &c);
 		fill_action(x, &c, t);
+		drill_guard(x, t);
 		idset_add(out, t->id);
 	}
 	free(hosts.v);
@@ -455,10 +586,10 @@ expand_instance(struct expander *x, const struct dr_service *s,
 		const struct dr_step *st = &s->steps[j];
 		if (!(st->when & x->opts->mode))
 			continue;
-		if (st->cleanup && !x->opts->include_cleanup)
+		if (st->cleanup && x->opts->mode != DR_MODE_DRILL)
 			continue;
-		/* Cleanup steps run after the whole plan, whatever its
-		 * outcome: they chain among themselves only. */
+		/* Cleanup steps (drills only) run after the whole plan,
+		 * whatever its outcome: they chain among themselves only. */
 		chain = st->cleanup ? &prevc : &prev;
 		memset(&cur, 0, sizeof(cur));
 		expand_step(x, s, t, st, &cur);
@@ -599,11 +730,18 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 				break;
 		if (j < g->nfrom)
 			continue;
-		if (s->role == DR_SITE_VAULT) {
+		if (s->role != DR_SITE_PRIMARY &&
+		    s->role != DR_SITE_SECONDARY) {
+			/* Only production can be lost: fencing anything else
+			 * would turn the plan against the recovery. */
 			dr_diag_add(diags, NULL, 0,
-			            "--from site \"%s\" is the backup vault; "
-			            "name the lost production sites",
-			            s->name);
+			            "--from site \"%s\" is %s%s; --from names "
+			            "the lost production sites (primary or "
+			            "secondary)",
+			            s->name, dr_site_role_name(s->role),
+			            s->role == DR_SITE_VAULT
+			                ? ", the backup vault"
+			                : "");
 			x.errors++;
 		}
 		from[g->nfrom++] = s;
@@ -626,18 +764,27 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 			x.errors++;
 		}
 	}
-	if (g->to && g->to->role == DR_SITE_VAULT) {
-		dr_diag_add(diags, NULL, 0,
-		            "--to site \"%s\" is the backup vault; fail over "
-		            "to a standby or drill site",
-		            g->to->name);
-		x.errors++;
-	}
 	if (opts->mode == DR_MODE_DRILL && g->to &&
 	    g->to->role != DR_SITE_DRILL) {
 		dr_diag_add(diags, NULL, 0,
 		            "a drill runs into a drill site; \"%s\" is %s",
 		            g->to->name, dr_site_role_name(g->to->role));
+		x.errors++;
+	} else if (opts->mode == DR_MODE_FAILOVER && g->to &&
+	           g->to->role != DR_SITE_STANDBY) {
+		/* Never restore onto production or the vault: a failover
+		 * target is a clean standby site. */
+		dr_diag_add(diags, NULL, 0,
+		            "--to site \"%s\" is %s%s; a failover goes to a "
+		            "standby site%s",
+		            g->to->name, dr_site_role_name(g->to->role),
+		            g->to->role == DR_SITE_VAULT ? ", the backup vault"
+		            : g->to->role == DR_SITE_DRILL
+		                ? ", a rehearsal site"
+		                : " (production, possibly compromised)",
+		            g->to->role == DR_SITE_DRILL
+		                ? " (use drover drill for a drill site)"
+		                : "");
 		x.errors++;
 	}
 	for (i = 0; i < opts->nonly; i++) {
@@ -885,6 +1032,25 @@ dr_graph_from_names(const struct dr_graph *g)
 	for (i = 0; i < g->nfrom; i++)
 		dr_buf_printf(&b, "%s%s", i ? "," : "", g->from[i]->name);
 	r = dr_arena_strdup(g->arena, b.data ? b.data : "");
+	dr_buf_free(&b);
+	return r;
+}
+
+const char *
+dr_graph_direction(const struct dr_graph *g)
+{
+	struct dr_buf b;
+	char *r;
+	size_t i;
+
+	dr_buf_init(&b, 0);
+	for (i = 0; i < g->nfrom; i++)
+		dr_buf_printf(&b, "%s%s (%s, LOST)", i ? ", " : "",
+		              g->from[i]->name,
+		              dr_site_role_name(g->from[i]->role));
+	dr_buf_printf(&b, " -> %s (%s)", g->to->name,
+	              dr_site_role_name(g->to->role));
+	r = dr_arena_strdup(g->arena, b.data);
 	dr_buf_free(&b);
 	return r;
 }

@@ -104,6 +104,9 @@ struct dr_probe_run {
 	bool body_capped;
 	int redirects;
 
+	const struct dr_guard *guard;
+	const char *forbidden; /* the guard refused this address */
+
 	bool ending;
 	int status;
 	int attempts;
@@ -580,6 +583,15 @@ try_connect(struct dr_probe_run *run)
 	int r;
 
 	run->ai_next = a->ai_next;
+	if ((run->forbidden =
+	         dr_guard_check(run->guard, run->host, a->ai_addr)) != NULL) {
+		set_reason(run,
+		           "refused before connecting: %s is %s, and a drill "
+		           "never touches production",
+		           run->host, run->forbidden);
+		finish(run, DR_EREFUSED);
+		return;
+	}
 	set_state(run, PS_CONNECT);
 	uv_tcp_init(run->loop, &run->tcp);
 	run->tcp.data = run;
@@ -763,6 +775,18 @@ http_done(struct dr_probe_run *run, CURLcode rc)
 	curl_multi_remove_handle(run->cl->multi, easy);
 	if (rc == CURLE_WRITE_ERROR && run->body_capped)
 		rc = CURLE_OK; /* we stopped reading at the cap */
+	if (rc != CURLE_OK && run->forbidden != NULL) {
+		char *u = NULL;
+		curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &u);
+		set_reason(run,
+		           "refused before connecting: %s reaches %s, and a "
+		           "drill never touches production",
+		           u ? u : run->target, run->forbidden);
+		curl_easy_cleanup(easy);
+		run->easy = NULL;
+		finish(run, DR_EREFUSED);
+		return;
+	}
 	if (rc != CURLE_OK) {
 		set_curl_reason(run, easy, rc);
 		goto fail;
@@ -838,6 +862,19 @@ check_multi_info(struct curl_loop *cl)
 	}
 }
 
+/* libcurl's socket hook: the guard sees every address before connect. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct dr_probe_run *run = arg;
+
+	(void)purpose;
+	if ((run->forbidden = dr_guard_check(run->guard, NULL, &a->addr)) !=
+	    NULL)
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* Adds a transfer of url to the loop's multi. Returns 0, or -1 with the
  * reason set. */
 static int
@@ -867,6 +904,10 @@ http_start(struct dr_probe_run *run, const char *url)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)run->attempt_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)run->attempt_ms);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "drover-probe/" DROVER_VERSION);
+	if (run->guard != NULL) {
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, run);
+	}
 	if (run->proxy != NULL) {
 		curl_easy_setopt(e, CURLOPT_PROXY, run->proxy);
 	} else {
@@ -959,6 +1000,7 @@ dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o, dr_probe_cb cb,
 	run->expect_body =
 	    o->expect_body != NULL ? dr_xstrdup(o->expect_body) : NULL;
 	run->proxy = o->proxy != NULL ? dr_xstrdup(o->proxy) : NULL;
+	run->guard = o->guard;
 	run->expect_status = o->expect_status;
 	run->within_ms = o->within_ms;
 	run->interval_ms = o->interval_ms ? o->interval_ms : DEF_INTERVAL_MS;

@@ -44,7 +44,8 @@ struct run {
 	const struct dr_graph *g;
 	struct dr_sched *sched;
 	struct dr_exec *ex;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
+	bool has_cleanup; /* the graph has cleanup steps (drills) */
 	int interrupts;
 	bool json;
 	FILE *board; /* stdout, or stderr with --json */
@@ -475,6 +476,7 @@ on_end(void *arg, struct dr_sched *s)
 	rn->end_wall_ms = dr_now_wall_ms();
 	uv_close((uv_handle_t *)&rn->sigint, handle_closed);
 	uv_close((uv_handle_t *)&rn->sigterm, handle_closed);
+	uv_close((uv_handle_t *)&rn->sighup, handle_closed);
 	if (rn->tty_open) {
 		uv_close((uv_handle_t *)&rn->tty, handle_closed);
 		rn->tty_open = false;
@@ -510,17 +512,44 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct run *rn = h->data;
+	const struct dr_graph *g = rn->g;
+	size_t i, left = 0;
 
 	if (++rn->interrupts == 1) {
 		fprintf(stderr,
 		        "\ndrover: %s: starting nothing new, cancelling "
-		        "running tasks (again to stop at once)\n",
-		        signum == SIGINT ? "interrupt" : "terminate");
+		        "running tasks%s (again to stop at once)\n",
+		        signum == SIGINT   ? "interrupt"
+		        : signum == SIGHUP ? "hangup (terminal closed)"
+		                           : "terminate",
+		        rn->has_cleanup
+		            ? "; the drill's cleanup steps still run"
+		            : "");
+		fflush(stderr);
+		audit(rn, "signal",
+		      signum == SIGINT   ? "SIGINT: interrupted by the operator"
+		      : signum == SIGHUP ? "SIGHUP: the terminal closed"
+		                         : "SIGTERM: asked to stop");
 		dr_sched_interrupt(rn->sched);
 		return;
 	}
 	fprintf(stderr, "\ndrover: stopping now; remote commands may still "
 	                "run, see the run's logs\n");
+	for (i = 0; i < g->ntasks; i++) {
+		enum dr_task_state st = dr_sched_task(rn->sched, i)->state;
+		if (!g->tasks[i].cleanup || st == DR_TS_SUCCEEDED ||
+		    st == DR_TS_SKIPPED)
+			continue;
+		if (left++ == 0)
+			fprintf(stderr, "drover: cleanup not done:\n");
+		fprintf(stderr, "  %s (%s)\n", g->tasks[i].key,
+		        dr_task_state_name(st));
+	}
+	if (left)
+		fprintf(stderr,
+		        "drover: drover resume %s runs %s; until then the "
+		        "drill site is not as it was found\n",
+		        rn->run_id, left == 1 ? "it" : "them");
 	fflush(NULL);
 	_exit(DR_EXIT_PAUSED);
 }
@@ -680,6 +709,29 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 		audit(rn, "override", o->audit_notes[i]);
 }
 
+/* A drill's second interlock: every production address, for the
+ * executors to refuse at connect time. */
+static struct dr_guard *
+production_guard(const struct dr_plan *p)
+{
+	struct dr_guard *gd = dr_guard_new();
+	size_t i, j;
+
+	for (i = 0; i < p->nsites; i++) {
+		const struct dr_site *s = &p->sites[i];
+		if (s->role != DR_SITE_PRIMARY && s->role != DR_SITE_SECONDARY)
+			continue;
+		for (j = 0; j < s->nhosts; j++) {
+			char *label = dr_xasprintf("%s/%s, a production host",
+			                           s->name, s->hosts[j].name);
+			dr_guard_add(gd, s->hosts[j].address, label);
+			dr_guard_add(gd, s->hosts[j].name, label);
+			free(label);
+		}
+	}
+	return gd;
+}
+
 int
 dr_run_execute(const struct dr_run_opts *o)
 {
@@ -692,6 +744,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	struct dr_sched_hooks hooks = {0};
 	struct dr_run_info info = {0};
 	struct dr_lock *lock = NULL;
+	struct dr_guard *guard = NULL;
 	char *log_dir = NULL, *why = NULL;
 	char hostname[256] = "";
 	struct passwd *pw;
@@ -765,6 +818,8 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.nsecrets = nsecrets;
 	eo.gate = rn.interactive ? on_gate : NULL;
 	eo.gate_arg = &rn;
+	if (g->mode == DR_MODE_DRILL)
+		eo.guard = guard = production_guard(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {
 		dr_journal_close(rn.journal, NULL, NULL);
 		dr_journal_close(rn.audit, NULL, NULL);
@@ -783,11 +838,17 @@ dr_run_execute(const struct dr_run_opts *o)
 	for (i = 0; o->presets && i < g->ntasks; i++)
 		if (o->presets[i].state != DR_TS_PENDING)
 			dr_sched_preset(rn.sched, i, &o->presets[i]);
+	/* INT, TERM and HUP (a closed terminal) all cancel cleanly, are
+	 * journaled and end the run resumable (exit 3). */
 	uv_signal_init(&rn.loop, &rn.sigint);
 	uv_signal_init(&rn.loop, &rn.sigterm);
-	rn.sigint.data = rn.sigterm.data = &rn;
+	uv_signal_init(&rn.loop, &rn.sighup);
+	rn.sigint.data = rn.sigterm.data = rn.sighup.data = &rn;
 	uv_signal_start(&rn.sigint, on_signal, SIGINT);
 	uv_signal_start(&rn.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&rn.sighup, on_signal, SIGHUP);
+	for (i = 0; i < g->ntasks; i++)
+		rn.has_cleanup = rn.has_cleanup || g->tasks[i].cleanup;
 	signal(SIGPIPE, SIG_IGN);
 
 	fprintf(rn.board,
@@ -837,6 +898,7 @@ dr_run_execute(const struct dr_run_opts *o)
 		rc = DR_EXIT_FAIL;
 	dr_buf_free(&rn.line);
 out:
+	dr_guard_free(guard);
 	dr_lock_release(lock);
 	dr_secrets_free(secrets, nsecrets);
 	free(rn.last_rec);

@@ -1653,10 +1653,9 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 	if (t->refused) {
 		note_begin(r, "warn");
 		bold(r, "Refused in a drill:");
-		textf(r,
-		      " this step would change production (%s). Do not run "
-		      "it; tick the box as skipped.",
-		      t->site ? t->site->name : "a production site");
+		textf(r, " %s. Do not run it; tick the box as skipped.",
+		      t->refusal ? t->refusal
+		                 : "a drill never touches production");
 		note_end(r);
 		goto done;
 	}

@@ -519,7 +519,6 @@ dr_rs_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
 	    strcmp(rs->mode, "drill") == 0 ? DR_MODE_DRILL : DR_MODE_FAILOVER;
 	eo.only = (const char *const *)rs->only;
 	eo.nonly = rs->nonly;
-	eo.include_cleanup = eo.mode == DR_MODE_DRILL;
 	if (dr_graph_expand(*plan, &eo, &diags, g) != 0) {
 		*why = dr_xasprintf("cannot expand the run's plan: %s",
 		                    diags.n ? diags.v[0].msg : "?");

@@ -370,9 +370,11 @@ dispatch(struct dr_sched *s)
 					set_state(s, id, DR_TS_SKIPPED);
 				} else {
 					s->runs[id].message = dr_xstrdup(
-					    "refused before connecting: a "
-					    "drill never touches a production "
-					    "host (the step is not readonly)");
+					    t->refusal ? t->refusal
+					               : "refused before "
+					                 "connecting: a drill "
+					                 "never touches "
+					                 "production");
 					s->failed = true;
 					set_state(s, id, DR_TS_REFUSED);
 				}
@@ -511,11 +513,11 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
 		settle(s, id);
-	} else if (s->interrupted) {
+	} else if (s->interrupted && !s->g->tasks[id].cleanup) {
 		/* Dependents stay pending; the end cancels them. */
 		set_state(s, id, DR_TS_CANCELLED);
 	} else if (retryable(o->status) && r->attempts <= st->retries &&
-	           !s->stopping) {
+	           (!s->stopping || s->g->tasks[id].cleanup)) {
 		schedule_retry(s, id);
 	} else if (r->unreachable && st->unreachable == DR_UNREACH_CONTINUE) {
 		set_state(s, id, DR_TS_SKIPPED);
@@ -586,18 +588,21 @@ maybe_end(struct dr_sched *s)
 	if (s->remaining > 0 && (!s->stopping || s->cleanup_phase) &&
 	    s->ready.n > 0)
 		return; /* dispatch will make progress */
-	if (!s->cleanup_phase && s->ncleanup > 0 && !s->interrupted) {
-		/* The plan is over (or stopped): cancel what never started,
-		 * then run the cleanup steps, whatever the outcome. */
+	if (!s->cleanup_phase && s->ncleanup > 0) {
+		/* The plan is over, stopped or interrupted: cancel what never
+		 * started, then run the cleanup steps, whatever the outcome
+		 * (an interrupted drill still leaves its site as found). */
 		for (i = 0; i < s->g->ntasks; i++) {
 			if (s->g->tasks[i].cleanup ||
 			    is_final(s->runs[i].state))
 				continue;
 			free(s->runs[i].message);
-			s->runs[i].message =
-			    dr_xstrdup("not started: the run stopped");
+			s->runs[i].message = dr_xstrdup(
+			    s->interrupted ? "not started: interrupted"
+			                   : "not started: the run stopped");
 			set_state(s, i, DR_TS_CANCELLED);
-			s->failed = true;
+			if (!s->interrupted)
+				s->failed = true;
 		}
 		s->cleanup_phase = true;
 		for (i = 0; i < s->g->ntasks; i++)
@@ -741,6 +746,17 @@ dr_sched_start(struct dr_sched *s)
 	return 0;
 }
 
+static bool
+retry_pending(const struct dr_sched *s, size_t id)
+{
+	const struct retry *rt;
+
+	for (rt = s->retries; rt != NULL; rt = rt->next)
+		if (rt->id == id)
+			return true;
+	return false;
+}
+
 void
 dr_sched_interrupt(struct dr_sched *s)
 {
@@ -751,20 +767,25 @@ dr_sched_interrupt(struct dr_sched *s)
 		return;
 	s->interrupted = true;
 	s->stopping = true;
+	/* Cleanup steps are not interrupted: they leave the site as it was
+	 * found (a second interrupt stops everything, see run.c). */
 	for (rt = s->retries; rt != NULL; rt = next) {
 		next = rt->next;
+		if (s->g->tasks[rt->id].cleanup)
+			continue;
 		set_state(s, rt->id, DR_TS_CANCELLED);
 		retry_unlink(s, rt);
 	}
 	for (i = 0; i < s->g->ntasks; i++) {
-		if (s->runs[i].state == DR_TS_RETRY_WAIT) { /* paused */
+		if (s->runs[i].state == DR_TS_RETRY_WAIT && /* paused */
+		    !s->g->tasks[i].cleanup && !retry_pending(s, i)) {
 			s->paused--;
 			set_state(s, i, DR_TS_CANCELLED);
 		}
 	}
 	for (i = 0; i < s->g->ntasks; i++)
 		if (s->runs[i].state == DR_TS_RUNNING && s->ex.cancel &&
-		    s->await[i] != AWAIT_START)
+		    s->await[i] != AWAIT_START && !s->g->tasks[i].cleanup)
 			s->ex.cancel(s->ex.impl, &s->g->tasks[i]);
 	maybe_end(s);
 }

@@ -10,6 +10,7 @@
  * this file.
  */
 #include "drover/ssh.h"
+#include "drover/guard.h"
 #include "drover/scrub.h"
 #include "drover/sha256.h"
 #include "drover/shcmd.h"
@@ -163,6 +164,7 @@ struct dr_ssh {
 	int port;
 	uint64_t connect_ms, keepalive_ms;
 	int keepalive_max;
+	const struct dr_guard *guard;
 
 	enum conn_state st;
 	uv_os_sock_t fd;
@@ -589,6 +591,15 @@ static void
 start_tcp(struct dr_ssh *s, const struct sockaddr *sa, socklen_t salen)
 {
 	int one = 1, rc;
+	const char *forbidden = dr_guard_check(s->guard, s->address, sa);
+
+	if (forbidden != NULL) {
+		conn_fail(s, DR_EREFUSED,
+		          "refused before connecting: %s is %s, and a drill "
+		          "never touches production",
+		          s->address, forbidden);
+		return;
+	}
 
 	s->fd = socket(sa->sa_family,
 	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1845,6 +1856,7 @@ dr_ssh_new(uv_loop_t *loop, const struct dr_ssh_opts *o, struct dr_ssh **out)
 	    o->keepalive_ms ? o->keepalive_ms : DEFAULT_KEEPALIVE_MS;
 	s->keepalive_max =
 	    o->keepalive_max > 0 ? o->keepalive_max : DEFAULT_KEEPALIVE_MAX;
+	s->guard = o->guard;
 	s->fd = -1;
 	s->err = dr_xstrdup("");
 	uv_timer_init(loop, &s->conn_timer);

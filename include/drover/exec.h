@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "drover/graph.h"
+#include "drover/guard.h"
 #include "drover/sched.h"
 
 struct dr_exec;
@@ -44,6 +45,9 @@ struct dr_exec_opts {
 	size_t nsecrets;
 	dr_gate_fn gate;
 	void *gate_arg;
+	/* Addresses never to connect to (drills: production), borrowed;
+	 * NULL: none. Checked by every session and probe before connect. */
+	const struct dr_guard *guard;
 };
 
 /*

@@ -52,11 +52,12 @@ struct dr_task {
 	size_t ndeps;
 	size_t *rdeps; /* tasks that depend on this one */
 	size_t nrdeps;
-	bool refused;    /* drill interlock: touches production, not
-	                    readonly: refused before connecting */
-	bool drill_skip; /* drill: fences a lost site; skipped by design */
-	bool cleanup;    /* runs after the rest of the plan, whatever its
-	                    outcome (drills) */
+	bool refused;        /* drill interlock: reaches production: refused
+	                        before connecting */
+	const char *refusal; /* why, when refused */
+	bool drill_skip;     /* drill: fences a lost site; skipped by design */
+	bool cleanup;        /* runs after the rest of the plan, whatever its
+	                        outcome (drills) */
 };
 
 struct dr_graph {
@@ -77,7 +78,6 @@ struct dr_expand_opts {
 	unsigned mode;           /* DR_MODE_FAILOVER or DR_MODE_DRILL */
 	const char *const *only; /* service or tenant names; NULL/0: all */
 	size_t nonly;
-	bool include_cleanup; /* also expand cleanup steps (drill) */
 };
 
 /*
@@ -122,5 +122,12 @@ void dr_graph_dot(const struct dr_graph *g, FILE *f);
 
 /* Human-readable "from" list: "milan,rome". Static to the graph. */
 const char *dr_graph_from_names(const struct dr_graph *g);
+
+/*
+ * The direction with each site's role, for confirmations and boards:
+ * "milan (primary, LOST), rome (secondary, LOST) -> torino (standby)".
+ * Owned by the graph.
+ */
+const char *dr_graph_direction(const struct dr_graph *g);
 
 #endif

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "drover/common.h"
+#include "drover/guard.h"
 #include "drover/plan.h" /* enum dr_probe_kind { DR_PROBE_TCP, DR_PROBE_HTTP } */
 
 struct dr_probe_run;
@@ -46,6 +47,9 @@ struct dr_probe_opts {
 	uint64_t interval_ms;    /* between attempt starts; 0: 2 s */
 	uint64_t attempt_timeout_ms; /* per attempt; 0: 5 s */
 	const char *proxy; /* http: explicit proxy URL, or NULL for none */
+	/* Addresses never to connect to (drills), borrowed; NULL: none. An
+	 * address it forbids ends the probe with DR_EREFUSED unconnected. */
+	const struct dr_guard *guard;
 };
 
 /*
@@ -55,7 +59,7 @@ struct dr_probe_opts {
  */
 struct dr_probe_result {
 	int status;           /* 0 healthy, DR_ETIMEDOUT (not healthy within),
-	                         DR_ECANCELED */
+	                         DR_ECANCELED, DR_EREFUSED (guard) */
 	int attempts;         /* attempts started */
 	int last_http_status; /* 0 when no HTTP answer was received */
 	uint64_t elapsed_ms;

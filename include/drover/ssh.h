@@ -38,6 +38,7 @@
 #include <uv.h>
 
 #include "drover/common.h"
+#include "drover/guard.h"
 
 struct dr_ssh;
 
@@ -57,6 +58,9 @@ struct dr_ssh_opts {
 	uint64_t connect_timeout_ms; /* per connect phase; 0: 10 s */
 	uint64_t keepalive_ms;       /* keepalive interval; 0: 15 s */
 	int keepalive_max;           /* silent intervals before dead; 0: 3 */
+	/* Addresses never to connect to (drills), borrowed; NULL: none. A
+	 * match fails the connect with DR_EREFUSED before any packet. */
+	const struct dr_guard *guard;
 };
 
 /*

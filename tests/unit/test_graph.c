@@ -158,7 +158,6 @@ expand_full(const struct dr_plan *p, const char *from, const char *to,
 	o.mode = mode;
 	o.only = only;
 	o.nonly = nonly;
-	o.include_cleanup = mode == DR_MODE_DRILL;
 	if (dr_graph_expand(p, &o, d, &g) != 0)
 		return NULL;
 	return g;
@@ -353,6 +352,9 @@ test_from_two_sites(void **state)
 
 	assert_int_equal(g->nfrom, 2);
 	assert_string_equal(dr_graph_from_names(g), "milan,rome");
+	assert_string_equal(dr_graph_direction(g),
+	                    "milan (primary, LOST), rome (secondary, LOST) "
+	                    "-> torino (standby)");
 	/* from:db selects in both lost sites. */
 	assert_int_equal(count(g, "fence", "cut", NULL), 3);
 	find(g, "fence/cut@milan/mi-db1");
@@ -600,17 +602,22 @@ test_drill_interlock(void **state)
 	assert_false(find(g, "fence/cut@milan/mi-db1")->refused);
 	assert_false(find(g, "fence/check@milan/mi-app1")->refused);
 	assert_false(find(g, "fence/check@rome/ro-app1")->refused);
-	/* The drill site and the controller are fair game. */
-	assert_false(find(g, "fence/revoke")->refused);
+	/* The drill site is fair game; a local command that names a
+	 * production site (revoke --sites milan) is not. */
+	assert_true(find(g, "fence/revoke")->refused);
+	assert_non_null(strstr(find(g, "fence/revoke")->refusal,
+	                       "site milan, a production site"));
 	assert_false(find(g, "base/provision@drill/dr-db1")->refused);
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
 		bool prod = t->site && (t->site->role == DR_SITE_PRIMARY ||
 		                        t->site->role == DR_SITE_SECONDARY);
-		bool touches = prod && !t->step->readonly;
 		bool fence = t->step->on.kind == DR_SEL_FROM;
-		assert_int_equal(t->refused, touches && !fence);
-		assert_int_equal(t->drill_skip, touches && fence);
+		if (t->site == NULL)
+			continue; /* controller steps: checked above */
+		/* readonly does not matter: a drill touches no production */
+		assert_int_equal(t->refused, prod && !fence);
+		assert_int_equal(t->drill_skip, fence);
 	}
 	dr_graph_free(g);
 	/* Failover refuses nothing. */
@@ -632,15 +639,40 @@ test_drill_named_production_host(void **state)
 	    "1'\"; readonly = true; },\n"
 	    " { name = \"poke\"; on = \"milan:db\"; run = \"touch x\"; },\n"
 	    " { name = \"copy\"; copy = { from = \"vault:va-bk1:/b/x\"; to = "
-	    "\"rome:db:/r/\"; }; } ); } );\n");
+	    "\"rome:db:/r/\"; }; },\n"
+	    " { name = \"pull\"; copy = { from = \"rome:ro-db1:/b/x\"; to = "
+	    "\"to:db:/r/\"; }; },\n"
+	    " { name = \"web\"; probe = { http = "
+	    "\"http://10.1.1.1:8080/health\"; }; },\n"
+	    " { name = \"tcp\"; probe = { tcp = \"mi-app1:5432\"; }; },\n"
+	    " { name = \"ok\"; probe = { http = \"http://10.5.1.1:80/\"; }; "
+	    "},\n"
+	    " { name = \"each\"; on = \"from:app\"; probe = { tcp = "
+	    "\"${address}:22\"; }; },\n"
+	    " { name = \"call\"; local = \"curl -fsS http://10.2.0.1/x\"; },\n"
+	    " { name = \"call2\"; local = \"curl http://10.2.0.10/x\"; }"
+	    " ); } );\n");
 	struct dr_graph *g =
 	    expand(p, "milan", "drill", DR_MODE_DRILL, NULL, 0);
 
-	assert_false(find(g, "s/peek@milan/mi-db1")->refused);
+	/* readonly or not, a drill connects to no production host */
+	assert_true(find(g, "s/peek@milan/mi-db1")->refused);
 	assert_true(find(g, "s/poke@milan/mi-db1")->refused);
 	assert_true(find(g, "s/poke@milan/mi-db2")->refused);
 	/* A copy writes to its destination: production in a drill. */
 	assert_true(find(g, "s/copy@rome/ro-db1")->refused);
+	/* ...and so does one that reads from a production host */
+	assert_true(find(g, "s/pull@drill/dr-db1")->refused);
+	/* probes: readonly by nature, but a connection all the same */
+	assert_true(find(g, "s/web")->refused);
+	assert_non_null(strstr(find(g, "s/web")->refusal,
+	                       "its address 10.1.1.1: milan/mi-app1"));
+	assert_true(find(g, "s/tcp")->refused);
+	assert_false(find(g, "s/ok")->refused);
+	assert_true(find(g, "s/each@milan/mi-app1")->drill_skip);
+	/* a local command that names a production address */
+	assert_true(find(g, "s/call")->refused);
+	assert_false(find(g, "s/call2")->refused); /* 10.2.0.10 is not it */
 	dr_graph_free(g);
 	dr_plan_free(p);
 }
@@ -741,9 +773,23 @@ test_direction_errors(void **state)
 	expect_fail(*state, "milan", "milan", DR_MODE_FAILOVER, NULL, 0,
 	            "cannot be both lost");
 	expect_fail(*state, "milan", "vault", DR_MODE_FAILOVER, NULL, 0,
-	            "--to site \"vault\" is the backup vault");
+	            "--to site \"vault\" is vault, the backup vault; a "
+	            "failover goes to a standby site");
 	expect_fail(*state, "vault", "torino", DR_MODE_FAILOVER, NULL, 0,
-	            "--from site \"vault\" is the backup vault");
+	            "--from site \"vault\" is vault, the backup vault; "
+	            "--from names the lost production sites");
+	/* The direction cannot be turned against production. */
+	expect_fail(*state, "rome", "milan", DR_MODE_FAILOVER, NULL, 0,
+	            "--to site \"milan\" is primary (production, possibly "
+	            "compromised); a failover goes to a standby site");
+	expect_fail(*state, "milan", "rome", DR_MODE_FAILOVER, NULL, 0,
+	            "--to site \"rome\" is secondary (production");
+	expect_fail(*state, "milan", "drill", DR_MODE_FAILOVER, NULL, 0,
+	            "is drill, a rehearsal site; a failover goes to a standby "
+	            "site (use drover drill for a drill site)");
+	expect_fail(*state, "torino", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "--from site \"torino\" is standby; --from names the lost "
+	            "production sites");
 	expect_fail(*state, "milan", "torino", DR_MODE_DRILL, NULL, 0,
 	            "a drill runs into a drill site; \"torino\" is standby");
 	expect_fail(*state, "milan", "torino", DR_MODE_FAILOVER, only, 1,

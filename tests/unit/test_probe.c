@@ -564,6 +564,47 @@ test_tcp_ok(void **state)
 	free(out.message);
 }
 
+/* The drill guard: a forbidden address is refused before any connect,
+ * over http (by the address curl resolved) and tcp (by name and address). */
+static void
+test_guard_refuses_before_connecting(void **state)
+{
+	uv_loop_t *loop = new_loop();
+	struct srv s = {.body = "ok"};
+	struct outcome out = {0};
+	struct dr_probe_opts po = {0};
+	struct dr_guard *g = dr_guard_new();
+	char target[64];
+
+	dr_guard_add(g, "127.0.0.1", "milan/mi-db1, a production host");
+	srv_start(loop, &s);
+	po.kind = DR_PROBE_HTTP;
+	po.target = url(&s, "/health");
+	po.within_ms = 5000;
+	po.interval_ms = 50;
+	po.guard = g;
+	run_probe(loop, &po, &out, NULL);
+	assert_int_equal(out.status, DR_EREFUSED);
+	assert_int_equal(out.attempts, 1);
+	assert_non_null(strstr(out.message, "refused before connecting"));
+	assert_non_null(strstr(out.message, "milan/mi-db1"));
+	free(out.message);
+	free((char *)po.target);
+	memset(&out, 0, sizeof(out));
+	snprintf(target, sizeof(target), "localhost:%d", s.port);
+	po.kind = DR_PROBE_TCP;
+	po.target = target; /* a name that resolves to the address */
+	run_probe(loop, &po, &out, NULL);
+	assert_int_equal(out.status, DR_EREFUSED);
+	free(out.message);
+	/* Nothing reached the server. */
+	srv_stop(&s);
+	end_loop(loop);
+	assert_int_equal(s.accepted, 0);
+	assert_int_equal(s.requests, 0);
+	dr_guard_free(g);
+}
+
 static void
 test_tcp_refused(void **state)
 {
@@ -663,6 +704,7 @@ main(void)
 	    cmocka_unit_test(test_http_cancel),
 	    cmocka_unit_test(test_tcp_ok),
 	    cmocka_unit_test(test_tcp_refused),
+	    cmocka_unit_test(test_guard_refuses_before_connecting),
 	    cmocka_unit_test(test_tcp_cancel),
 	    cmocka_unit_test(test_bad_targets),
 	};

@@ -1570,6 +1570,36 @@ test_interrupt_sync_cancel(void **state)
 	interrupt_case(true);
 }
 
+/* An interrupted drill still runs its cleanup steps, uninterrupted. */
+static void
+test_interrupt_runs_cleanup(void **state)
+{
+	static const char text[] = HEAD SITES
+	    "services = (\n"
+	    " { name = \"a\"; tier = 1; scope = \"global\"; steps = (\n"
+	    "   { name = \"s\"; on = \"to:db\"; run = \"x\"; } ); },\n"
+	    " { name = \"z\"; tier = 2; scope = \"global\"; steps = (\n"
+	    "   { name = \"undo\"; on = \"to:db\"; run = \"x\"; cleanup = "
+	    "true; } ); }\n);\n";
+	static const struct fake_rule rules[] = {
+	    {"a/*", {HANG}, 1},
+	    {"z/*", {OK(50)}, 1},
+	};
+	struct run *r =
+	    run_new_mode(text, "lab", DR_MODE_DRILL, rules, NELEM(rules));
+
+	(void)state;
+	r->interrupt_ms = 30;
+	run_go(r);
+	assert_true(r->interrupted);
+	assert_state(r, "a/s@lab/dr-db1", DR_TS_CANCELLED);
+	assert_state(r, "z/undo@lab/dr-db1", DR_TS_SUCCEEDED);
+	assert_int_equal(calls(r, "z/undo@lab/dr-db1"), 1);
+	assert_int_equal(r->f.cancels[tid(r, "z/undo@lab/dr-db1")], 0);
+	assert_result(r, DR_RUN_INTERRUPTED);
+	run_free(r);
+}
+
 /* A task waiting for its retry delay is cancelled at once. */
 static void
 test_interrupt_retry_wait(void **state)
@@ -1638,8 +1668,8 @@ static void
 test_drill_refused(void **state)
 {
 	struct run *r = run_new_mode(drill_plan, "lab", DR_MODE_DRILL, NULL, 0);
-	static const char *const ran[] = {"fence/status@milan/mi-db1",
-	                                  "restore/s@lab/dr-db1"};
+	static const char *const ran[] = {"restore/s@lab/dr-db1"};
+	const char *status = "fence/status@milan/mi-db1";
 	const char *cut = "fence/cut@milan/mi-db1",
 	           *web = "web/s@milan/mi-app1";
 	const struct dr_task_run *tr;
@@ -1663,7 +1693,10 @@ test_drill_refused(void **state)
 		assert_state(r, ran[i], DR_TS_SUCCEEDED);
 		assert_int_equal(calls(r, ran[i]), 1);
 	}
-	assert_int_equal(nstarts(&r->f), 2);
+	/* readonly does not let a drill connect to production either */
+	assert_state(r, status, DR_TS_SKIPPED);
+	assert_int_equal(calls(r, status), 0);
+	assert_int_equal(nstarts(&r->f), 1);
 	assert_result(r, DR_RUN_FAILED);
 	run_free(r);
 }
@@ -1876,6 +1909,7 @@ main(void)
 	    T(test_interrupt),
 	    T(test_interrupt_sync_cancel),
 	    T(test_interrupt_retry_wait),
+	    T(test_interrupt_runs_cleanup),
 	    T(test_interrupt_paused),
 	    T(test_drill_refused),
 	    T(test_drill_all_refused),
