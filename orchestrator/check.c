@@ -199,8 +199,9 @@ cmp_str(const void *a, const void *b)
 static bool
 checks_backup(const struct dr_task *t)
 {
-	return !t->refused && t->step->action == DR_ACT_COPY &&
-	       t->sha256 != NULL && t->src_path != NULL;
+	return !t->refused && !t->drill_skip &&
+	       t->step->action == DR_ACT_COPY && t->sha256 != NULL &&
+	       t->src_path != NULL;
 }
 
 /* "backup payroll/comune-lodi"; the step too when the service copies
@@ -264,7 +265,8 @@ plan_host(struct dr_check *c, const struct dr_host *h, size_t site_idx)
 
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		if (t->refused || !task_needs_session(t))
+		/* What a drill never connects to, check does not either. */
+		if (t->refused || t->drill_skip || !task_needs_session(t))
 			continue;
 		if (t->host != h && t->src_host != h)
 			continue;
@@ -690,6 +692,7 @@ host_start(struct hcheck *h)
 	so.known_hosts = p->defaults.known_hosts;
 	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
 	so.keepalive_ms = p->defaults.keepalive_ms;
+	so.guard = c->o.guard;
 	c->active++;
 	c->site_active[h->site_idx]++;
 	set_state(h, H_CONNECTING);

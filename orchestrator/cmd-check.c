@@ -19,6 +19,9 @@
 
 #include "drover/check.h"
 #include "drover/cmd.h"
+#include "drover/guard.h"
+#include "drover/lock.h"
+#include "drover/preflight.h"
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
@@ -213,6 +216,7 @@ dr_cmd_check(int argc, char **argv)
 	struct dr_check_opts co = {0};
 	const struct dr_check_row *rows;
 	size_t n, i, nok = 0, nfail = 0, nwarn = 0, nskip = 0, nruns = 0;
+	struct dr_guard *guard = NULL;
 	uint64_t median = 0;
 	bool json = false, loop_open = false;
 	char *sdir = NULL;
@@ -277,12 +281,41 @@ dr_cmd_check(int argc, char **argv)
 	        dr_graph_from_names(g), g->to->name);
 	fflush(out);
 
+	/* check passes only when failover would start: what it needs from
+	 * this controller, and a free target site. */
+	{
+		struct dr_diags pd = {0};
+		char *holder = NULL;
+		bool alive = false;
+		size_t k;
+		nfail += dr_preflight(plan, g, false, &pd);
+		for (k = 0; k < pd.n; k++)
+			fprintf(out, "controller  FAILED  %s:%d: %s\n",
+			        pd.v[k].file, pd.v[k].line, pd.v[k].msg);
+		dr_diag_clear(&pd);
+		if (dr_lock_peek(sdir, g->to->name, &holder, &alive) == 0 &&
+		    holder != NULL) {
+			fprintf(
+			    out,
+			    "controller  FAILED  site %s is %s: %s; failover "
+			    "would not start (drover status)\n",
+			    g->to->name,
+			    alive ? "held by a live run"
+			          : "locked by a run "
+			            "that died",
+			    holder);
+			nfail++;
+		}
+		free(holder);
+	}
 	uv_loop_init(&ck.loop);
 	loop_open = true;
 	dr_ssh_global_init();
 	signal(SIGPIPE, SIG_IGN);
 	co.loop = &ck.loop;
 	co.graph = g;
+	if (g->mode == DR_MODE_DRILL)
+		co.guard = guard = dr_guard_production(plan);
 	if (dr_check_start(&co, on_done, &ck, &ck.check) != 0) {
 		fprintf(stderr, "drover: check: cannot start\n");
 		rc = DR_EXIT_FAIL;
@@ -343,6 +376,7 @@ out:
 		dr_ssh_global_cleanup();
 	}
 	fflush(stdout);
+	dr_guard_free(guard);
 	free(sdir);
 	dr_graph_free(g);
 	dr_plan_free(plan);

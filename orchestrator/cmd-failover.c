@@ -157,6 +157,8 @@ run_plan(int argc, char **argv, bool drill)
 		rc = DR_EXIT_FAIL;
 		goto out;
 	}
+	if (!dry && (rc = dr_cmd_preflight(g)) != 0)
+		goto out;
 	if (dry) {
 		dr_cmd_show_print(g, order, stdout);
 		printf("\ndry run: nothing was connected to\n");

@@ -34,7 +34,7 @@ struct hrun {
 	json_t *report; /* NULL: no report.json */
 	char *state;    /* without a report: "running" or "interrupted" */
 	uint64_t duration_ms;
-	size_t nservices, nmet;
+	size_t nservices, nmet; /* services with an RTO; of them, met */
 };
 
 /* Parses dr_time_fmt's "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; 0 when unreadable. */
@@ -131,11 +131,15 @@ load_run(const char *sdir, const char *dir, const char *name,
 		h->duration_ms = json_is_integer(d) && json_integer_value(d) > 0
 		                     ? (uint64_t)json_integer_value(d)
 		                     : 0;
-		h->nservices = json_array_size(svcs);
-		for (i = 0; i < h->nservices; i++)
-			if (json_is_true(json_object_get(
-			        json_array_get(svcs, i), "rto_met")))
+		/* Only services with an RTO have a verdict. */
+		for (i = 0; i < json_array_size(svcs); i++) {
+			json_t *s = json_array_get(svcs, i);
+			if (!json_is_integer(json_object_get(s, "rto_ms")))
+				continue;
+			h->nservices++;
+			if (json_is_true(json_object_get(s, "rto_met")))
 				h->nmet++;
+		}
 		h->report = rep;
 		return true;
 	}
@@ -321,7 +325,7 @@ run_json(const struct hrun *h)
 	json_object_set_new(o, "duration_ms",
 	                    json_integer((json_int_t)h->duration_ms));
 	if (h->report) {
-		json_object_set_new(o, "services",
+		json_object_set_new(o, "services_with_rto",
 		                    json_integer((json_int_t)h->nservices));
 		json_object_set_new(o, "services_rto_met",
 		                    json_integer((json_int_t)h->nmet));

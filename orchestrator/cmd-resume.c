@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/journal.h"
+#include "drover/lock.h"
 #include "drover/plan.h"
 #include "drover/report.h"
 #include "drover/run.h"
@@ -96,6 +98,13 @@ cut_torn(const char *run_dir, uint64_t *last_seq, const char *name)
 	return r;
 }
 
+static void
+synced(int status, uint64_t seq, void *arg)
+{
+	(void)seq;
+	*(int *)arg = status;
+}
+
 static bool
 confirm(const struct dr_graph *g)
 {
@@ -148,6 +157,62 @@ ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
 	return rc;
 }
 
+/*
+ * Appends records to a journal and makes them durable before returning:
+ * operator decisions are on disk before anything acts on them. Returns 0
+ * or DR_EIO (printed).
+ */
+static int
+append_now(const char *path, uint64_t next_seq, char *const *payloads, size_t n)
+{
+	uv_loop_t loop;
+	struct dr_journal *j = NULL;
+	int status = 0, r;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	uv_loop_init(&loop);
+	r = dr_journal_open(&loop, path, next_seq, &j);
+	for (i = 0; r == 0 && i < n; i++)
+		r = dr_journal_append(j, payloads[i], strlen(payloads[i]),
+		                      i + 1 == n ? synced : NULL, &status);
+	if (j)
+		dr_journal_close(j, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (r == 0)
+		r = status;
+	if (r != 0)
+		fprintf(stderr, "drover: %s: cannot record the decisions: %s\n",
+		        path, dr_strerror(r));
+	return r;
+}
+
+/*
+ * The decision given on the command line for task t, or NULL: an explicit
+ * --assume-done or --rerun, or --rerun-indeterminate for a task that has
+ * no decision on record yet.
+ */
+static const char *
+decision_for(const struct decisions *dc, const struct dr_task *t,
+             const struct dr_rs_task *jt)
+{
+	if (listed(dc->done, dc->ndone, t->key))
+		return "done";
+	if (listed(dc->rerun, dc->nrerun, t->key))
+		return "rerun";
+	if (dc->rerun_indeterminate && jt->decision == DR_RS_NONE)
+		return "rerun";
+	return NULL;
+}
+
+static bool
+outcome_unknown(enum dr_task_state st)
+{
+	return st == DR_TS_RUNNING || st == DR_TS_INDETERMINATE;
+}
+
 int
 dr_cmd_resume(int argc, char **argv)
 {
@@ -159,11 +224,12 @@ dr_cmd_resume(int argc, char **argv)
 	struct dr_diags diags = {0};
 	struct dr_run_opts ro = {0};
 	struct dr_task_run *presets = NULL;
-	char **notes = NULL;
-	size_t nnotes = 0, i, undecided = 0;
+	struct dr_lock *lock = NULL;
+	char **notes = NULL, **recs = NULL, **arecs = NULL;
+	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
 	bool plan_changed = false, yes = false, loaded = false;
 	char *sdir = NULL, *run_dir = NULL, *why = NULL, *cmdline = NULL;
-	char *audit_path = NULL, head[65];
+	char *audit_path = NULL, *jpath = NULL, head[65];
 	uint64_t jseq = 0, aseq = 0;
 	size_t naudit = 0;
 	int c, r, rc = DR_EXIT_FAIL;
@@ -235,6 +301,23 @@ dr_cmd_resume(int argc, char **argv)
 		rc = ensure_reports(run_dir, &rs);
 		goto out;
 	}
+	/* A run that is still live is steered, not resumed: nothing here may
+	 * write to its journal. The lock says who holds it. */
+	free(why);
+	why = NULL;
+	r = dr_lock_acquire(sdir, rs.to, rs.run_id, ro.take_stale_lock, &lock,
+	                    &why);
+	if (r != 0) {
+		fprintf(stderr, "drover: cannot resume %s: %s\n", rs.run_id,
+		        why ? why : dr_strerror(r));
+		rc = r == DR_ELOCKED ? DR_EXIT_LOCKED : DR_EXIT_FAIL;
+		goto out;
+	}
+	if (why) { /* a stale lock of another run was taken over */
+		fprintf(stderr, "drover: %s\n", why);
+		notes = dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
+		notes[nnotes++] = dr_xasprintf("take-stale-lock: %s", why);
+	}
 	if (dr_cmd_load_plan(rs.plan_file, &plan) != 0)
 		goto out;
 	if (strcmp(plan->sha256, rs.plan_sha256) != 0) {
@@ -262,6 +345,9 @@ dr_cmd_resume(int argc, char **argv)
 		dr_diag_print(&diags, stderr);
 		goto out;
 	}
+	if ((rc = dr_cmd_preflight(g)) != 0)
+		goto out;
+	rc = DR_EXIT_FAIL;
 	for (i = 0; i < dc.ndone; i++)
 		if (!in_graph(g, dc.done[i])) {
 			fprintf(stderr,
@@ -278,13 +364,58 @@ dr_cmd_resume(int argc, char **argv)
 			rc = DR_EXIT_USAGE;
 			goto out;
 		}
+	if (cut_torn(run_dir, &jseq, "journal") != 0 ||
+	    cut_torn(run_dir, &aseq, "audit") != 0)
+		goto out;
+
+	/* Decisions given now are journaled and audited before anything
+	 * else, so that a resume refused for another task still remembers
+	 * them. */
+	audit_path = dr_xasprintf("%s/audit", run_dir);
+	memset(head, '0', 64);
+	head[64] = '\0';
+	if (aseq > 0 &&
+	    dr_audit_verify(audit_path, NULL, &naudit, head, &why) != 0) {
+		fprintf(stderr, "drover: %s\n", why);
+		goto out;
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		struct dr_rs_task *jt =
+		    (struct dr_rs_task *)dr_rs_find(&rs, t->key);
+		const char *d;
+		char *detail;
+		if (jt == NULL || !outcome_unknown(jt->state) ||
+		    t->step->idempotent || t->step->readonly ||
+		    (d = decision_for(&dc, t, jt)) == NULL)
+			continue;
+		if (jt->decision ==
+		    (strcmp(d, "done") == 0 ? DR_RS_DONE : DR_RS_RERUN))
+			continue; /* already on record */
+		recs = dr_xrealloc(recs, (nrecs + 2) * sizeof(char *));
+		recs[nrecs++] = dr_rs_decision_record(t->key, d);
+		jt->decision =
+		    strcmp(d, "done") == 0 ? DR_RS_DONE : DR_RS_RERUN;
+		detail = dr_xasprintf(
+		    "%s %s", strcmp(d, "done") == 0 ? "assume-done" : "rerun",
+		    t->key);
+		arecs = dr_xrealloc(arecs, (narecs + 1) * sizeof(char *));
+		arecs[narecs] = dr_audit_record(head, "decision", detail);
+		dr_audit_hash(arecs[narecs++], head);
+		free(detail);
+	}
+	jpath = dr_xasprintf("%s/journal", run_dir);
+	if (append_now(jpath, jseq + 1, recs, nrecs) != 0 ||
+	    append_now(audit_path, aseq + 1, arecs, narecs) != 0)
+		goto out;
+	jseq += nrecs;
+	aseq += narecs;
 
 	presets = dr_xcalloc(g->ntasks + 1, sizeof(*presets));
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
 		const struct dr_rs_task *jt = dr_rs_find(&rs, t->key);
 		struct dr_task_run *p = &presets[i];
-		char *note = NULL;
 
 		p->state = DR_TS_PENDING;
 		p->exit_code = -1;
@@ -309,22 +440,21 @@ dr_cmd_resume(int argc, char **argv)
 				p->state = DR_TS_SKIPPED;
 			break;
 		case DR_TS_RUNNING:
+		case DR_TS_INDETERMINATE:
 			/* It may or may not have done its work. */
-			if (listed(dc.done, dc.ndone, t->key)) {
+			if (t->step->idempotent || t->step->readonly) {
+				printf(
+				    "%s: its outcome is unknown; its step is "
+				    "%s: running it again\n",
+				    t->key,
+				    t->step->readonly ? "readonly"
+				                      : "idempotent");
+			} else if (jt->decision == DR_RS_DONE) {
 				p->state = DR_TS_SUCCEEDED;
 				p->message = "assumed done by the operator";
 				p->end_wall_ms = dr_now_wall_ms();
-				note = dr_xasprintf("assume-done %s", t->key);
-			} else if (listed(dc.rerun, dc.nrerun, t->key)) {
-				note = dr_xasprintf("rerun %s", t->key);
-			} else if (t->step->idempotent) {
-				printf("%s was running when the controller "
-				       "stopped; its step is idempotent: "
-				       "running it again\n",
-				       t->key);
-			} else if (dc.rerun_indeterminate) {
-				note = dr_xasprintf("rerun-indeterminate %s",
-				                    t->key);
+			} else if (jt->decision == DR_RS_RERUN) {
+				; /* runs again */
 			} else {
 				p->state = DR_TS_INDETERMINATE;
 				undecided++;
@@ -333,19 +463,16 @@ dr_cmd_resume(int argc, char **argv)
 		default:
 			break;
 		}
-		if (note) {
-			notes =
-			    dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
-			notes[nnotes++] = note;
-		}
 	}
 	if (undecided) {
 		fprintf(stderr,
-		        "drover: %zu task%s were running when the controller "
-		        "stopped and are not idempotent: they may or may not "
-		        "have done their work. Check on the host, then decide "
-		        "for each:\n",
-		        undecided, undecided == 1 ? "" : "s");
+		        "drover: %zu task%s may or may not have done %s work "
+		        "(running when the controller stopped, or its outcome "
+		        "was not seen) and %s not idempotent. Check on the "
+		        "host, then decide for each:\n",
+		        undecided, undecided == 1 ? "" : "s",
+		        undecided == 1 ? "its" : "their",
+		        undecided == 1 ? "is" : "are");
 		for (i = 0; i < g->ntasks; i++)
 			if (presets[i].state == DR_TS_INDETERMINATE)
 				fprintf(stderr,
@@ -353,8 +480,10 @@ dr_cmd_resume(int argc, char **argv)
 				        "--rerun %s\n",
 				        g->tasks[i].key, g->tasks[i].key,
 				        g->tasks[i].key);
-		fprintf(stderr, "  (or --rerun-indeterminate for all of "
-		                "them); nothing was run\n");
+		fprintf(stderr,
+		        "  (or --rerun-indeterminate for all of "
+		        "them); nothing was run%s\n",
+		        nrecs ? "; the decisions given were recorded" : "");
 		rc = DR_EXIT_PAUSED;
 		goto out;
 	}
@@ -371,21 +500,11 @@ dr_cmd_resume(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cut_torn(run_dir, &jseq, "journal") != 0 ||
-	    cut_torn(run_dir, &aseq, "audit") != 0)
-		goto out;
-	audit_path = dr_xasprintf("%s/audit", run_dir);
-	memset(head, '0', 64);
-	head[64] = '\0';
-	if (aseq > 0 &&
-	    dr_audit_verify(audit_path, NULL, &naudit, head, &why) != 0) {
-		fprintf(stderr, "drover: %s\n", why);
-		goto out;
-	}
 	ro.graph = g;
 	ro.mode = rs.mode;
 	ro.run_id = rs.run_id;
 	ro.state_dir = sdir;
+	ro.lock = lock;
 	ro.resume = true;
 	ro.first_start_ms = rs.start_ms;
 	ro.incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
@@ -400,12 +519,21 @@ dr_cmd_resume(int argc, char **argv)
 	ro.auto_approve = ro.auto_approve || rs.auto_approve;
 	ro.command_line = cmdline;
 	rc = dr_run_execute(&ro);
+	lock = NULL; /* released by the run */
 out:
+	dr_lock_release(lock);
 	for (i = 0; i < nnotes; i++)
 		free(notes[i]);
 	free(notes);
+	for (i = 0; i < nrecs; i++)
+		free(recs[i]);
+	free(recs);
+	for (i = 0; i < narecs; i++)
+		free(arecs[i]);
+	free(arecs);
 	free(presets);
 	free(audit_path);
+	free(jpath);
 	dr_graph_free(g);
 	dr_plan_free(plan);
 	dr_diag_clear(&diags);

@@ -4,6 +4,7 @@
 
 #include "drover/cmd.h"
 #include "drover/plan.h"
+#include "drover/preflight.h"
 
 static void
 summary(const struct dr_plan *p)
@@ -39,6 +40,15 @@ dr_cmd_validate(int argc, char **argv)
 			continue;
 		}
 		summary(p);
+		{
+			/* What a run would need from this controller: said
+			 * now, as warnings, since validate may run elsewhere.
+			 */
+			struct dr_diags d = {0};
+			dr_preflight(p, NULL, true, &d);
+			dr_diag_print(&d, stderr);
+			dr_diag_clear(&d);
+		}
 		dr_plan_free(p);
 	}
 	return rc;

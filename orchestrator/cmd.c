@@ -9,6 +9,7 @@
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
+#include "drover/preflight.h"
 
 int
 dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
@@ -100,6 +101,23 @@ dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
 	dr_diag_print(&diags, stderr);
 	dr_diag_clear(&diags);
 	return r == 0 ? 0 : DR_EXIT_FAIL;
+}
+
+int
+dr_cmd_preflight(const struct dr_graph *g)
+{
+	struct dr_diags d = {0};
+	size_t n = dr_preflight(g->plan, g, false, &d);
+
+	dr_diag_print(&d, stderr);
+	dr_diag_clear(&d);
+	if (n == 0)
+		return 0;
+	fprintf(stderr,
+	        "drover: %zu problem%s on this controller; nothing was "
+	        "started\n",
+	        n, n == 1 ? "" : "s");
+	return DR_EXIT_FAIL;
 }
 
 static const struct option dir_only_opts[] = {

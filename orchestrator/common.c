@@ -354,6 +354,11 @@ dr_duration_parse(const char *s, uint64_t *ms)
 		} else {
 			return DR_EINVAL;
 		}
+		/* Each part and the sum stay within DR_DURATION_MAX_MS: no
+		 * wrap-around, whatever the number of parts. */
+		if (n > DR_DURATION_MAX_MS / unit ||
+		    n * unit > DR_DURATION_MAX_MS - total)
+			return DR_EINVAL;
 		total += n * unit;
 	}
 	if (total == 0)
@@ -530,4 +535,13 @@ dr_mkdirs(const char *path)
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+void
+dr_trace_state(const char *module, const char *id, const char *from,
+               const char *to)
+{
+	if (dr_trace_on())
+		fprintf(stderr, "trace: %s: %s: %s -> %s\n", module, id, from,
+		        to);
 }

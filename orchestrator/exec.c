@@ -1,11 +1,22 @@
 /*
  * exec.c: run one task attempt at a time on behalf of the scheduler.
  *
- * An attempt acquires what it needs (pooled SSH sessions), starts one
- * engine operation (exec, transfer, probe, spawn, gate), and reports exactly
- * one outcome through dr_sched_task_done(). Nothing here blocks the loop:
- * scripts are read before the run starts, logs are written by the engines
- * through the thread pool.
+ * Two state machines, each with one setter that traces:
+ * - an attempt (enum at_state): it acquires the pooled SSH sessions it
+ *   needs, runs one engine operation (exec, transfer, probe, spawn, gate)
+ *   and reports exactly one outcome through dr_sched_task_done(). Its
+ *   deadline is a controller timer: when it fires the outcome is reported
+ *   at once, whatever the network does, and the operation is cancelled in
+ *   the background (the remote kill has its own bound in ssh.c); the
+ *   attempt lives on, detached, until the operation's own end arrives,
+ *   which is then reported as a note (kill confirmed or not).
+ * - a pooled connection (enum cs_state): connecting, idle, lent to one
+ *   attempt, closing.
+ *
+ * An outcome says whether the command may have run without its end being
+ * seen (outcome.unknown): the scheduler never guesses such an outcome.
+ * Nothing here blocks the loop: scripts are read before the run starts,
+ * logs are written by the engines through the thread pool.
  */
 #include "drover/exec.h"
 
@@ -19,47 +30,77 @@
 
 #include "drover/common.h"
 #include "drover/probe.h"
+#include "drover/shcmd.h"
 #include "drover/spawn.h"
 #include "drover/ssh.h"
-#include "drover/shcmd.h"
 #include "drover/transfer.h"
 
 #define TAIL_CAP 4096
+#define LIST_MS 60000 /* listing a restore-point set */
+
+enum cs_state {
+	CS_CONNECTING, /* handshake under way for one attempt */
+	CS_IDLE,       /* connected, in the pool */
+	CS_LENT,       /* carrying one attempt's operation */
+	CS_LAST
+};
+
+static const char *const cs_names[] = {"connecting", "idle", "lent"};
+_Static_assert(DR_NELEM(cs_names) == CS_LAST, "cs_names");
 
 struct conn {
 	struct dr_ssh *ssh;
 	struct pool *pool;
-	bool busy;              /* lent to an attempt */
-	bool connecting;        /* handshake under way */
-	struct attempt *waiter; /* the attempt this connect is for */
+	enum cs_state st;
+	struct attempt *owner; /* CS_CONNECTING, CS_LENT */
 	struct conn *next;
 };
 
 struct pool {
 	const struct dr_host *host;
+	char label[160]; /* "site/host" */
 	struct conn *conns;
 	int nconns;
 	size_t *tasks; /* tasks that need a session on this host */
 	size_t ntasks;
 };
 
-enum attempt_kind { AT_SSH, AT_COPY, AT_PROBE, AT_LOCAL, AT_GATE };
+enum attempt_kind { AK_SSH, AK_COPY, AK_PROBE, AK_LOCAL, AK_GATE };
+
+enum at_state {
+	AT_ACQUIRE,  /* waiting for its sessions */
+	AT_RUN,      /* the operation runs */
+	AT_DETACHED, /* outcome reported early (deadline, cancel): the
+	                operation winds down in the background */
+	AT_ENDED,    /* nothing outstanding; freed once its timer closed */
+	AT_LAST
+};
+
+static const char *const at_names[] = {"acquire", "run", "detached", "ended"};
+_Static_assert(DR_NELEM(at_names) == AT_LAST, "at_names");
+
+struct cand {
+	char *path;
+	uint64_t mtime_ms;
+};
 
 struct attempt {
 	struct dr_exec *ex;
 	const struct dr_task *t;
 	enum attempt_kind kind;
+	enum at_state st;
+	bool reported;        /* the scheduler has its outcome */
 	struct conn *conn[2]; /* run/script: [0]; copy: [0] dst, [1] src */
-	int need;             /* connections still to acquire */
+	int need;             /* connections still to come */
 	int conn_err;         /* first connect error */
 	char *conn_msg;
 	bool cancelled;
-	bool running; /* engine operation started */
 	struct dr_probe_run *probe;
 	struct dr_spawn *spawn;
 	struct dr_transfer *xfer;
-	uv_timer_t gate_timer; /* auto-approve without re-entering */
-	bool gate_timer_open;
+	uv_timer_t timer; /* the deadline; gates: their answer */
+	bool timer_open;
+	uint64_t start_ms;
 	char *stdin_data;
 	size_t stdin_len;
 	char *log_path;
@@ -70,27 +111,38 @@ struct attempt {
 	struct attempt *next;
 };
 
-struct cand {
-	char *path;
-	uint64_t mtime_ms;
-};
-
 struct dr_exec {
 	struct dr_exec_opts o;
 	struct dr_sched *sched;
-	struct pool *pools; /* one per host of the plan, by index */
+	struct pool *pools; /* one per host of the plan */
 	size_t npools;
-	int nconns; /* open or opening, all hosts */
+	int nconns;  /* open or opening, all hosts */
+	int closing; /* sessions and timers still closing */
+	int nattempts;
 	struct attempt *attempts;
-	char **scripts; /* per step, by task: loaded script text */
+	char **scripts; /* per task: loaded script text */
 	size_t *script_len;
-	int closing;                /* connections still closing */
 	const char **secret_values; /* scrubbed from every output */
 	const char **secret_names;
 	void (*close_cb)(void *);
 	void *close_arg;
 	bool close_requested;
 };
+
+static void at_set(struct attempt *a, enum at_state st);
+static void start_operation(struct attempt *a);
+static void maybe_free_exec(struct dr_exec *ex);
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void
+cs_set(struct conn *c, enum cs_state st)
+{
+	dr_trace_state("exec-conn", c->pool->label, cs_names[c->st],
+	               cs_names[st]);
+	c->st = st;
+}
 
 static struct pool *
 pool_of(struct dr_exec *ex, const struct dr_host *h)
@@ -103,38 +155,16 @@ pool_of(struct dr_exec *ex, const struct dr_host *h)
 	return NULL;
 }
 
-static void finish(struct attempt *a, int status, int exit_code,
-                   const char *sig, const char *msg, const char *tail);
-static void start_operation(struct attempt *a);
-
-/*
- * One fewer handle closing (a session, or a gate's timer); frees the
- * executor when it was asked to close and nothing is left.
- */
 static void
-conn_closed(void *arg)
+session_closed(void *arg)
 {
 	struct dr_exec *ex = arg;
 
 	ex->closing--;
-	if (ex->close_requested && ex->closing == 0 && ex->nconns == 0 &&
-	    ex->close_cb) {
-		void (*cb)(void *) = ex->close_cb;
-		void *cb_arg = ex->close_arg;
-		ex->close_cb = NULL;
-		for (size_t k = 0; k < ex->npools; k++)
-			free(ex->pools[k].tasks);
-		free(ex->pools);
-		free(ex->scripts);
-		free(ex->script_len);
-		free(ex->secret_values);
-		free(ex->secret_names);
-		free(ex);
-		cb(cb_arg);
-	}
+	maybe_free_exec(ex);
 }
 
-/* Removes c from its pool and closes it. */
+/* Removes c from its pool and closes its session (with its own bound). */
 static void
 conn_drop(struct dr_exec *ex, struct conn *c)
 {
@@ -146,14 +176,15 @@ conn_drop(struct dr_exec *ex, struct conn *c)
 			break;
 		}
 	}
+	dr_trace_state("exec-conn", c->pool->label, cs_names[c->st], "closed");
 	c->pool->nconns--;
 	ex->nconns--;
 	ex->closing++;
-	dr_ssh_close(c->ssh, conn_closed, ex);
+	dr_ssh_close(c->ssh, session_closed, ex);
 	free(c);
 }
 
-/* Closes one idle connection anywhere, to make room under the cap. */
+/* Closes one idle connection anywhere else, to make room under the cap. */
 static bool
 evict_idle(struct dr_exec *ex, const struct pool *keep)
 {
@@ -164,105 +195,13 @@ evict_idle(struct dr_exec *ex, const struct pool *keep)
 		if (&ex->pools[i] == keep)
 			continue;
 		for (c = ex->pools[i].conns; c; c = c->next) {
-			if (!c->busy && !c->connecting) {
+			if (c->st == CS_IDLE) {
 				conn_drop(ex, c);
 				return true;
 			}
 		}
 	}
 	return false;
-}
-
-static void got_conn(struct attempt *a, struct conn *c, int status,
-                     const char *msg);
-
-static void
-on_connect(struct dr_ssh *ssh, int status, const char *msg, void *arg)
-{
-	struct conn *c = arg;
-	struct attempt *a = c->waiter;
-
-	(void)ssh;
-	c->connecting = false;
-	c->waiter = NULL;
-	if (status != 0) {
-		struct dr_exec *e = a->ex;
-		conn_drop(e, c);
-		got_conn(a, NULL, status, msg);
-		return;
-	}
-	got_conn(a, c, 0, NULL);
-}
-
-/* Lends a ready idle connection to a, or opens a new one. */
-static void
-acquire(struct attempt *a, const struct dr_host *h)
-{
-	struct dr_exec *ex = a->ex;
-	const struct dr_plan *p = ex->o.graph->plan;
-	struct pool *pl = pool_of(ex, h);
-	struct dr_ssh_opts so = {0};
-	struct conn *c;
-	char label[160];
-	int r;
-
-	for (c = pl->conns; c; c = c->next) {
-		if (!c->busy && !c->connecting && dr_ssh_ready(c->ssh)) {
-			c->busy = true;
-			got_conn(a, c, 0, NULL);
-			return;
-		}
-	}
-	/* Drop idle connections that died; then respect the global cap. */
-	for (c = pl->conns; c;) {
-		struct conn *next = c->next;
-		if (!c->busy && !c->connecting && !dr_ssh_ready(c->ssh))
-			conn_drop(ex, c);
-		c = next;
-	}
-	while (ex->nconns >= p->limits.sessions && evict_idle(ex, pl))
-		;
-	if (pl->nconns >= p->limits.per_host) {
-		for (c = pl->conns; c; c = c->next)
-			if (!c->busy && !c->connecting) {
-				conn_drop(ex, c);
-				break;
-			}
-	}
-	snprintf(label, sizeof(label), "%s/%s", h->site->name, h->name);
-	so.label = label;
-	so.address = h->address;
-	so.port = h->port ? h->port : p->defaults.port;
-	so.user = h->user ? h->user : p->defaults.user;
-	so.identity = p->defaults.identity;
-	so.known_hosts = p->defaults.known_hosts;
-	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
-	so.keepalive_ms = p->defaults.keepalive_ms;
-	so.guard = ex->o.guard;
-	c = dr_xcalloc(1, sizeof(*c));
-	c->pool = pl;
-	c->busy = true;
-	c->connecting = true;
-	c->waiter = a;
-	r = dr_ssh_new(ex->o.loop, &so, &c->ssh);
-	if (r != 0) {
-		char *m = dr_xasprintf("%s: %s", label, dr_strerror(r));
-		free(c);
-		got_conn(a, NULL, r, m);
-		free(m);
-		return;
-	}
-	c->next = pl->conns;
-	pl->conns = c;
-	pl->nconns++;
-	ex->nconns++;
-	r = dr_ssh_connect(c->ssh, on_connect, c);
-	if (r != 0) {
-		char *m = dr_xasprintf("%s: %s", label, dr_strerror(r));
-		conn_drop(ex, c);
-		got_conn(a, NULL, r, m);
-		free(m);
-	}
 }
 
 /* True when no task but a's own still needs a session on the pool's host. */
@@ -283,6 +222,21 @@ host_done(const struct attempt *a, const struct pool *pl)
 	return true;
 }
 
+/* Gives a connection back: to the pool, or closed when dead, when the
+ * attempt gave up on it, when its host has nothing left to do (so that
+ * disconnects overlap the rest), or when the executor is closing. */
+static void
+conn_return(struct attempt *a, struct conn *c)
+{
+	c->owner = NULL;
+	if (!dr_ssh_ready(c->ssh) || a->ex->close_requested ||
+	    a->st == AT_DETACHED || host_done(a, c->pool)) {
+		conn_drop(a->ex, c);
+		return;
+	}
+	cs_set(c, CS_IDLE);
+}
+
 static void
 release(struct attempt *a)
 {
@@ -293,12 +247,209 @@ release(struct attempt *a)
 		if (c == NULL)
 			continue;
 		a->conn[i] = NULL;
-		c->busy = false;
-		/* A dead session goes; so does one whose host has nothing
-		 * left to do, so that disconnects overlap the rest. */
-		if (!dr_ssh_ready(c->ssh) || host_done(a, c->pool))
-			conn_drop(a->ex, c);
+		conn_return(a, c);
 	}
+}
+
+static void got_conn(struct attempt *a, struct conn *c, int status,
+                     const char *msg);
+
+static void
+on_connect(struct dr_ssh *ssh, int status, const char *msg, void *arg)
+{
+	struct conn *c = arg;
+	struct attempt *a = c->owner;
+
+	(void)ssh;
+	if (status != 0) {
+		conn_drop(a->ex, c);
+		got_conn(a, NULL, status, msg);
+		return;
+	}
+	cs_set(c, CS_LENT);
+	got_conn(a, c, 0, NULL);
+}
+
+/* Lends a ready idle connection to a, or opens a new one for it. */
+static void
+acquire(struct attempt *a, const struct dr_host *h)
+{
+	struct dr_exec *ex = a->ex;
+	const struct dr_plan *p = ex->o.graph->plan;
+	struct pool *pl = pool_of(ex, h);
+	struct dr_ssh_opts so = {0};
+	struct conn *c, *next;
+	int r;
+
+	for (c = pl->conns; c; c = c->next) {
+		if (c->st == CS_IDLE && dr_ssh_ready(c->ssh)) {
+			c->owner = a;
+			cs_set(c, CS_LENT);
+			got_conn(a, c, 0, NULL);
+			return;
+		}
+	}
+	/* Drop idle connections that died; then respect the limits. */
+	for (c = pl->conns; c; c = next) {
+		next = c->next;
+		if (c->st == CS_IDLE && !dr_ssh_ready(c->ssh))
+			conn_drop(ex, c);
+	}
+	while (ex->nconns >= p->limits.sessions && evict_idle(ex, pl))
+		;
+	if (pl->nconns >= p->limits.per_host) {
+		for (c = pl->conns; c; c = c->next)
+			if (c->st == CS_IDLE) {
+				conn_drop(ex, c);
+				break;
+			}
+	}
+	so.label = pl->label;
+	so.address = h->address;
+	so.port = h->port ? h->port : p->defaults.port;
+	so.user = h->user ? h->user : p->defaults.user;
+	so.identity = p->defaults.identity;
+	so.known_hosts = p->defaults.known_hosts;
+	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
+	so.keepalive_ms = p->defaults.keepalive_ms;
+	so.guard = ex->o.guard;
+	c = dr_xcalloc(1, sizeof(*c));
+	c->pool = pl;
+	c->st = CS_CONNECTING;
+	c->owner = a;
+	r = dr_ssh_new(ex->o.loop, &so, &c->ssh);
+	if (r != 0) {
+		char *m = dr_xasprintf("%s: %s", pl->label, dr_strerror(r));
+		free(c);
+		got_conn(a, NULL, r, m);
+		free(m);
+		return;
+	}
+	dr_trace_state("exec-conn", pl->label, "new", cs_names[CS_CONNECTING]);
+	c->next = pl->conns;
+	pl->conns = c;
+	pl->nconns++;
+	ex->nconns++;
+	r = dr_ssh_connect(c->ssh, on_connect, c);
+	if (r != 0) {
+		char *m = dr_xasprintf("%s: %s", pl->label, dr_strerror(r));
+		conn_drop(ex, c);
+		got_conn(a, NULL, r, m);
+		free(m);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Attempts                                                            */
+
+static void
+at_set(struct attempt *a, enum at_state st)
+{
+	dr_trace_state("exec", a->t->key, at_names[a->st], at_names[st]);
+	a->st = st;
+}
+
+static void
+attempt_free(struct attempt *a)
+{
+	struct dr_exec *ex = a->ex;
+	struct attempt **pp;
+
+	for (pp = &ex->attempts; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	}
+	ex->nattempts--;
+	if (a->stdin_data) {
+		memset(a->stdin_data, 0, a->stdin_len);
+		free(a->stdin_data);
+	}
+	for (size_t i = 0; i < a->ncands; i++)
+		free(a->cands[i].path);
+	free(a->cands);
+	dr_buf_free(&a->skipped);
+	free(a->log_path);
+	free(a->conn_msg);
+	free(a);
+	maybe_free_exec(ex);
+}
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct attempt *a = h->data;
+
+	a->ex->closing--;
+	attempt_free(a);
+}
+
+/* Nothing of the attempt is outstanding: close its timer, then free. */
+static void
+attempt_end(struct attempt *a)
+{
+	at_set(a, AT_ENDED);
+	if (a->timer_open) {
+		a->timer_open = false;
+		a->ex->closing++;
+		uv_close((uv_handle_t *)&a->timer, timer_closed);
+	} else {
+		attempt_free(a);
+	}
+}
+
+/*
+ * The one place an outcome reaches the scheduler. unknown: the command may
+ * have run and its end was not seen.
+ */
+static void
+report(struct attempt *a, int status, int exit_code, const char *sig,
+       const char *msg, const char *tail, bool unknown)
+{
+	struct dr_outcome o = {0};
+
+	if (a->reported)
+		return;
+	a->reported = true;
+	if (a->timer_open)
+		uv_timer_stop(&a->timer);
+	o.status = status;
+	o.exit_code = exit_code;
+	snprintf(o.signal, sizeof(o.signal), "%s", sig ? sig : "");
+	o.message = msg;
+	o.tail = tail;
+	o.unknown = unknown && status != 0;
+	dr_sched_task_done(a->ex->sched, a->t->id, &o);
+}
+
+/* Reports, gives the sessions back and ends the attempt. */
+static void
+finish(struct attempt *a, int status, int exit_code, const char *sig,
+       const char *msg, const char *tail, bool unknown)
+{
+	release(a);
+	report(a, status, exit_code, sig, msg, tail, unknown);
+	attempt_end(a);
+}
+
+/* The background end of an operation reported early: tell the operator
+ * whether the kill is confirmed. */
+static void
+detached_end(struct attempt *a, bool confirmed, const char *msg)
+{
+	char *m;
+
+	if (a->ex->o.note) {
+		m = dr_xasprintf("%s after the deadline or cancel: %s",
+		                 confirmed ? "stopped"
+		                           : "NOT CONFIRMED stopped",
+		                 msg ? msg : "");
+		a->ex->o.note(a->ex->o.hook_arg, a->t, m);
+		free(m);
+	}
+	release(a);
+	attempt_end(a);
 }
 
 static void
@@ -315,103 +466,103 @@ got_conn(struct attempt *a, struct conn *c, int status, const char *msg)
 	}
 	if (--a->need > 0)
 		return;
+	if (a->st == AT_DETACHED) { /* reported while connecting */
+		release(a);
+		attempt_end(a);
+		return;
+	}
 	if (a->conn_err != 0) {
 		char *m = a->conn_msg;
 		a->conn_msg = NULL;
-		release(a);
-		finish(a, a->conn_err, -1, "", m, NULL);
+		finish(a, a->conn_err, -1, "", m, NULL, false);
 		free(m);
-		return;
-	}
-	if (a->cancelled) {
-		release(a);
-		finish(a, DR_ECANCELED, -1, "", "cancelled before it started",
-		       NULL);
 		return;
 	}
 	start_operation(a);
 }
 
-static void
-attempt_free(struct attempt *a)
+static char *
+kill_tag(struct attempt *a)
 {
-	struct attempt **pp;
+	const struct dr_task_run *r = dr_sched_task(a->ex->sched, a->t->id);
 
-	for (pp = &a->ex->attempts; *pp; pp = &(*pp)->next) {
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	}
-	if (a->stdin_data) {
-		memset(a->stdin_data, 0, a->stdin_len);
-		free(a->stdin_data);
-	}
-	for (size_t i = 0; i < a->ncands; i++)
-		free(a->cands[i].path);
-	free(a->cands);
-	dr_buf_free(&a->skipped);
-	free(a->log_path);
-	free(a->conn_msg);
-	free(a);
+	return dr_xasprintf("%s-%zu-%d", a->ex->o.run_id, a->t->id,
+	                    r ? r->attempts : 0);
 }
 
+/* Stops the running operation; its end comes through its callback. */
 static void
-gate_timer_closed(uv_handle_t *h)
+cancel_operation(struct attempt *a)
 {
-	struct attempt *a = h->data;
-	struct dr_exec *ex = a->ex;
-
-	attempt_free(a);
-	conn_closed(ex); /* one less handle closing: may free ex */
-}
-
-static void finish_backup(struct attempt *a, int status, const char *msg,
-                          const char *backup, uint64_t backup_ms);
-
-/* Reports the outcome and frees the attempt. */
-static void
-finish(struct attempt *a, int status, int exit_code, const char *sig,
-       const char *msg, const char *tail)
-{
-	struct dr_outcome o = {0};
-	struct dr_sched *s = a->ex->sched;
-	size_t id = a->t->id;
-
-	o.status = status;
-	o.exit_code = exit_code;
-	snprintf(o.signal, sizeof(o.signal), "%s", sig ? sig : "");
-	o.message = msg;
-	o.tail = tail;
-	if (a->gate_timer_open) {
-		a->gate_timer_open = false;
-		a->ex->closing++; /* the executor outlives this close */
-		uv_close((uv_handle_t *)&a->gate_timer, gate_timer_closed);
-	} else {
-		attempt_free(a);
+	switch (a->kind) {
+	case AK_SSH:
+		if (a->conn[0] != NULL) /* a listing, or the command */
+			dr_ssh_cancel(a->conn[0]->ssh);
+		else if (a->conn[1] != NULL)
+			dr_ssh_cancel(a->conn[1]->ssh);
+		break;
+	case AK_COPY:
+		if (a->xfer)
+			dr_transfer_cancel(a->xfer);
+		else if (a->conn[1] != NULL) /* listing a restore-point set */
+			dr_ssh_cancel(a->conn[1]->ssh);
+		break;
+	case AK_PROBE:
+		if (a->probe)
+			dr_probe_cancel(a->probe);
+		break;
+	case AK_LOCAL:
+		if (a->spawn)
+			dr_spawn_cancel(a->spawn);
+		break;
+	case AK_GATE:
+		break;
 	}
-	dr_sched_task_done(s, id, &o);
 }
 
-static void
-finish_backup(struct attempt *a, int status, const char *msg,
-              const char *backup, uint64_t backup_ms)
+/* Whether a started operation of this kind may have changed something. */
+static bool
+may_have_run(const struct attempt *a)
 {
-	struct dr_outcome o = {0};
-	struct dr_sched *s = a->ex->sched;
-	size_t id = a->t->id;
-	char *m = dr_xstrdup(msg), *b = dr_xstrdup(backup);
+	return a->kind == AK_SSH || a->kind == AK_LOCAL;
+}
 
-	o.status = status;
-	o.exit_code = -1;
-	o.message = m;
-	o.backup = b;
-	o.backup_ms = backup_ms;
-	attempt_free(a);
-	dr_sched_task_done(s, id, &o);
+/*
+ * Ends the attempt now, whatever the network does: the deadline fired or
+ * the scheduler cancelled it. The operation is stopped in the background.
+ */
+static void
+end_early(struct attempt *a, int status, const char *why)
+{
+	bool running = a->st == AT_RUN;
+	char d[32], *m;
+
+	m = dr_xasprintf(
+	    "%s after %s%s", why,
+	    dr_duration_fmt(dr_now_mono_ms() - a->start_ms, d, sizeof(d)),
+	    running ? "" : " (while connecting)");
+	report(a, status, -1, "", m, NULL, running && may_have_run(a));
 	free(m);
-	free(b);
+	if (a->st == AT_ACQUIRE) {
+		at_set(a, AT_DETACHED); /* the connects end by themselves */
+		return;
+	}
+	at_set(a, AT_DETACHED);
+	cancel_operation(a);
 }
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct attempt *a = t->data;
+
+	if (a->reported)
+		return;
+	end_early(a, DR_ETIMEDOUT, "timed out");
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                          */
 
 static void
 on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
@@ -421,21 +572,21 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	char *msg;
 
 	(void)ssh;
+	if (a->st == AT_DETACHED) {
+		detached_end(a, res->ended, res->message);
+		return;
+	}
+	if (res->log_error && a->ex->o.fault)
+		a->ex->o.fault(a->ex->o.hook_arg, a->t, res->log_error);
 	if (status == 0 && (res->exit_code != 0 || res->exit_signal[0]))
 		status = DR_EEXIT;
 	msg = dr_xstrdup(res->message ? res->message : dr_strerror(status));
-	release(a);
-	finish(a, status, res->exit_code, res->exit_signal, msg, res->tail);
+	finish(a, status, res->exit_code, res->exit_signal, msg, res->tail,
+	       res->started && !res->ended);
 	free(msg);
 }
 
 static void start_candidate(struct attempt *a);
-
-static bool
-restore_point_mode(const struct attempt *a)
-{
-	return a->cands != NULL;
-}
 
 static void
 on_transfer(const struct dr_transfer_result *res, void *arg)
@@ -445,13 +596,19 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 	    dr_xstrdup(res->message ? res->message : dr_strerror(res->status));
 
 	a->xfer = NULL;
-	if (restore_point_mode(a)) {
+	if (a->st == AT_DETACHED) {
+		detached_end(a, true, msg);
+		free(msg);
+		return;
+	}
+	if (a->cands != NULL) { /* a restore-point set */
 		const struct cand *c = &a->cands[a->icand];
 		char when[40], age[32];
 		uint64_t inc = a->ex->o.incident_ms;
 
 		if (res->status == 0) {
 			struct dr_buf b;
+			struct dr_outcome o = {0};
 			dr_buf_init(&b, 0);
 			dr_buf_printf(
 			    &b,
@@ -465,9 +622,18 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 				dr_buf_printf(&b, "; passed over: %s",
 				              a->skipped.data);
 			release(a);
-			finish_backup(a, 0, b.data, c->path, c->mtime_ms);
+			a->reported = true;
+			if (a->timer_open)
+				uv_timer_stop(&a->timer);
+			o.status = 0;
+			o.exit_code = -1;
+			o.message = b.data;
+			o.backup = c->path;
+			o.backup_ms = c->mtime_ms;
+			dr_sched_task_done(a->ex->sched, a->t->id, &o);
 			dr_buf_free(&b);
 			free(msg);
+			attempt_end(a);
 			return;
 		}
 		/* A newer backup that does not verify: fall back to the next
@@ -490,8 +656,9 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 			msg = m;
 		}
 	}
-	release(a);
-	finish(a, res->status, -1, "", msg, NULL);
+	/* A copy lands by rename after verification: rerunning it is safe,
+	 * so its outcome is never unknown. */
+	finish(a, res->status, -1, "", msg, NULL, false);
 	free(msg);
 }
 
@@ -503,7 +670,10 @@ on_probe(struct dr_probe_result *res, void *arg)
 	    dr_xstrdup(res->message ? res->message : dr_strerror(res->status));
 
 	a->probe = NULL;
-	finish(a, res->status, -1, "", msg, NULL);
+	if (a->st == AT_DETACHED)
+		detached_end(a, true, msg);
+	else
+		finish(a, res->status, -1, "", msg, NULL, false);
 	free(msg);
 }
 
@@ -516,41 +686,41 @@ on_spawn(struct dr_spawn_result *res, void *arg)
 	char *msg;
 
 	a->spawn = NULL;
+	if (res->log_error && a->ex->o.fault) {
+		char *m = dr_xasprintf("log %s: %s", a->log_path,
+		                       uv_strerror(res->log_error));
+		a->ex->o.fault(a->ex->o.hook_arg, a->t, m);
+		free(m);
+	}
+	if (a->st == AT_DETACHED) {
+		detached_end(a, true, res->message);
+		return;
+	}
 	if (status == 0 && (res->exit_code != 0 || res->term_signal != 0))
 		status = DR_EEXIT;
 	if (res->term_signal)
 		snprintf(sig, sizeof(sig), "%d", res->term_signal);
 	msg = dr_xstrdup(res->message ? res->message : dr_strerror(status));
-	finish(a, status, res->exit_code, sig, msg, res->tail);
+	/* A local command is watched to its end; killed by us, it may have
+	 * done part of its work. */
+	finish(a, status, res->exit_code, sig, msg, res->tail,
+	       res->pid != 0 &&
+	           (status == DR_ETIMEDOUT || status == DR_ECANCELED));
 	free(msg);
 }
 
 static void
-gate_auto(uv_timer_t *t)
+gate_fire(uv_timer_t *t)
 {
 	struct attempt *a = t->data;
 
-	finish(a, 0, 0, "", "approved: --auto-approve", NULL);
-}
-
-static void
-gate_refuse(uv_timer_t *t)
-{
-	struct attempt *a = t->data;
-
-	finish(a, DR_EREFUSED, 1, "",
-	       "approval gate needs an operator: run on a terminal, or pass "
-	       "--auto-approve to pass gates unattended",
-	       NULL);
-}
-
-static char *
-kill_tag(struct attempt *a)
-{
-	const struct dr_task_run *r = dr_sched_task(a->ex->sched, a->t->id);
-
-	return dr_xasprintf("%s-%zu-%d", a->ex->o.run_id, a->t->id,
-	                    r ? r->attempts : 0);
+	if (a->ex->o.auto_approve)
+		finish(a, 0, 0, "", "approved: --auto-approve", NULL, false);
+	else
+		finish(a, DR_EREFUSED, 1, "",
+		       "approval gate needs an operator: run on a terminal, or "
+		       "pass --auto-approve to pass gates unattended",
+		       NULL, false);
 }
 
 static int
@@ -565,7 +735,7 @@ transfer(struct attempt *a, const char *src_path)
 	to.dst_path = t->dst_path;
 	to.sha256 = t->sha256;
 	to.mode = t->step->copy.mode;
-	to.timeout_ms = t->step->timeout_ms;
+	to.timeout_ms = 0; /* the attempt's deadline stops it */
 	to.label = t->key;
 	return dr_transfer_start(a->ex->o.loop, &to, on_transfer, a, &a->xfer);
 }
@@ -577,8 +747,7 @@ start_candidate(struct attempt *a)
 
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: %s", a->t->key, dr_strerror(r));
-		release(a);
-		finish(a, r, -1, "", m, NULL);
+		finish(a, r, -1, "", m, NULL, false);
 		free(m);
 	}
 }
@@ -604,6 +773,10 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	char when[40];
 
 	(void)ssh;
+	if (a->st == AT_DETACHED) {
+		detached_end(a, true, res->message);
+		return;
+	}
 	if (res->status != 0 || res->exit_code != 0 || res->tail_truncated) {
 		char *m = dr_xasprintf("listing backups %s: %s", a->t->src_path,
 		                       res->tail_truncated
@@ -611,9 +784,8 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 		                           : (res->message
 		                                  ? res->message
 		                                  : dr_strerror(res->status)));
-		release(a);
-		finish(a, res->status ? res->status : DR_EEXIT, -1, "", m,
-		       NULL);
+		finish(a, res->status ? res->status : DR_EEXIT, -1, "", m, NULL,
+		       false);
 		free(m);
 		return;
 	}
@@ -647,8 +819,7 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 		    "(%s)%s",
 		    a->t->src_path, dr_time_fmt(inc, when, sizeof(when)),
 		    newer ? "; only newer ones, which may be compromised" : "");
-		release(a);
-		finish(a, DR_ENOTFOUND, -1, "", m, NULL);
+		finish(a, DR_ENOTFOUND, -1, "", m, NULL, false);
 		free(m);
 		return;
 	}
@@ -659,43 +830,45 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	start_candidate(a);
 }
 
-/* Lists a restore-point set on the source host; '*' stays a glob, the rest
- * of the path is quoted. */
+/* Lists a restore-point set on the source host; '*' stays a glob, the
+ * rest of the path is a quoted value. */
 static void
 list_candidates(struct attempt *a, const char *tag)
 {
 	struct dr_ssh_exec_opts eo = {0};
-	struct dr_buf cmd;
+	struct dr_sh sh;
 	const char *p = a->t->src_path, *star;
+	char *cmd;
 	int r;
 
-	dr_buf_init(&cmd, 0);
-	dr_buf_puts(&cmd, "for f in ");
+	dr_sh_init(&sh, 0);
+	dr_sh_text(&sh, "for f in ");
 	while ((star = strchr(p, '*')) != NULL) {
 		if (star > p) {
 			char *piece = dr_xstrndup(p, (size_t)(star - p));
-			dr_sh_quote(&cmd, piece);
+			dr_sh_value(&sh, piece);
 			free(piece);
 		}
-		dr_buf_puts(&cmd, "*");
+		dr_sh_text(&sh, "*");
 		p = star + 1;
 	}
 	if (*p)
-		dr_sh_quote(&cmd, p);
-	dr_buf_puts(&cmd, "; do case \"$f\" in *.sha256) continue;; esac; "
-	                  "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done; "
-	                  "true");
-	eo.command = cmd.data;
+		dr_sh_value(&sh, p);
+	dr_sh_text(&sh, "; do case \"$f\" in *.sha256) continue;; esac; "
+	                "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done; "
+	                "true");
+	cmd = dr_sh_finish(&sh);
+	dr_sh_free(&sh);
+	eo.command = cmd;
 	eo.tail_cap = 256 * 1024;
-	eo.timeout_ms = 60000;
+	eo.timeout_ms = LIST_MS;
 	eo.kill_tag = tag;
 	r = dr_ssh_exec(a->conn[1]->ssh, &eo, on_list, a);
-	dr_buf_free(&cmd);
+	free(cmd);
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: listing backups: %s", a->t->key,
 		                       dr_strerror(r));
-		release(a);
-		finish(a, r, -1, "", m, NULL);
+		finish(a, r, -1, "", m, NULL, false);
 		free(m);
 	}
 }
@@ -709,16 +882,22 @@ start_operation(struct attempt *a)
 	char *tag = kill_tag(a);
 	int r = 0;
 
-	a->running = true;
+	if (a->cancelled) {
+		finish(a, DR_ECANCELED, -1, "", "cancelled before it started",
+		       NULL, false);
+		free(tag);
+		return;
+	}
+	at_set(a, AT_RUN);
 	switch (a->kind) {
-	case AT_SSH: {
+	case AK_SSH: {
 		struct dr_ssh_exec_opts eo = {0};
 		eo.command = t->command;
 		eo.stdin_data = a->stdin_data;
 		eo.stdin_len = a->stdin_len;
 		eo.log_path = a->log_path;
 		eo.tail_cap = TAIL_CAP;
-		eo.timeout_ms = st->timeout_ms;
+		eo.timeout_ms = 0; /* the attempt's deadline stops it */
 		eo.kill_tag = tag;
 		eo.secret_values = ex->secret_values;
 		eo.secret_names = ex->secret_names;
@@ -726,7 +905,7 @@ start_operation(struct attempt *a)
 		r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_exec, a);
 		break;
 	}
-	case AT_COPY:
+	case AK_COPY:
 		if (strchr(t->src_path, '*') != NULL && a->conn[1] != NULL) {
 			list_candidates(a, tag);
 			free(tag);
@@ -734,7 +913,7 @@ start_operation(struct attempt *a)
 		}
 		r = transfer(a, t->src_path);
 		break;
-	case AT_PROBE: {
+	case AK_PROBE: {
 		struct dr_probe_opts po = {0};
 		po.kind = st->probe.kind;
 		po.target = t->target;
@@ -746,7 +925,7 @@ start_operation(struct attempt *a)
 		r = dr_probe_start(ex->o.loop, &po, on_probe, a, &a->probe);
 		break;
 	}
-	case AT_LOCAL: {
+	case AK_LOCAL: {
 		struct dr_spawn_opts so = {0};
 		so.command = t->command;
 		so.cwd = ex->o.graph->plan->dir;
@@ -754,30 +933,24 @@ start_operation(struct attempt *a)
 		so.stdin_len = a->stdin_len;
 		so.log_path = a->log_path;
 		so.tail_cap = TAIL_CAP;
-		so.timeout_ms = st->timeout_ms;
+		so.timeout_ms = 0; /* the attempt's deadline stops it */
 		so.secret_values = ex->secret_values;
 		so.secret_names = ex->secret_names;
 		so.nsecrets = ex->o.nsecrets;
 		r = dr_spawn_start(ex->o.loop, &so, on_spawn, a, &a->spawn);
 		break;
 	}
-	case AT_GATE:
-		uv_timer_init(ex->o.loop, &a->gate_timer);
-		a->gate_timer.data = a;
-		a->gate_timer_open = true;
-		if (ex->o.auto_approve)
-			uv_timer_start(&a->gate_timer, gate_auto, 0, 0);
-		else if (ex->o.gate)
-			ex->o.gate(ex->o.gate_arg, ex, t);
+	case AK_GATE:
+		if (ex->o.auto_approve || ex->o.gate == NULL)
+			uv_timer_start(&a->timer, gate_fire, 0, 0);
 		else
-			uv_timer_start(&a->gate_timer, gate_refuse, 0, 0);
+			ex->o.gate(ex->o.hook_arg, ex, t);
 		break;
 	}
 	free(tag);
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: %s", t->key, dr_strerror(r));
-		release(a);
-		finish(a, r, -1, "", m, NULL);
+		finish(a, r, -1, "", m, NULL, false);
 		free(m);
 	}
 }
@@ -835,43 +1008,55 @@ ex_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 	struct attempt *a;
 
 	ex->sched = s;
+	if (t->step->action == DR_ACT_NONE)
+		return DR_EINVAL;
 	a = dr_xcalloc(1, sizeof(*a));
 	a->ex = ex;
 	a->t = t;
+	a->st = AT_ACQUIRE;
+	a->start_ms = dr_now_mono_ms();
 	a->next = ex->attempts;
 	ex->attempts = a;
+	ex->nattempts++;
 	a->log_path = log_path(ex, t);
+	dr_trace_state("exec", t->key, "new", at_names[AT_ACQUIRE]);
+	uv_timer_init(ex->o.loop, &a->timer);
+	a->timer.data = a;
+	a->timer_open = true;
+	/* The deadline is the controller's: every action but a gate (a
+	 * person answers it) ends when it expires. */
+	if (t->step->action != DR_ACT_APPROVE && t->step->timeout_ms > 0)
+		uv_timer_start(&a->timer, on_deadline, t->step->timeout_ms, 0);
 	switch (t->step->action) {
 	case DR_ACT_RUN:
 	case DR_ACT_SCRIPT:
-		a->kind = AT_SSH;
+		a->kind = AK_SSH;
 		build_stdin(a);
 		a->need = 1;
 		acquire(a, t->host);
 		break;
 	case DR_ACT_COPY:
-		a->kind = AT_COPY;
+		a->kind = AK_COPY;
 		a->need = t->src_host ? 2 : 1;
 		acquire(a, t->host);
 		if (t->src_host) /* a lives on: need was 2 */
 			acquire(a, t->src_host);
 		break;
 	case DR_ACT_PROBE:
-		a->kind = AT_PROBE;
+		a->kind = AK_PROBE;
 		start_operation(a);
 		break;
 	case DR_ACT_LOCAL:
-		a->kind = AT_LOCAL;
+		a->kind = AK_LOCAL;
 		build_stdin(a);
 		start_operation(a);
 		break;
 	case DR_ACT_APPROVE:
-		a->kind = AT_GATE;
+		a->kind = AK_GATE;
 		start_operation(a);
 		break;
 	case DR_ACT_NONE:
-		attempt_free(a);
-		return DR_EINVAL;
+		break;
 	}
 	return 0;
 }
@@ -883,35 +1068,17 @@ ex_cancel(void *impl, const struct dr_task *t)
 	struct attempt *a;
 
 	for (a = ex->attempts; a; a = a->next) {
-		if (a->t != t)
+		if (a->t != t || a->reported)
 			continue;
 		a->cancelled = true;
-		if (!a->running)
-			return; /* reported when the connect ends */
-		switch (a->kind) {
-		case AT_SSH:
-			if (a->conn[0])
-				dr_ssh_cancel(a->conn[0]->ssh);
-			break;
-		case AT_COPY:
-			if (a->xfer)
-				dr_transfer_cancel(a->xfer);
-			break;
-		case AT_PROBE:
-			if (a->probe)
-				dr_probe_cancel(a->probe);
-			break;
-		case AT_LOCAL:
-			if (a->spawn)
-				dr_spawn_cancel(a->spawn);
-			break;
-		case AT_GATE:
-			if (a->gate_timer_open &&
-			    !uv_is_active((uv_handle_t *)&a->gate_timer))
-				finish(a, DR_ECANCELED, -1, "",
-				       "gate cancelled", NULL);
-			break;
+		if (a->kind == AK_GATE) {
+			finish(a, DR_ECANCELED, -1, "", "gate cancelled", NULL,
+			       false);
+			return;
 		}
+		/* The task ends now; the operation stops in the
+		 * background, bounded, and its end is noted. */
+		end_early(a, DR_ECANCELED, "cancelled");
 		return;
 	}
 }
@@ -924,12 +1091,12 @@ dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
 	char *m;
 
 	for (a = ex->attempts; a; a = a->next) {
-		if (a->t->id != task_id || a->kind != AT_GATE)
+		if (a->t->id != task_id || a->kind != AK_GATE || a->reported)
 			continue;
 		m = dr_xasprintf("%s by %s", approved ? "approved" : "refused",
 		                 who ? who : "operator");
 		finish(a, approved ? 0 : DR_EREFUSED, approved ? 0 : 1, "", m,
-		       NULL);
+		       NULL, false);
 		free(m);
 		return;
 	}
@@ -962,6 +1129,24 @@ read_file(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+static void
+exec_free(struct dr_exec *ex)
+{
+	size_t k;
+
+	for (k = 0; k < ex->npools; k++)
+		free(ex->pools[k].tasks);
+	free(ex->pools);
+	if (ex->scripts)
+		for (k = 0; k < ex->o.graph->ntasks; k++)
+			free(ex->scripts[k]);
+	free(ex->scripts);
+	free(ex->script_len);
+	free(ex->secret_values);
+	free(ex->secret_names);
+	free(ex);
+}
+
 int
 dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 {
@@ -975,8 +1160,12 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 		n += p->sites[i].nhosts;
 	ex->pools = dr_xcalloc(n + 1, sizeof(struct pool));
 	for (i = 0; i < p->nsites; i++)
-		for (j = 0; j < p->sites[i].nhosts; j++)
-			ex->pools[k++].host = &p->sites[i].hosts[j];
+		for (j = 0; j < p->sites[i].nhosts; j++) {
+			struct pool *pl = &ex->pools[k++];
+			pl->host = &p->sites[i].hosts[j];
+			snprintf(pl->label, sizeof(pl->label), "%s/%s",
+			         p->sites[i].name, pl->host->name);
+		}
 	ex->npools = n;
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
@@ -1016,16 +1205,7 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 			fprintf(stderr, "drover: %s: cannot read script: %s\n",
 			        path, strerror(errno));
 			free(path);
-			for (j = 0; j < i; j++)
-				free(ex->scripts[j]);
-			free(ex->scripts);
-			free(ex->script_len);
-			for (j = 0; j < ex->npools; j++)
-				free(ex->pools[j].tasks);
-			free(ex->pools);
-			free(ex->secret_values);
-			free(ex->secret_names);
-			free(ex);
+			exec_free(ex);
 			return DR_EIO;
 		}
 		free(path);
@@ -1034,128 +1214,40 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 	return 0;
 }
 
+/* Frees the executor once it was asked to close and nothing is left:
+ * no attempt (a detached one is waiting for its kill), no session. */
+static void
+maybe_free_exec(struct dr_exec *ex)
+{
+	void (*cb)(void *);
+	void *arg;
+
+	if (!ex->close_requested || ex->closing > 0 || ex->nconns > 0 ||
+	    ex->nattempts > 0 || ex->close_cb == NULL)
+		return;
+	cb = ex->close_cb;
+	arg = ex->close_arg;
+	ex->close_cb = NULL;
+	exec_free(ex);
+	cb(arg);
+}
+
 void
 dr_exec_close(struct dr_exec *ex, void (*cb)(void *arg), void *arg)
 {
 	size_t i;
+	struct conn *c, *next;
 
-	for (i = 0; i < ex->o.graph->ntasks; i++)
-		free(ex->scripts[i]);
 	ex->close_requested = true;
 	ex->close_cb = cb;
 	ex->close_arg = arg;
-	ex->closing++;
+	ex->closing++; /* held until the loop below is done */
 	for (i = 0; i < ex->npools; i++)
-		while (ex->pools[i].conns)
-			conn_drop(ex, ex->pools[i].conns);
-	conn_closed(ex);
-}
-
-static int
-secret_value(const struct dr_secret *s, char **out)
-{
-	char *v = NULL;
-	size_t len = 0;
-
-	if (s->env) {
-		const char *e = getenv(s->env);
-		if (e == NULL || *e == '\0') {
-			fprintf(stderr,
-			        "drover: secret \"%s\": environment variable "
-			        "%s is not set; export it before the run\n",
-			        s->name, s->env);
-			return DR_EINVAL;
+		for (c = ex->pools[i].conns; c; c = next) {
+			next = c->next;
+			if (c->st == CS_IDLE)
+				conn_drop(ex, c);
 		}
-		v = dr_xstrdup(e);
-		len = strlen(v);
-	} else {
-		struct stat sb;
-		int fd = open(s->file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &sb) != 0) {
-			fprintf(stderr, "drover: secret \"%s\": %s: %s\n",
-			        s->name, s->file, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return DR_EINVAL;
-		}
-		close(fd);
-		if ((sb.st_mode & 0077) != 0 || sb.st_uid != geteuid()) {
-			fprintf(stderr,
-			        "drover: secret \"%s\": %s must be owned by "
-			        "you with mode 0600 or stricter (chmod 600 "
-			        "%s)\n",
-			        s->name, s->file, s->file);
-			return DR_EINVAL;
-		}
-		if (read_file(s->file, &v, &len) != 0) {
-			fprintf(stderr, "drover: secret \"%s\": %s: %s\n",
-			        s->name, s->file, strerror(errno));
-			return DR_EINVAL;
-		}
-		while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
-			v[--len] = '\0';
-	}
-	if (memchr(v, '\n', len) != NULL || strlen(v) != len) {
-		fprintf(stderr,
-		        "drover: secret \"%s\": holds a newline or a NUL "
-		        "byte; secrets are passed one per line\n",
-		        s->name);
-		memset(v, 0, len);
-		free(v);
-		return DR_EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-int
-dr_secrets_resolve(const struct dr_graph *g, struct dr_secret_value **out,
-                   size_t *n)
-{
-	const struct dr_plan *p = g->plan;
-	struct dr_secret_value *v;
-	bool *used = dr_xcalloc(p->nsecrets + 1, sizeof(bool));
-	size_t i, j, k = 0;
-	int r = 0;
-
-	for (i = 0; i < g->ntasks; i++)
-		for (j = 0; j < g->tasks[i].nsecrets; j++)
-			for (k = 0; k < p->nsecrets; k++)
-				if (strcmp(p->secrets[k].name,
-				           g->tasks[i].secret_names[j]) == 0)
-					used[k] = true;
-	v = dr_xcalloc(p->nsecrets + 1, sizeof(*v));
-	*n = 0;
-	for (k = 0; k < p->nsecrets; k++) {
-		if (!used[k])
-			continue;
-		v[*n].name = p->secrets[k].name;
-		if (secret_value(&p->secrets[k], &v[*n].value) != 0) {
-			r = DR_EINVAL;
-			continue;
-		}
-		(*n)++;
-	}
-	free(used);
-	if (r != 0) {
-		dr_secrets_free(v, *n);
-		*n = 0;
-		return r;
-	}
-	*out = v;
-	return 0;
-}
-
-void
-dr_secrets_free(struct dr_secret_value *v, size_t n)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		memset(v[i].value, 0, strlen(v[i].value));
-		free(v[i].value);
-	}
-	free(v);
+	ex->closing--;
+	maybe_free_exec(ex);
 }

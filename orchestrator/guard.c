@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "drover/common.h"
+#include "drover/plan.h"
 
 struct entry {
 	char *address;
@@ -92,4 +93,25 @@ dr_guard_free(struct dr_guard *g)
 	}
 	free(g->v);
 	free(g);
+}
+
+struct dr_guard *
+dr_guard_production(const struct dr_plan *p)
+{
+	struct dr_guard *gd = dr_guard_new();
+	size_t i, j;
+
+	for (i = 0; i < p->nsites; i++) {
+		const struct dr_site *s = &p->sites[i];
+		if (s->role != DR_SITE_PRIMARY && s->role != DR_SITE_SECONDARY)
+			continue;
+		for (j = 0; j < s->nhosts; j++) {
+			char *label = dr_xasprintf("%s/%s, a production host",
+			                           s->name, s->hosts[j].name);
+			dr_guard_add(gd, s->hosts[j].address, label);
+			dr_guard_add(gd, s->hosts[j].name, label);
+			free(label);
+		}
+	}
+	return gd;
 }

@@ -175,47 +175,19 @@ valid_record_after(const char *buf, size_t size, size_t off)
 	return false;
 }
 
-/* Quotes s for a POSIX shell if it needs it: '...' with '\'' for '. */
-static void
-shell_quote(const char *s, char *out, size_t outlen)
-{
-	static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                           "abcdefghijklmnopqrstuvwxyz"
-	                           "0123456789_./-+,:@%";
-	size_t o = 0;
-
-	if (*s && strspn(s, safe) == strlen(s)) {
-		snprintf(out, outlen, "%s", s);
-		return;
-	}
-	out[o++] = '\'';
-	for (; *s && o + 6 < outlen; s++) {
-		if (*s == '\'') {
-			memcpy(out + o, "'\\''", 4);
-			o += 4;
-		} else {
-			out[o++] = *s;
-		}
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-}
-
+/*
+ * Says what is wrong and where; what to do about it depends on the file (a
+ * run journal, an audit trail), so the callers say that.
+ */
 static void
 set_corrupt(struct dr_journal_info *info, const char *path, uint64_t recno,
             uint64_t off, const char *why)
 {
-	char q[512];
-
-	shell_quote(path, q, sizeof(q));
 	snprintf(info->error, sizeof(info->error),
-	         "journal %s: record %" PRIu64 " at byte %" PRIu64
-	         " is corrupt (%s); the records after it cannot be "
-	         "trusted. Keep a copy of the file, then: either truncate "
-	         "it at byte %" PRIu64 " (`truncate -s %" PRIu64
-	         " %s`) to resume from the last good record, or start a "
-	         "new run",
-	         path, recno, off, why, off, off, q);
+	         "%s: record %" PRIu64 " at byte %" PRIu64
+	         " is corrupt (%s); the records after it cannot be trusted",
+	         path, recno, off, why);
+	info->bad_offset = off;
 }
 
 /* Reads the whole file; *size is what was read. */

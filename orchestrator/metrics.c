@@ -384,6 +384,8 @@ dr_metrics_render(const json_t *report, const char *previous, char **out)
 	       "1 if the service was recovered within its RTO in the last "
 	       "run, 0 otherwise.");
 	for (i = 0; i < nsvc; i++) {
+		if (ival(svc[i].o, "rto_ms") <= 0)
+			continue; /* no target: no verdict */
 		sample(&b, prefix, "service_rto_met", plan, "service",
 		       svc[i].service, "tenant", svc[i].tenant, NULL);
 		put_int(&b, json_is_true(json_object_get(svc[i].o, "rto_met"))

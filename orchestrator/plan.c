@@ -10,10 +10,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "drover/common.h"
 #include "drover/sha256.h"
@@ -220,7 +223,7 @@ get_dur(struct loader *ld, const config_setting_t *g, const char *key,
 	if (dr_duration_parse(v, out) != 0) {
 		ERR(ld, line_of(s),
 		    "%s: malformed duration \"%s\" for \"%s\" (use a number "
-		    "and ms, s, m, h or d, e.g. \"90s\")",
+		    "and ms, s, m, h or d, e.g. \"90s\"; at most 3650d)",
 		    what, v, key);
 		return false;
 	}
@@ -419,6 +422,9 @@ load_defaults(struct loader *ld, const config_setting_t *root)
 	if ((kh = get_str(ld, g, "user", "defaults", false)) != NULL)
 		d->user = kh;
 	d->identity = get_str(ld, g, "identity", "defaults", false);
+	d->identity_line = line_of(config_setting_get_member(g, "identity"));
+	d->known_hosts_line =
+	    line_of(config_setting_get_member(g, "known_hosts"));
 	kh = get_str(ld, g, "known_hosts", "defaults", false);
 	if (kh && kh[0] != '/')
 		kh = arena_join(ld, ld->p->dir, kh);
@@ -1698,8 +1704,27 @@ dr_plan_load_string(const char *text, const char *path, struct dr_diags *diags,
 	dr_sha256_hex(text, strlen(text), p->sha256);
 	ld.p = p;
 
+	/* A plan is one file: libconfig's @include would read any path,
+	 * unbounded (a device, a FIFO), behind the size checks. */
+	{
+		const char *q = text;
+		int line = 1;
+		for (; *q; line++) {
+			const char *e = strchr(q, '\n');
+			q += strspn(q, " \t");
+			if (strncmp(q, "@include", 8) == 0) {
+				dr_diag_add(diags, path, line,
+				            "@include is not supported: a plan "
+				            "is one file");
+				dr_arena_free(ld.a);
+				return DR_EPLAN;
+			}
+			if (e == NULL)
+				break;
+			q = e + 1;
+		}
+	}
 	config_init(&cfg);
-	config_set_include_dir(&cfg, p->dir);
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
 		dr_diag_add(diags, path, config_error_line(&cfg), "syntax: %s",
 		            config_error_text(&cfg));
@@ -1721,29 +1746,58 @@ int
 dr_plan_load(const char *path, struct dr_diags *diags, struct dr_plan **out)
 {
 	struct dr_buf b;
-	FILE *f;
+	struct stat st;
 	char chunk[65536];
-	size_t n;
-	int r;
+	ssize_t n;
+	int fd, r;
 
 	*out = NULL;
-	f = fopen(path, "r");
-	if (f == NULL) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		dr_diag_add(diags, path, 0, "cannot read plan: %s",
 		            strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return DR_EIO;
+	}
+	/* A device, a pipe or a directory is not a plan, and a plan has a
+	 * bounded size: reading /dev/zero must not grow without end. */
+	if (!S_ISREG(st.st_mode)) {
+		dr_diag_add(diags, path, 0,
+		            "cannot read plan: not a regular file");
+		close(fd);
+		return DR_EIO;
+	}
+	if (st.st_size > DR_PLAN_MAX) {
+		dr_diag_add(diags, path, 0,
+		            "cannot read plan: %lld bytes, more than the %d a "
+		            "plan may have",
+		            (long long)st.st_size, DR_PLAN_MAX);
+		close(fd);
 		return DR_EIO;
 	}
 	dr_buf_init(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		dr_buf_append(&b, chunk, n);
-	if (ferror(f)) {
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (b.len + (size_t)n > DR_PLAN_MAX) {
+			dr_diag_add(
+			    diags, path, 0,
+			    "cannot read plan: more than the %d bytes a "
+			    "plan may have",
+			    DR_PLAN_MAX);
+			close(fd);
+			dr_buf_free(&b);
+			return DR_EIO;
+		}
+		dr_buf_append(&b, chunk, (size_t)n);
+	}
+	if (n < 0) {
 		dr_diag_add(diags, path, 0, "cannot read plan: %s",
 		            strerror(errno));
-		fclose(f);
+		close(fd);
 		dr_buf_free(&b);
 		return DR_EIO;
 	}
-	fclose(f);
+	close(fd);
 	if (b.data == NULL)
 		dr_buf_append(&b, "", 0);
 	if (memchr(b.data, '\0', b.len) != NULL) {

@@ -218,7 +218,11 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 		    rec[i].recovered
 		        ? json_integer((json_int_t)rec[i].recovered_ms)
 		        : json_null());
-		json_object_set_new(o, "rto_met", json_boolean(rec[i].met));
+		/* No target, no verdict: null, not "met". */
+		json_object_set_new(o, "rto_met",
+		                    rec[i].service->rto_ms
+		                        ? json_boolean(rec[i].met)
+		                        : json_null());
 		if (rec[i].backup_ms) {
 			uint64_t rpo = rec[i].service->rpo_ms;
 			json_object_set_new(o, "backup_taken_at",
@@ -231,8 +235,8 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 			                        : json_null());
 			json_object_set_new(
 			    o, "rpo_met",
-			    json_boolean(rpo == 0 ||
-			                 rec[i].data_loss_ms <= rpo));
+			    rpo ? json_boolean(rec[i].data_loss_ms <= rpo)
+			        : json_null());
 		}
 		json_array_append_new(services, o);
 	}

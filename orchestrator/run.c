@@ -46,6 +46,7 @@ struct run {
 	struct dr_exec *ex;
 	uv_signal_t sigint, sigterm, sighup;
 	bool has_cleanup; /* the graph has cleanup steps (drills) */
+	size_t faults;    /* writes of logs, reports, metrics that failed */
 	int interrupts;
 	bool json;
 	FILE *board; /* stdout, or stderr with --json */
@@ -330,22 +331,31 @@ answer(struct run *rn, const char *text)
 		      rn->g->tasks[p->task].key);
 		dr_exec_gate_answer(rn->ex, p->task, yes, who);
 	} else {
+		bool unknown = dr_sched_task(rn->sched, p->task)->unknown;
 		enum dr_pause_answer a;
-		if (strcmp(text, "r") == 0 || strcmp(text, "retry") == 0)
+		if (strcmp(text, "r") == 0 || strcmp(text, "retry") == 0 ||
+		    (unknown && strcmp(text, "rerun") == 0))
 			a = DR_PAUSE_RETRY;
-		else if (strcmp(text, "s") == 0 || strcmp(text, "skip") == 0)
+		else if (!unknown &&
+		         (strcmp(text, "s") == 0 || strcmp(text, "skip") == 0))
 			a = DR_PAUSE_SKIP;
+		else if (unknown &&
+		         (strcmp(text, "d") == 0 || strcmp(text, "done") == 0))
+			a = DR_PAUSE_DONE;
 		else if (strcmp(text, "a") == 0 || strcmp(text, "abort") == 0)
 			a = DR_PAUSE_ABORT;
 		else {
-			fprintf(stderr, "  answer retry, skip or abort: ");
+			fprintf(stderr,
+			        unknown ? "  answer done, rerun or abort: "
+			                : "  answer retry, skip or abort: ");
 			return;
 		}
 		rn->prompts = p->next;
 		{
+			/* Every decision is on record before it acts. */
 			char *d = dr_xasprintf("%s: %s",
 			                       rn->g->tasks[p->task].key, text);
-			audit(rn, "pause-answer", d);
+			audit(rn, unknown ? "decision" : "pause-answer", d);
 			free(d);
 		}
 		dr_sched_answer_pause(rn->sched, p->task, a);
@@ -405,10 +415,19 @@ ask_next(struct run *rn)
 		        t->prompt ? t->prompt : "");
 	} else {
 		const struct dr_task_run *r = dr_sched_task(rn->sched, p->task);
-		fprintf(stderr,
-		        "\n=== paused: %s failed: %s\n  retry, skip (its "
-		        "dependents are skipped) or abort? ",
-		        t->key, r->message ? r->message : "");
+		if (r->unknown)
+			fprintf(
+			    stderr,
+			    "\n=== %s: %s\n  done (you checked on the host "
+			    "that it did its work), rerun, or abort (decide "
+			    "later with drover resume)? ",
+			    t->key, r->message ? r->message : "");
+		else
+			fprintf(
+			    stderr,
+			    "\n=== paused: %s failed: %s\n  retry, skip (its "
+			    "dependents are skipped) or abort? ",
+			    t->key, r->message ? r->message : "");
 	}
 	if (!rn->tty_open) {
 		if (uv_tty_init(&rn->loop, &rn->tty, 0, 1) != 0) {
@@ -445,6 +464,31 @@ on_gate(void *arg, struct dr_exec *ex, const struct dr_task *t)
 {
 	(void)ex;
 	push_prompt(arg, true, t->id);
+}
+
+/* A write of the run's records failed: the run must not end "ok". */
+static void
+on_fault(void *arg, const struct dr_task *t, const char *msg)
+{
+	struct run *rn = arg;
+
+	rn->faults++;
+	fprintf(stderr, "drover: %s: %s\n", t ? t->key : "run", msg);
+}
+
+/* How a task stopped early ended in the background. */
+static void
+on_note(void *arg, const struct dr_task *t, const char *msg)
+{
+	struct run *rn = arg;
+	uint64_t since =
+	    rn->sched ? dr_now_mono_ms() - dr_sched_start_mono_ms(rn->sched)
+	              : 0;
+	char clock[32];
+
+	fmt_clock(since, clock, sizeof(clock));
+	fprintf(rn->board, "[%s] %s: %s\n", clock, t->key, msg);
+	fflush(rn->board);
 }
 
 static void
@@ -634,15 +678,23 @@ write_reports(struct run *rn, const struct dr_graph *g,
 	for (i = 0; i < 3; i++) {
 		char *path =
 		    dr_xasprintf("%s/report.%s", rn->run_dir, formats[i]);
-		if (dr_report_render_file(report, formats[i], path) != 0)
-			fprintf(stderr, "drover: cannot write %s\n", path);
-		else if (i == 2)
+		if (dr_report_render_file(report, formats[i], path) != 0) {
+			char *m = dr_xasprintf("cannot write %s: %s", path,
+			                       strerror(errno));
+			on_fault(rn, NULL, m);
+			free(m);
+		} else if (i == 2) {
 			fprintf(rn->board, "\nreport: %s\n", path);
+		}
 		free(path);
 	}
-	if (rn->metrics_path && dr_metrics_write(report, rn->metrics_path) != 0)
-		fprintf(stderr, "drover: cannot write the metrics file %s\n",
-		        rn->metrics_path);
+	if (rn->metrics_path &&
+	    dr_metrics_write(report, rn->metrics_path) != 0) {
+		char *m = dr_xasprintf("cannot write the metrics file %s: %s",
+		                       rn->metrics_path, strerror(errno));
+		on_fault(rn, NULL, m);
+		free(m);
+	}
 	json_decref(report);
 }
 
@@ -709,29 +761,6 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 		audit(rn, "override", o->audit_notes[i]);
 }
 
-/* A drill's second interlock: every production address, for the
- * executors to refuse at connect time. */
-static struct dr_guard *
-production_guard(const struct dr_plan *p)
-{
-	struct dr_guard *gd = dr_guard_new();
-	size_t i, j;
-
-	for (i = 0; i < p->nsites; i++) {
-		const struct dr_site *s = &p->sites[i];
-		if (s->role != DR_SITE_PRIMARY && s->role != DR_SITE_SECONDARY)
-			continue;
-		for (j = 0; j < s->nhosts; j++) {
-			char *label = dr_xasprintf("%s/%s, a production host",
-			                           s->name, s->hosts[j].name);
-			dr_guard_add(gd, s->hosts[j].address, label);
-			dr_guard_add(gd, s->hosts[j].name, label);
-			free(label);
-		}
-	}
-	return gd;
-}
-
 int
 dr_run_execute(const struct dr_run_opts *o)
 {
@@ -749,6 +778,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	char hostname[256] = "";
 	struct passwd *pw;
 	enum dr_run_result res;
+	bool journal_failed = false;
 	int rc, lc;
 	bool no_journal = getenv("DROVER_NO_JOURNAL") != NULL;
 
@@ -766,8 +796,10 @@ dr_run_execute(const struct dr_run_opts *o)
 		snprintf(rn.audit_prev, sizeof(rn.audit_prev), "%s",
 		         o->audit_prev);
 
-	rc = dr_lock_acquire(o->state_dir, g->to->name, o->run_id,
-	                     o->take_stale_lock, &lock, &why);
+	lock = o->lock;
+	rc = lock ? 0
+	          : dr_lock_acquire(o->state_dir, g->to->name, o->run_id,
+	                            o->take_stale_lock, &lock, &why);
 	if (rc != 0) {
 		fprintf(stderr, "drover: %s\n", why ? why : dr_strerror(rc));
 		free(why);
@@ -817,9 +849,11 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.secrets = secrets;
 	eo.nsecrets = nsecrets;
 	eo.gate = rn.interactive ? on_gate : NULL;
-	eo.gate_arg = &rn;
+	eo.note = on_note;
+	eo.fault = on_fault;
+	eo.hook_arg = &rn;
 	if (g->mode == DR_MODE_DRILL)
-		eo.guard = guard = production_guard(g->plan);
+		eo.guard = guard = dr_guard_production(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {
 		dr_journal_close(rn.journal, NULL, NULL);
 		dr_journal_close(rn.audit, NULL, NULL);
@@ -879,9 +913,12 @@ dr_run_execute(const struct dr_run_opts *o)
 	info.start_wall_ms = rn.start_wall_ms;
 	info.end_wall_ms = rn.end_wall_ms;
 	write_reports(&rn, g, &info);
-	if (dr_sched_journal_failed(rn.sched))
-		fprintf(stderr, "drover: the journal failed during the run; "
-		                "what it shows may be incomplete\n");
+	journal_failed = dr_sched_journal_failed(rn.sched) || rn.journal_warned;
+	if (journal_failed)
+		fprintf(stderr,
+		        "drover: the journal failed during the run; "
+		        "resume from what it holds (drover resume %s)\n",
+		        o->run_id);
 	dr_sched_free(rn.sched);
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
 	dr_probe_global_cleanup(&rn.loop);
@@ -896,6 +933,19 @@ dr_run_execute(const struct dr_run_opts *o)
 	                             : DR_EXIT_PAUSED;
 	if (lc != 0 && rc == DR_EXIT_OK)
 		rc = DR_EXIT_FAIL;
+	if (rn.faults > 0) {
+		fprintf(stderr,
+		        "drover: %zu write%s of the run's logs, reports or "
+		        "metrics failed (see above): its records are "
+		        "incomplete\n",
+		        rn.faults, rn.faults == 1 ? "" : "s");
+		if (rc == DR_EXIT_OK)
+			rc = DR_EXIT_FAIL;
+	}
+	/* A journal that could not be written leaves the run resumable from
+	 * what it holds: exit 3, as the README says. */
+	if (journal_failed)
+		rc = DR_EXIT_PAUSED;
 	dr_buf_free(&rn.line);
 out:
 	dr_guard_free(guard);

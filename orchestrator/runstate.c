@@ -11,6 +11,7 @@
 #include "drover/common.h"
 #include "drover/journal.h"
 #include "drover/sha256.h"
+#include "drover/shcmd.h"
 
 char *
 dr_state_dir(void)
@@ -160,6 +161,20 @@ dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
 	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
 	free(msg);
 	free(tail);
+	return dump(o);
+}
+
+char *
+dr_rs_decision_record(const char *key, const char *decision)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("decision"));
+	json_object_set_new(o, "key", json_string(key));
+	json_object_set_new(o, "decision", json_string(decision));
+	who(o, NULL);
+	json_object_del(o, "command");
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
 	return dump(o);
 }
 
@@ -320,6 +335,19 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 			t->end_ms = s == DR_TS_RUNNING || s == DR_TS_PENDING
 			                ? 0
 			                : ival(o, "t");
+			t->decision = DR_RS_NONE; /* acted on since */
+		}
+	} else if (strcmp(type, "decision") == 0) {
+		const char *key = json_string_value(json_object_get(o, "key"));
+		const char *d =
+		    json_string_value(json_object_get(o, "decision"));
+		if (key && d) {
+			struct dr_rs_task *t = task_slot(c, key);
+			t->decision = strcmp(d, "done") == 0    ? DR_RS_DONE
+			              : strcmp(d, "rerun") == 0 ? DR_RS_RERUN
+			                                        : DR_RS_NONE;
+			free(t->decided_by);
+			t->decided_by = sdup(o, "user");
 		}
 	} else if (strcmp(type, "resume") == 0) {
 		r->resumes++;
@@ -347,7 +375,22 @@ dr_rs_load(const char *run_dir, struct dr_rs_run *out, char **why)
 	*why = NULL;
 	r = dr_journal_replay(path, on_record, &c, &info);
 	out->torn_bytes = info.torn_bytes;
-	if (r == DR_EIO)
+	if (r == DR_EIO && info.bad_offset)
+	/* Cutting there forgets what the records after it say: the
+	 * tasks they finished would run again. */
+	{
+		struct dr_buf q;
+		dr_buf_init(&q, 0);
+		dr_sh_quote(&q, path);
+		*why = dr_xasprintf(
+		    "%s. Keep a copy of the file and look at the record first. "
+		    "Truncating the journal at that byte (truncate -s %llu %s) "
+		    "forgets every record after it, so the tasks they recorded "
+		    "as done would run again; only do it when that is safe, or "
+		    "start a new run",
+		    info.error, (unsigned long long)info.bad_offset, q.data);
+		dr_buf_free(&q);
+	} else if (r == DR_EIO)
 		*why = dr_xstrdup(info.error[0] ? info.error
 		                                : "journal unreadable");
 	else if (r == 0 && out->run_id == NULL) {
@@ -385,6 +428,7 @@ dr_rs_run_free(struct dr_rs_run *r)
 		free(r->tasks[i].message);
 		free(r->tasks[i].tail);
 		free(r->tasks[i].backup);
+		free(r->tasks[i].decided_by);
 	}
 	free(r->tasks);
 	memset(r, 0, sizeof(*r));
@@ -468,8 +512,15 @@ dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
 		return DR_EIO;
 	}
 	if (r != 0) {
-		*why = dr_xstrdup(info.error[0] ? info.error
-		                                : "audit file unreadable");
+		/* An audit trail is evidence: never advise cutting it. */
+		*why = dr_xasprintf(
+		    "%s%s",
+		    info.error[0] ? info.error : "audit file unreadable",
+		    info.bad_offset
+		        ? "; the audit trail is evidence: keep the "
+		          "file exactly as it is, copy it somewhere "
+		          "safe, and find out who changed it"
+		        : "");
 		return DR_EIO;
 	}
 	if (info.torn_bytes) {

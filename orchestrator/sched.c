@@ -52,7 +52,9 @@ struct dr_sched {
 	size_t ncleanup;
 	bool cleanup_phase; /* the plan is over: cleanup tasks may run */
 	int running;
-	int paused; /* tasks waiting for an operator answer */
+	int paused;         /* tasks waiting for an operator answer */
+	size_t undecided;   /* indeterminate: the operator must decide */
+	size_t *blocked_by; /* per task: 1 + the undecided task it waits for */
 	struct retry *retries;
 
 	bool started, stopping, interrupted, failed, ended;
@@ -107,6 +109,7 @@ lets_dependents_run(const struct dr_task_run *r)
 static void dispatch(struct dr_sched *s);
 static void maybe_end(struct dr_sched *s);
 static void stop_retries(struct dr_sched *s);
+static void block_dependents(struct dr_sched *s, size_t id, size_t root);
 
 static void
 advance_tier(struct dr_sched *s)
@@ -176,7 +179,7 @@ skip_dependents(struct dr_sched *s, size_t id)
 			continue;
 		free(r->message);
 		r->message =
-		    dr_xasprintf("skipped: depends on %s, which %s", t->key,
+		    dr_xasprintf("depends on %s, which %s", t->key,
 		                 dr_task_state_name(s->runs[id].state));
 		set_state(s, d, DR_TS_SKIPPED);
 		skip_dependents(s, d);
@@ -363,9 +366,9 @@ dispatch(struct dr_sched *s)
 				s->queued[id] = false;
 				free(s->runs[id].message);
 				if (t->drill_skip) {
-					s->runs[id].message = dr_xstrdup(
-					    "skipped: a drill does not fence "
-					    "the production sites");
+					s->runs[id].message =
+					    dr_xstrdup("a drill does not fence "
+					               "the production sites");
 					s->runs[id].by_design = true;
 					set_state(s, id, DR_TS_SKIPPED);
 				} else {
@@ -510,9 +513,28 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 		r->backup = dr_xstrdup(o->backup);
 		r->backup_ms = o->backup_ms;
 	}
+	r->unknown = o->unknown;
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
 		settle(s, id);
+	} else if (o->unknown && !st->idempotent && !st->readonly) {
+		/* It may have run: never guessed, never retried. The
+		 * operator decides; its dependents wait for that. */
+		char *m = dr_xasprintf(
+		    "outcome unknown (%s): the command may or may not have "
+		    "run; check on the host, then decide",
+		    r->message ? r->message : "no end seen");
+		free(r->message);
+		r->message = m;
+		if (s->h.on_pause && !s->interrupted) {
+			s->paused++;
+			set_state(s, id, DR_TS_RETRY_WAIT);
+			s->h.on_pause(s->h.arg, &s->g->tasks[id], r);
+		} else {
+			s->undecided++;
+			set_state(s, id, DR_TS_INDETERMINATE);
+			block_dependents(s, id, id);
+		}
 	} else if (s->interrupted && !s->g->tasks[id].cleanup) {
 		/* Dependents stay pending; the end cancels them. */
 		set_state(s, id, DR_TS_CANCELLED);
@@ -549,8 +571,16 @@ dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
 	s->paused--;
 	switch (a) {
 	case DR_PAUSE_RETRY:
+		r->unknown = false;
 		set_state(s, id, DR_TS_PENDING);
 		make_ready(s, id);
+		break;
+	case DR_PAUSE_DONE:
+		free(r->message);
+		r->message = dr_xstrdup("assumed done by the operator");
+		r->unknown = false;
+		set_state(s, id, DR_TS_SUCCEEDED);
+		settle(s, id);
 		break;
 	case DR_PAUSE_SKIP:
 		s->failed = true;
@@ -558,9 +588,16 @@ dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
 		skip_dependents(s, id);
 		break;
 	case DR_PAUSE_ABORT:
-		s->failed = true;
 		s->stopping = true;
 		stop_retries(s);
+		if (r->unknown) {
+			/* Not a failure: still undecided, for resume. */
+			s->undecided++;
+			set_state(s, id, DR_TS_INDETERMINATE);
+			block_dependents(s, id, id);
+			break;
+		}
+		s->failed = true;
 		set_state(s, id, DR_TS_FAILED);
 		skip_dependents(s, id);
 		break;
@@ -575,6 +612,23 @@ end_cb(uv_timer_t *t)
 
 	if (s->h.on_end)
 		s->h.on_end(s->h.arg, s);
+}
+
+/* Marks every pending task that depends, directly or not, on root as
+ * waiting for the operator's decision on root (each task once). */
+static void
+block_dependents(struct dr_sched *s, size_t id, size_t root)
+{
+	const struct dr_task *t = &s->g->tasks[id];
+	size_t j;
+
+	for (j = 0; j < t->nrdeps; j++) {
+		size_t d = t->rdeps[j];
+		if (s->blocked_by[d] != 0 || s->runs[d].state != DR_TS_PENDING)
+			continue;
+		s->blocked_by[d] = root + 1;
+		block_dependents(s, d, root);
+	}
 }
 
 static void
@@ -613,12 +667,21 @@ maybe_end(struct dr_sched *s)
 	}
 	for (i = 0; i < s->g->ntasks; i++) {
 		if (!is_final(s->runs[i].state)) {
+			const char *wait =
+			    s->blocked_by[i]
+			        ? s->g->tasks[s->blocked_by[i] - 1].key
+			        : NULL;
 			free(s->runs[i].message);
-			s->runs[i].message = dr_xstrdup(
-			    s->interrupted ? "not started: interrupted"
-			                   : "not started: the run stopped");
+			s->runs[i].message =
+			    wait ? dr_xasprintf("not started: waiting for a "
+			                        "decision on %s",
+			                        wait)
+			         : dr_xstrdup(s->interrupted
+			                          ? "not started: interrupted"
+			                          : "not started: the run "
+			                            "stopped");
 			set_state(s, i, DR_TS_CANCELLED);
-			if (!s->interrupted)
+			if (!s->interrupted && wait == NULL)
 				s->failed = true;
 		}
 	}
@@ -645,6 +708,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 	s->deps_left = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	s->queued = dr_xcalloc(g->ntasks + 1, sizeof(bool));
 	s->await = dr_xcalloc(g->ntasks + 1, 1);
+	s->blocked_by = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	s->slots = dr_xcalloc(g->ntasks + 1, sizeof(*s->slots));
 	dr_task_heap_init(&s->ready, g);
 	s->nsites = (int)p->nsites;
@@ -780,7 +844,13 @@ dr_sched_interrupt(struct dr_sched *s)
 		if (s->runs[i].state == DR_TS_RETRY_WAIT && /* paused */
 		    !s->g->tasks[i].cleanup && !retry_pending(s, i)) {
 			s->paused--;
-			set_state(s, i, DR_TS_CANCELLED);
+			if (s->runs[i].unknown) { /* still undecided */
+				s->undecided++;
+				set_state(s, i, DR_TS_INDETERMINATE);
+				block_dependents(s, i, i);
+			} else {
+				set_state(s, i, DR_TS_CANCELLED);
+			}
 		}
 	}
 	for (i = 0; i < s->g->ntasks; i++)
@@ -801,9 +871,11 @@ dr_sched_result(const struct dr_sched *s)
 {
 	if (!s->ended)
 		return DR_RUN_RUNNING;
-	if (s->interrupted)
-		return DR_RUN_INTERRUPTED;
-	return s->failed ? DR_RUN_FAILED : DR_RUN_SUCCEEDED;
+	if (s->failed)
+		return DR_RUN_FAILED;
+	if (s->interrupted || s->undecided > 0)
+		return DR_RUN_INTERRUPTED; /* resumable after a decision */
+	return DR_RUN_SUCCEEDED;
 }
 
 uint64_t
@@ -833,6 +905,7 @@ sched_closed(uv_handle_t *h)
 	free(s->deps_left);
 	free(s->queued);
 	free(s->await);
+	free(s->blocked_by);
 	free(s->slots);
 	free(s->host_site);
 	free(s->host_busy);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libssh2.h>
@@ -153,6 +154,8 @@ struct job {
 	int stop; /* 0, DR_ETIMEDOUT or DR_ECANCELED: kill requested */
 	bool kill_done;
 	bool chan_done;
+	bool exec_sent; /* channel exec was called: the command may run */
+	bool end_seen;  /* the channel closed with the command's end */
 
 	dr_ssh_exec_cb cb;
 	void *arg;
@@ -529,15 +532,32 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void
 step_start(struct dr_ssh *s)
 {
+	struct stat st;
 	struct sockaddr_storage ss;
 	struct addrinfo hints;
 	int rc;
 
+	if (stat(s->known_hosts, &st) == 0 && !S_ISREG(st.st_mode)) {
+		conn_fail(s, DR_EHOSTKEY, "known_hosts %s is %s, not a file",
+		          s->known_hosts,
+		          S_ISDIR(st.st_mode) ? "a directory" : "special");
+		return;
+	}
 	if (access(s->known_hosts, R_OK) != 0) {
 		conn_fail(s, DR_EHOSTKEY,
 		          "known_hosts %s: %s; pin the host keys first",
 		          s->known_hosts,
 		          uv_strerror(uv_translate_sys_error(errno)));
+		return;
+	}
+	/* As OpenSSH: a private key others can read is not used. */
+	if (s->identity != NULL && stat(s->identity, &st) == 0 &&
+	    (st.st_mode & 0077) != 0) {
+		conn_fail(s, DR_EAUTH,
+		          "private key %s is readable by group or others (mode "
+		          "%04o); chmod 600 %s",
+		          s->identity, (unsigned)(st.st_mode & 07777),
+		          s->identity);
 		return;
 	}
 	s->session = libssh2_session_init_ex(NULL, NULL, NULL, s);
@@ -1110,6 +1130,9 @@ job_try_complete(struct job *j)
 	res.bytes_err = j->bytes_err;
 	res.bytes_in = j->bytes_in;
 	res.status = j->status;
+	res.started = j->exec_sent;
+	res.ended = j->end_seen;
+	res.log_error = j->log_err;
 	dr_buf_init(&msg, 0);
 	dr_buf_printf(&msg, "%s: ", s->label);
 	if (j->stop != 0 && (j->status == 0 || j->status == j->stop)) {
@@ -1231,6 +1254,7 @@ job_step(struct job *j)
 			job_set_state(j, J_EXEC);
 			break;
 		case J_EXEC:
+			j->exec_sent = true; /* from here it may have run */
 			rc = libssh2_channel_exec(j->ch, j->cmd);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				return true;
@@ -1325,6 +1349,7 @@ job_step(struct job *j)
 			if (rc != 0)
 				goto fail;
 			job_exit_info(j);
+			j->end_seen = true;
 			job_set_state(j, J_FREE);
 			break;
 		case J_FREE:

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "drover/graph.h"
+#include "drover/guard.h"
 
 struct dr_check;
 
@@ -66,6 +67,8 @@ struct dr_check_opts {
 	const struct dr_graph *graph; /* must outlive the check */
 	uint64_t check_timeout_ms;    /* per remote command; 0: 30 s */
 	uint64_t now_wall_ms;         /* clock for backup ages; 0: now */
+	const struct dr_guard *guard; /* addresses never to connect to (drill:
+	                                 production); NULL: none */
 };
 
 /* Runs once, after every check ended and every handle was closed. */

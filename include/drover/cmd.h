@@ -85,6 +85,12 @@ int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
 int dr_cmd_plan_graph(int argc, char **argv, const char *verb,
                       struct dr_plan **plan, struct dr_graph **g);
 
+/*
+ * Checks what a run of g needs from this controller (dr_preflight),
+ * printing each problem. Returns 0, or DR_EXIT_FAIL: nothing may start.
+ */
+int dr_cmd_preflight(const struct dr_graph *g);
+
 /* Prints the tasks of g in run order (order from dr_graph_order). */
 void dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f);
 

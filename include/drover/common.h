@@ -84,10 +84,13 @@ char *dr_arena_strdup(struct dr_arena *a, const char *s);
 char *dr_arena_strndup(struct dr_arena *a, const char *s, size_t n);
 void dr_arena_free(struct dr_arena *a);
 
+/* The longest duration a plan may give: 3650 days. */
+#define DR_DURATION_MAX_MS (3650ULL * 86400000ULL)
+
 /*
  * Parses a duration: a positive integer followed by ms, s, m, h or d
  * ("90s", "30m", "8h"); several may be joined ("1h30m"). Returns 0 and sets
- * *ms, or DR_EINVAL.
+ * *ms, or DR_EINVAL (malformed, zero, or over DR_DURATION_MAX_MS).
  */
 int dr_duration_parse(const char *s, uint64_t *ms);
 /* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
@@ -109,6 +112,16 @@ int dr_mkdirs(const char *dir);
 /* True when DROVER_TRACE is set (not "0"): every state transition is
  * printed to stderr. Read once. */
 bool dr_trace_on(void);
+
+/*
+ * Prints one state transition, the same format for every machine:
+ * "trace: MODULE: ID: FROM -> TO", when tracing is on.
+ */
+void dr_trace_state(const char *module, const char *id, const char *from,
+                    const char *to);
+
+/* The number of elements of a static array. */
+#define DR_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Monotonic milliseconds; wall clock milliseconds since the epoch. */
 uint64_t dr_now_mono_ms(void);

@@ -16,15 +16,10 @@
 
 #include "drover/graph.h"
 #include "drover/guard.h"
+#include "drover/secrets.h"
 #include "drover/sched.h"
 
 struct dr_exec;
-
-/* A secret's value, resolved before the run starts. Never logged. */
-struct dr_secret_value {
-	const char *name;
-	char *value;
-};
 
 /*
  * Asks the operator to answer an approval gate. The hook must eventually
@@ -32,6 +27,13 @@ struct dr_secret_value {
  */
 typedef void (*dr_gate_fn)(void *arg, struct dr_exec *ex,
                            const struct dr_task *t);
+
+/*
+ * Tells the operator how an operation ended in the background after its
+ * task's outcome was reported early (deadline, cancel): whether the
+ * remote kill is confirmed. msg is borrowed for the call.
+ */
+typedef void (*dr_note_fn)(void *arg, const struct dr_task *t, const char *msg);
 
 struct dr_exec_opts {
 	uv_loop_t *loop;
@@ -44,7 +46,10 @@ struct dr_exec_opts {
 	const struct dr_secret_value *secrets;
 	size_t nsecrets;
 	dr_gate_fn gate;
-	void *gate_arg;
+	dr_note_fn note;  /* NULL: notes are dropped */
+	dr_note_fn fault; /* a task's log could not be written: the run's
+	                     records are incomplete; NULL: dropped */
+	void *hook_arg;   /* for gate and note */
 	/* Addresses never to connect to (drills: production), borrowed;
 	 * NULL: none. Checked by every session and probe before connect. */
 	const struct dr_guard *guard;
@@ -65,19 +70,10 @@ void dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
 
 /*
  * Closes every pooled session (gracefully, each with a deadline) and calls
- * cb when the last one is gone; the executor is then freed. No task may be
- * running.
+ * cb when the last one is gone and every operation stopped in the
+ * background has ended (each is bounded); the executor is then freed. No
+ * task may be running.
  */
 void dr_exec_close(struct dr_exec *ex, void (*cb)(void *arg), void *arg);
-
-/*
- * Resolves the values of the secrets the graph's tasks use, from the
- * environment or from files of mode 0600 or stricter owned by the user.
- * Returns 0 and sets *out (caller frees with dr_secrets_free), or DR_EINVAL
- * after printing which secret is missing and how to provide it.
- */
-int dr_secrets_resolve(const struct dr_graph *g, struct dr_secret_value **out,
-                       size_t *n);
-void dr_secrets_free(struct dr_secret_value *v, size_t n);
 
 #endif

@@ -35,4 +35,10 @@ const char *dr_guard_check(const struct dr_guard *g, const char *name,
 
 void dr_guard_free(struct dr_guard *g);
 
+struct dr_plan;
+
+/* A guard forbidding every host (address and name) of the plan's primary
+ * and secondary sites: what a drill must never reach. */
+struct dr_guard *dr_guard_production(const struct dr_plan *p);
+
 #endif

@@ -62,8 +62,8 @@ struct dr_journal_info {
 	uint64_t torn_bytes;  /* bytes of a torn last record after
 	                         valid_bytes (0: clean end) */
 	uint64_t file_bytes;  /* size of the file when it was read */
-	char error[DR_JOURNAL_ERROR_MAX]; /* empty, or why the call failed and
-	                                     what to do next */
+	uint64_t bad_offset;  /* corruption: where the bad record starts */
+	char error[DR_JOURNAL_ERROR_MAX]; /* empty, or why the call failed */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "drover/diag.h"
 
 #define DR_TIER_MAX 99
+#define DR_PLAN_MAX (16 * 1024 * 1024) /* bytes a plan file may have */
 #define DR_PRIORITY_MAX 100000
 
 enum dr_site_role {
@@ -204,6 +205,7 @@ struct dr_defaults {
 	int retries;
 	uint64_t retry_delay_ms;
 	uint64_t keepalive_ms;
+	int identity_line, known_hosts_line; /* where they were given */
 };
 
 struct dr_limits {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "drover/graph.h"
+#include "drover/lock.h"
 #include "drover/sched.h"
 
 struct dr_run_opts {
@@ -18,6 +19,9 @@ struct dr_run_opts {
 	const char *mode; /* "failover" or "drill" */
 	const char *run_id;
 	const char *state_dir;     /* the run lives in STATE/runs/RUN */
+	struct dr_lock *lock;      /* the target site's lock, already held
+	                              (resume); the run releases it. NULL:
+	                              the run takes it */
 	bool resume;               /* the journal exists: append to it */
 	uint64_t first_start_ms;   /* resume: when the run first started; RTOs
 	                              are measured from there */

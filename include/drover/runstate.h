@@ -12,6 +12,9 @@
  *            auto_approve, tasks, user, host, pid, command, t}
  *   task    {id, key, tier, state, attempt, exit, signal, unreachable,
  *            message, tail, t0, t}  (t0: first start, t: this change, ms)
+ *   decision {key, decision: "done"|"rerun", user, host, pid, t}: the
+ *            operator's answer for a task whose outcome is unknown,
+ *            written the moment it is given
  *   resume  {user, host, pid, command, t}
  *   finish  {state, audit_head, t}
  * Secrets never reach a record: messages and tails are scrubbed.
@@ -23,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "drover/exec.h"
+#include "drover/secrets.h"
 #include "drover/graph.h"
 #include "drover/sched.h"
 
@@ -39,11 +42,14 @@ char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,
 char *dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
                         const struct dr_secret_value *secrets, size_t nsecrets);
 char *dr_rs_resume_record(const char *command_line);
+char *dr_rs_decision_record(const char *key, const char *decision);
 char *dr_rs_finish_record(const char *state, const char *audit_head);
 
 /* Replaces every occurrence of a secret value in s by <secret:NAME>. */
 char *dr_rs_scrub(const char *s, const struct dr_secret_value *secrets,
                   size_t nsecrets);
+
+enum dr_rs_decision { DR_RS_NONE, DR_RS_DONE, DR_RS_RERUN };
 
 /* One task as the journal last saw it. */
 struct dr_rs_task {
@@ -59,6 +65,10 @@ struct dr_rs_task {
 	char *backup; /* restore point a copy used */
 	uint64_t backup_ms;
 	uint64_t start_ms, end_ms;
+	/* The operator's decision recorded since the last state change of a
+	 * task whose outcome is unknown, and who gave it. */
+	enum dr_rs_decision decision;
+	char *decided_by;
 };
 
 /* A run read back from its journal. */

@@ -47,6 +47,10 @@ struct dr_outcome {
 	const char *backup;  /* copy from a restore-point set: the backup
 	                        used, or NULL */
 	uint64_t backup_ms;  /* when that backup was taken (mtime) */
+	bool unknown; /* the command may have run and its end was not seen
+	                 (connection lost, deadline, cancel): unless the step
+	                 is idempotent or readonly, the task becomes
+	                 indeterminate and the operator decides */
 };
 
 /* Per-task run record, readable by renderers and the board. */
@@ -56,6 +60,9 @@ struct dr_task_run {
 	int exit_code;
 	char signal[32];
 	bool unreachable;
+	bool unknown;           /* the last attempt may have run, its end
+	                           unseen: paused or indeterminate until the
+	                           operator decides */
 	bool by_design;         /* skipped on purpose: a drill does not fence */
 	char *message;          /* last outcome message, owned */
 	char *tail;             /* last output tail, owned */
@@ -81,15 +88,28 @@ struct dr_executor {
 	void *impl;
 };
 
-enum dr_pause_answer { DR_PAUSE_RETRY, DR_PAUSE_SKIP, DR_PAUSE_ABORT };
+/*
+ * Answers to a pause. DR_PAUSE_DONE is for a task whose outcome is unknown
+ * (dr_task_run.unknown): the operator checked that it did its work.
+ */
+enum dr_pause_answer {
+	DR_PAUSE_RETRY,
+	DR_PAUSE_SKIP,
+	DR_PAUSE_ABORT,
+	DR_PAUSE_DONE
+};
 
 struct dr_sched_hooks {
 	/* A task changed state (also called for each retry scheduled). */
 	void (*on_change)(void *arg, const struct dr_task *t,
 	                  const struct dr_task_run *r, enum dr_task_state old);
 	/*
-	 * A failed task's step says on_failure = pause. The hook must later
-	 * call dr_sched_answer_pause(); NULL means treat pause as abort.
+	 * A failed task's step says on_failure = pause, or a task's outcome
+	 * is unknown (r->unknown: the command may have run and its end was
+	 * not seen) and its step is not idempotent. The hook must later call
+	 * dr_sched_answer_pause(). NULL: pause means abort, and an unknown
+	 * outcome leaves the task indeterminate (the run ends resumable,
+	 * the operator decides on resume).
 	 */
 	void (*on_pause)(void *arg, const struct dr_task *t,
 	                 const struct dr_task_run *r);
@@ -108,7 +128,8 @@ struct dr_sched_hooks {
 enum dr_run_result {
 	DR_RUN_SUCCEEDED,   /* every task succeeded or was skipped by design */
 	DR_RUN_FAILED,      /* a task failed */
-	DR_RUN_INTERRUPTED, /* stopped by the operator; resumable */
+	DR_RUN_INTERRUPTED, /* stopped by the operator, or a task's outcome is
+	                       unknown and awaits a decision; resumable */
 	DR_RUN_RUNNING
 };
 

@@ -108,6 +108,11 @@ struct dr_ssh_result {
 	uint64_t elapsed_ms;
 	const char *message; /* "label: exit 3 after 1.2s", "label: timed out
 	                        after 30m00s", ... */
+	bool started; /* the exec request was sent: the command may have run */
+	bool ended;   /* its end (exit status or signal) was seen; started and
+	                 not ended: its outcome is unknown */
+	const char *log_error; /* "log PATH: reason" when the log could not
+	                          be written in full, else NULL */
 };
 
 typedef void (*dr_ssh_exec_cb)(struct dr_ssh *ssh,

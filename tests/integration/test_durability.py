@@ -504,7 +504,7 @@ def kill_point(p, slot, first, first_delay, resume_kills, keys):
         check_journal_commit_decided(run_dir)
         pt.reruns = sum(c - 1 for c in counts.values())
         audit = [json.loads(pl) for _, pl in read_records(run_dir + "/audit")]
-        overrides = [r["detail"] for r in audit if r["event"] == "override"]
+        overrides = [r["detail"] for r in audit if r["event"] == "decision"]
         wanted = ["%s %s" % (d[2:], COMMIT_KEY) for d in pt.commit_decisions]
         # A resume killed early may not have made its audit records durable.
         check(overrides == wanted[len(wanted) - len(overrides):] and

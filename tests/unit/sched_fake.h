@@ -31,6 +31,8 @@ enum fake_kind {
 	FK_OK,       /* succeed after ms */
 	FK_FAIL,     /* end with status (DR_EEXIT if 0) after ms */
 	FK_HANG,     /* never end until cancelled */
+	FK_LOST,     /* the connection drops mid-command after ms: the
+	                outcome is unknown */
 	FK_START_ERR /* start() returns status; no attempt runs */
 };
 
@@ -69,6 +71,7 @@ struct fake_job {
 	int attempt;
 	int status;
 	bool cancelled;
+	bool unknown;
 };
 
 struct fake {
@@ -263,6 +266,7 @@ fake_finish(struct fake_job *j, int status)
 	o.exit_code = status == 0 ? 0 : status == DR_EEXIT ? 1 : -1;
 	o.message = status == 0 ? "exit 0" : dr_strerror(status);
 	o.tail = "fake output";
+	o.unknown = j->unknown && status != 0;
 	dr_sched_task_done(f->s, j->id, &o);
 }
 
@@ -297,6 +301,10 @@ fake_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 	j->attempt = attempt;
 	j->status =
 	    st.kind == FK_FAIL ? (st.status ? st.status : DR_EEXIT) : st.status;
+	if (st.kind == FK_LOST) {
+		j->status = DR_EDISCONNECT;
+		j->unknown = true;
+	}
 	uv_timer_init(f->loop, &j->timer);
 	j->timer.data = j;
 	f->open_jobs++;

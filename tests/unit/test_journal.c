@@ -576,8 +576,10 @@ expect_corrupt(struct t *t, const char *orig, size_t len, size_t k, long delta,
 	         off);
 	assert_non_null(strstr(info.error, want));
 	assert_non_null(strstr(info.error, t->path));
-	snprintf(want, sizeof(want), "truncate -s %zu %s", off, t->path);
-	assert_non_null(strstr(info.error, want));
+	/* what to do is the caller's to say (a journal may be cut, an
+	 * audit trail is evidence): only where the bad record starts */
+	assert_null(strstr(info.error, "truncate"));
+	assert_int_equal(info.bad_offset, off);
 	assert_non_null(strstr(info.error, reason));
 	assert_int_equal(info.nrecords, k - 1);
 	assert_int_equal(info.valid_bytes, off);
@@ -975,7 +977,7 @@ test_replay_edges(void **state)
 	assert_int_equal(dr_journal_replay(t->path, NULL, NULL, &info), DR_EIO);
 	assert_non_null(strstr(info.error, "record 2 at byte 19"));
 
-	/* a path that needs quoting is quoted in the advice */
+	/* a path that needs quoting is named as it is */
 	snprintf(odd, sizeof(odd), "%s/it's a journal", t->dir);
 	f = fopen(odd, "wb");
 	put_record(f, 1, "{}");
@@ -984,8 +986,9 @@ test_replay_edges(void **state)
 	fclose(f);
 	assert_int_equal(dr_journal_replay(odd, NULL, NULL, &info), DR_EIO);
 	printf("# %s\n", info.error);
-	assert_non_null(strstr(info.error, "truncate -s 19 '"));
-	assert_non_null(strstr(info.error, "/it'\\''s a journal'`"));
+	assert_non_null(
+	    strstr(info.error, "/it's a journal: record 2 at byte"));
+	assert_int_equal(info.bad_offset, 19);
 	free(s);
 }
 

@@ -1600,6 +1600,59 @@ test_interrupt_runs_cleanup(void **state)
 	run_free(r);
 }
 
+#define LOST(ms)                                                               \
+	{                                                                      \
+		FK_LOST, 0, ms                                                 \
+	}
+
+/* A connection lost mid-command: the outcome is never guessed. Not
+ * idempotent: indeterminate, not retried, its dependents wait. */
+static void
+test_lost_mid_command_not_retried(void **state)
+{
+	static const struct fake_rule rules[] = {
+	    {FLAKY, {LOST(10), OK(10)}, 2},
+	};
+	struct run *r = run_new(
+	    RETRY_PLAN("retries = 3; retry_delay = \"10ms\";"), rules, 1);
+	const struct dr_task_run *tr;
+
+	(void)state;
+	run_go(r);
+	assert_state(r, FLAKY, DR_TS_INDETERMINATE);
+	assert_int_equal(calls(r, FLAKY), 1);
+	tr = dr_sched_task(r->s, tid(r, FLAKY));
+	assert_non_null(strstr(tr->message, "outcome unknown"));
+	assert_state(r, THEN, DR_TS_CANCELLED);
+	assert_int_equal(calls(r, THEN), 0);
+	tr = dr_sched_task(r->s, tid(r, THEN));
+	assert_non_null(
+	    strstr(tr->message, "waiting for a decision on " FLAKY));
+	assert_result(r, DR_RUN_INTERRUPTED); /* resumable: exit 3 */
+	run_free(r);
+}
+
+/* The same for an idempotent step: retried as a plain failure. */
+static void
+test_lost_mid_command_idempotent_retried(void **state)
+{
+	static const struct fake_rule rules[] = {
+	    {FLAKY, {LOST(10), OK(10)}, 2},
+	};
+	struct run *r = run_new(
+	    RETRY_PLAN("retries = 3; retry_delay = \"10ms\"; idempotent = "
+	               "true;"),
+	    rules, 1);
+
+	(void)state;
+	run_go(r);
+	assert_state(r, FLAKY, DR_TS_SUCCEEDED);
+	assert_int_equal(calls(r, FLAKY), 2);
+	assert_state(r, THEN, DR_TS_SUCCEEDED);
+	assert_result(r, DR_RUN_SUCCEEDED);
+	run_free(r);
+}
+
 /* A task waiting for its retry delay is cancelled at once. */
 static void
 test_interrupt_retry_wait(void **state)
@@ -1910,6 +1963,8 @@ main(void)
 	    T(test_interrupt_sync_cancel),
 	    T(test_interrupt_retry_wait),
 	    T(test_interrupt_runs_cleanup),
+	    T(test_lost_mid_command_not_retried),
+	    T(test_lost_mid_command_idempotent_retried),
 	    T(test_interrupt_paused),
 	    T(test_drill_refused),
 	    T(test_drill_all_refused),
