@@ -321,7 +321,8 @@ dr_sched_durable(struct dr_sched *s, size_t id, int status)
 		s->stopping = true;
 		stop_retries(s);
 	}
-	if (status != 0 || s->stopping) {
+	if (status != 0 ||
+	    (s->stopping && !(s->cleanup_phase && s->g->tasks[id].cleanup))) {
 		hold(s, id, -1);
 		s->running--;
 		free(r->message);

@@ -57,9 +57,16 @@ static const char WRAPPER[] =
     "wait $c; r=$?; rm -f \"$f\"; "
     "if [ $r -gt 128 ]; then kill -$((r - 128)) $$; fi; exit $r";
 
-/* The kill job: TERM the group, up to 2 s of grace, then KILL. */
+/*
+ * The kill job: TERM the group, up to 2 s of grace, then KILL. A kill sent
+ * right after the exec can arrive before the wrapper wrote its pid file:
+ * wait up to 2 s for it (the caller's channel is still open, so the
+ * command has not ended and removed it).
+ */
 static const char KILLER[] =
-    "f=\"${TMPDIR:-/tmp}/drover-$1.pid\"; [ -r \"$f\" ] || exit 0; "
+    "f=\"${TMPDIR:-/tmp}/drover-$1.pid\"; i=0; "
+    "while [ ! -s \"$f\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); "
+    "done; [ -r \"$f\" ] || exit 0; "
     "p=$(cat \"$f\"); case $p in ''|*[!0-9]*) exit 0;; esac; "
     "kill -TERM -$p 2>/dev/null || exit 0; i=0; "
     "while [ $i -lt 20 ] && kill -0 -$p 2>/dev/null; do "

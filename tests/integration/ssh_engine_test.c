@@ -152,7 +152,12 @@ run_cmd(uv_loop_t *l, struct conn *c, const char *cmd, const char *log,
 	o.tail_cap = tail_cap;
 	o.timeout_ms = timeout_ms;
 	c->done = 0;
-	assert_int_equal(dr_ssh_exec(c->ssh, &o, on_exec, c), 0);
+	{
+		int r = dr_ssh_exec(c->ssh, &o, on_exec, c);
+		if (r != 0)
+			fail_msg("exec \"%s\": %s: %s", cmd, dr_strerror(r),
+			         dr_ssh_error(c->ssh));
+	}
 	run_until(l, &c->done);
 }
 
