@@ -337,6 +337,35 @@ def test_readonly_not_indeterminate_after_crash():
           "a readonly step is simply run again (rc %d)" % rc, out)
 
 
+def test_resume_of_a_live_run_names_the_holder():
+    """A live run is steered, not resumed: resume exits 4 naming it and
+    writes nothing to its journal."""
+    marker = "sleep 6%03d" % (os.getpid() % 1000)
+    p = td.plan("live", """
+      { name = "l"; tier = 1; scope = "global"; steps = (
+        { name = "s"; on = "torino:to-app1"; idempotent = true; run = "%s"; } ); }
+    """ % marker)
+    state = td.new_state()
+    proc = td.start_failover(p, state)
+    try:
+        wait_for(lambda: subprocess.run(["pgrep", "-u", "drlab", "-f",
+                                         marker],
+                                        stdout=subprocess.PIPE).returncode
+                 == 0, what="the run")
+        run_dir, run_id = td.only_run(state)
+        before = os.path.getsize(run_dir + "/journal")
+        rc, out = td.drover(state, "resume", run_id, "--yes",
+                            "--assume-done", "l/s@torino/to-app1")
+        check(rc == 4 and "held by another run" in out and run_id in out
+              and "pid %d" % proc.pid in out,
+              "resume names the live holder (rc %d)" % rc, out)
+        check(os.path.getsize(run_dir + "/journal") == before,
+              "nothing was written to the live run's journal")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
 # ------------------------------------------------------------ deadlines
 
 
