@@ -201,14 +201,3 @@ def test_incident_at_no_backup_before():
     tf.check("before the incident" in (t["message"] or ""),
              "says why: %s" % t["message"])
     subprocess.run(["rm", "-rf", d, "%s/to-db1/itest/rp" % ROOT])
-
-
-TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
-
-
-def _set_drover(path):
-    tf.DROVER = path
-
-
-if __name__ == "__main__":
-    sys.exit(labtest.main(TESTS, _set_drover))
