@@ -1,5 +1,5 @@
 /*
- * cmd.h: the CLI verbs. One cmd-<verb>.c per verb; drover.c holds the table.
+ * cmd.h: the CLI verbs. One cmd-<verb>.c per verb; cmd.c holds the table.
  *
  * Exit status contract (README "CLI reference"): 0 success; 1 failed run or
  * invalid plan; 2 usage; 3 paused or interrupted (resumable); 4 another run
@@ -94,7 +94,22 @@ int dr_cmd_preflight(const struct dr_graph *g);
 /* Prints the tasks of g in run order (order from dr_graph_order). */
 void dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f);
 
+/*
+ * The runner of failover and drill: parses the options, loads, expands and
+ * checks the plan, confirms, and runs it. Returns the exit status.
+ */
+int dr_cmd_run_plan(int argc, char **argv, bool drill);
+
+/* The exit status for how a run ended (run.h). */
+int dr_cmd_exit_status(int end);
+
 /* Prints "usage: drover VERB USAGE" for the verb to stderr; returns 2. */
 int dr_cmd_usage(const char *verb);
+
+/* The verb called name, or NULL. */
+const struct dr_cmd *dr_cmd_find(const char *name);
+
+/* Prints every verb with its summary. */
+void dr_cmd_list(FILE *f);
 
 #endif

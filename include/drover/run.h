@@ -43,10 +43,23 @@ struct dr_run_opts {
 	uint64_t incident_ms;     /* restore points older than this; 0: start */
 };
 
+/* How a run ended; the CLI turns it into an exit status. */
+enum dr_run_end {
+	DR_END_OK,        /* every task succeeded */
+	DR_END_FAILED,    /* a task failed, the run could not start, or its
+	                     logs or reports could not be written */
+	DR_END_RESUMABLE, /* interrupted, a decision is awaited, or the
+	                     journal failed: drover resume continues it */
+	DR_END_LOCKED     /* another run holds the target site */
+};
+
 /*
- * Runs it. Returns the CLI exit status: 0 succeeded, 1 failed, 3
- * interrupted (resumable), 4 the target site is locked by another run.
+ * The exit status of the process when a second interrupt stops a run at
+ * once (from the signal handler, with _exit): resumable.
  */
+#define DR_RUN_END_EXIT_AT_ONCE 3
+
+/* Runs it. Returns how it ended. */
 int dr_run_execute(const struct dr_run_opts *o);
 
 /* "drover ARG..." for the audit trail; caller frees. */

@@ -80,19 +80,6 @@ __lsan_default_options(void)
 	return "print_suppressions=0";
 }
 
-/*
- * dr_cmd_show_print() lives in cmd-show.c, which pulls in cmd.c, which calls
- * dr_cmd_usage(); that is defined in drover.c, which is not part of
- * drover_core. Never called here. Weak, so that a definition that moves into
- * the library takes over without a clash.
- */
-__attribute__((weak)) int
-dr_cmd_usage(const char *verb)
-{
-	fprintf(stderr, "usage: drover %s\n", verb);
-	return DR_EXIT_USAGE;
-}
-
 /* Opened once; every document is written here and thrown away. */
 static FILE *
 sink(void)

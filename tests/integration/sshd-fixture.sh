@@ -103,6 +103,15 @@ done
 # Server 2's name with server 1's key: a "changed" host key.
 echo "[127.0.9.2]:$port $(cut -d' ' -f1,2 "$dir/host1.pub")" >"$dir/known_hosts_bad"
 
+# Another server on our addresses would answer the readiness check below
+# with other host keys: refuse to start instead.
+for a in $addrs; do
+	if bash -c "exec 3<>/dev/tcp/$a/$port" 2>/dev/null; then
+		echo "$0: something already listens on $a:$port (another" \
+			"fixture? sshd-fixture.sh stop ITS-DIR)" >&2
+		exit 1
+	fi
+done
 n=0
 for a in $addrs; do
 	n=$((n + 1))
@@ -121,6 +130,17 @@ for a in $addrs; do
 		fi
 		sleep 0.1
 	done
+done
+# Our own servers answered: each pid file names a live sshd.
+n=0
+for a in $addrs; do
+	n=$((n + 1))
+	if ! kill -0 "$(cat "$dir/sshd$n.pid" 2>/dev/null)" 2>/dev/null; then
+		echo "$0: sshd for $a:$port is not running" >&2
+		cat "$dir/sshd$n.log" >&2
+		stop
+		exit 1
+	fi
 done
 cat >"$dir/env" <<ENV
 DROVER_TEST_USER=$user

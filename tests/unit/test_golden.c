@@ -29,7 +29,7 @@
 #include "drover/plan.h"
 #include "drover/report.h"
 #include "drover/runbook.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 #define GOLDEN DROVER_SOURCE_DIR "/tests/golden"
 #define NOW_MS 1702000000000ULL /* the runbooks' "generated" date */

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "drover/common.h"
-#include "drover/render.h"
+#include "drover/report-doc.h"
 
 /* 2026-11-22T10:00:00Z */
 #define T0 1795341600000LL

@@ -19,7 +19,7 @@
 #include "drover/common.h"
 #include "drover/lock.h"
 #include "drover/plan.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 static const struct option history_opts[] = {
     {"mode", required_argument, NULL, 'm'},

@@ -1,4 +1,7 @@
-/* cmd.c: helpers shared by the CLI verbs (plan loading, direction flags). */
+/*
+ * cmd.c: the table of CLI verbs (one cmd-<verb>.c each) and what the verbs
+ * share: plan loading, direction flags, the preflight.
+ */
 #include "drover/cmd.h"
 
 #include <getopt.h>
@@ -10,6 +13,7 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 #include "drover/preflight.h"
+#include "drover/run.h"
 
 int
 dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
@@ -103,6 +107,24 @@ dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
 	return r == 0 ? 0 : DR_EXIT_FAIL;
 }
 
+/* A run stopped at once by a second interrupt exits resumable. */
+_Static_assert(DR_RUN_END_EXIT_AT_ONCE == DR_EXIT_PAUSED, "exit at once");
+
+int
+dr_cmd_exit_status(int end)
+{
+	switch (end) {
+	case DR_END_OK:
+		return DR_EXIT_OK;
+	case DR_END_RESUMABLE:
+		return DR_EXIT_PAUSED;
+	case DR_END_LOCKED:
+		return DR_EXIT_LOCKED;
+	default:
+		return DR_EXIT_FAIL;
+	}
+}
+
 int
 dr_cmd_preflight(const struct dr_graph *g)
 {
@@ -160,4 +182,87 @@ dr_cmd_plan_graph(int argc, char **argv, const char *verb,
 out:
 	dr_cmd_dir_free(&dir);
 	return rc;
+}
+
+/* The verbs, in the order `drover help` lists them. */
+static const struct dr_cmd cmd_table[] = {
+    {"validate", "PLAN", "check a plan and report every error",
+     dr_cmd_validate},
+    {"show", "PLAN --from S[,S] --to S [--drill] [--only NAME]",
+     "list the tasks in the order they would run", dr_cmd_show},
+    {"graph", "PLAN --from S[,S] --to S [--drill]",
+     "write the task graph as Graphviz DOT", dr_cmd_graph},
+    {"runbook",
+     "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
+     "[--drill] [-o FILE]",
+     "render the printable runbook for a direction", dr_cmd_runbook},
+    {"check", "PLAN --to S [--from S[,S]] [--drill] [--json]",
+     "readiness: hosts, host keys, auth, required commands and backups; "
+     "changes nothing",
+     dr_cmd_check},
+    {"failover",
+     "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
+     "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
+     "[--take-stale-lock]",
+     "run the plan: fence, restore, bring services back", dr_cmd_failover},
+    {"drill",
+     "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
+     "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
+     "[--incident-at TIME] [--take-stale-lock]",
+     "rehearse the failover in a drill site; production is never touched",
+     dr_cmd_drill},
+    {"resume",
+     "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
+     "[--plan-changed] [--yes] [--auto-approve] [--json]",
+     "continue an interrupted run from its journal", dr_cmd_resume},
+    {"status", "[RUN]", "list runs, or show one run's tasks by tier",
+     dr_cmd_status},
+    {"report", "RUN [--format json|md|html] [-o FILE]",
+     "render a run's report from its journal", dr_cmd_report},
+    {"history", "PLAN [--mode drill|failover] [--json]",
+     "past runs of a plan; drill recovery times against the previous one",
+     dr_cmd_history},
+    {"audit", "verify|show RUN", "check or show a run's audit trail",
+     dr_cmd_audit},
+};
+
+#define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+void
+dr_cmd_list(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: drover COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-9s %s\n", cmd_table[i].name,
+		        cmd_table[i].summary);
+	fprintf(f, "\nrun 'drover COMMAND --help' for its arguments\n");
+}
+
+int
+dr_cmd_usage(const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(cmd_table[i].name, verb) == 0) {
+			fprintf(stderr, "usage: drover %s %s\n", verb,
+			        cmd_table[i].usage);
+			return DR_EXIT_USAGE;
+		}
+	}
+	dr_cmd_list(stderr);
+	return DR_EXIT_USAGE;
+}
+
+const struct dr_cmd *
+dr_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	return NULL;
 }

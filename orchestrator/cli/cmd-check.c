@@ -25,7 +25,7 @@
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 #include "drover/ssh.h"
 
 static const struct option check_opts[] = {

@@ -2,7 +2,7 @@
  * markup.c: Markdown and HTML escaping shared by the runbook and the run
  * report (see markup.h).
  */
-#include "drover/markup.h"
+#include "drover/doc.h"
 
 #include <ctype.h>
 #include <stdbool.h>

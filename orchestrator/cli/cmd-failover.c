@@ -1,34 +1,25 @@
 /*
- * cmd-failover.c: drover failover PLAN --from S[,S] --to S, and drover drill.
+ * cmd-failover.c: drover failover PLAN --from S[,S] --to S (and the runner
+ * that drover drill, cmd-drill.c, shares).
  *
  * Loads and expands the plan, asks for confirmation, resolves secrets, then
  * runs the scheduler and executors on one libuv loop. The board prints one
  * line per task state change; the end prints each service's recovery time
  * against its RTO and writes report.json under the run directory.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "drover/cmd.h"
 #include "drover/common.h"
-#include "drover/exec.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
-#include "drover/probe.h"
-#include "drover/report.h"
 #include "drover/run.h"
-#include "drover/runstate.h"
-#include "drover/sched.h"
-#include "drover/ssh.h"
+#include "drover/records.h"
 
 static const struct option failover_opts[] = {
     {"from", required_argument, NULL, 'f'},
@@ -78,8 +69,8 @@ confirm(const struct dr_graph *g, bool drill)
 	return strcmp(line, g->to->name) == 0;
 }
 
-static int
-run_plan(int argc, char **argv, bool drill)
+int
+dr_cmd_run_plan(int argc, char **argv, bool drill)
 {
 	struct dr_cmd_dir dir = {0};
 	struct dr_plan *plan = NULL;
@@ -192,7 +183,7 @@ run_plan(int argc, char **argv, bool drill)
 	ro.json = json;
 	ro.take_stale_lock = take_stale;
 	ro.command_line = cmdline;
-	rc = dr_run_execute(&ro);
+	rc = dr_cmd_exit_status(dr_run_execute(&ro));
 out:
 	free(order);
 	free(sdir);
@@ -207,11 +198,5 @@ out:
 int
 dr_cmd_failover(int argc, char **argv)
 {
-	return run_plan(argc, argv, false);
-}
-
-int
-dr_cmd_drill(int argc, char **argv)
-{
-	return run_plan(argc, argv, true);
+	return dr_cmd_run_plan(argc, argv, false);
 }

@@ -10,7 +10,7 @@
 #include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/lock.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 /* "succeeded", "failed", "interrupted", or "running" while its lock lives. */
 static const char *

@@ -13,7 +13,7 @@
  * copies name the backup they used. "previous" (the last run of the plan
  * in the same mode) adds a comparison of recovery times per service.
  */
-#include "drover/render.h"
+#include "drover/report-doc.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "drover/common.h"
-#include "drover/markup.h"
+#include "drover/doc.h"
 
 /* Timeline geometry, in SVG user units (px at 100%). */
 #define SVG_W 1300.0

@@ -2,11 +2,11 @@
  * cmd-resume.c: drover resume RUN: continue an interrupted run from its
  * journal.
  *
- * Succeeded tasks never run again. A task that was running when the
- * controller stopped is indeterminate: it is run again only if its step is
- * idempotent; otherwise the operator decides with --assume-done KEY,
- * --rerun KEY or --rerun-indeterminate. Failed, cancelled and skipped tasks
- * run again. The plan file must not have changed unless --plan-changed.
+ * The order matters: the target's lock first (a live run is named, never
+ * resumed under it), then the operator's decisions (--assume-done KEY,
+ * --rerun KEY, --rerun-indeterminate) journaled and audited, then the
+ * resume policy (resume.h) says what runs again. The plan file must not
+ * have changed unless --plan-changed.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -24,7 +24,8 @@
 #include "drover/plan.h"
 #include "drover/report.h"
 #include "drover/run.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
+#include "drover/resume.h"
 
 static const struct option resume_opts[] = {
     {"plan-changed", no_argument, NULL, 'P'},
@@ -207,10 +208,13 @@ decision_for(const struct decisions *dc, const struct dr_task *t,
 	return NULL;
 }
 
-static bool
-outcome_unknown(enum dr_task_state st)
+/* A task whose outcome is unknown, run again because that is safe. */
+static void
+say_rerun(const struct dr_task *t, void *arg)
 {
-	return st == DR_TS_RUNNING || st == DR_TS_INDETERMINATE;
+	(void)arg;
+	printf("%s: its outcome is unknown; its step is %s: running it again\n",
+	       t->key, t->step->readonly ? "readonly" : "idempotent");
 }
 
 int
@@ -220,7 +224,6 @@ dr_cmd_resume(int argc, char **argv)
 	struct dr_rs_run rs;
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
-	struct dr_expand_opts eo = {0};
 	struct dr_diags diags = {0};
 	struct dr_run_opts ro = {0};
 	struct dr_task_run *presets = NULL;
@@ -334,14 +337,7 @@ dr_cmd_resume(int argc, char **argv)
 		notes[nnotes++] = dr_xasprintf("plan-changed: sha256 %s -> %s",
 		                               rs.plan_sha256, plan->sha256);
 	}
-	eo.from = (const char *const *)rs.from;
-	eo.nfrom = rs.nfrom;
-	eo.to = rs.to;
-	eo.mode =
-	    strcmp(rs.mode, "drill") == 0 ? DR_MODE_DRILL : DR_MODE_FAILOVER;
-	eo.only = (const char *const *)rs.only;
-	eo.nonly = rs.nonly;
-	if (dr_graph_expand(plan, &eo, &diags, &g) != 0) {
+	if (dr_resume_expand(plan, &rs, &diags, &g) != 0) {
 		dr_diag_print(&diags, stderr);
 		goto out;
 	}
@@ -385,7 +381,7 @@ dr_cmd_resume(int argc, char **argv)
 		    (struct dr_rs_task *)dr_rs_find(&rs, t->key);
 		const char *d;
 		char *detail;
-		if (jt == NULL || !outcome_unknown(jt->state) ||
+		if (jt == NULL || !dr_resume_unknown(jt->state) ||
 		    t->step->idempotent || t->step->readonly ||
 		    (d = decision_for(&dc, t, jt)) == NULL)
 			continue;
@@ -412,58 +408,7 @@ dr_cmd_resume(int argc, char **argv)
 	aseq += narecs;
 
 	presets = dr_xcalloc(g->ntasks + 1, sizeof(*presets));
-	for (i = 0; i < g->ntasks; i++) {
-		const struct dr_task *t = &g->tasks[i];
-		const struct dr_rs_task *jt = dr_rs_find(&rs, t->key);
-		struct dr_task_run *p = &presets[i];
-
-		p->state = DR_TS_PENDING;
-		p->exit_code = -1;
-		if (jt == NULL)
-			continue;
-		p->attempts = jt->attempts;
-		p->exit_code = jt->exit_code;
-		snprintf(p->signal, sizeof(p->signal), "%s", jt->signal);
-		p->unreachable = jt->unreachable;
-		p->message = jt->message;
-		p->start_wall_ms = jt->start_ms;
-		p->end_wall_ms = jt->end_ms;
-		p->backup = jt->backup;
-		p->backup_ms = jt->backup_ms;
-		switch (jt->state) {
-		case DR_TS_SUCCEEDED:
-		case DR_TS_REFUSED:
-			p->state = jt->state;
-			break;
-		case DR_TS_SKIPPED:
-			if (jt->unreachable)
-				p->state = DR_TS_SKIPPED;
-			break;
-		case DR_TS_RUNNING:
-		case DR_TS_INDETERMINATE:
-			/* It may or may not have done its work. */
-			if (t->step->idempotent || t->step->readonly) {
-				printf(
-				    "%s: its outcome is unknown; its step is "
-				    "%s: running it again\n",
-				    t->key,
-				    t->step->readonly ? "readonly"
-				                      : "idempotent");
-			} else if (jt->decision == DR_RS_DONE) {
-				p->state = DR_TS_SUCCEEDED;
-				p->message = "assumed done by the operator";
-				p->end_wall_ms = dr_now_wall_ms();
-			} else if (jt->decision == DR_RS_RERUN) {
-				; /* runs again */
-			} else {
-				p->state = DR_TS_INDETERMINATE;
-				undecided++;
-			}
-			break;
-		default:
-			break;
-		}
-	}
+	undecided = dr_resume_presets(g, &rs, presets, say_rerun, NULL);
 	if (undecided) {
 		fprintf(stderr,
 		        "drover: %zu task%s may or may not have done %s work "
@@ -518,7 +463,7 @@ dr_cmd_resume(int argc, char **argv)
 	ro.nonly = rs.nonly;
 	ro.auto_approve = ro.auto_approve || rs.auto_approve;
 	ro.command_line = cmdline;
-	rc = dr_run_execute(&ro);
+	rc = dr_cmd_exit_status(dr_run_execute(&ro));
 	lock = NULL; /* released by the run */
 out:
 	dr_lock_release(lock);

@@ -1,5 +1,5 @@
 /*
- * markup.h: escaping and small output primitives shared by the writers of
+ * doc.h: escaping and small output primitives shared by the writers of
  * Markdown (GitHub-flavoured) and HTML documents: the printable runbook
  * (runbook.c) and the run report (render.c).
  *

@@ -1,5 +1,5 @@
 /* runstate.c: journal and audit records of a run, written and read back. */
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 #include <jansson.h>
 #include <pwd.h>
@@ -537,66 +537,5 @@ dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
 	*nrecords = c.n;
 	if (head)
 		memcpy(head, c.prev, 65);
-	return 0;
-}
-
-int
-dr_rs_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
-              struct dr_graph **g, struct dr_task_run **runs, bool *changed,
-              char **why)
-{
-	struct dr_diags diags = {0};
-	struct dr_expand_opts eo = {0};
-	struct dr_task_run *v;
-	size_t i;
-
-	*plan = NULL;
-	*g = NULL;
-	*runs = NULL;
-	*why = NULL;
-	*changed = false;
-	if (dr_plan_load(rs->plan_file, &diags, plan) != 0) {
-		*why = dr_xasprintf("cannot load the run's plan %s%s%s",
-		                    rs->plan_file, diags.n ? ": " : "",
-		                    diags.n ? diags.v[0].msg : "");
-		dr_diag_clear(&diags);
-		return DR_EPLAN;
-	}
-	*changed = strcmp((*plan)->sha256, rs->plan_sha256) != 0;
-	eo.from = (const char *const *)rs->from;
-	eo.nfrom = rs->nfrom;
-	eo.to = rs->to;
-	eo.mode =
-	    strcmp(rs->mode, "drill") == 0 ? DR_MODE_DRILL : DR_MODE_FAILOVER;
-	eo.only = (const char *const *)rs->only;
-	eo.nonly = rs->nonly;
-	if (dr_graph_expand(*plan, &eo, &diags, g) != 0) {
-		*why = dr_xasprintf("cannot expand the run's plan: %s",
-		                    diags.n ? diags.v[0].msg : "?");
-		dr_diag_clear(&diags);
-		dr_plan_free(*plan);
-		*plan = NULL;
-		return DR_EPLAN;
-	}
-	dr_diag_clear(&diags);
-	v = dr_xcalloc((*g)->ntasks + 1, sizeof(*v));
-	for (i = 0; i < (*g)->ntasks; i++) {
-		const struct dr_rs_task *t = dr_rs_find(rs, (*g)->tasks[i].key);
-		v[i].exit_code = -1;
-		if (t == NULL)
-			continue;
-		v[i].state = t->state;
-		v[i].attempts = t->attempts;
-		v[i].exit_code = t->exit_code;
-		snprintf(v[i].signal, sizeof(v[i].signal), "%s", t->signal);
-		v[i].unreachable = t->unreachable;
-		v[i].message = t->message; /* borrowed from rs */
-		v[i].tail = t->tail;
-		v[i].backup = t->backup;
-		v[i].backup_ms = t->backup_ms;
-		v[i].start_wall_ms = t->start_ms;
-		v[i].end_wall_ms = t->end_ms;
-	}
-	*runs = v;
 	return 0;
 }

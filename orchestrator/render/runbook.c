@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "drover/common.h"
-#include "drover/markup.h"
+#include "drover/doc.h"
 #include "drover/sha256.h"
 #include "drover/shcmd.h"
 

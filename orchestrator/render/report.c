@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "drover/common.h"
-#include "drover/render.h"
-#include "drover/runstate.h"
+#include "drover/report-doc.h"
+#include "drover/records.h"
+#include "drover/resume.h"
 
 static bool
 counts_as_recovered(const struct dr_task_run *r)
@@ -376,7 +377,7 @@ dr_report_rebuild(const struct dr_rs_run *rs)
 	bool changed;
 	json_t *o;
 
-	if (dr_rs_rebuild(rs, &plan, &g, &runs, &changed, &why) != 0) {
+	if (dr_resume_rebuild(rs, &plan, &g, &runs, &changed, &why) != 0) {
 		fprintf(stderr, "drover: %s\n", why);
 		free(why);
 		return NULL;

@@ -13,7 +13,7 @@
 #include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/report.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 static const struct option report_opts[] = {
     {"format", required_argument, NULL, 'f'},

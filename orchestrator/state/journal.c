@@ -434,6 +434,7 @@ set_state(struct dr_journal *j, enum jstate s)
 	j->state = s;
 }
 
+#ifdef DROVER_TEST_HOOKS
 static uint64_t
 env_count(const char *name)
 {
@@ -449,6 +450,7 @@ env_count(const char *name)
 		return 0;
 	return n;
 }
+#endif
 
 static void *
 jrealloc(struct dr_journal *j, void *p, size_t n)
@@ -846,8 +848,10 @@ dr_journal_open(uv_loop_t *loop, const char *path, uint64_t next_seq,
 	j->loop = loop;
 	j->fd = fd;
 	j->next_seq = next_seq;
+#ifdef DROVER_TEST_HOOKS /* test builds only (CMake DROVER_TEST_HOOKS) */
 	j->fail_after = env_count("DROVER_JOURNAL_FAIL_AFTER");
 	j->fail_alloc = env_count("DROVER_JOURNAL_FAIL_ALLOC");
+#endif
 	set_state(j, J_IDLE);
 	uv_idle_init(loop, &j->idle);
 	uv_check_init(loop, &j->check);

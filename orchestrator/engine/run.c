@@ -22,7 +22,6 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/exec.h"
 #include "drover/journal.h"
@@ -30,7 +29,7 @@
 #include "drover/metrics.h"
 #include "drover/probe.h"
 #include "drover/report.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 #include "drover/ssh.h"
 
 struct prompt {
@@ -595,7 +594,7 @@ on_signal(uv_signal_t *h, int signum)
 		        "drill site is not as it was found\n",
 		        rn->run_id, left == 1 ? "it" : "them");
 	fflush(NULL);
-	_exit(DR_EXIT_PAUSED);
+	_exit(DR_RUN_END_EXIT_AT_ONCE);
 }
 
 static void
@@ -780,7 +779,11 @@ dr_run_execute(const struct dr_run_opts *o)
 	enum dr_run_result res;
 	bool journal_failed = false;
 	int rc, lc;
+#ifdef DROVER_TEST_HOOKS /* benchmarks: the cost of the journal */
 	bool no_journal = getenv("DROVER_NO_JOURNAL") != NULL;
+#else
+	const bool no_journal = false;
+#endif
 
 	memset(&rn, 0, sizeof(rn));
 	rn.g = g;
@@ -804,12 +807,12 @@ dr_run_execute(const struct dr_run_opts *o)
 		fprintf(stderr, "drover: %s\n", why ? why : dr_strerror(rc));
 		free(why);
 		free(rn.run_dir);
-		return rc == DR_ELOCKED ? DR_EXIT_LOCKED : DR_EXIT_FAIL;
+		return rc == DR_ELOCKED ? DR_END_LOCKED : DR_END_FAILED;
 	}
 	if (why) /* a stale lock was taken over: say so, audit it below */
 		fprintf(stderr, "drover: %s\n", why);
 	if (dr_secrets_resolve(g, &secrets, &nsecrets) != 0) {
-		rc = DR_EXIT_FAIL;
+		rc = DR_END_FAILED;
 		goto out;
 	}
 	rn.secrets = secrets;
@@ -818,7 +821,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	if (dr_mkdirs(log_dir) != 0) {
 		fprintf(stderr, "drover: cannot create %s: %s\n", log_dir,
 		        strerror(errno));
-		rc = DR_EXIT_FAIL;
+		rc = DR_END_FAILED;
 		goto out;
 	}
 	rn.last_rec = dr_xcalloc(g->ntasks + 1, sizeof(struct rec *));
@@ -830,7 +833,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	} else if (open_journals(&rn, o) != 0) {
 		uv_run(&rn.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&rn.loop);
-		rc = DR_EXIT_FAIL;
+		rc = DR_END_FAILED;
 		goto out;
 	}
 	if (rn.journal)
@@ -859,7 +862,7 @@ dr_run_execute(const struct dr_run_opts *o)
 		dr_journal_close(rn.audit, NULL, NULL);
 		uv_run(&rn.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&rn.loop);
-		rc = DR_EXIT_FAIL;
+		rc = DR_END_FAILED;
 		goto out;
 	}
 	dr_exec_executor(rn.ex, &exr);
@@ -896,10 +899,12 @@ dr_run_execute(const struct dr_run_opts *o)
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
 
 	res = dr_sched_result(rn.sched);
+#ifdef DROVER_TEST_HOOKS
 	if (getenv("DROVER_JOURNAL_STATS"))
 		fprintf(stderr, "journal: %llu records, %llu syncs\n",
 		        (unsigned long long)rn.jrecords,
 		        (unsigned long long)rn.jsyncs);
+#endif
 	print_summary(&rn, res);
 	gethostname(hostname, sizeof(hostname) - 1);
 	pw = getpwuid(geteuid());
@@ -928,24 +933,24 @@ dr_run_execute(const struct dr_run_opts *o)
 		fprintf(stderr, "drover: internal: loop closed with live "
 		                "handles\n");
 	dr_ssh_global_cleanup();
-	rc = res == DR_RUN_SUCCEEDED ? DR_EXIT_OK
-	     : res == DR_RUN_FAILED  ? DR_EXIT_FAIL
-	                             : DR_EXIT_PAUSED;
-	if (lc != 0 && rc == DR_EXIT_OK)
-		rc = DR_EXIT_FAIL;
+	rc = res == DR_RUN_SUCCEEDED ? DR_END_OK
+	     : res == DR_RUN_FAILED  ? DR_END_FAILED
+	                             : DR_END_RESUMABLE;
+	if (lc != 0 && rc == DR_END_OK)
+		rc = DR_END_FAILED;
 	if (rn.faults > 0) {
 		fprintf(stderr,
 		        "drover: %zu write%s of the run's logs, reports or "
 		        "metrics failed (see above): its records are "
 		        "incomplete\n",
 		        rn.faults, rn.faults == 1 ? "" : "s");
-		if (rc == DR_EXIT_OK)
-			rc = DR_EXIT_FAIL;
+		if (rc == DR_END_OK)
+			rc = DR_END_FAILED;
 	}
 	/* A journal that could not be written leaves the run resumable from
 	 * what it holds: exit 3, as the README says. */
 	if (journal_failed)
-		rc = DR_EXIT_PAUSED;
+		rc = DR_END_RESUMABLE;
 	dr_buf_free(&rn.line);
 out:
 	dr_guard_free(guard);

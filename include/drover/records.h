@@ -1,5 +1,5 @@
 /*
- * runstate.h: what a run writes to its journal and audit chain, and how it
+ * records.h: what a run writes to its journal and audit chain, and how it
  * is read back (resume, status, report, audit verify).
  *
  * A run lives in STATE/runs/RUN/: "journal" (every task state change, one
@@ -111,17 +111,6 @@ void dr_rs_run_free(struct dr_rs_run *r);
 
 /* Finds a task by key; NULL when absent. */
 const struct dr_rs_task *dr_rs_find(const struct dr_rs_run *r, const char *key);
-
-/*
- * Loads the run's plan and expands it as the run did, and fills one run
- * record per task from the journal (tasks never started stay pending).
- * Returns 0, or DR_EPLAN with *why (malloc'd) when the plan cannot be
- * loaded; *changed says whether the plan file changed since the run
- * started. Caller frees with dr_plan_free, dr_graph_free, free(*runs).
- */
-int dr_rs_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
-                  struct dr_graph **g, struct dr_task_run **runs, bool *changed,
-                  char **why);
 
 /* Maps a state name back; returns -1 when unknown. */
 int dr_task_state_parse(const char *name);

@@ -7,7 +7,7 @@
 #include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/journal.h"
-#include "drover/runstate.h"
+#include "drover/records.h"
 
 static int
 show_record(uint64_t seq, const char *payload, size_t len, void *arg)

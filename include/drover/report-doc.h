@@ -1,7 +1,7 @@
 /*
- * render.h: the human-readable run report, in Markdown or one self-contained
- * HTML file, for the incident commander after the run and for the
- * post-incident review.
+ * report-doc.h: the human-readable run report, in Markdown or one
+ * self-contained HTML file, for the incident commander after the run and for
+ * the post-incident review.
  *
  * It reads the report JSON only (what dr_report_write_json() wrote, loaded
  * with json_load_file(), or a json_t built in memory), never the live loop,
