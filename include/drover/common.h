@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drover/time.h" /* durations, clocks, RFC 3339 */
+
 enum dr_err {
 	DR_OK = 0,
 	DR_EINVAL = -1,      /* bad argument or bad input */
@@ -84,18 +86,6 @@ char *dr_arena_strdup(struct dr_arena *a, const char *s);
 char *dr_arena_strndup(struct dr_arena *a, const char *s, size_t n);
 void dr_arena_free(struct dr_arena *a);
 
-/* The longest duration a plan may give: 3650 days. */
-#define DR_DURATION_MAX_MS (3650ULL * 86400000ULL)
-
-/*
- * Parses a duration: a positive integer followed by ms, s, m, h or d
- * ("90s", "30m", "8h"); several may be joined ("1h30m"). Returns 0 and sets
- * *ms, or DR_EINVAL (malformed, zero, or over DR_DURATION_MAX_MS).
- */
-int dr_duration_parse(const char *s, uint64_t *ms);
-/* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
-const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
-
 /*
  * Replaces the file at path with len bytes of data, durably: a temporary
  * file beside it (mode), fsync, rename, fsync of the directory. Blocks:
@@ -122,18 +112,5 @@ void dr_trace_state(const char *module, const char *id, const char *from,
 
 /* The number of elements of a static array. */
 #define DR_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Monotonic milliseconds; wall clock milliseconds since the epoch. */
-uint64_t dr_now_mono_ms(void);
-uint64_t dr_now_wall_ms(void);
-/*
- * Parses a UTC time: "2023-12-08T03:00:00Z", "2023-12-08T03:00Z",
- * "2023-12-08 03:00" (taken as UTC) or "@EPOCH-SECONDS". Returns 0 and sets
- * *ms (wall clock), or DR_EINVAL.
- */
-int dr_time_parse(const char *s, uint64_t *ms);
-
-/* Formats wall-clock ms as RFC 3339 UTC ("2026-11-22T10:25:04.123Z"). */
-const char *dr_time_fmt(uint64_t wall_ms, char *buf, size_t len);
 
 #endif

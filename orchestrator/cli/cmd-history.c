@@ -37,25 +37,13 @@ struct hrun {
 	size_t nservices, nmet; /* services with an RTO; of them, met */
 };
 
-/* Parses dr_time_fmt's "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; 0 when unreadable. */
+/* An RFC 3339 time as epoch ms; 0 when there is none. */
 static uint64_t
 parse_time(const char *s)
 {
-	struct tm tm;
-	int ms = 0, n = 0;
-	time_t t;
+	uint64_t ms;
 
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-		return 0;
-	if (s[n] == '.')
-		sscanf(s + n + 1, "%3d", &ms);
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	return t < 0 ? 0 : (uint64_t)t * 1000 + (uint64_t)ms;
+	return dr_time_parse(s, &ms) == 0 ? ms : 0;
 }
 
 static const char *

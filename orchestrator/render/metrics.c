@@ -102,61 +102,6 @@ ival(const json_t *o, const char *k)
 	return -1;
 }
 
-/*
- * Parses an RFC 3339 time ("2026-11-22T10:25:04.123Z", "...+02:00") into
- * milliseconds since the epoch. Returns 0 or -1.
- */
-static int
-parse_time(const char *s, uint64_t *ms)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, frac = 0, digits = 0;
-	long off = 0;
-	time_t t;
-
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-	           &sec, &n) != 6 ||
-	    n == 0)
-		return -1;
-	s += n;
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-			if (digits < 3)
-				frac = frac * 10 + (*s - '0');
-		if (digits == 0)
-			return -1;
-		for (; digits < 3; digits++)
-			frac *= 10;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		int oh, om;
-		if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
-			return -1;
-		off = (oh * 60L + om) * 60L * (*s == '-' ? -1 : 1);
-		s += 6;
-	} else {
-		return -1;
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || (long long)t - off < 0)
-		return -1;
-	*ms = (uint64_t)((long long)t - off) * 1000 + (uint64_t)frac;
-	return 0;
-}
-
 /* The end of the run: ended_at, else started_at + duration, else now. */
 static uint64_t
 run_end_ms(const json_t *report)
@@ -164,9 +109,9 @@ run_end_ms(const json_t *report)
 	uint64_t ms;
 	long long dur = ival(report, "duration_ms");
 
-	if (parse_time(sval(report, "ended_at"), &ms) == 0)
+	if (dr_time_parse(sval(report, "ended_at"), &ms) == 0)
 		return ms;
-	if (parse_time(sval(report, "started_at"), &ms) == 0)
+	if (dr_time_parse(sval(report, "started_at"), &ms) == 0)
 		return ms + (uint64_t)(dur > 0 ? dur : 0);
 	return dr_now_wall_ms();
 }

@@ -167,37 +167,13 @@ jbool(const json_t *o, const char *k, bool def)
 	return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
-/* RFC 3339 UTC ("2026-11-22T10:43:00.176Z") to epoch ms; 0 if not one. */
+/* An RFC 3339 time as epoch ms; 0 if there is none. */
 static int64_t
 parse_time(const char *s)
 {
-	struct tm tm = {0};
-	int y, mo, d, h, mi, sec, n = 0, ms = 0;
-	const char *p;
-	time_t t;
+	uint64_t ms;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-	                        &mi, &sec, &n) != 6)
-		return 0;
-	p = s + n;
-	if (*p == '.') {
-		int digits = 0;
-		for (p++; isdigit((unsigned char)*p); p++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*p - '0');
-		for (; digits < 3; digits++)
-			ms *= 10;
-	}
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	return (int64_t)t * 1000 + ms;
+	return dr_time_parse(s, &ms) == 0 ? (int64_t)ms : 0;
 }
 
 /* A task time as ms since the run started, or -1. */
