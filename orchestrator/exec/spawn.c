@@ -13,6 +13,7 @@
  */
 #include "drover/spawn.h"
 #include "drover/scrub.h"
+#include "drover/tasklog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +32,8 @@ extern char **environ;
 #define LOG_LOW (1u << 20)  /* resume below this */
 #define TAIL_DEFAULT 4096
 
-enum spawn_state { ST_OPENING, ST_RUNNING, ST_FLUSHING, ST_CLOSING };
+enum spawn_state { ST_OPENING, ST_RUNNING, ST_FLUSHING, ST_CLOSING, ST_LAST };
 
-struct chunk {
-	struct chunk *next;
-	char *data;
-	size_t len;
-};
 
 struct dr_spawn {
 	uv_loop_t *loop;
@@ -60,17 +56,12 @@ struct dr_spawn {
 	uv_timer_t grace;
 	uv_timer_t drain;
 	uv_write_t wreq;
-	uv_fs_t fs;
 	int nhandles; /* initialized and not yet closed */
 
-	bool proc_init, in_open, out_open, reading, fs_busy;
+	bool proc_init, in_open, out_open, reading;
 	bool spawned, exited, killing, killed_hard;
 
-	uv_file log_fd;
-	struct chunk *qhead, *qtail;
-	size_t qbytes;
-	int log_error;
-	const char *log_op;
+	struct dr_tasklog *log; /* NULL: no log */
 
 	int status;
 	int spawn_error;
@@ -83,17 +74,21 @@ struct dr_spawn {
 	uint64_t t0;
 };
 
-static void flush_log(struct dr_spawn *s);
 static void check_done(struct dr_spawn *s);
+static void flush_log(struct dr_spawn *s);
+static void do_spawn(struct dr_spawn *s);
+
+static const char *const state_names[] = {"opening", "running", "flushing",
+                                          "closing"};
+_Static_assert(DR_NELEM(state_names) == ST_LAST, "state_names");
 
 static void
 set_state(struct dr_spawn *s, enum spawn_state st)
 {
-	static const char *const names[] = {"opening", "running", "flushing",
-	                                    "closing"};
-	if (dr_trace_on())
-		fprintf(stderr, "spawn[%d]: %s -> %s\n", s->pid,
-		        names[s->state], names[st]);
+	char id[32];
+
+	snprintf(id, sizeof(id), "pid %d", s->pid);
+	dr_trace_state("spawn", id, state_names[s->state], state_names[st]);
 	s->state = st;
 }
 
@@ -152,14 +147,9 @@ build_env(const char *const *extra, char ***out)
 static void
 free_run(struct dr_spawn *s)
 {
-	struct chunk *c;
 	size_t i;
 
-	while ((c = s->qhead) != NULL) {
-		s->qhead = c->next;
-		free(c->data);
-		free(c);
-	}
+	dr_tasklog_free(s->log);
 	for (i = 0; s->env != NULL && s->env[i] != NULL; i++)
 		free(s->env[i]);
 	free(s->env);
@@ -194,7 +184,7 @@ deliver(struct dr_spawn *s)
 	res.tail_truncated = s->tail.truncated;
 	res.tail = dr_buf_steal(&s->tail);
 	res.bytes_out = s->bytes_out;
-	res.log_error = s->log_error;
+	res.log_error = s->log ? dr_tasklog_errno(s->log) : 0;
 	res.elapsed_ms = dr_now_mono_ms() - s->t0;
 
 	dr_buf_init(&msg, 0);
@@ -205,8 +195,7 @@ deliver(struct dr_spawn *s)
 			dr_buf_printf(&msg, "spawn failed: %s",
 			              uv_strerror(s->spawn_error));
 		else
-			dr_buf_printf(&msg, "log %s: %s: %s", s->log_path,
-			              s->log_op, uv_strerror(s->log_error));
+			dr_buf_printf(&msg, "%s", dr_tasklog_error(s->log));
 		break;
 	case DR_ETIMEDOUT:
 		dr_buf_printf(&msg, "timed out after %s",
@@ -224,9 +213,8 @@ deliver(struct dr_spawn *s)
 			              d);
 		break;
 	}
-	if (s->log_error != 0 && s->status != DR_EIO)
-		dr_buf_printf(&msg, "; log %s: %s: %s", s->log_path, s->log_op,
-		              uv_strerror(s->log_error));
+	if (s->log && dr_tasklog_error(s->log) && s->status != DR_EIO)
+		dr_buf_printf(&msg, "; %s", dr_tasklog_error(s->log));
 	res.message = dr_buf_steal(&msg);
 
 	s->cb(&res, s->arg);
@@ -324,96 +312,41 @@ enter_flush(struct dr_spawn *s)
 	flush_log(s);
 }
 
-static void
-on_fs_close(uv_fs_t *req)
-{
-	struct dr_spawn *s = req->data;
-
-	if (req->result < 0 && s->log_error == 0) {
-		s->log_error = (int)req->result;
-		s->log_op = "close";
-	}
-	uv_fs_req_cleanup(req);
-	s->fs_busy = false;
-	s->log_fd = -1;
-	close_all(s);
-}
-
-static void
-drop_queue(struct dr_spawn *s)
-{
-	struct chunk *c;
-
-	while ((c = s->qhead) != NULL) {
-		s->qhead = c->next;
-		free(c->data);
-		free(c);
-	}
-	s->qtail = NULL;
-	s->qbytes = 0;
-}
-
 static void start_reading(struct dr_spawn *s);
 
+/* The log moved on: opened, wrote, closed. */
 static void
-on_fs_write(uv_fs_t *req)
+on_log_event(void *arg)
 {
-	struct dr_spawn *s = req->data;
-	struct chunk *c = s->qhead;
+	struct dr_spawn *s = arg;
 
-	s->fs_busy = false;
-	if (req->result < 0) {
-		s->log_error = (int)req->result;
-		s->log_op = "write";
+	if (s->state == ST_OPENING && dr_tasklog_opened(s->log)) {
+		if (dr_tasklog_error(s->log) != NULL) {
+			s->status = DR_EIO; /* no log, no run */
+			enter_flush(s);
+		} else if (s->status == DR_ECANCELED) {
+			enter_flush(s);
+		} else {
+			do_spawn(s);
+		}
+		return;
 	}
-	uv_fs_req_cleanup(req);
-	s->qhead = c->next;
-	if (s->qhead == NULL)
-		s->qtail = NULL;
-	s->qbytes -= c->len;
-	free(c->data);
-	free(c);
-	if (s->log_error != 0)
-		drop_queue(s);
-	if (s->state == ST_RUNNING && !s->reading && s->qbytes < LOG_LOW)
+	if (s->state == ST_RUNNING && !s->reading &&
+	    dr_tasklog_backlog(s->log) < LOG_LOW)
 		start_reading(s);
-	flush_log(s);
+	if (s->state == ST_FLUSHING && dr_tasklog_closed(s->log))
+		close_all(s);
 }
 
-/* Starts the next log write, or closes the log once FLUSHING drained. */
+/* FLUSHING: the log is drained and closed, then the handles. */
 static void
 flush_log(struct dr_spawn *s)
 {
-	int r;
-
-	if (s->fs_busy)
+	if (s->log == NULL) {
+		close_all(s);
 		return;
-	if (s->qhead != NULL && s->log_fd >= 0 && s->log_error == 0) {
-		uv_buf_t b = uv_buf_init(s->qhead->data, s->qhead->len);
-		s->fs.data = s;
-		r = uv_fs_write(s->loop, &s->fs, s->log_fd, &b, 1, -1,
-		                on_fs_write);
-		if (r == 0) {
-			s->fs_busy = true;
-			return;
-		}
-		s->log_error = r;
-		s->log_op = "write";
-		drop_queue(s);
 	}
-	if (s->state != ST_FLUSHING)
-		return;
-	drop_queue(s);
-	if (s->log_fd >= 0) {
-		s->fs.data = s;
-		r = uv_fs_close(s->loop, &s->fs, s->log_fd, on_fs_close);
-		if (r == 0) {
-			s->fs_busy = true;
-			return;
-		}
-		s->log_fd = -1;
-	}
-	close_all(s);
+	dr_tasklog_close(s->log);
 }
 
 static void
@@ -473,27 +406,14 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 static void
 output(struct dr_spawn *s, struct dr_buf *clean)
 {
-	struct chunk *c;
-	uv_stream_t *st = (uv_stream_t *)&s->out;
-
 	dr_buf_append(&s->tail, clean->data, clean->len);
-	if (s->log_fd < 0 || s->log_error != 0)
+	if (s->log == NULL)
 		return;
-	c = dr_xmalloc(sizeof(*c));
-	c->next = NULL;
-	c->len = clean->len;
-	c->data = dr_buf_steal(clean);
-	if (s->qtail != NULL)
-		s->qtail->next = c;
-	else
-		s->qhead = c;
-	s->qtail = c;
-	s->qbytes += c->len;
-	if (s->qbytes > LOG_HIGH) {
-		uv_read_stop(st);
+	dr_tasklog_write(s->log, clean->data, clean->len);
+	if (dr_tasklog_backlog(s->log) > LOG_HIGH) {
+		uv_read_stop((uv_stream_t *)&s->out);
 		s->reading = false;
 	}
-	flush_log(s);
 }
 
 static void
@@ -646,29 +566,6 @@ do_spawn(struct dr_spawn *s)
 		kill_start(s);
 }
 
-static void
-on_fs_open(uv_fs_t *req)
-{
-	struct dr_spawn *s = req->data;
-	ssize_t r = req->result;
-
-	uv_fs_req_cleanup(req);
-	s->fs_busy = false;
-	if (r < 0) {
-		s->log_error = (int)r;
-		s->log_op = "open";
-		s->status = DR_EIO;
-		enter_flush(s);
-		return;
-	}
-	s->log_fd = (uv_file)r;
-	if (s->status == DR_ECANCELED) {
-		enter_flush(s);
-		return;
-	}
-	do_spawn(s);
-}
-
 int
 dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
                void *arg, struct dr_spawn **out)
@@ -701,7 +598,6 @@ dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
 		s->stdin_len = o->stdin_len;
 	}
 	s->timeout_ms = o->timeout_ms;
-	s->log_fd = -1;
 	dr_buf_init(&s->tail, o->tail_cap ? o->tail_cap : TAIL_DEFAULT);
 	dr_scrub_init(&s->scrub, o->secret_values, o->secret_names,
 	              o->nsecrets);
@@ -713,22 +609,10 @@ dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
 	s->deadline.data = s->grace.data = s->drain.data = s;
 	s->nhandles = 3;
 
-	if (s->log_path != NULL) {
-		s->fs.data = s;
-		r = uv_fs_open(loop, &s->fs, s->log_path,
-		               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600,
-		               on_fs_open);
-		if (r == 0) {
-			s->fs_busy = true;
-		} else {
-			s->log_error = r;
-			s->log_op = "open";
-			s->status = DR_EIO;
-			enter_flush(s); /* cb comes from a close callback */
-		}
-	} else {
+	if (s->log_path != NULL)
+		s->log = dr_tasklog_open(loop, s->log_path, on_log_event, s);
+	else
 		do_spawn(s);
-	}
 	if (out != NULL)
 		*out = s;
 	return 0;

@@ -13,6 +13,7 @@
 #include "drover/guard.h"
 #include "drover/scrub.h"
 #include "drover/sha256.h"
+#include "drover/tasklog.h"
 #include "drover/shcmd.h"
 
 #include <errno.h>
@@ -110,11 +111,6 @@ static const char *const job_names[] = {"log-open",    "open", "exec", "io",
 
 enum job_kind { K_EXEC, K_READ, K_WRITE, K_KILL };
 
-struct logchunk {
-	struct logchunk *next;
-	size_t len;
-	char data[];
-};
 
 struct job {
 	struct dr_ssh *s;
@@ -143,15 +139,7 @@ struct job {
 	void *sarg;
 
 	/* log */
-	char *log_path;
-	uv_file log_fd;
-	bool log_busy; /* a uv_fs request is in flight */
-	bool log_closed;
-	uv_fs_t log_req;
-	uv_buf_t log_buf;
-	struct logchunk *lq_head, *lq_tail, *lq_cur;
-	size_t lq_bytes;
-	char *log_err;
+	struct dr_tasklog *log; /* NULL: no log */
 
 	/* end */
 	int status;
@@ -900,131 +888,40 @@ on_conn_timer(uv_timer_t *t)
 
 /* Jobs */
 
-static void log_pump(struct job *j);
-
+/* The log moved on: opened, wrote, closed. */
 static void
-on_log_fs(uv_fs_t *req)
+on_log_event(void *arg)
 {
-	struct job *j = req->data;
+	struct job *j = arg;
 	struct dr_ssh *s = j->s;
-	ssize_t r = req->result;
-	uv_fs_type type = req->fs_type;
 
-	uv_fs_req_cleanup(req);
-	j->log_busy = false;
-	switch (type) {
-	case UV_FS_OPEN:
-		if (r < 0) {
-			j->log_err = dr_xasprintf("log %s: %s", j->log_path,
-			                          uv_strerror((int)r));
-			j->log_closed = true;
-			if (j->st == J_LOGOPEN) {
-				j->status = DR_EIO;
-				j->reason = dr_xstrdup(j->log_err);
-				j->chan_done = true;
-				job_set_state(j, J_DONE);
-			}
+	if (j->st == J_LOGOPEN && dr_tasklog_opened(j->log)) {
+		if (dr_tasklog_error(j->log) != NULL) {
+			/* No log, no run: the command never started. */
+			j->status = DR_EIO;
+			j->reason = dr_xstrdup(dr_tasklog_error(j->log));
+			j->chan_done = true;
+			job_set_state(j, J_DONE);
+			dr_tasklog_close(j->log);
 		} else {
-			j->log_fd = (uv_file)r;
-			if (j->st == J_LOGOPEN)
-				job_set_state(j, J_OPEN);
+			job_set_state(j, J_OPEN);
 		}
-		break;
-	case UV_FS_WRITE:
-		if (r < 0 && j->log_err == NULL)
-			j->log_err = dr_xasprintf("log %s: %s", j->log_path,
-			                          uv_strerror((int)r));
-		if (r >= 0 && (size_t)r < j->log_buf.len) {
-			/* Short write: keep the rest. */
-			j->log_buf.base += r;
-			j->log_buf.len -= (size_t)r;
-			j->lq_bytes -= (size_t)r;
-			log_pump(j);
-			return;
-		}
-		{
-			struct logchunk *c = j->lq_cur;
-			j->lq_cur = NULL;
-			j->lq_bytes -= j->log_buf.len;
-			j->lq_head = c->next;
-			if (j->lq_head == NULL)
-				j->lq_tail = NULL;
-			free(c);
-		}
-		break;
-	case UV_FS_CLOSE:
-		j->log_closed = true;
-		j->log_fd = -1;
-		break;
-	default:
-		break;
 	}
-	log_pump(j);
 	kick(s);             /* reading may have waited for the log */
 	job_try_complete(j); /* may free j */
-}
-
-/* Starts the next log request: a write, or the close at the end. */
-static void
-log_pump(struct job *j)
-{
-	int rc;
-
-	if (j->log_busy || j->log_fd < 0 || j->log_closed)
-		return;
-	if (j->lq_head != NULL && j->log_err == NULL) {
-		if (j->lq_cur != j->lq_head) {
-			j->lq_cur = j->lq_head;
-			j->log_buf = uv_buf_init(j->lq_cur->data,
-			                         (unsigned)j->lq_cur->len);
-		}
-		j->log_req.data = j;
-		rc = uv_fs_write(j->s->loop, &j->log_req, j->log_fd,
-		                 &j->log_buf, 1, -1, on_log_fs);
-		if (rc == 0) {
-			j->log_busy = true;
-			return;
-		}
-		j->log_err =
-		    dr_xasprintf("log %s: %s", j->log_path, uv_strerror(rc));
-	}
-	if (j->log_err != NULL) {
-		while (j->lq_head != NULL) {
-			struct logchunk *c = j->lq_head;
-			j->lq_head = c->next;
-			free(c);
-		}
-		j->lq_tail = j->lq_cur = NULL;
-		j->lq_bytes = 0;
-	}
-	if (j->chan_done && j->lq_head == NULL) {
-		j->log_req.data = j;
-		if (uv_fs_close(j->s->loop, &j->log_req, j->log_fd,
-		                on_log_fs) == 0)
-			j->log_busy = true;
-		else
-			j->log_closed = true;
-	}
 }
 
 static void
 log_append(struct job *j, const char *p, size_t n)
 {
-	struct logchunk *c;
+	if (j->log != NULL)
+		dr_tasklog_write(j->log, p, n);
+}
 
-	if (j->log_path == NULL || j->log_err != NULL || n == 0)
-		return;
-	c = dr_xmalloc(sizeof(*c) + n);
-	c->next = NULL;
-	c->len = n;
-	memcpy(c->data, p, n);
-	if (j->lq_tail)
-		j->lq_tail->next = c;
-	else
-		j->lq_head = c;
-	j->lq_tail = c;
-	j->lq_bytes += n;
-	log_pump(j);
+static size_t
+log_backlog(const struct job *j)
+{
+	return j->log ? dr_tasklog_backlog(j->log) : 0;
 }
 
 /* Output of the command: scrubbed of secrets, into the tail and the log. */
@@ -1050,8 +947,6 @@ job_output(struct job *j, const void *p, size_t n)
 static void
 job_free(struct job *j)
 {
-	struct logchunk *c;
-
 	if (j->in_copy != NULL) {
 		volatile unsigned char *p = j->in_copy;
 		size_t i;
@@ -1059,15 +954,10 @@ job_free(struct job *j)
 			p[i] = 0;
 		free(j->in_copy);
 	}
-	while ((c = j->lq_head) != NULL) {
-		j->lq_head = c->next;
-		free(c);
-	}
 	dr_buf_free(&j->tail);
 	dr_scrub_free(&j->scrub);
 	free(j->cmd);
-	free(j->log_path);
-	free(j->log_err);
+	dr_tasklog_free(j->log);
 	free(j->reason);
 	free(j);
 }
@@ -1097,7 +987,8 @@ job_chan_end(struct job *j, int status, const char *reason)
 		job_set_state(j, J_DONE);
 	if (j->s->out_owner == j)
 		j->s->out_owner = NULL;
-	log_pump(j);
+	if (j->log != NULL)
+		dr_tasklog_close(j->log);
 }
 
 static void kill_finished(struct dr_ssh *s);
@@ -1114,7 +1005,7 @@ job_try_complete(struct job *j)
 	struct dr_buf msg;
 	char d[32];
 
-	if (!j->chan_done || j->log_busy || (j->log_fd >= 0 && !j->log_closed))
+	if (!j->chan_done || (j->log != NULL && !dr_tasklog_closed(j->log)))
 		return;
 	if (j->kind != K_KILL && s->kjob != NULL)
 		return;
@@ -1139,7 +1030,7 @@ job_try_complete(struct job *j)
 	res.status = j->status;
 	res.started = j->exec_sent;
 	res.ended = j->end_seen;
-	res.log_error = j->log_err;
+	res.log_error = j->log ? dr_tasklog_error(j->log) : NULL;
 	dr_buf_init(&msg, 0);
 	dr_buf_printf(&msg, "%s: ", s->label);
 	if (j->stop != 0 && (j->status == 0 || j->status == j->stop)) {
@@ -1166,8 +1057,8 @@ job_try_complete(struct job *j)
 	} else {
 		dr_buf_printf(&msg, "exit %d after %s", j->exit_code, d);
 	}
-	if (j->log_err != NULL)
-		dr_buf_printf(&msg, "; %s", j->log_err);
+	if (res.log_error != NULL)
+		dr_buf_printf(&msg, "; %s", res.log_error);
 	res.message = msg.data;
 	uv_timer_stop(&s->job_timer);
 	s->job = NULL;
@@ -1210,7 +1101,7 @@ read_stream(struct job *j, int stream)
 			j->bytes_err += (uint64_t)n;
 		}
 		job_output(j, s->rbuf, (size_t)n);
-		if (j->lq_bytes > LOG_BACKLOG)
+		if (log_backlog(j) > LOG_BACKLOG)
 			return 0;
 	}
 }
@@ -1318,7 +1209,7 @@ job_step(struct job *j)
 			}
 			if (s->out_owner == j)
 				s->out_owner = NULL;
-			if (j->lq_bytes > LOG_BACKLOG)
+			if (log_backlog(j) > LOG_BACKLOG)
 				return blocked;
 			r0 = read_stream(j, 0);
 			if (r0 < 0) {
@@ -1446,7 +1337,6 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	j->s = s;
 	j->kind = kind;
 	j->st = J_OPEN;
-	j->log_fd = -1;
 	j->start_ms = dr_now_mono_ms();
 	dr_buf_init(&j->tail, tail_cap ? tail_cap : DEFAULT_TAIL);
 	if (tag != NULL)
@@ -1978,17 +1868,8 @@ dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
 		j->in_len = o->stdin_len;
 	}
 	if (o->log_path != NULL) {
-		j->log_path = dr_xstrdup(o->log_path);
 		j->st = J_LOGOPEN;
-		j->log_req.data = j;
-		rc = uv_fs_open(s->loop, &j->log_req, j->log_path,
-		                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600,
-		                on_log_fs);
-		if (rc != 0) {
-			job_free(j);
-			return DR_EIO;
-		}
-		j->log_busy = true;
+		j->log = dr_tasklog_open(s->loop, o->log_path, on_log_event, j);
 	}
 	job_start(s, j, o->timeout_ms);
 	return 0;
