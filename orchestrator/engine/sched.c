@@ -147,9 +147,8 @@ set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
 			advance_tier(s);
 		}
 	}
-	if (dr_trace_on())
-		fprintf(stderr, "trace: sched: %s: %s -> %s\n", t->key,
-		        dr_task_state_name(old), dr_task_state_name(st));
+	dr_trace_state("sched", t->key, dr_task_state_name(old),
+	               dr_task_state_name(st));
 	if (s->h.on_change && s->started) /* presets are history */
 		s->h.on_change(s->h.arg, t, r, old);
 }

@@ -47,10 +47,18 @@ static const char *const bres_words[] = {
     "ok",         "missing",       "notfile",     "unreadable",
     "nomanifest", "manunreadable", "badmanifest", "nostat"};
 
-enum host_state { H_QUEUED, H_CONNECTING, H_CHECKING, H_CLOSING, H_DONE };
+enum host_state {
+	H_QUEUED,
+	H_CONNECTING,
+	H_CHECKING,
+	H_CLOSING,
+	H_DONE,
+	H_LAST
+};
 
 static const char *const host_state_names[] = {"queued", "connecting",
                                                "checking", "closing", "done"};
+_Static_assert(DR_NELEM(host_state_names) == H_LAST, "host_state_names");
 
 struct hcheck {
 	struct dr_check *c;
@@ -99,9 +107,8 @@ struct dr_check {
 static void
 set_state(struct hcheck *h, enum host_state st)
 {
-	if (dr_trace_on())
-		fprintf(stderr, "drover: trace: %s: check %s -> %s\n", h->label,
-		        host_state_names[h->st], host_state_names[st]);
+	dr_trace_state("check", h->label, host_state_names[h->st],
+	               host_state_names[st]);
 	h->st = st;
 }
 
@@ -910,6 +917,7 @@ dr_check_cancel(struct dr_check *c)
 			break;
 		case H_CLOSING:
 		case H_DONE:
+		case H_LAST:
 			break;
 		}
 	}

@@ -60,8 +60,13 @@ enum probe_state {
 	PS_CONNECT,
 	PS_HTTP,
 	PS_ENDING,
-	PS_CLOSING
+	PS_CLOSING,
+	PS_LAST
 };
+
+static const char *const probe_state_names[] = {
+    "wait", "resolve", "connect", "http", "ending", "closing"};
+_Static_assert(DR_NELEM(probe_state_names) == PS_LAST, "probe_state_names");
 
 struct dr_probe_run {
 	uv_loop_t *loop;
@@ -126,13 +131,8 @@ static int http_start(struct dr_probe_run *run, const char *url);
 static void
 set_state(struct dr_probe_run *run, enum probe_state st)
 {
-	static const char *const names[] = {"wait", "resolve", "connect",
-	                                    "http", "ending",  "closing"};
-
-	if (dr_trace_on())
-		fprintf(stderr, "probe %s: %s -> %s (attempt %d)\n",
-		        run->target, names[run->state], names[st],
-		        run->attempts);
+	dr_trace_state("probe", run->target, probe_state_names[run->state],
+	               probe_state_names[st]);
 	run->state = st;
 }
 

@@ -89,12 +89,14 @@ enum conn_state {
 	C_DISCONNECT, /* libssh2_session_disconnect */
 	C_SFREE,      /* libssh2_session_free */
 	C_CLOSING,    /* uv_close on the handles */
+	C_LAST
 };
 
 static const char *const conn_names[] = {
     "new",        "start",      "resolve",      "tcp",    "handshake",
     "auth-file",  "auth-agent", "ready",        "dead",   "failed",
     "close-jobs", "disconnect", "session-free", "closing"};
+_Static_assert(DR_NELEM(conn_names) == C_LAST, "conn_names");
 
 enum job_state {
 	J_LOGOPEN,    /* uv_fs_open of the log */
@@ -104,10 +106,12 @@ enum job_state {
 	J_WAITCLOSED, /* libssh2_channel_wait_closed */
 	J_FREE,       /* libssh2_channel_free */
 	J_DONE,       /* channel finished; waiting for log and kill job */
+	J_LAST
 };
 
 static const char *const job_names[] = {"log-open",    "open", "exec", "io",
                                         "wait-closed", "free", "done"};
+_Static_assert(DR_NELEM(job_names) == J_LAST, "job_names");
 
 enum job_kind { K_EXEC, K_READ, K_WRITE, K_KILL };
 
@@ -220,19 +224,15 @@ static void on_keepalive(uv_timer_t *t);
 static void
 set_state(struct dr_ssh *s, enum conn_state st)
 {
-	if (dr_trace_on())
-		fprintf(stderr, "drover: trace: %s: ssh %s -> %s\n", s->label,
-		        conn_names[s->st], conn_names[st]);
+	dr_trace_state("ssh", s->label, conn_names[s->st], conn_names[st]);
 	s->st = st;
 }
 
 static void
 job_set_state(struct job *j, enum job_state st)
 {
-	if (dr_trace_on())
-		fprintf(stderr, "drover: trace: %s: %s %s -> %s\n", j->s->label,
-		        j->kind == K_KILL ? "kill" : "channel",
-		        job_names[j->st], job_names[st]);
+	dr_trace_state(j->kind == K_KILL ? "ssh-kill" : "ssh-channel",
+	               j->s->label, job_names[j->st], job_names[st]);
 	j->st = st;
 }
 
@@ -1140,6 +1140,7 @@ job_step(struct job *j)
 		switch (j->st) {
 		case J_LOGOPEN:
 		case J_DONE:
+		case J_LAST:
 			return false;
 		case J_OPEN:
 			j->ch = libssh2_channel_open_session(s->session);

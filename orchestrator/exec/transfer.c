@@ -25,10 +25,12 @@ enum xfer_state {
 	X_VERIFY,   /* sha256sum, chmod, mv at the destination */
 	X_CLEANUP,  /* rm -f the temporary file */
 	X_CLOSING,  /* closing the timer */
+	X_LAST
 };
 
 static const char *const xfer_names[] = {"manifest", "relay", "verify",
                                          "cleanup", "closing"};
+_Static_assert(DR_NELEM(xfer_names) == X_LAST, "xfer_names");
 
 struct dr_transfer {
 	uv_loop_t *loop;
@@ -71,9 +73,8 @@ static void local_read(struct dr_transfer *t);
 static void
 set_state(struct dr_transfer *t, enum xfer_state st)
 {
-	if (dr_trace_on())
-		fprintf(stderr, "drover: trace: %s: transfer %s -> %s\n",
-		        t->label, xfer_names[t->st], xfer_names[st]);
+	dr_trace_state("transfer", t->label, xfer_names[t->st],
+	               xfer_names[st]);
 	t->st = st;
 }
 

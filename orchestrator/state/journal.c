@@ -396,8 +396,13 @@ enum jstate {
 	J_WRITING, /* uv_fs_write of the inflight batch */
 	J_SYNCING, /* uv_fs_fdatasync after it */
 	J_CLOSING, /* uv_fs_close of the file */
-	J_CLOSED   /* handles closing; freed in the last close callback */
+	J_CLOSED,  /* handles closing; freed in the last close callback */
+	J_LAST
 };
+
+static const char *const jstate_names[] = {"idle", "writing", "syncing",
+                                           "closing", "closed"};
+_Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
 	uv_loop_t *loop;
@@ -431,6 +436,8 @@ static void kick(struct dr_journal *j);
 static void
 set_state(struct dr_journal *j, enum jstate s)
 {
+	dr_trace_state("journal", j->path, jstate_names[j->state],
+	               jstate_names[s]);
 	j->state = s;
 }
 
