@@ -155,6 +155,7 @@ on_closed(uv_handle_t *h)
 	if (t->cb)
 		t->cb(&r, t->arg);
 	dr_buf_free(&msg);
+	dr_sha256_discard(&t->sha); /* a relay that stopped midway */
 	free(t->label);
 	free(t->src_path);
 	free(t->final);
