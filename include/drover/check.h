@@ -101,17 +101,6 @@ const struct dr_check_row *dr_check_rows(const struct dr_check *c, size_t *n);
 void dr_check_free(struct dr_check *c);
 
 /*
- * Estimates a run's duration from past runs: reads STATE_DIR/runs/ * /
- * report.json (the newest first, at most 20 that match) whose "plan" is
- * plan_name, "mode" is mode ("failover" or "drill") and "state" is
- * "succeeded", and sets *median_ms to the median of their "duration_ms"
- * and *nruns to how many were used. Returns 0 (*nruns may be 0 when none
- * match or the directory does not exist).
- */
-int dr_check_estimate(const char *state_dir, const char *plan_name,
-                      const char *mode, uint64_t *median_ms, size_t *nruns);
-
-/*
  * Formats a duration compactly for ages and RPOs: "350ms", "41.2s",
  * "4m12s", "4h12m", "24h", "3d", "3d02h" into buf.
  */

@@ -26,13 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drover/runs.h"
 #include "drover/secrets.h"
 #include "drover/graph.h"
 #include "drover/sched.h"
-
-/* The state directory: $DROVER_STATE_DIR, $XDG_STATE_HOME/drover or
- * ~/.local/state/drover. Caller frees. */
-char *dr_state_dir(void);
 
 /* Builds the JSON payload of a record; caller frees. */
 char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,

@@ -19,6 +19,7 @@
 
 #include "drover/check.h"
 #include "drover/cmd.h"
+#include "drover/runs.h"
 #include "drover/guard.h"
 #include "drover/lock.h"
 #include "drover/preflight.h"
@@ -273,8 +274,8 @@ dr_cmd_check(int argc, char **argv)
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
 	sdir = dr_state_dir();
-	dr_check_estimate(sdir, plan->name, dir.drill ? "drill" : "failover",
-	                  &median, &nruns);
+	dr_runs_estimate(sdir, plan->name, dir.drill ? "drill" : "failover",
+	                 &median, &nruns);
 	out = json ? stderr : stdout;
 	fprintf(out, "check \"%s\" (%s): %s from %s to %s\n", plan->name,
 	        plan->path, dir.drill ? "drill" : "failover",

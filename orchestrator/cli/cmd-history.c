@@ -7,7 +7,6 @@
  * names the plan's name or the plan's file. Reads report.json when present
  * and falls back to the journal for runs that ended before writing it.
  */
-#include <dirent.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "drover/lock.h"
 #include "drover/plan.h"
 #include "drover/records.h"
+#include "drover/runs.h"
 
 static const struct option history_opts[] = {
     {"mode", required_argument, NULL, 'm'},
@@ -351,12 +351,11 @@ dr_cmd_history(int argc, char **argv)
 	const char *mode = NULL;
 	bool json = false;
 	struct dr_plan *plan = NULL;
-	char *sdir = NULL, *runs = NULL, *abs = NULL;
+	char *sdir = NULL, *abs = NULL;
+	struct dr_runs runs;
 	struct hrun *v = NULL;
 	const struct hrun *last = NULL, *prev = NULL;
-	size_t n = 0, i;
-	DIR *d;
-	struct dirent *e;
+	size_t n = 0, i, k;
 	int c;
 
 	optind = 1;
@@ -382,16 +381,12 @@ dr_cmd_history(int argc, char **argv)
 		return DR_EXIT_FAIL;
 	abs = realpath(plan->path, NULL);
 	sdir = dr_state_dir();
-	runs = dr_xasprintf("%s/runs", sdir);
-	d = opendir(runs);
-	while (d && (e = readdir(d)) != NULL) {
-		char *dir;
+	dr_runs_list(sdir, &runs);
+	for (k = 0; k < runs.n; k++) {
+		char *dir = dr_runs_dir(sdir, runs.ids[k]);
 		struct hrun h;
 
-		if (e->d_name[0] == '.')
-			continue;
-		dir = dr_xasprintf("%s/%s", runs, e->d_name);
-		if (load_run(sdir, dir, e->d_name, plan->name,
+		if (load_run(sdir, dir, runs.ids[k], plan->name,
 		             abs ? abs : plan->path, &h)) {
 			if (mode && strcmp(h.mode, mode) != 0) {
 				hrun_free(&h);
@@ -402,8 +397,7 @@ dr_cmd_history(int argc, char **argv)
 		}
 		free(dir);
 	}
-	if (d)
-		closedir(d);
+	dr_runs_free(&runs);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_newest);
 	/* The last two drills that have a report. */
@@ -442,8 +436,8 @@ dr_cmd_history(int argc, char **argv)
 		fputc('\n', stdout);
 		json_decref(o);
 	} else if (n == 0) {
-		printf("no %s%sruns of %s under %s\n", mode ? mode : "",
-		       mode ? " " : "", plan->name, runs);
+		printf("no %s%sruns of %s under %s/runs\n", mode ? mode : "",
+		       mode ? " " : "", plan->name, sdir);
 	} else {
 		print_table(v, n);
 		if (last && prev) {
@@ -458,7 +452,6 @@ dr_cmd_history(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		hrun_free(&v[i]);
 	free(v);
-	free(runs);
 	free(sdir);
 	free(abs);
 	dr_plan_free(plan);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drover/cmd.h"
+#include "drover/runs.h"
 #include "drover/common.h"
 #include "drover/lock.h"
 #include "drover/records.h"
@@ -53,37 +54,29 @@ elapsed(const char *state, const struct dr_rs_run *rs)
 }
 
 static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 list_runs(const char *sdir)
 {
-	char *runs = dr_xasprintf("%s/runs", sdir);
-	DIR *d = opendir(runs);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, i;
+	struct dr_runs runs;
+	char **names;
+	size_t n, i;
 
-	if (d == NULL) {
-		printf("no runs under %s\n", runs);
-		free(runs);
+	dr_runs_list(sdir, &runs);
+	if (runs.n == 0) {
+		printf("no runs under %s/runs\n", sdir);
 		return DR_EXIT_OK;
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		names = dr_xrealloc(names, (n + 1) * sizeof(char *));
-		names[n++] = dr_xstrdup(e->d_name);
+	/* Oldest first, the newest last, next to the prompt. */
+	names = runs.ids;
+	n = runs.n;
+	for (i = 0; i < n / 2; i++) {
+		char *t = names[i];
+		names[i] = names[n - 1 - i];
+		names[n - 1 - i] = t;
 	}
-	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_names);
 	printf("%-44s %-8s %-20s %-11s %-9s %s\n", "RUN", "MODE", "DIRECTION",
 	       "STATE", "PROGRESS", "ELAPSED");
 	for (i = 0; i < n; i++) {
-		char *dir = dr_xasprintf("%s/%s", runs, names[i]);
+		char *dir = dr_runs_dir(sdir, names[i]);
 		char *why = NULL, dirn[128], prog[32], d2[32];
 		struct dr_rs_run rs;
 		int r = dr_rs_load(dir, &rs, &why);
@@ -91,7 +84,6 @@ list_runs(const char *sdir)
 
 		if (r == DR_ENOTFOUND) {
 			free(dir);
-			free(names[i]);
 			continue;
 		}
 		if (rs.run_id == NULL) {
@@ -114,10 +106,8 @@ list_runs(const char *sdir)
 		dr_rs_run_free(&rs);
 		free(why);
 		free(dir);
-		free(names[i]);
 	}
-	free(names);
-	free(runs);
+	dr_runs_free(&runs);
 	return DR_EXIT_OK;
 }
 

@@ -28,7 +28,6 @@
 #define BATCH_MAX 200 /* rows per remote command */
 #define OUT_CAP 32768 /* output kept per command: BATCH_MAX short lines */
 #define FUTURE_SLACK_MS 60000 /* mtimes this far ahead are clock noise */
-#define ESTIMATE_MAX 20
 
 /* Outcome of one backup test, remote (a word on the output) or local. */
 enum bres {
@@ -953,80 +952,3 @@ dr_check_free(struct dr_check *c)
 }
 
 /* Estimate */
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-cmp_name_desc(const void *a, const void *b)
-{
-	return -strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool
-jstr_is(json_t *o, const char *key, const char *want)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v != NULL && strcmp(v, want) == 0;
-}
-
-int
-dr_check_estimate(const char *state_dir, const char *plan_name,
-                  const char *mode, uint64_t *median_ms, size_t *nruns)
-{
-	char *runs = dr_xasprintf("%s/runs", state_dir);
-	DIR *d = opendir(runs);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i, k = 0;
-	uint64_t v[ESTIMATE_MAX];
-
-	*median_ms = 0;
-	*nruns = 0;
-	if (d == NULL) {
-		free(runs);
-		return 0;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		dr_grow((void **)&names, &cap, n + 1, sizeof(*names));
-		names[n++] = dr_xstrdup(e->d_name);
-	}
-	closedir(d);
-	/* Run ids start with a UTC timestamp: newest first. */
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_name_desc);
-	for (i = 0; i < n && k < ESTIMATE_MAX; i++) {
-		char *path = dr_xasprintf("%s/%s/report.json", runs, names[i]);
-		json_t *root = json_load_file(path, 0, NULL);
-		json_t *dur;
-
-		free(path);
-		if (root == NULL)
-			continue;
-		dur = json_object_get(root, "duration_ms");
-		if (jstr_is(root, "plan", plan_name) &&
-		    jstr_is(root, "mode", mode) &&
-		    jstr_is(root, "state", "succeeded") &&
-		    json_is_integer(dur) && json_integer_value(dur) >= 0)
-			v[k++] = (uint64_t)json_integer_value(dur);
-		json_decref(root);
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	free(runs);
-	if (k == 0)
-		return 0;
-	qsort(v, k, sizeof(v[0]), cmp_u64);
-	*median_ms = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-	*nruns = k;
-	return 0;
-}

@@ -13,6 +13,7 @@
 #include "drover/common.h"
 #include "drover/report-doc.h"
 #include "drover/records.h"
+#include "drover/runs.h"
 #include "drover/resume.h"
 
 static bool
@@ -297,46 +298,28 @@ json_t *
 dr_report_previous(const char *state_dir, const char *plan, const char *mode,
                    const char *exclude_run)
 {
-	char *runs = dr_xasprintf("%s/runs", state_dir);
-	DIR *d = opendir(runs);
-	struct dirent *e;
-	char *best = NULL;
+	struct dr_runs rs;
 	json_t *found = NULL, *out;
 	size_t i;
 
-	if (d == NULL) {
-		free(runs);
-		return NULL;
-	}
-	/* Run ids start with their UTC start time: newest = greatest. */
-	while ((e = readdir(d)) != NULL) {
-		char *path;
+	/* The newest run of the plan in this mode that started before. */
+	dr_runs_list(state_dir, &rs);
+	for (i = 0; i < rs.n && found == NULL; i++) {
 		json_t *r;
-		if (e->d_name[0] == '.' || strcmp(e->d_name, exclude_run) == 0)
+		if (strcmp(rs.ids[i], exclude_run) >= 0)
 			continue;
-		if (best && strcmp(e->d_name, best) <= 0)
-			continue;
-		path = dr_xasprintf("%s/%s/report.json", runs, e->d_name);
-		r = json_load_file(path, 0, NULL);
-		free(path);
+		r = dr_runs_report(state_dir, rs.ids[i]);
 		if (r && json_is_string(json_object_get(r, "plan")) &&
 		    strcmp(json_string_value(json_object_get(r, "plan")),
 		           plan) == 0 &&
 		    json_is_string(json_object_get(r, "mode")) &&
 		    strcmp(json_string_value(json_object_get(r, "mode")),
-		           mode) == 0 &&
-		    strcmp(exclude_run, e->d_name) > 0) {
-			json_decref(found);
+		           mode) == 0)
 			found = r;
-			free(best);
-			best = dr_xstrdup(e->d_name);
-		} else {
+		else
 			json_decref(r);
-		}
 	}
-	closedir(d);
-	free(runs);
-	free(best);
+	dr_runs_free(&rs);
 	if (found == NULL)
 		return NULL;
 	out = json_object();

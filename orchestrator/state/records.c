@@ -13,20 +13,6 @@
 #include "drover/sha256.h"
 #include "drover/shcmd.h"
 
-char *
-dr_state_dir(void)
-{
-	const char *d = getenv("DROVER_STATE_DIR");
-	const char *x = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-
-	if (d && *d)
-		return dr_xstrdup(d);
-	if (x && *x)
-		return dr_xasprintf("%s/drover", x);
-	return dr_xasprintf("%s/.local/state/drover", home ? home : "/tmp");
-}
-
 static char *
 dump(json_t *o)
 {
