@@ -46,6 +46,20 @@ void *dr_xrealloc(void *p, size_t n);
 char *dr_xstrdup(const char *s);
 char *dr_xstrndup(const char *s, size_t n);
 char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *dr_xvasprintf(const char *fmt, va_list ap);
+
+/*
+ * In a function taking (..., const char *fmt, ...): sets the char *out to
+ * the formatted arguments (caller frees). The one place printf-like
+ * functions turn their arguments into a string.
+ */
+#define DR_VFORMAT(out, fmt)                                                   \
+	do {                                                                   \
+		va_list dr_ap_;                                                \
+		va_start(dr_ap_, fmt);                                         \
+		(out) = dr_xvasprintf((fmt), dr_ap_);                          \
+		va_end(dr_ap_);                                                \
+	} while (0)
 
 /*
  * Growable array helper: ensures *arr has room for need elements of size

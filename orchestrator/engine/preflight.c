@@ -24,16 +24,12 @@ static void problem(struct pf *f, int line, const char *fmt, ...)
 static void
 problem(struct pf *f, int line, const char *fmt, ...)
 {
-	struct dr_buf b;
-	va_list ap;
+	char *msg;
 
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
+	DR_VFORMAT(msg, fmt);
 	dr_diag_add(f->d, f->p->path, line, "%s%s", f->warn ? "warning: " : "",
-	            b.data);
-	dr_buf_free(&b);
+	            msg);
+	free(msg);
 	f->n++;
 }
 

@@ -64,8 +64,8 @@ enum probe_state {
 	PS_LAST
 };
 
-static const char *const probe_state_names[] = {
-    "wait", "resolve", "connect", "http", "ending", "closing"};
+static const char *const probe_state_names[] = {"wait", "resolve", "connect",
+                                                "http", "ending",  "closing"};
 _Static_assert(DR_NELEM(probe_state_names) == PS_LAST, "probe_state_names");
 
 struct dr_probe_run {
@@ -142,15 +142,8 @@ static void set_reason(struct dr_probe_run *run, const char *fmt, ...)
 static void
 set_reason(struct dr_probe_run *run, const char *fmt, ...)
 {
-	struct dr_buf b;
-	va_list ap;
-
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	free(run->last_reason);
-	run->last_reason = dr_buf_steal(&b);
+	DR_VFORMAT(run->last_reason, fmt);
 }
 
 /* Splits "host:port" or "[v6]:port". Returns 0 or DR_EINVAL. */

@@ -115,7 +115,6 @@ _Static_assert(DR_NELEM(job_names) == J_LAST, "job_names");
 
 enum job_kind { K_EXEC, K_READ, K_WRITE, K_KILL };
 
-
 struct job {
 	struct dr_ssh *s;
 	enum job_kind kind;
@@ -377,16 +376,12 @@ static void set_err(struct dr_ssh *s, const char *fmt, ...)
 static void
 set_err(struct dr_ssh *s, const char *fmt, ...)
 {
-	struct dr_buf b;
-	va_list ap;
+	char *msg;
 
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "%s: ", s->label);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
+	DR_VFORMAT(msg, fmt);
 	free(s->err);
-	s->err = dr_buf_steal(&b);
+	s->err = dr_xasprintf("%s: %s", s->label, msg);
+	free(msg);
 }
 
 static void kick(struct dr_ssh *s);
@@ -438,15 +433,11 @@ static void conn_fail(struct dr_ssh *s, int status, const char *fmt, ...)
 static void
 conn_fail(struct dr_ssh *s, int status, const char *fmt, ...)
 {
-	struct dr_buf b;
-	va_list ap;
+	char *msg;
 
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	set_err(s, "%s", b.data);
-	dr_buf_free(&b);
+	DR_VFORMAT(msg, fmt);
+	set_err(s, "%s", msg);
+	free(msg);
 	conn_finish(s, status);
 }
 

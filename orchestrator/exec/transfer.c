@@ -73,8 +73,7 @@ static void local_read(struct dr_transfer *t);
 static void
 set_state(struct dr_transfer *t, enum xfer_state st)
 {
-	dr_trace_state("transfer", t->label, xfer_names[t->st],
-	               xfer_names[st]);
+	dr_trace_state("transfer", t->label, xfer_names[t->st], xfer_names[st]);
 	t->st = st;
 }
 
@@ -109,17 +108,10 @@ static void fail(struct dr_transfer *t, int status, const char *fmt, ...)
 static void
 fail(struct dr_transfer *t, int status, const char *fmt, ...)
 {
-	struct dr_buf b;
-	va_list ap;
-
 	if (t->status != 0)
 		return;
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	t->status = status;
-	t->err = dr_buf_steal(&b);
+	DR_VFORMAT(t->err, fmt);
 	if (t->src_running && t->src != NULL)
 		dr_ssh_cancel(t->src);
 	if (t->dst_running || t->exec_running)

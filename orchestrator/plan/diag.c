@@ -11,19 +11,13 @@ void
 dr_diag_add(struct dr_diags *d, const char *file, int line, const char *fmt,
             ...)
 {
-	struct dr_buf b;
-	va_list ap;
 	void *v = d->v;
 
 	dr_grow(&v, &d->cap, d->n + 1, sizeof(struct dr_diag));
 	d->v = v;
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	d->v[d->n].file = file ? dr_xstrdup(file) : NULL;
 	d->v[d->n].line = line;
-	d->v[d->n].msg = dr_buf_steal(&b);
+	DR_VFORMAT(d->v[d->n].msg, fmt);
 	d->n++;
 }
 

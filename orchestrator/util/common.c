@@ -103,16 +103,22 @@ dr_xstrndup(const char *s, size_t n)
 }
 
 char *
-dr_xasprintf(const char *fmt, ...)
+dr_xvasprintf(const char *fmt, va_list ap)
 {
 	struct dr_buf b;
-	va_list ap;
 
 	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
 	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	return dr_buf_steal(&b);
+}
+
+char *
+dr_xasprintf(const char *fmt, ...)
+{
+	char *s;
+
+	DR_VFORMAT(s, fmt);
+	return s;
 }
 
 void
