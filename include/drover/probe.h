@@ -33,12 +33,14 @@
 
 #include "drover/common.h"
 #include "drover/guard.h"
-#include "drover/plan.h" /* enum dr_probe_kind { DR_PROBE_TCP, DR_PROBE_HTTP } */
 
 struct dr_probe_run;
 
+/* What a probe asks: a TCP connect, or an HTTP GET. */
+enum dr_probe_type { DR_PROBE_CONNECT, DR_PROBE_GET };
+
 struct dr_probe_opts {
-	enum dr_probe_kind kind;
+	enum dr_probe_type kind;
 	const char *target;      /* "host:port" (tcp) or URL (http) */
 	int expect_status;       /* http: 0 means any 2xx */
 	const char *expect_body; /* http: substring that must appear, or NULL */

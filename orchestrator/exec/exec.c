@@ -915,7 +915,8 @@ start_operation(struct attempt *a)
 		break;
 	case AK_PROBE: {
 		struct dr_probe_opts po = {0};
-		po.kind = st->probe.kind;
+		po.kind = st->probe.kind == DR_PROBE_HTTP ? DR_PROBE_GET
+		                                          : DR_PROBE_CONNECT;
 		po.target = t->target;
 		po.expect_status = st->probe.expect_status;
 		po.expect_body = st->probe.expect_body;

@@ -74,7 +74,7 @@ struct dr_probe_run {
 	void *arg;
 	enum probe_state state;
 
-	enum dr_probe_kind kind;
+	enum dr_probe_type kind;
 	char *target;
 	char *expect_body;
 	char *proxy;
@@ -382,7 +382,7 @@ deliver(struct dr_probe_run *run)
 	dr_buf_printf(&msg, "%s: ", run->target);
 	switch (run->status) {
 	case 0:
-		if (run->kind == DR_PROBE_HTTP)
+		if (run->kind == DR_PROBE_GET)
 			dr_buf_printf(&msg, "healthy (%d)",
 			              run->last_http_status);
 		else
@@ -926,7 +926,7 @@ start_attempt(struct dr_probe_run *run)
 {
 	run->attempts++;
 	run->attempt_t0 = dr_now_mono_ms();
-	if (run->kind == DR_PROBE_TCP) {
+	if (run->kind == DR_PROBE_CONNECT) {
 		tcp_start(run);
 		return;
 	}
@@ -965,10 +965,10 @@ dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o, dr_probe_cb cb,
 		*out = NULL;
 	if (loop == NULL || o == NULL || cb == NULL || o->target == NULL)
 		return DR_EINVAL;
-	if (o->kind == DR_PROBE_TCP) {
+	if (o->kind == DR_PROBE_CONNECT) {
 		if (parse_hostport(o->target, &host, port) != 0)
 			return DR_EINVAL;
-	} else if (o->kind == DR_PROBE_HTTP) {
+	} else if (o->kind == DR_PROBE_GET) {
 		if (check_url(o->target) != 0)
 			return DR_EINVAL;
 	} else {
@@ -976,7 +976,7 @@ dr_probe_start(uv_loop_t *loop, const struct dr_probe_opts *o, dr_probe_cb cb,
 	}
 
 	run = dr_xcalloc(1, sizeof(*run));
-	if (o->kind == DR_PROBE_HTTP) {
+	if (o->kind == DR_PROBE_GET) {
 		run->cl = cl_get(loop);
 		if (run->cl == NULL) {
 			free(run);

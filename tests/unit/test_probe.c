@@ -273,7 +273,7 @@ test_http_healthy_after_503s(void **state)
 	struct dr_probe_opts po = {0};
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/health");
 	po.expect_body = "ready";
 	po.within_ms = 10000;
@@ -301,7 +301,7 @@ test_http_body_mismatch_keeps_failing(void **state)
 	struct dr_probe_opts po = {0};
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/health");
 	po.expect_body = "ready";
 	po.within_ms = 500;
@@ -328,7 +328,7 @@ test_http_within_expires(void **state)
 	char want[64];
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/x");
 	po.within_ms = 400;
 	po.interval_ms = 100;
@@ -358,7 +358,7 @@ test_http_expect_status(void **state)
 	struct dr_probe_opts po = {0};
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/");
 	po.expect_status = 204;
 	po.within_ms = 0; /* one attempt */
@@ -382,7 +382,7 @@ test_http_attempt_timeout(void **state)
 	struct dr_probe_opts po = {0};
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/slow");
 	po.within_ms = 1000;
 	po.interval_ms = 50;
@@ -408,7 +408,7 @@ test_http_refused(void **state)
 	char *u;
 
 	u = dr_xasprintf("http://127.0.0.1:%d/health", closed_port(loop));
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = u;
 	po.within_ms = 300;
 	po.interval_ms = 100;
@@ -433,7 +433,7 @@ test_http_redirects(void **state)
 	srv_start(loop, &s);
 	/* Same origin: followed. Other host: reported, not followed. Both
 	 * at once on the shared multi handle. */
-	po.kind = po2.kind = DR_PROBE_HTTP;
+	po.kind = po2.kind = DR_PROBE_GET;
 	po.target = url(&s, "/moved");
 	po2.target = url(&s, "/away");
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL), 0);
@@ -478,7 +478,7 @@ test_http_body_cap(void **state)
 	big[n] = '\0';
 	s.body = big;
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/big");
 	po.expect_body = "ready";
 	run_probe(loop, &po, &out, NULL);
@@ -515,7 +515,7 @@ test_http_cancel(void **state)
 	uv_timer_t t;
 
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/slow");
 	po.within_ms = 60000;
 	po.attempt_timeout_ms = 30000;
@@ -547,7 +547,7 @@ test_tcp_ok(void **state)
 
 	srv_start(loop, &s);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", s.port);
-	po.kind = DR_PROBE_TCP;
+	po.kind = DR_PROBE_CONNECT;
 	po.target = target;
 	po.within_ms = 2000;
 	run_probe(loop, &po, &out, NULL);
@@ -578,7 +578,7 @@ test_guard_refuses_before_connecting(void **state)
 
 	dr_guard_add(g, "127.0.0.1", "milan/mi-db1, a production host");
 	srv_start(loop, &s);
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = url(&s, "/health");
 	po.within_ms = 5000;
 	po.interval_ms = 50;
@@ -592,7 +592,7 @@ test_guard_refuses_before_connecting(void **state)
 	free((char *)po.target);
 	memset(&out, 0, sizeof(out));
 	snprintf(target, sizeof(target), "localhost:%d", s.port);
-	po.kind = DR_PROBE_TCP;
+	po.kind = DR_PROBE_CONNECT;
 	po.target = target; /* a name that resolves to the address */
 	run_probe(loop, &po, &out, NULL);
 	assert_int_equal(out.status, DR_EREFUSED);
@@ -614,7 +614,7 @@ test_tcp_refused(void **state)
 	char target[64], want[160];
 
 	snprintf(target, sizeof(target), "127.0.0.1:%d", closed_port(loop));
-	po.kind = DR_PROBE_TCP;
+	po.kind = DR_PROBE_CONNECT;
 	po.target = target;
 	po.within_ms = 350;
 	po.interval_ms = 100;
@@ -639,7 +639,7 @@ test_tcp_cancel(void **state)
 	char target[64];
 
 	snprintf(target, sizeof(target), "127.0.0.1:%d", closed_port(loop));
-	po.kind = DR_PROBE_TCP;
+	po.kind = DR_PROBE_CONNECT;
 	po.target = target;
 	po.within_ms = 60000;
 	po.interval_ms = 10000;
@@ -667,14 +667,14 @@ test_bad_targets(void **state)
 	    "h:65536", "h:8x", "::1:80", "[::1]80"};
 	size_t i;
 
-	po.kind = DR_PROBE_TCP;
+	po.kind = DR_PROBE_CONNECT;
 	for (i = 0; i < sizeof(bad_tcp) / sizeof(bad_tcp[0]); i++) {
 		po.target = bad_tcp[i];
 		assert_int_equal(
 		    dr_probe_start(loop, &po, probe_done, &out, NULL),
 		    DR_EINVAL);
 	}
-	po.kind = DR_PROBE_HTTP;
+	po.kind = DR_PROBE_GET;
 	po.target = "ftp://127.0.0.1/";
 	assert_int_equal(dr_probe_start(loop, &po, probe_done, &out, NULL),
 	                 DR_EINVAL);
