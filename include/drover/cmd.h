@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "drover/run.h"
+
 enum {
 	DR_EXIT_OK = 0,
 	DR_EXIT_FAIL = 1,
@@ -42,10 +44,13 @@ int dr_cmd_history(int argc, char **argv);
 
 struct dr_plan;
 struct dr_graph;
+struct dr_rs_run;
+
+#define DR_CMD_MAXFROM 16
 
 /* Direction and filters shared by show, graph, runbook, failover, drill. */
 struct dr_cmd_dir {
-	char *from[16]; /* --from milan,rome */
+	char *from[DR_CMD_MAXFROM]; /* --from milan,rome */
 	size_t nfrom;
 	const char *to;
 	bool drill;
@@ -64,6 +69,13 @@ int dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg);
 void dr_cmd_dir_free(struct dr_cmd_dir *d);
 
 /*
+ * Without --from, a drill (and check) rehearses the loss of every
+ * production site: adds each primary and secondary site of plan that is not
+ * d->to. Returns how many d->from holds.
+ */
+size_t dr_cmd_default_from(const struct dr_plan *plan, struct dr_cmd_dir *d);
+
+/*
  * Loads and validates the plan, printing every diagnostic to stderr.
  * Returns 0 and sets *out, or DR_EXIT_FAIL.
  */
@@ -75,6 +87,55 @@ int dr_cmd_load_plan(const char *path, struct dr_plan **out);
  */
 int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
                   struct dr_graph **out);
+
+/*
+ * A verb's command line: its options, by their letters in the table of every
+ * option (cmd.c: f --from, t --to, d --drill, O --only, n --dry-run, y --yes,
+ * A --auto-approve, j --json, M --metrics, I --incident-at, S
+ * --take-stale-lock, P --plan-changed, D --assume-done, R --rerun, X
+ * --rerun-indeterminate, m --mode, F --format, o --output, k --known-hosts;
+ * --help always), then exactly one operand (PLAN or RUN).
+ */
+struct dr_cmd_args {
+	const char *verb;
+	const char *letters;
+	const char *shortopts;  /* getopt's; NULL: "h" */
+	struct dr_cmd_dir *dir; /* f t d O go here when set */
+	int (*opt)(int c, const char *arg, void *ctx); /* the others: 0, or an
+	                                                  exit status after
+	                                                  saying why */
+	void *ctx;
+	const char **operand;
+};
+
+/*
+ * Parses argv (argv[0] is the verb) as a describes. Returns 0 with
+ * *a->operand set; -1 after printing the usage for --help (exit 0); or an
+ * exit status after saying what is wrong.
+ */
+int dr_cmd_parse(int argc, char **argv, const struct dr_cmd_args *a);
+
+/* What the verbs that run a plan (failover, drill, resume) share. */
+struct dr_cmd_run {
+	bool dry_run;          /* n --dry-run */
+	bool yes;              /* y --yes */
+	struct dr_run_opts ro; /* A j M S I */
+};
+
+/* The opt of those verbs: ctx is a struct dr_cmd_run. */
+int dr_cmd_run_opt(int c, const char *arg, void *ctx);
+
+/*
+ * Before a run acts: 0 with --yes (yes); else asks on the terminal for the
+ * target site's name under header. Returns 0, DR_EXIT_USAGE (no terminal:
+ * "refusing to VERB ... pass --yes") or DR_EXIT_FAIL (not confirmed), after
+ * saying so.
+ */
+int dr_cmd_confirm(const struct dr_graph *g, bool yes, const char *verb,
+                   const char *header);
+
+/* An opt for a verb whose one option of its own is a flag: *(bool *)ctx. */
+int dr_cmd_set_flag(int c, const char *arg, void *ctx);
 
 /*
  * For verbs whose options are the direction ones only (show, graph):
@@ -100,11 +161,28 @@ void dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f);
  */
 int dr_cmd_run_plan(int argc, char **argv, bool drill);
 
+/*
+ * A recorded run's state: its final one ("succeeded", "failed",
+ * "interrupted"), or "running" while its lock lives, else "interrupted".
+ */
+const char *dr_cmd_run_state(const char *sdir, const struct dr_rs_run *rs);
+
+/*
+ * Loads run id from STATE/runs (dr_rs_load; *run_dir set, caller frees).
+ * Says so on stderr when there is no such run (DR_ENOTFOUND: rs unset);
+ * other errors are the caller's to report (rs is set: what came before).
+ */
+int dr_cmd_open_run(const char *sdir, const char *id, char **run_dir,
+                    struct dr_rs_run *rs, char **why);
+
 /* The exit status for how a run ended (run.h). */
 int dr_cmd_exit_status(int end);
 
 /* Prints "usage: drover VERB USAGE" for the verb to stderr; returns 2. */
 int dr_cmd_usage(const char *verb);
+
+/* The same on stdout, for --help. */
+void dr_cmd_help(const char *verb);
 
 /* The verb called name, or NULL. */
 const struct dr_cmd *dr_cmd_find(const char *name);

@@ -43,15 +43,11 @@ dr_cmd_audit(int argc, char **argv)
 	    (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "show") != 0))
 		return dr_cmd_usage("audit");
 	sdir = dr_state_dir();
-	run_dir = dr_xasprintf("%s/runs/%s", sdir, argv[2]);
+	r = dr_cmd_open_run(sdir, argv[2], &run_dir, &rs, &why);
 	path = dr_xasprintf("%s/audit", run_dir);
-	r = dr_rs_load(run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
-	if (r == DR_ENOTFOUND) {
-		fprintf(stderr, "drover: no run %s under %s/runs\n", argv[2],
-		        sdir);
+	if (r == DR_ENOTFOUND)
 		goto out;
-	}
 	free(why);
 	why = NULL;
 	if (strcmp(argv[1], "show") == 0) {

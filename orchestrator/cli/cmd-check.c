@@ -8,7 +8,6 @@
  * an estimate of the run's duration from past runs; exit 0 when every check
  * passed, 1 otherwise, 2 on usage errors.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,14 +27,6 @@
 #include "drover/plan.h"
 #include "drover/records.h"
 #include "drover/ssh.h"
-
-static const struct option check_opts[] = {
-    {"from", required_argument, NULL, 'f'},
-    {"to", required_argument, NULL, 't'},
-    {"drill", no_argument, NULL, 'd'},
-    {"json", no_argument, NULL, 'j'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
 
 struct checking {
 	uv_loop_t loop;
@@ -223,53 +214,29 @@ dr_cmd_check(int argc, char **argv)
 	char *sdir = NULL;
 	char d[32];
 	FILE *out;
-	int c, rc = 0;
+	const char *path = NULL;
+	struct dr_cmd_args a = {"check",         "ftdj", NULL, &dir,
+	                        dr_cmd_set_flag, &json,  &path};
+	int rc = 0;
 
 	memset(&ck, 0, sizeof(ck));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", check_opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			dr_cmd_dir_free(&dir);
-			printf("usage: drover check PLAN --to S [--from S[,S]] "
-			       "[--drill] [--json]\n");
-			return DR_EXIT_OK;
-		default: /* --from --to --drill --only, or unknown */
-			rc = dr_cmd_dir_opt(&dir, c, optarg);
-		}
-		if (rc != 0)
-			goto out;
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
+		rc = rc < 0 ? DR_EXIT_OK : rc;
+		goto out;
 	}
-	if (optind != argc - 1 || dir.to == NULL) {
-		if (optind == argc - 1)
-			fprintf(stderr, "drover: check: give the target site: "
-			                "--to SITE\n");
-		fprintf(stderr,
-		        "usage: drover check PLAN --to S [--from S[,S]] "
-		        "[--drill] [--json]\n");
+	if (dir.to == NULL) {
+		fprintf(stderr, "drover: check: give the target site: --to "
+		                "SITE\n");
+		rc = dr_cmd_usage("check");
+		goto out;
+	}
+	if ((rc = dr_cmd_load_plan(path, &plan)) != 0)
+		goto out;
+	if (dir.nfrom == 0 && dr_cmd_default_from(plan, &dir) == 0) {
+		fprintf(stderr, "drover: check: the plan has no primary or "
+		                "secondary site; give --from SITE\n");
 		rc = DR_EXIT_USAGE;
 		goto out;
-	}
-	if ((rc = dr_cmd_load_plan(argv[optind], &plan)) != 0)
-		goto out;
-	if (dir.nfrom == 0) {
-		/* Every production site, as a drill rehearses. */
-		for (i = 0; i < plan->nsites && dir.nfrom < 16; i++)
-			if ((plan->sites[i].role == DR_SITE_PRIMARY ||
-			     plan->sites[i].role == DR_SITE_SECONDARY) &&
-			    strcmp(plan->sites[i].name, dir.to) != 0)
-				dir.from[dir.nfrom++] =
-				    (char *)plan->sites[i].name;
-		if (dir.nfrom == 0) {
-			fprintf(stderr, "drover: check: the plan has no "
-			                "primary or secondary site; give "
-			                "--from SITE\n");
-			rc = DR_EXIT_USAGE;
-			goto out;
-		}
 	}
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;

@@ -7,7 +7,6 @@
  * names the plan's name or the plan's file. Reads report.json when present
  * and falls back to the journal for runs that ended before writing it.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +20,25 @@
 #include "drover/records.h"
 #include "drover/runs.h"
 
-static const struct option history_opts[] = {
-    {"mode", required_argument, NULL, 'm'},
-    {"json", no_argument, NULL, 'j'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+/* --mode drill|failover, --json. */
+struct history_args {
+	const char *mode;
+	bool json;
+};
+
+static int
+history_opt(int c, const char *arg, void *ctx)
+{
+	struct history_args *ha = ctx;
+
+	if (c == 'm')
+		ha->mode = arg;
+	else if (c == 'j')
+		ha->json = true;
+	else
+		return DR_EXIT_USAGE;
+	return 0;
+}
 
 struct hrun {
 	char *id;
@@ -65,24 +78,6 @@ same_file(const char *a_abs, const char *b)
 	same = strcmp(a_abs, rb ? rb : b) == 0;
 	free(rb);
 	return same;
-}
-
-/* "running" while the run's lock is held by a live process. */
-static const char *
-journal_state(const char *sdir, const struct dr_rs_run *rs)
-{
-	char *holder = NULL, *mine;
-	bool alive = false, live;
-
-	if (rs->final_state)
-		return rs->final_state;
-	if (rs->to == NULL || dr_lock_peek(sdir, rs->to, &holder, &alive) != 0)
-		return "interrupted";
-	mine = dr_xasprintf("run %s ", rs->run_id);
-	live = alive && holder && strncmp(holder, mine, strlen(mine)) == 0;
-	free(mine);
-	free(holder);
-	return live ? "running" : "interrupted";
 }
 
 /*
@@ -148,7 +143,7 @@ load_run(const char *sdir, const char *dir, const char *name,
 			h->id = dr_xstrdup(rs.run_id);
 			h->mode = dr_xstrdup(rs.mode ? rs.mode : "?");
 			h->start_ms = rs.start_ms;
-			h->state = dr_xstrdup(journal_state(sdir, &rs));
+			h->state = dr_xstrdup(dr_cmd_run_state(sdir, &rs));
 			h->duration_ms = rs.last_ms > rs.start_ms
 			                     ? rs.last_ms - rs.start_ms
 			                     : 0;
@@ -348,36 +343,26 @@ print_table(const struct hrun *v, size_t n)
 int
 dr_cmd_history(int argc, char **argv)
 {
-	const char *mode = NULL;
-	bool json = false;
+	struct history_args ha = {0};
+	const char *mode, *path = NULL;
+	struct dr_cmd_args a = {"history",   "mj", NULL, NULL,
+	                        history_opt, &ha,  &path};
+	bool json;
 	struct dr_plan *plan = NULL;
 	char *sdir = NULL, *abs = NULL;
 	struct dr_runs runs;
 	struct hrun *v = NULL;
 	const struct hrun *last = NULL, *prev = NULL;
 	size_t n = 0, i, k;
-	int c;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", history_opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			mode = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			dr_cmd_usage("history");
-			return DR_EXIT_OK;
-		default:
-			return dr_cmd_usage("history");
-		}
-	}
-	if (optind != argc - 1 ||
-	    (mode && strcmp(mode, "drill") && strcmp(mode, "failover")))
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0)
+		return rc < 0 ? DR_EXIT_OK : rc;
+	mode = ha.mode;
+	json = ha.json;
+	if (mode && strcmp(mode, "drill") && strcmp(mode, "failover"))
 		return dr_cmd_usage("history");
-	if (dr_cmd_load_plan(argv[optind], &plan) != 0)
+	if (dr_cmd_load_plan(path, &plan) != 0)
 		return DR_EXIT_FAIL;
 	abs = realpath(plan->path, NULL);
 	sdir = dr_state_dir();

@@ -4,7 +4,6 @@
  * Rebuilt from the run's journal at any time, interrupted runs included, so
  * that the report never depends on the controller having ended cleanly.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,52 +14,46 @@
 #include "drover/report.h"
 #include "drover/records.h"
 
-static const struct option report_opts[] = {
-    {"format", required_argument, NULL, 'f'},
-    {"output", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+/* -f/--format FORMAT, -o/--output FILE. */
+static int
+report_opt(int c, const char *arg, void *ctx)
+{
+	const char **v = ctx;
+
+	if (c == 'f' || c == 'F')
+		v[0] = arg;
+	else if (c == 'o')
+		v[1] = arg;
+	else
+		return DR_EXIT_USAGE;
+	return 0;
+}
 
 int
 dr_cmd_report(int argc, char **argv)
 {
-	const char *format = "md", *out = NULL;
+	const char *v[2] = {"md", NULL}, *format, *out, *id = NULL;
+	struct dr_cmd_args a = {"report",   "Fo", "f:o:h", NULL,
+	                        report_opt, v,    &id};
 	struct dr_rs_run rs;
 	char *sdir = NULL, *run_dir = NULL, *why = NULL;
 	json_t *report = NULL;
 	bool loaded = false;
-	int c, r, rc = DR_EXIT_FAIL;
+	int r, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", report_opts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'f':
-			format = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'h':
-			dr_cmd_usage("report");
-			return DR_EXIT_OK;
-		default:
-			return dr_cmd_usage("report");
-		}
-	}
-	if (optind != argc - 1 ||
-	    (strcmp(format, "json") && strcmp(format, "md") &&
-	     strcmp(format, "html")))
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0)
+		return rc < 0 ? DR_EXIT_OK : rc;
+	rc = DR_EXIT_FAIL;
+	format = v[0];
+	out = v[1];
+	if (strcmp(format, "json") && strcmp(format, "md") &&
+	    strcmp(format, "html"))
 		return dr_cmd_usage("report");
 	sdir = dr_state_dir();
-	run_dir = dr_xasprintf("%s/runs/%s", sdir, argv[optind]);
-	r = dr_rs_load(run_dir, &rs, &why);
+	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
-	if (r == DR_ENOTFOUND) {
-		fprintf(stderr, "drover: no run %s under %s/runs\n",
-		        argv[optind], sdir);
+	if (r == DR_ENOTFOUND)
 		goto out;
-	}
 	if (r != 0)
 		fprintf(stderr,
 		        "drover: %s\ndrover: the report shows what "

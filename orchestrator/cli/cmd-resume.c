@@ -8,7 +8,6 @@
  * resume policy (resume.h) says what runs again. The plan file must not
  * have changed unless --plan-changed.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,28 +26,44 @@
 #include "drover/records.h"
 #include "drover/resume.h"
 
-static const struct option resume_opts[] = {
-    {"plan-changed", no_argument, NULL, 'P'},
-    {"assume-done", required_argument, NULL, 'D'},
-    {"rerun", required_argument, NULL, 'R'},
-    {"rerun-indeterminate", no_argument, NULL, 'I'},
-    {"yes", no_argument, NULL, 'y'},
-    {"auto-approve", no_argument, NULL, 'A'},
-    {"json", no_argument, NULL, 'j'},
-    {"metrics", required_argument, NULL, 'M'},
-    {"take-stale-lock", no_argument, NULL, 'S'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
-
 #define MAX_DECISIONS 256
 
+/* What the command line says: decisions, and how to run. */
 struct decisions {
+	bool plan_changed;
 	const char *done[MAX_DECISIONS];
 	size_t ndone;
 	const char *rerun[MAX_DECISIONS];
 	size_t nrerun;
 	bool rerun_indeterminate;
+	struct dr_cmd_run run;
 };
+
+static int
+resume_opt(int c, const char *arg, void *ctx)
+{
+	struct decisions *dc = ctx;
+
+	switch (c) {
+	case 'P':
+		dc->plan_changed = true;
+		break;
+	case 'D':
+		if (dc->ndone < MAX_DECISIONS)
+			dc->done[dc->ndone++] = arg;
+		break;
+	case 'R':
+		if (dc->nrerun < MAX_DECISIONS)
+			dc->rerun[dc->nrerun++] = arg;
+		break;
+	case 'X':
+		dc->rerun_indeterminate = true;
+		break;
+	default:
+		return dr_cmd_run_opt(c, arg, &dc->run);
+	}
+	return 0;
+}
 
 static bool
 listed(const char *const *v, size_t n, const char *key)
@@ -104,24 +119,6 @@ synced(int status, uint64_t seq, void *arg)
 {
 	(void)seq;
 	*(int *)arg = status;
-}
-
-static bool
-confirm(const struct dr_graph *g)
-{
-	char line[256];
-	size_t n;
-
-	fprintf(stderr,
-	        "\nResuming acts on real hosts.\n  %s\nType the target "
-	        "site's name (%s) to go on: ",
-	        dr_graph_direction(g), g->to->name);
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		return false;
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return strcmp(line, g->to->name) == 0;
 }
 
 /*
@@ -225,75 +222,32 @@ dr_cmd_resume(int argc, char **argv)
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
 	struct dr_diags diags = {0};
-	struct dr_run_opts ro = {0};
+	struct dr_run_opts *ro = &dc.run.ro;
+	const char *id = NULL;
+	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
+	                        resume_opt, &dc,         &id};
 	struct dr_task_run *presets = NULL;
 	struct dr_lock *lock = NULL;
 	char **notes = NULL, **recs = NULL, **arecs = NULL;
 	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
-	bool plan_changed = false, yes = false, loaded = false;
+	bool loaded = false;
 	char *sdir = NULL, *run_dir = NULL, *why = NULL, *cmdline = NULL;
 	char *audit_path = NULL, *jpath = NULL, head[65];
 	uint64_t jseq = 0, aseq = 0;
 	size_t naudit = 0;
-	int c, r, rc = DR_EXIT_FAIL;
+	int r, rc = DR_EXIT_FAIL;
 
 	cmdline = dr_run_command_line(argc, argv);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", resume_opts, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			plan_changed = true;
-			break;
-		case 'D':
-			if (dc.ndone < MAX_DECISIONS)
-				dc.done[dc.ndone++] = optarg;
-			break;
-		case 'R':
-			if (dc.nrerun < MAX_DECISIONS)
-				dc.rerun[dc.nrerun++] = optarg;
-			break;
-		case 'I':
-			dc.rerun_indeterminate = true;
-			break;
-		case 'y':
-			yes = true;
-			break;
-		case 'A':
-			ro.auto_approve = true;
-			break;
-		case 'M':
-			ro.metrics_path = optarg;
-			break;
-		case 'j':
-			ro.json = true;
-			break;
-		case 'S':
-			ro.take_stale_lock = true;
-			break;
-		case 'h':
-			free(cmdline);
-			dr_cmd_usage("resume");
-			return DR_EXIT_OK;
-		default:
-			rc = DR_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (optind != argc - 1) {
-		rc = dr_cmd_usage("resume");
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
+		rc = rc < 0 ? DR_EXIT_OK : rc;
 		goto out;
 	}
+	rc = DR_EXIT_FAIL;
 	sdir = dr_state_dir();
-	run_dir = dr_xasprintf("%s/runs/%s", sdir, argv[optind]);
-	r = dr_rs_load(run_dir, &rs, &why);
+	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
-	if (r == DR_ENOTFOUND) {
-		fprintf(stderr,
-		        "drover: no run %s under %s/runs (drover status "
-		        "lists the runs)\n",
-		        argv[optind], sdir);
+	if (r == DR_ENOTFOUND)
 		goto out;
-	}
 	if (r != 0) {
 		fprintf(stderr, "drover: cannot resume: %s\n", why);
 		goto out;
@@ -308,7 +262,7 @@ dr_cmd_resume(int argc, char **argv)
 	 * write to its journal. The lock says who holds it. */
 	free(why);
 	why = NULL;
-	r = dr_lock_acquire(sdir, rs.to, rs.run_id, ro.take_stale_lock, &lock,
+	r = dr_lock_acquire(sdir, rs.to, rs.run_id, ro->take_stale_lock, &lock,
 	                    &why);
 	if (r != 0) {
 		fprintf(stderr, "drover: cannot resume %s: %s\n", rs.run_id,
@@ -324,7 +278,7 @@ dr_cmd_resume(int argc, char **argv)
 	if (dr_cmd_load_plan(rs.plan_file, &plan) != 0)
 		goto out;
 	if (strcmp(plan->sha256, rs.plan_sha256) != 0) {
-		if (!plan_changed) {
+		if (!dc.plan_changed) {
 			fprintf(stderr,
 			        "drover: %s changed since the run started "
 			        "(sha256 %.12s... then, %.12s... now). Review "
@@ -432,38 +386,28 @@ dr_cmd_resume(int argc, char **argv)
 		rc = DR_EXIT_PAUSED;
 		goto out;
 	}
-	if (!yes) {
-		if (!isatty(STDIN_FILENO)) {
-			fprintf(stderr, "drover: refusing to resume without a "
-			                "terminal to confirm; pass --yes\n");
-			rc = DR_EXIT_USAGE;
-			goto out;
-		}
-		if (!confirm(g)) {
-			fprintf(stderr,
-			        "drover: not confirmed; nothing done\n");
-			goto out;
-		}
-	}
-	ro.graph = g;
-	ro.mode = rs.mode;
-	ro.run_id = rs.run_id;
-	ro.state_dir = sdir;
-	ro.lock = lock;
-	ro.resume = true;
-	ro.first_start_ms = rs.start_ms;
-	ro.incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
-	ro.journal_next_seq = jseq + 1;
-	ro.audit_next_seq = aseq + 1;
-	ro.audit_prev = head;
-	ro.presets = presets;
-	ro.audit_notes = (const char *const *)notes;
-	ro.naudit_notes = nnotes;
-	ro.only = (const char *const *)rs.only;
-	ro.nonly = rs.nonly;
-	ro.auto_approve = ro.auto_approve || rs.auto_approve;
-	ro.command_line = cmdline;
-	rc = dr_cmd_exit_status(dr_run_execute(&ro));
+	if ((rc = dr_cmd_confirm(g, dc.run.yes, "resume",
+	                         "Resuming acts on real hosts.")) != 0)
+		goto out;
+	ro->graph = g;
+	ro->mode = rs.mode;
+	ro->run_id = rs.run_id;
+	ro->state_dir = sdir;
+	ro->lock = lock;
+	ro->resume = true;
+	ro->first_start_ms = rs.start_ms;
+	ro->incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
+	ro->journal_next_seq = jseq + 1;
+	ro->audit_next_seq = aseq + 1;
+	ro->audit_prev = head;
+	ro->presets = presets;
+	ro->audit_notes = (const char *const *)notes;
+	ro->naudit_notes = nnotes;
+	ro->only = (const char *const *)rs.only;
+	ro->nonly = rs.nonly;
+	ro->auto_approve = ro->auto_approve || rs.auto_approve;
+	ro->command_line = cmdline;
+	rc = dr_cmd_exit_status(dr_run_execute(ro));
 	lock = NULL; /* released by the run */
 out:
 	dr_lock_release(lock);

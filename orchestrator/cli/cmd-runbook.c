@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +15,6 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 #include "drover/runbook.h"
-
-static const struct option runbook_opts[] = {
-    {"from", required_argument, NULL, 'f'},
-    {"to", required_argument, NULL, 't'},
-    {"drill", no_argument, NULL, 'd'},
-    {"format", required_argument, NULL, 'F'},
-    {"known-hosts", required_argument, NULL, 'k'},
-    {"output", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
 
 static bool
 ends_with(const char *s, const char *suffix)
@@ -83,59 +72,64 @@ plan_known_hosts(const struct dr_plan *p)
 	return path;
 }
 
+/* What runbook's own options say. */
+struct runbook_args {
+	struct dr_runbook_opts o;
+	const char *output, *known_hosts;
+	bool format_set;
+};
+
+static int
+runbook_opt(int c, const char *arg, void *ctx)
+{
+	struct runbook_args *ra = ctx;
+
+	switch (c) {
+	case 'F':
+		ra->format_set = true;
+		if (strcmp(arg, "md") == 0 || strcmp(arg, "markdown") == 0) {
+			ra->o.format = DR_RUNBOOK_MD;
+		} else if (strcmp(arg, "html") == 0) {
+			ra->o.format = DR_RUNBOOK_HTML;
+		} else {
+			fprintf(stderr,
+			        "drover: --format: \"%s\" is not md or html\n",
+			        arg);
+			return DR_EXIT_USAGE;
+		}
+		break;
+	case 'k':
+		ra->known_hosts = arg;
+		break;
+	case 'o':
+		ra->output = arg;
+		break;
+	default:
+		return DR_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int
 dr_cmd_runbook(int argc, char **argv)
 {
 	struct dr_cmd_dir dir = {0};
-	struct dr_runbook_opts o = {0};
+	struct runbook_args ra = {0};
+	struct dr_runbook_opts *o = &ra.o;
+	const char *path = NULL, *output;
+	struct dr_cmd_args a = {"runbook",   "ftdFko", "ho:", &dir,
+	                        runbook_opt, &ra,      &path};
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
-	const char *output = NULL, *known_hosts = NULL;
 	char *kh = NULL;
-	bool format_set = false;
-	int c, rc = 0;
+	int rc;
 
-	o.format = DR_RUNBOOK_MD;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", runbook_opts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			format_set = true;
-			if (strcmp(optarg, "md") == 0 ||
-			    strcmp(optarg, "markdown") == 0) {
-				o.format = DR_RUNBOOK_MD;
-			} else if (strcmp(optarg, "html") == 0) {
-				o.format = DR_RUNBOOK_HTML;
-			} else {
-				fprintf(stderr,
-				        "drover: --format: \"%s\" is not md "
-				        "or html\n",
-				        optarg);
-				rc = DR_EXIT_USAGE;
-			}
-			break;
-		case 'k':
-			known_hosts = optarg;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'h':
-			dr_cmd_dir_free(&dir);
-			printf("usage: drover runbook PLAN --from S[,S] --to S "
-			       "[--format md|html] [--known-hosts FILE] "
-			       "[-o FILE] [--drill]\n");
-			return DR_EXIT_OK;
-		default: /* --from --to --drill --only, or unknown */
-			rc = dr_cmd_dir_opt(&dir, c, optarg);
-		}
-		if (rc != 0)
-			goto out;
-	}
-	if (optind != argc - 1) {
-		rc = dr_cmd_usage("runbook");
+	ra.o.format = DR_RUNBOOK_MD;
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
+		rc = rc < 0 ? DR_EXIT_OK : rc;
 		goto out;
 	}
+	output = ra.output;
 	if (dir.nfrom == 0 || dir.to == NULL) {
 		fprintf(stderr, "drover: runbook: give the direction: --from "
 		                "SITE[,SITE] --to SITE\n");
@@ -143,23 +137,23 @@ dr_cmd_runbook(int argc, char **argv)
 		goto out;
 	}
 	/* -o runbook.html without --format means html. */
-	if (!format_set && output &&
+	if (!ra.format_set && output &&
 	    (ends_with(output, ".html") || ends_with(output, ".htm")))
-		o.format = DR_RUNBOOK_HTML;
+		o->format = DR_RUNBOOK_HTML;
 
-	if ((rc = dr_cmd_load_plan(argv[optind], &plan)) != 0)
+	if ((rc = dr_cmd_load_plan(path, &plan)) != 0)
 		goto out;
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
-	if (known_hosts)
-		o.known_hosts = known_hosts;
+	if (ra.known_hosts)
+		o->known_hosts = ra.known_hosts;
 	else if ((kh = plan_known_hosts(plan)) != NULL)
-		o.known_hosts = kh;
+		o->known_hosts = kh;
 
 	if (output && strcmp(output, "-") != 0) {
-		rc = write_file(g, &o, output);
+		rc = write_file(g, o, output);
 	} else {
-		int r = dr_runbook_write(g, &o, stdout);
+		int r = dr_runbook_write(g, o, stdout);
 		if (r != 0) {
 			fprintf(stderr, "drover: runbook: %s\n",
 			        dr_strerror(r));

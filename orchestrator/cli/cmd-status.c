@@ -13,24 +13,6 @@
 #include "drover/lock.h"
 #include "drover/records.h"
 
-/* "succeeded", "failed", "interrupted", or "running" while its lock lives. */
-static const char *
-run_state(const char *sdir, const struct dr_rs_run *rs)
-{
-	char *holder = NULL, *mine;
-	bool alive = false, live;
-
-	if (rs->final_state)
-		return rs->final_state;
-	if (dr_lock_peek(sdir, rs->to, &holder, &alive) != 0)
-		return "interrupted";
-	mine = dr_xasprintf("run %s ", rs->run_id);
-	live = alive && holder && strncmp(holder, mine, strlen(mine)) == 0;
-	free(mine);
-	free(holder);
-	return live ? "running" : "interrupted";
-}
-
 static size_t
 done_count(const struct dr_rs_run *rs)
 {
@@ -90,7 +72,7 @@ list_runs(const char *sdir)
 			printf("%-44s unreadable: %s\n", names[i],
 			       why ? why : "?");
 		} else {
-			st = r == 0 ? run_state(sdir, &rs) : "CORRUPT";
+			st = r == 0 ? dr_cmd_run_state(sdir, &rs) : "CORRUPT";
 			snprintf(dirn, sizeof(dirn), "%s->%s",
 			         rs.nfrom ? rs.from[0] : "?", rs.to);
 			if (rs.nfrom > 1)
@@ -126,16 +108,15 @@ cmp_task(const void *a, const void *b)
 static int
 show_run(const char *sdir, const char *id)
 {
-	char *dir = dr_xasprintf("%s/runs/%s", sdir, id), *why = NULL;
+	char *dir = NULL, *why = NULL;
 	struct dr_rs_run rs;
 	char d[32], when[40];
 	const char *st;
 	int tier = -1, r;
 	size_t i, j, counts[DR_TS_REFUSED + 1] = {0};
 
-	r = dr_rs_load(dir, &rs, &why);
+	r = dr_cmd_open_run(sdir, id, &dir, &rs, &why);
 	if (r == DR_ENOTFOUND) {
-		fprintf(stderr, "drover: no run %s under %s/runs\n", id, sdir);
 		free(dir);
 		return DR_EXIT_FAIL;
 	}
@@ -147,7 +128,7 @@ show_run(const char *sdir, const char *id)
 		free(dir);
 		return DR_EXIT_FAIL;
 	}
-	st = r == 0 ? run_state(sdir, &rs) : "CORRUPT";
+	st = r == 0 ? dr_cmd_run_state(sdir, &rs) : "CORRUPT";
 	printf("run %s\n  plan %s (%s)\n  %s from", rs.run_id, rs.plan_name,
 	       rs.plan_file, rs.mode);
 	for (j = 0; j < rs.nfrom; j++)

@@ -8,12 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drover/common.h"
 #include "drover/graph.h"
+#include "drover/lock.h"
 #include "drover/plan.h"
 #include "drover/preflight.h"
+#include "drover/records.h"
 #include "drover/run.h"
+#include "drover/runs.h"
+#include "drover/time.h"
 
 int
 dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
@@ -26,7 +31,7 @@ dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
 		d->nfrom = 0;
 		for (p = d->from_arg; (tok = strtok_r(p, ",", &save)) != NULL;
 		     p = NULL) {
-			if (d->nfrom == sizeof(d->from) / sizeof(d->from[0])) {
+			if (d->nfrom == DR_CMD_MAXFROM) {
 				fprintf(stderr,
 				        "drover: --from: too many sites\n");
 				return DR_EXIT_USAGE;
@@ -56,6 +61,30 @@ dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
 	} else {
 		return DR_EXIT_USAGE; /* getopt already said what was wrong */
 	}
+	return 0;
+}
+
+size_t
+dr_cmd_default_from(const struct dr_plan *plan, struct dr_cmd_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nsites && d->nfrom < DR_CMD_MAXFROM; i++) {
+		const struct dr_site *s = &plan->sites[i];
+		if ((s->role == DR_SITE_PRIMARY ||
+		     s->role == DR_SITE_SECONDARY) &&
+		    (d->to == NULL || strcmp(s->name, d->to) != 0))
+			d->from[d->nfrom++] = (char *)s->name;
+	}
+	return d->nfrom;
+}
+
+int
+dr_cmd_set_flag(int c, const char *arg, void *ctx)
+{
+	(void)c;
+	(void)arg;
+	*(bool *)ctx = true;
 	return 0;
 }
 
@@ -142,38 +171,194 @@ dr_cmd_preflight(const struct dr_graph *g)
 	return DR_EXIT_FAIL;
 }
 
-static const struct option dir_only_opts[] = {
+/*
+ * Every long option of the verbs, each once: its name, whether it takes an
+ * argument, and the letter the verbs' switches see. A verb names the ones it
+ * takes by their letters (dr_cmd_parse).
+ */
+static const struct option every_opt[] = {
     {"from", required_argument, NULL, 'f'},
     {"to", required_argument, NULL, 't'},
     {"drill", no_argument, NULL, 'd'},
     {"only", required_argument, NULL, 'O'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"yes", no_argument, NULL, 'y'},
+    {"auto-approve", no_argument, NULL, 'A'},
+    {"json", no_argument, NULL, 'j'},
+    {"metrics", required_argument, NULL, 'M'},
+    {"incident-at", required_argument, NULL, 'I'},
+    {"take-stale-lock", no_argument, NULL, 'S'},
+    {"plan-changed", no_argument, NULL, 'P'},
+    {"assume-done", required_argument, NULL, 'D'},
+    {"rerun", required_argument, NULL, 'R'},
+    {"rerun-indeterminate", no_argument, NULL, 'X'},
+    {"mode", required_argument, NULL, 'm'},
+    {"format", required_argument, NULL, 'F'},
+    {"output", required_argument, NULL, 'o'},
+    {"known-hosts", required_argument, NULL, 'k'},
     {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+};
+
+#define NOPTS (sizeof(every_opt) / sizeof(every_opt[0]))
+
+int
+dr_cmd_parse(int argc, char **argv, const struct dr_cmd_args *a)
+{
+	struct option opts[NOPTS + 1];
+	size_t i, n = 0;
+	const char *l;
+	int c, rc;
+
+	for (l = a->letters; *l; l++) {
+		for (i = 0; i < NOPTS && every_opt[i].val != *l; i++)
+			;
+		if (i == NOPTS) { /* a verb names a letter the table lacks */
+			fprintf(stderr, "drover: bug: no option '%c'\n", *l);
+			abort();
+		}
+		opts[n++] = every_opt[i];
+	}
+	opts[n++] = every_opt[NOPTS - 1]; /* --help, always */
+	memset(&opts[n], 0, sizeof(opts[n]));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, a->shortopts ? a->shortopts : "h",
+	                        opts, NULL)) != -1) {
+		if (c == 'h') {
+			dr_cmd_help(a->verb);
+			return -1;
+		}
+		if (c == '?' || c == ':')
+			return DR_EXIT_USAGE; /* getopt said what was wrong */
+		if (a->dir && strchr("ftdO", c) != NULL)
+			rc = dr_cmd_dir_opt(a->dir, c, optarg);
+		else
+			rc = a->opt(c, optarg, a->ctx);
+		if (rc != 0)
+			return rc;
+	}
+	if (optind != argc - 1)
+		return dr_cmd_usage(a->verb);
+	*a->operand = argv[optind];
+	return 0;
+}
+
+int
+dr_cmd_run_opt(int c, const char *arg, void *ctx)
+{
+	struct dr_cmd_run *r = ctx;
+
+	switch (c) {
+	case 'n':
+		r->dry_run = true;
+		break;
+	case 'y':
+		r->yes = true;
+		break;
+	case 'A':
+		r->ro.auto_approve = true;
+		break;
+	case 'j':
+		r->ro.json = true;
+		break;
+	case 'M':
+		r->ro.metrics_path = arg;
+		break;
+	case 'S':
+		r->ro.take_stale_lock = true;
+		break;
+	case 'I':
+		if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
+			fprintf(stderr,
+			        "drover: --incident-at %s: give a UTC time "
+			        "like 2023-12-08T03:00:00Z\n",
+			        arg);
+			return DR_EXIT_USAGE;
+		}
+		break;
+	default:
+		return DR_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+dr_cmd_confirm(const struct dr_graph *g, bool yes, const char *verb,
+               const char *header)
+{
+	char line[256];
+	size_t n;
+
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr,
+		        "drover: refusing to %s without a terminal to "
+		        "confirm; pass --yes\n",
+		        verb);
+		return DR_EXIT_USAGE;
+	}
+	fprintf(stderr,
+	        "\n%s\n  %s\nType the target site's name (%s) to go on: ",
+	        header, dr_graph_direction(g), g->to->name);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) != NULL) {
+		n = strlen(line);
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (strcmp(line, g->to->name) == 0)
+			return 0;
+	}
+	fprintf(stderr, "drover: not confirmed; nothing done\n");
+	return DR_EXIT_FAIL;
+}
+
+const char *
+dr_cmd_run_state(const char *sdir, const struct dr_rs_run *rs)
+{
+	char *holder = NULL, *mine;
+	bool alive = false, live;
+
+	if (rs->final_state)
+		return rs->final_state;
+	if (rs->to == NULL || dr_lock_peek(sdir, rs->to, &holder, &alive) != 0)
+		return "interrupted";
+	mine = dr_xasprintf("run %s ", rs->run_id);
+	live = alive && holder && strncmp(holder, mine, strlen(mine)) == 0;
+	free(mine);
+	free(holder);
+	return live ? "running" : "interrupted";
+}
+
+int
+dr_cmd_open_run(const char *sdir, const char *id, char **run_dir,
+                struct dr_rs_run *rs, char **why)
+{
+	int r;
+
+	*run_dir = dr_runs_dir(sdir, id);
+	r = dr_rs_load(*run_dir, rs, why);
+	if (r == DR_ENOTFOUND)
+		fprintf(stderr,
+		        "drover: no run %s under %s/runs (drover status lists "
+		        "the runs)\n",
+		        id, sdir);
+	return r;
+}
 
 int
 dr_cmd_plan_graph(int argc, char **argv, const char *verb,
                   struct dr_plan **plan, struct dr_graph **g)
 {
 	struct dr_cmd_dir dir = {0};
-	int c, rc = 0;
+	const char *path = NULL;
+	struct dr_cmd_args a = {verb, "ftdO", NULL, &dir, NULL, NULL, &path};
+	int rc;
 
 	*plan = NULL;
 	*g = NULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", dir_only_opts, NULL)) != -1) {
-		if (c == 'h') {
-			dr_cmd_dir_free(&dir);
-			dr_cmd_usage(verb);
-			return -1;
-		}
-		if ((rc = dr_cmd_dir_opt(&dir, c, optarg)) != 0)
-			goto out;
-	}
-	if (optind != argc - 1) {
-		rc = dr_cmd_usage(verb);
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0)
 		goto out;
-	}
-	if ((rc = dr_cmd_load_plan(argv[optind], plan)) != 0)
+	if ((rc = dr_cmd_load_plan(path, plan)) != 0)
 		goto out;
 	if ((rc = dr_cmd_expand(*plan, &dir, g)) != 0) {
 		dr_plan_free(*plan);
@@ -213,7 +398,8 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_drill},
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
-     "[--plan-changed] [--yes] [--auto-approve] [--json]",
+     "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "
+     "[--take-stale-lock]",
      "continue an interrupted run from its journal", dr_cmd_resume},
     {"status", "[RUN]", "list runs, or show one run's tasks by tier",
      dr_cmd_status},
@@ -240,20 +426,28 @@ dr_cmd_list(FILE *f)
 	fprintf(f, "\nrun 'drover COMMAND --help' for its arguments\n");
 }
 
+static void
+usage_to(FILE *f, const char *verb)
+{
+	const struct dr_cmd *c = dr_cmd_find(verb);
+
+	if (c)
+		fprintf(f, "usage: drover %s %s\n", verb, c->usage);
+	else
+		dr_cmd_list(f);
+}
+
 int
 dr_cmd_usage(const char *verb)
 {
-	size_t i;
-
-	for (i = 0; i < NCMDS; i++) {
-		if (strcmp(cmd_table[i].name, verb) == 0) {
-			fprintf(stderr, "usage: drover %s %s\n", verb,
-			        cmd_table[i].usage);
-			return DR_EXIT_USAGE;
-		}
-	}
-	dr_cmd_list(stderr);
+	usage_to(stderr, verb);
 	return DR_EXIT_USAGE;
+}
+
+void
+dr_cmd_help(const char *verb)
+{
+	usage_to(stdout, verb);
 }
 
 const struct dr_cmd *

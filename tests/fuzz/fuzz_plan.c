@@ -27,9 +27,9 @@
 #include "drover/plan.h"
 #include "drover/runbook.h"
 
-#define MAX_INPUT 65536 /* larger plans only slow the fuzzer down */
-#define MAX_PAIRS 4     /* directions expanded per plan */
-#define MAX_LOST 16     /* sites in the "every lost site" expansion */
+#define FUZZ_MAX_INPUT 65536 /* larger plans only slow the fuzzer down */
+#define MAX_PAIRS 4          /* directions expanded per plan */
+#define MAX_LOST 16          /* sites in the "every lost site" expansion */
 #define FIXED_NOW_MS 1702004400000ULL /* 2023-12-08T03:00:00Z */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -204,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dr_plan *plan = NULL;
 	char *text;
 
-	if (size > MAX_INPUT || memchr(data, '\0', size) != NULL ||
+	if (size > FUZZ_MAX_INPUT || memchr(data, '\0', size) != NULL ||
 	    has_include((const char *)data, size))
 		return -1; /* not added to the corpus */
 	text = dr_xmalloc(size + 1);

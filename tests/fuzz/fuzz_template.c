@@ -22,7 +22,7 @@
 #include "drover/shcmd.h"
 #include "drover/template.h"
 
-#define MAX_INPUT 65536
+#define FUZZ_MAX_INPUT 65536
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -204,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *tmpl, *value;
 	size_t tlen;
 
-	if (size > MAX_INPUT)
+	if (size > FUZZ_MAX_INPUT)
 		return -1;
 	cut = memchr(data, '\0', size);
 	tlen = cut ? (size_t)(cut - data) : size;
