@@ -109,6 +109,14 @@ void dr_arena_free(struct dr_arena *a);
 int dr_write_file_atomic(const char *path, const void *data, size_t len,
                          unsigned mode);
 
+/*
+ * Reads the file at path whole (at most limit bytes; 0: no limit). Returns
+ * 0 with *data (NUL-terminated, caller frees) and *len (may be NULL), or
+ * DR_EIO (errno says why), or DR_EINVAL when it is larger than limit.
+ * Blocks, like dr_write_file_atomic.
+ */
+int dr_read_file(const char *path, size_t limit, char **data, size_t *len);
+
 /* Creates dir and its missing parents, mode 0700. Returns 0 or -1 (errno
  * says why). */
 int dr_mkdirs(const char *dir);

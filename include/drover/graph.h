@@ -124,6 +124,12 @@ void dr_graph_dot(const struct dr_graph *g, FILE *f);
 const char *dr_graph_from_names(const struct dr_graph *g);
 
 /*
+ * The hosts task t holds an SSH session on: [0] its host (run, script and
+ * copy), [1] a copy's source. NULL where it holds none.
+ */
+void dr_task_hosts(const struct dr_task *t, const struct dr_host *hs[2]);
+
+/*
  * The direction with each site's role, for confirmations and boards:
  * "milan (primary, LOST), rome (secondary, LOST) -> torino (standby)".
  * Owned by the graph.

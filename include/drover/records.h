@@ -115,16 +115,6 @@ int dr_task_state_parse(const char *name);
 /* Audit chain: a record's payload with "prev" = hash of the previous one. */
 char *dr_audit_record(const char *prev_hash, const char *event,
                       const char *detail);
-/*
- * Verifies STATE/runs/RUN/audit: every record's prev is the SHA-256 of the
- * record before it, and, when expect_head is given, the last record's hash
- * equals it. Returns 0 and sets *nrecords and head (the last record's hash,
- * or 64 zeros; head may be NULL), or DR_EIO with *why (malloc'd)
- * naming the first bad record.
- */
-int dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
-                    char head[65], char **why);
-/* SHA-256 hex of a payload, for chaining. */
-void dr_audit_hash(const char *payload, char out[65]);
+/* (audit.h verifies the chain and hashes its records.) */
 
 #endif

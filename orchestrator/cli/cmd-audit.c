@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "drover/cmd.h"
+#include "drover/audit.h"
 #include "drover/common.h"
 #include "drover/journal.h"
 #include "drover/records.h"

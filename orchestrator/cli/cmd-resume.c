@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "drover/cmd.h"
+#include "drover/audit.h"
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/journal.h"
@@ -43,25 +44,16 @@ static int
 resume_opt(int c, const char *arg, void *ctx)
 {
 	struct decisions *dc = ctx;
+	size_t *n = c == 'D' ? &dc->ndone : &dc->nrerun;
 
-	switch (c) {
-	case 'P':
+	if (c == 'P')
 		dc->plan_changed = true;
-		break;
-	case 'D':
-		if (dc->ndone < MAX_DECISIONS)
-			dc->done[dc->ndone++] = arg;
-		break;
-	case 'R':
-		if (dc->nrerun < MAX_DECISIONS)
-			dc->rerun[dc->nrerun++] = arg;
-		break;
-	case 'X':
+	else if (c == 'X')
 		dc->rerun_indeterminate = true;
-		break;
-	default:
+	else if (c != 'D' && c != 'R')
 		return dr_cmd_run_opt(c, arg, &dc->run);
-	}
+	else if (*n < MAX_DECISIONS)
+		(c == 'D' ? dc->done : dc->rerun)[(*n)++] = arg;
 	return 0;
 }
 

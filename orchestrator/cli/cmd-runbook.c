@@ -84,29 +84,22 @@ runbook_opt(int c, const char *arg, void *ctx)
 {
 	struct runbook_args *ra = ctx;
 
-	switch (c) {
-	case 'F':
-		ra->format_set = true;
-		if (strcmp(arg, "md") == 0 || strcmp(arg, "markdown") == 0) {
-			ra->o.format = DR_RUNBOOK_MD;
-		} else if (strcmp(arg, "html") == 0) {
-			ra->o.format = DR_RUNBOOK_HTML;
-		} else {
-			fprintf(stderr,
-			        "drover: --format: \"%s\" is not md or html\n",
-			        arg);
-			return DR_EXIT_USAGE;
-		}
-		break;
-	case 'k':
+	if (c == 'k') {
 		ra->known_hosts = arg;
-		break;
-	case 'o':
+	} else if (c == 'o') {
 		ra->output = arg;
-		break;
-	default:
+	} else if (c != 'F') {
+		return DR_EXIT_USAGE;
+	} else if (strcmp(arg, "md") == 0 || strcmp(arg, "markdown") == 0) {
+		ra->o.format = DR_RUNBOOK_MD;
+	} else if (strcmp(arg, "html") == 0) {
+		ra->o.format = DR_RUNBOOK_HTML;
+	} else {
+		fprintf(stderr, "drover: --format: \"%s\" is not md or html\n",
+		        arg);
 		return DR_EXIT_USAGE;
 	}
+	ra->format_set = ra->format_set || c == 'F';
 	return 0;
 }
 

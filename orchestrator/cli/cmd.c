@@ -246,36 +246,24 @@ int
 dr_cmd_run_opt(int c, const char *arg, void *ctx)
 {
 	struct dr_cmd_run *r = ctx;
+	bool *flag = c == 'n'   ? &r->dry_run
+	             : c == 'y' ? &r->yes
+	             : c == 'A' ? &r->ro.auto_approve
+	             : c == 'j' ? &r->ro.json
+	             : c == 'S' ? &r->ro.take_stale_lock
+	                        : NULL;
 
-	switch (c) {
-	case 'n':
-		r->dry_run = true;
-		break;
-	case 'y':
-		r->yes = true;
-		break;
-	case 'A':
-		r->ro.auto_approve = true;
-		break;
-	case 'j':
-		r->ro.json = true;
-		break;
-	case 'M':
+	if (flag != NULL) {
+		*flag = true;
+	} else if (c == 'M') {
 		r->ro.metrics_path = arg;
-		break;
-	case 'S':
-		r->ro.take_stale_lock = true;
-		break;
-	case 'I':
-		if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
-			fprintf(stderr,
-			        "drover: --incident-at %s: give a UTC time "
-			        "like 2023-12-08T03:00:00Z\n",
-			        arg);
-			return DR_EXIT_USAGE;
-		}
-		break;
-	default:
+	} else if (c != 'I') {
+		return DR_EXIT_USAGE;
+	} else if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
+		fprintf(stderr,
+		        "drover: --incident-at %s: give a UTC time like "
+		        "2023-12-08T03:00:00Z\n",
+		        arg);
 		return DR_EXIT_USAGE;
 	}
 	return 0;

@@ -1021,36 +1021,54 @@ dr_graph_dot(const struct dr_graph *g, FILE *f)
 	free(order);
 }
 
-const char *
-dr_graph_from_names(const struct dr_graph *g)
+void
+dr_task_hosts(const struct dr_task *t, const struct dr_host *hs[2])
+{
+	enum dr_action a = t->step->action;
+
+	hs[0] = a == DR_ACT_RUN || a == DR_ACT_SCRIPT || a == DR_ACT_COPY
+	            ? t->host
+	            : NULL;
+	hs[1] = a == DR_ACT_COPY ? t->src_host : NULL;
+}
+
+/* The lost sites, ", "-joined, with their roles when roles; in the arena. */
+static char *
+lost_sites(const struct dr_graph *g, bool roles, const char *to)
 {
 	struct dr_buf b;
 	char *r;
 	size_t i;
 
 	dr_buf_init(&b, 0);
-	for (i = 0; i < g->nfrom; i++)
-		dr_buf_printf(&b, "%s%s", i ? "," : "", g->from[i]->name);
+	for (i = 0; i < g->nfrom; i++) {
+		const struct dr_site *s = g->from[i];
+		if (roles)
+			dr_buf_printf(&b, "%s%s (%s, LOST)", i ? ", " : "",
+			              s->name, dr_site_role_name(s->role));
+		else
+			dr_buf_printf(&b, "%s%s", i ? "," : "", s->name);
+	}
+	if (to)
+		dr_buf_puts(&b, to);
 	r = dr_arena_strdup(g->arena, b.data ? b.data : "");
 	dr_buf_free(&b);
 	return r;
 }
 
 const char *
+dr_graph_from_names(const struct dr_graph *g)
+{
+	return lost_sites(g, false, NULL);
+}
+
+const char *
 dr_graph_direction(const struct dr_graph *g)
 {
-	struct dr_buf b;
-	char *r;
-	size_t i;
+	char *to = dr_xasprintf(" -> %s (%s)", g->to->name,
+	                        dr_site_role_name(g->to->role));
+	const char *r = lost_sites(g, true, to);
 
-	dr_buf_init(&b, 0);
-	for (i = 0; i < g->nfrom; i++)
-		dr_buf_printf(&b, "%s%s (%s, LOST)", i ? ", " : "",
-		              g->from[i]->name,
-		              dr_site_role_name(g->from[i]->role));
-	dr_buf_printf(&b, " -> %s (%s)", g->to->name,
-	              dr_site_role_name(g->to->role));
-	r = dr_arena_strdup(g->arena, b.data);
-	dr_buf_free(&b);
+	free(to);
 	return r;
 }

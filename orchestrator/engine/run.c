@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "drover/audit.h"
 #include "drover/common.h"
 #include "drover/exec.h"
 #include "drover/journal.h"

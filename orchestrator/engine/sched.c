@@ -722,7 +722,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 			s->host_site[hi++] = (int)i;
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		const struct dr_host *hs[2] = {NULL, NULL};
+		const struct dr_host *hs[2];
 		int k;
 
 		s->runs[i].exit_code = -1;
@@ -731,12 +731,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 			s->ncleanup++;
 		else
 			s->tier_left[t->tier]++;
-		if (t->step->action == DR_ACT_RUN ||
-		    t->step->action == DR_ACT_SCRIPT ||
-		    t->step->action == DR_ACT_COPY)
-			hs[0] = t->host;
-		if (t->step->action == DR_ACT_COPY)
-			hs[1] = t->src_host;
+		dr_task_hosts(t, hs);
 		for (k = 0; k < 2; k++) {
 			s->slots[i][k] = -1;
 			if (hs[k] == NULL)

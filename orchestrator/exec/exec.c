@@ -1111,25 +1111,6 @@ dr_exec_executor(struct dr_exec *ex, struct dr_executor *out)
 	out->impl = ex;
 }
 
-static int
-read_file(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	struct dr_buf b;
-	char chunk[8192];
-	size_t n;
-
-	if (f == NULL)
-		return DR_EIO;
-	dr_buf_init(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		dr_buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	*data = dr_buf_steal(&b);
-	return 0;
-}
-
 static void
 exec_free(struct dr_exec *ex)
 {
@@ -1170,13 +1151,8 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 	ex->npools = n;
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		const struct dr_host *hs[2] = {NULL, NULL};
-		if (t->step->action == DR_ACT_RUN ||
-		    t->step->action == DR_ACT_SCRIPT ||
-		    t->step->action == DR_ACT_COPY)
-			hs[0] = t->host;
-		if (t->step->action == DR_ACT_COPY)
-			hs[1] = t->src_host;
+		const struct dr_host *hs[2];
+		dr_task_hosts(t, hs);
 		for (j = 0; j < 2; j++) {
 			struct pool *pl = hs[j] ? pool_of(ex, hs[j]) : NULL;
 			if (pl == NULL)
@@ -1202,7 +1178,8 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 		path = st->script[0] == '/'
 		           ? dr_xstrdup(st->script)
 		           : dr_xasprintf("%s/%s", p->dir, st->script);
-		if (read_file(path, &ex->scripts[i], &ex->script_len[i]) != 0) {
+		if (dr_read_file(path, 0, &ex->scripts[i],
+		                 &ex->script_len[i]) != 0) {
 			fprintf(stderr, "drover: %s: cannot read script: %s\n",
 			        path, strerror(errno));
 			free(path);

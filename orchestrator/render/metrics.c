@@ -142,6 +142,55 @@ previous_value(const char *previous, const char *series)
 	return -1;
 }
 
+/* The per-service families, in the order they are written. */
+enum { SVC_RECOVERED, SVC_RECOVERY, SVC_RTO, SVC_RTO_MET, NSVC_METRICS };
+
+static const struct svc_metric {
+	const char *name, *help;
+	bool seconds; /* the value is milliseconds, written as seconds */
+} svc_metrics[NSVC_METRICS] = {
+    [SVC_RECOVERED] = {"service_recovered",
+                       "1 if the service (for the tenant; \"\" for a global "
+                       "service) was recovered in the last run, 0 otherwise.",
+                       false},
+    [SVC_RECOVERY] = {"service_recovery_seconds",
+                      "Time from the start of the last run until the service "
+                      "was recovered, in seconds; absent when it was not "
+                      "recovered.",
+                      true},
+    [SVC_RTO] = {"service_rto_seconds",
+                 "Recovery time objective of the service, in seconds; absent "
+                 "when the plan sets none.",
+                 true},
+    [SVC_RTO_MET] = {"service_rto_met",
+                     "1 if the service was recovered within its RTO in the "
+                     "last run, 0 otherwise.",
+                     false},
+};
+
+/* Metric m of the service's report entry o; false: no sample. */
+static bool
+svc_value(int m, const json_t *o, long long *v)
+{
+	bool recovered = json_is_true(json_object_get(o, "recovered"));
+	long long rto = ival(o, "rto_ms");
+
+	switch (m) {
+	case SVC_RECOVERED:
+		*v = recovered;
+		return true;
+	case SVC_RECOVERY:
+		*v = ival(o, "recovery_ms");
+		return recovered && *v >= 0;
+	case SVC_RTO:
+		*v = rto;
+		return rto > 0;
+	default: /* SVC_RTO_MET; no target: no verdict */
+		*v = json_is_true(json_object_get(o, "rto_met"));
+		return rto > 0;
+	}
+}
+
 struct svc {
 	const char *service, *tenant;
 	const json_t *o;
@@ -190,7 +239,7 @@ dr_metrics_render(const json_t *report, const char *previous, char **out)
 	const char *state = sval(report, "state");
 	const char *prefix;
 	json_t *tasks = json_object_get(report, "tasks");
-	size_t counts[NSTATES] = {0}, i, j, nsvc, nother = 0;
+	size_t counts[NSTATES] = {0}, i, j, m, nsvc, nother = 0;
 	const char **other = NULL;
 	size_t *other_count = NULL;
 	struct svc *svc;
@@ -292,82 +341,36 @@ dr_metrics_render(const json_t *report, const char *previous, char **out)
 	free(other_count);
 
 	svc = collect_services(report, &nsvc);
-	family(&b, prefix, "service_recovered",
-	       "1 if the service (for the tenant; \"\" for a global service) "
-	       "was recovered in the last run, 0 otherwise.");
-	for (i = 0; i < nsvc; i++) {
-		sample(&b, prefix, "service_recovered", plan, "service",
-		       svc[i].service, "tenant", svc[i].tenant, NULL);
-		put_int(&b, json_is_true(json_object_get(svc[i].o, "recovered"))
-		                ? 1
-		                : 0);
-	}
-	family(&b, prefix, "service_recovery_seconds",
-	       "Time from the start of the last run until the service was "
-	       "recovered, in seconds; absent when it was not recovered.");
-	for (i = 0; i < nsvc; i++) {
-		long long r = ival(svc[i].o, "recovery_ms");
-		if (!json_is_true(json_object_get(svc[i].o, "recovered")) ||
-		    r < 0)
-			continue;
-		sample(&b, prefix, "service_recovery_seconds", plan, "service",
-		       svc[i].service, "tenant", svc[i].tenant, NULL);
-		put_seconds(&b, (uint64_t)r);
-	}
-	family(&b, prefix, "service_rto_seconds",
-	       "Recovery time objective of the service, in seconds; absent "
-	       "when the plan sets none.");
-	for (i = 0; i < nsvc; i++) {
-		long long r = ival(svc[i].o, "rto_ms");
-		if (r <= 0)
-			continue;
-		sample(&b, prefix, "service_rto_seconds", plan, "service",
-		       svc[i].service, "tenant", svc[i].tenant, NULL);
-		put_seconds(&b, (uint64_t)r);
-	}
-	family(&b, prefix, "service_rto_met",
-	       "1 if the service was recovered within its RTO in the last "
-	       "run, 0 otherwise.");
-	for (i = 0; i < nsvc; i++) {
-		if (ival(svc[i].o, "rto_ms") <= 0)
-			continue; /* no target: no verdict */
-		sample(&b, prefix, "service_rto_met", plan, "service",
-		       svc[i].service, "tenant", svc[i].tenant, NULL);
-		put_int(&b, json_is_true(json_object_get(svc[i].o, "rto_met"))
-		                ? 1
-		                : 0);
+	for (m = 0; m < NSVC_METRICS; m++) {
+		const struct svc_metric *f = &svc_metrics[m];
+		family(&b, prefix, f->name, f->help);
+		for (i = 0; i < nsvc; i++) {
+			long long v;
+			if (!svc_value((int)m, svc[i].o, &v))
+				continue;
+			sample(&b, prefix, f->name, plan, "service",
+			       svc[i].service, "tenant", svc[i].tenant, NULL);
+			if (f->seconds)
+				put_seconds(&b, (uint64_t)v);
+			else
+				put_int(&b, v);
+		}
 	}
 	free(svc);
 	*out = dr_buf_steal(&b);
 	return 0;
 }
 
-/* The file's text, or NULL when it cannot be read (or is huge). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	struct dr_buf b;
-	char chunk[4096];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	dr_buf_init(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		dr_buf_append(&b, chunk, n);
-		if (b.len > (16u << 20))
-			break;
-	}
-	fclose(f);
-	return dr_buf_steal(&b);
-}
-
 int
 dr_metrics_write(const json_t *report, const char *path)
 {
-	char *previous = slurp(path), *text = NULL;
-	int r = dr_metrics_render(report, previous, &text);
+	char *previous = NULL, *text = NULL;
+	int r;
+
+	/* The previous file's samples, when it can be read (and is not huge).
+	 */
+	dr_read_file(path, 16u << 20, &previous, NULL);
+	r = dr_metrics_render(report, previous, &text);
 
 	free(previous);
 	if (r != 0)

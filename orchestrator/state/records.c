@@ -1,4 +1,4 @@
-/* runstate.c: journal and audit records of a run, written and read back. */
+/* records.c: journal and audit records of a run, written and read back. */
 #include "drover/records.h"
 
 #include <jansson.h>
@@ -10,7 +10,6 @@
 
 #include "drover/common.h"
 #include "drover/journal.h"
-#include "drover/sha256.h"
 #include "drover/shcmd.h"
 
 static char *
@@ -26,14 +25,23 @@ dump(json_t *o)
 	return s;
 }
 
+/* Seals a record: "t", the wall clock now, last; then serialises it. */
+static char *
+seal(json_t *o)
+{
+	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
+	return dump(o);
+}
+
 static json_t *
 jstr(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
 
+/* Who acts: user, host and pid of this controller. */
 static void
-who(json_t *o, const char *command_line)
+who(json_t *o)
 {
 	struct passwd *pw = getpwuid(geteuid());
 	char host[256] = "";
@@ -42,6 +50,13 @@ who(json_t *o, const char *command_line)
 	json_object_set_new(o, "user", jstr(pw ? pw->pw_name : NULL));
 	json_object_set_new(o, "host", json_string(host));
 	json_object_set_new(o, "pid", json_integer(getpid()));
+}
+
+/* Who, and the command line they gave. */
+static void
+who_said(json_t *o, const char *command_line)
+{
+	who(o);
 	json_object_set_new(o, "command", jstr(command_line));
 }
 
@@ -76,9 +91,8 @@ dr_rs_run_record(const struct dr_graph *g, const char *run_id, const char *mode,
 		json_object_set_new(o, "incident_t",
 		                    json_integer((json_int_t)incident_ms));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)g->ntasks));
-	who(o, command_line);
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
-	return dump(o);
+	who_said(o, command_line);
+	return seal(o);
 }
 
 char *
@@ -144,47 +158,35 @@ dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
 	}
 	json_object_set_new(o, "t0",
 	                    json_integer((json_int_t)r->start_wall_ms));
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
 	free(msg);
 	free(tail);
-	return dump(o);
+	return seal(o);
 }
 
 char *
 dr_rs_decision_record(const char *key, const char *decision)
 {
-	json_t *o = json_object();
+	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "decision", "key", key,
+	                      "decision", decision);
 
-	json_object_set_new(o, "type", json_string("decision"));
-	json_object_set_new(o, "key", json_string(key));
-	json_object_set_new(o, "decision", json_string(decision));
-	who(o, NULL);
-	json_object_del(o, "command");
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
-	return dump(o);
+	who(o);
+	return seal(o);
 }
 
 char *
 dr_rs_resume_record(const char *command_line)
 {
-	json_t *o = json_object();
+	json_t *o = json_pack("{s:s}", "type", "resume");
 
-	json_object_set_new(o, "type", json_string("resume"));
-	who(o, command_line);
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
-	return dump(o);
+	who_said(o, command_line);
+	return seal(o);
 }
 
 char *
 dr_rs_finish_record(const char *state, const char *audit_head)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "type", json_string("finish"));
-	json_object_set_new(o, "state", json_string(state));
-	json_object_set_new(o, "audit_head", jstr(audit_head));
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
-	return dump(o);
+	return seal(json_pack("{s:s, s:s, s:o}", "type", "finish", "state",
+	                      state, "audit_head", jstr(audit_head)));
 }
 
 int
@@ -431,97 +433,13 @@ dr_rs_find(const struct dr_rs_run *r, const char *key)
 	return NULL;
 }
 
-void
-dr_audit_hash(const char *payload, char out[65])
-{
-	dr_sha256_hex(payload, strlen(payload), out);
-}
-
 char *
 dr_audit_record(const char *prev_hash, const char *event, const char *detail)
 {
-	json_t *o = json_object();
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:o}", "type", "audit", "prev",
+	              prev_hash, "event", event, "detail", jstr(detail));
 
-	json_object_set_new(o, "type", json_string("audit"));
-	json_object_set_new(o, "prev", json_string(prev_hash));
-	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "detail", jstr(detail));
-	who(o, NULL);
-	json_object_del(o, "command");
-	json_object_set_new(o, "t", json_integer((json_int_t)dr_now_wall_ms()));
-	return dump(o);
-}
-
-struct verifyctx {
-	char prev[65];
-	size_t n;
-	char *why;
-};
-
-static int
-on_audit(uint64_t seq, const char *payload, size_t len, void *arg)
-{
-	struct verifyctx *c = arg;
-	json_t *o = json_loadb(payload, len, 0, NULL);
-	const char *prev =
-	    o ? json_string_value(json_object_get(o, "prev")) : NULL;
-
-	if (prev == NULL || strcmp(prev, c->prev) != 0) {
-		c->why = dr_xasprintf(
-		    "audit record %llu does not follow the one before it "
-		    "(a record was removed, changed or reordered)",
-		    (unsigned long long)seq);
-		json_decref(o);
-		return 1;
-	}
-	json_decref(o);
-	dr_audit_hash(payload, c->prev);
-	c->n++;
-	return 0;
-}
-
-int
-dr_audit_verify(const char *path, const char *expect_head, size_t *nrecords,
-                char head[65], char **why)
-{
-	struct verifyctx c;
-	struct dr_journal_info info;
-	int r;
-
-	memset(&c, 0, sizeof(c));
-	memset(c.prev, '0', 64);
-	*why = NULL;
-	*nrecords = 0;
-	r = dr_journal_replay(path, on_audit, &c, &info);
-	if (r == 1) {
-		*why = c.why;
-		return DR_EIO;
-	}
-	if (r != 0) {
-		/* An audit trail is evidence: never advise cutting it. */
-		*why = dr_xasprintf(
-		    "%s%s",
-		    info.error[0] ? info.error : "audit file unreadable",
-		    info.bad_offset
-		        ? "; the audit trail is evidence: keep the "
-		          "file exactly as it is, copy it somewhere "
-		          "safe, and find out who changed it"
-		        : "");
-		return DR_EIO;
-	}
-	if (info.torn_bytes) {
-		*why = dr_xasprintf("%s: the last record is torn", path);
-		return DR_EIO;
-	}
-	if (expect_head && strcmp(expect_head, c.prev) != 0) {
-		*why = dr_xasprintf(
-		    "%s: the last record is not the one the run ended "
-		    "with (records were removed or changed at the end)",
-		    path);
-		return DR_EIO;
-	}
-	*nrecords = c.n;
-	if (head)
-		memcpy(head, c.prev, 65);
-	return 0;
+	who(o);
+	return seal(o);
 }

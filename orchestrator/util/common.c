@@ -334,6 +334,37 @@ dr_trace_on(void)
 }
 
 int
+dr_read_file(const char *path, size_t limit, char **data, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	struct dr_buf b;
+	char chunk[8192];
+	size_t n;
+	int r = 0;
+
+	*data = NULL;
+	if (f == NULL)
+		return DR_EIO;
+	dr_buf_init(&b, 0);
+	while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		dr_buf_append(&b, chunk, n);
+		if (limit && b.len > limit)
+			r = DR_EINVAL;
+	}
+	if (r == 0 && ferror(f))
+		r = DR_EIO;
+	fclose(f);
+	if (r != 0) {
+		dr_buf_free(&b);
+		return r;
+	}
+	if (len)
+		*len = b.len;
+	*data = dr_buf_steal(&b);
+	return 0;
+}
+
+int
 dr_write_file_atomic(const char *path, const void *data, size_t len,
                      unsigned mode)
 {

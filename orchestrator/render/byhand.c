@@ -1,0 +1,362 @@
+/*
+ * byhand.c: the shell lines to do a task by hand (see byhand.h).
+ */
+#include "drover/byhand.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/common.h"
+#include "drover/shcmd.h"
+
+int
+dr_byhand_port(const struct dr_plan *p, const struct dr_host *h)
+{
+	if (h->port > 0)
+		return h->port;
+	if (p->defaults.port > 0)
+		return p->defaults.port;
+	return 22;
+}
+
+const char *
+dr_byhand_user(const struct dr_plan *p, const struct dr_host *h)
+{
+	if (h->user)
+		return h->user;
+	return p->defaults.user ? p->defaults.user : "root";
+}
+
+char *
+dr_byhand_label(const struct dr_host *h)
+{
+	return dr_xasprintf("%s/%s", h->site ? h->site->name : "?", h->name);
+}
+
+/* A word the shell takes literally as it is, or single-quoted. */
+static void
+shell_word(struct dr_buf *b, const char *s)
+{
+	const char *q;
+
+	for (q = s; *q; q++) {
+		if (strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		        "0123456789@%+=:,./_-",
+		        *q) == NULL)
+			break;
+	}
+	if (*s && *q == '\0')
+		dr_buf_puts(b, s);
+	else
+		dr_sh_quote(b, s);
+}
+
+/* "ssh -p PORT user@address". */
+static void
+ssh_dest(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h)
+{
+	char *s = dr_xasprintf("%s@%s", dr_byhand_user(p, h), h->address);
+
+	dr_buf_printf(b, "ssh -p %d ", dr_byhand_port(p, h));
+	shell_word(b, s);
+	free(s);
+}
+
+/* "ssh -p PORT user@address 'CMD'": cmd quoted once more for the line. */
+static void
+ssh_line(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h,
+         const char *cmd)
+{
+	ssh_dest(p, b, h);
+	dr_buf_puts(b, " ");
+	dr_sh_quote(b, cmd);
+}
+
+/* "scp -P PORT FROM TO" where one side is user@address:path on h (IPv6
+ * addresses in brackets) and the other the local file. */
+static void
+scp_line(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h,
+         const char *path, const char *local, bool to_host)
+{
+	char *remote =
+	    dr_xasprintf(strchr(h->address, ':') ? "%s@[%s]:%s" : "%s@%s:%s",
+	                 dr_byhand_user(p, h), h->address, path);
+
+	dr_buf_printf(b, "scp -P %d ", dr_byhand_port(p, h));
+	shell_word(b, to_host ? local : remote);
+	dr_buf_puts(b, " ");
+	shell_word(b, to_host ? remote : local);
+	free(remote);
+}
+
+char *
+dr_byhand_login(const struct dr_plan *p, const struct dr_host *h)
+{
+	struct dr_buf b;
+
+	dr_buf_init(&b, 0);
+	ssh_dest(p, &b, h);
+	return dr_buf_steal(&b);
+}
+
+char *
+dr_byhand_ssh(const struct dr_plan *p, const struct dr_host *h, const char *cmd,
+              const char *input)
+{
+	struct dr_buf b;
+
+	dr_buf_init(&b, 0);
+	ssh_line(p, &b, h, cmd ? cmd : "");
+	if (input) {
+		dr_buf_puts(&b, " < ");
+		shell_word(&b, input);
+	}
+	return dr_buf_steal(&b);
+}
+
+/* ---- a copy relayed through the workstation --------------------------- */
+
+struct copy {
+	const struct dr_plan *p;
+	const struct dr_host *src, *dst;
+	const char *src_path; /* on src, or the local file */
+	const char *name;     /* the file's name */
+	const char *sha;      /* the digest the plan gives, or NULL */
+	bool manifest;        /* FILE.sha256 beside the file */
+	char *dst_file;       /* where it goes on dst */
+	char *local;          /* where it is on the workstation */
+};
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* scp from the source host, with the manifest when there is one. */
+static char *
+fetch_lines(const struct copy *c)
+{
+	struct dr_buf b;
+
+	dr_buf_init(&b, 0);
+	scp_line(c->p, &b, c->src, c->src_path, c->local, false);
+	if (c->manifest) {
+		char *m = dr_xasprintf("%s.sha256", c->src_path);
+		char *lm = dr_xasprintf("%s.sha256", c->local);
+
+		dr_buf_puts(&b, "\n");
+		scp_line(c->p, &b, c->src, m, lm, false);
+		free(lm);
+		free(m);
+	}
+	return dr_buf_steal(&b);
+}
+
+/* sha256sum on the workstation. */
+static char *
+check_lines(const struct copy *c)
+{
+	struct dr_buf b;
+
+	dr_buf_init(&b, 0);
+	if (c->sha) {
+		char *line = dr_xasprintf("%s  %s", c->sha, c->local);
+		dr_buf_puts(&b, "echo ");
+		dr_sh_quote(&b, line);
+		dr_buf_puts(&b, " | sha256sum -c");
+		free(line);
+	} else if (c->manifest) {
+		char *ldir = dr_xstrdup(c->local), *sl = strrchr(ldir, '/');
+		char *lm = dr_xasprintf("%s.sha256", c->name);
+
+		if (sl && !(sl == ldir + 1 && ldir[0] == '.')) {
+			*sl = '\0';
+			dr_buf_puts(&b, "cd ");
+			shell_word(&b, sl == ldir ? "/" : ldir);
+			dr_buf_puts(&b, " && ");
+		}
+		dr_buf_puts(&b, "sha256sum -c ");
+		shell_word(&b, lm);
+		free(lm);
+		free(ldir);
+	} else {
+		dr_buf_puts(&b, "sha256sum ");
+		shell_word(&b, c->local);
+		dr_buf_puts(&b, "   # compare with the digest in the backup "
+		                "catalogue");
+	}
+	return dr_buf_steal(&b);
+}
+
+/* The check at the destination, and the mode when the step sets one. */
+static void
+dst_check(const struct copy *c, struct dr_buf *rc, const char *dir,
+          bool same_name, const char *mode)
+{
+	if (c->manifest && same_name) {
+		char *m = dr_xasprintf("%s.sha256", c->name);
+		dr_buf_puts(rc, "cd ");
+		shell_word(rc, dir ? dir : "/");
+		dr_buf_puts(rc, " && sha256sum -c ");
+		shell_word(rc, m);
+		free(m);
+	} else if (c->sha) {
+		char *line = dr_xasprintf("%s  %s", c->sha, c->dst_file);
+		dr_buf_puts(rc, "echo ");
+		shell_word(rc, line);
+		dr_buf_puts(rc, " | sha256sum -c");
+		free(line);
+	} else {
+		dr_buf_puts(rc, "sha256sum ");
+		shell_word(rc, c->dst_file);
+	}
+	if (mode) {
+		dr_buf_printf(rc, " && chmod %s ", mode);
+		shell_word(rc, c->dst_file);
+	}
+}
+
+/* mkdir, scp to the destination host, and the check there. */
+static char *
+send_lines(const struct copy *c, const char *mode)
+{
+	char *dir = dr_xstrdup(c->dst_file), *slash = strrchr(dir, '/');
+	bool same_name = strcmp(base_name(c->dst_file), c->name) == 0;
+	struct dr_buf b, rc;
+
+	dr_buf_init(&b, 0);
+	if (slash && slash != dir) {
+		*slash = '\0';
+		dr_buf_init(&rc, 0);
+		dr_buf_puts(&rc, "mkdir -p ");
+		shell_word(&rc, dir);
+		ssh_line(c->p, &b, c->dst, rc.data);
+		dr_buf_puts(&b, "\n");
+		dr_buf_free(&rc);
+	}
+	scp_line(c->p, &b, c->dst, c->dst_file, c->local, true);
+	dr_buf_puts(&b, "\n");
+	if (c->manifest && same_name) {
+		char *lm = dr_xasprintf("%s.sha256", c->local);
+		char *dm = dr_xasprintf("%s.sha256", c->dst_file);
+		scp_line(c->p, &b, c->dst, dm, lm, true);
+		dr_buf_puts(&b, "\n");
+		free(dm);
+		free(lm);
+	}
+	dr_buf_init(&rc, 0);
+	dst_check(c, &rc, slash && slash != dir ? dir : NULL, same_name, mode);
+	ssh_line(c->p, &b, c->dst, rc.data);
+	dr_buf_free(&rc);
+	free(dir);
+	return dr_buf_steal(&b);
+}
+
+size_t
+dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
+               struct dr_byhand_step out[DR_BYHAND_MAX])
+{
+	const struct dr_step *st = t->step;
+	struct copy c = {.p = p, .src = t->src_host, .dst = t->host};
+	size_t n = 0;
+	char *hl;
+
+	c.src_path = t->src_path;
+	c.name = base_name(t->src_path ? t->src_path : "file");
+	c.manifest =
+	    (st->copy.sha256 && strcmp(st->copy.sha256, "manifest") == 0) ||
+	    (t->sha256 && strcmp(t->sha256, "manifest") == 0);
+	c.sha = c.manifest ? NULL : t->sha256;
+	if (t->dst_path && t->dst_path[0] &&
+	    t->dst_path[strlen(t->dst_path) - 1] == '/')
+		c.dst_file = dr_xasprintf("%s%s", t->dst_path, c.name);
+	else
+		c.dst_file = dr_xstrdup(t->dst_path ? t->dst_path : c.name);
+	c.local = c.src ? dr_xasprintf("./%s", c.name)
+	                : dr_xstrdup(t->src_path ? t->src_path : c.name);
+
+	if (c.src) {
+		hl = dr_byhand_label(c.src);
+		out[n].say = dr_xasprintf(
+		    "1. On your workstation, fetch it from %s:", hl);
+		out[n++].lines = fetch_lines(&c);
+		free(hl);
+	}
+	out[n].say = dr_xstrdup(c.src ? "2. Check it before sending it on:"
+	                              : "1. Check the local file:");
+	out[n++].lines = check_lines(&c);
+	if (c.dst) {
+		hl = dr_byhand_label(c.dst);
+		out[n].say = dr_xasprintf(
+		    "%d. Send it to %s and check it there:", c.src ? 3 : 2, hl);
+		out[n++].lines = send_lines(&c, st->copy.mode);
+		free(hl);
+	} else {
+		struct dr_buf b;
+
+		dr_buf_init(&b, 0);
+		dr_buf_puts(&b, "mv ");
+		shell_word(&b, c.local);
+		dr_buf_puts(&b, " ");
+		shell_word(&b, c.dst_file);
+		out[n].say =
+		    dr_xstrdup(c.src ? "3. Keep it on your workstation at:"
+		                     : "2. Keep it at:");
+		out[n++].lines = dr_buf_steal(&b);
+	}
+	free(c.local);
+	free(c.dst_file);
+	return n;
+}
+
+void
+dr_byhand_clear(struct dr_byhand_step *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(s[i].say);
+		free(s[i].lines);
+	}
+}
+
+/* ---- a probe ------------------------------------------------------------ */
+
+char *
+dr_byhand_probe(const struct dr_task *t)
+{
+	const struct dr_probe *pr = &t->step->probe;
+	const char *target = t->target ? t->target : "";
+	struct dr_buf b;
+
+	dr_buf_init(&b, 0);
+	if (pr->kind == DR_PROBE_TCP) {
+		const char *colon = strrchr(target, ':');
+		char *hostpart =
+		    colon ? dr_xstrndup(target, (size_t)(colon - target))
+		          : dr_xstrdup(target);
+
+		dr_buf_puts(&b, "nc -z -w 5 ");
+		shell_word(&b, hostpart);
+		dr_buf_printf(&b, " %s && echo open", colon ? colon + 1 : "");
+		free(hostpart);
+		return dr_buf_steal(&b);
+	}
+	if (pr->expect_body) {
+		dr_buf_puts(&b, "curl -sS --max-time 10 ");
+		dr_sh_quote(&b, target);
+		dr_buf_puts(&b, " | grep -F ");
+		dr_sh_quote(&b, pr->expect_body);
+		if (pr->expect_status != 0)
+			return dr_buf_steal(&b);
+		dr_buf_puts(&b, "\n");
+	}
+	dr_buf_puts(&b, "curl -sS -o /dev/null -w '%{http_code}\\n' "
+	                "--max-time 10 ");
+	dr_sh_quote(&b, target);
+	return dr_buf_steal(&b);
+}
