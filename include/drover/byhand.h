@@ -17,6 +17,16 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 
+/*
+ * The order to do the tasks of g in: run order, regrouped by tier, then
+ * service (in order of first start), then tenant within the service, so
+ * that a person finishes one service instance before the next; cleanup
+ * steps last. If regrouping would put a task before one it depends on, the
+ * plain run order. Fills order[] with g->ntasks task indexes. Returns 0 or
+ * DR_EINVAL (the graph has a cycle).
+ */
+int dr_byhand_order(const struct dr_graph *g, size_t *order);
+
 /* The port drover connects to h on: the host's, the plan's, or 22. */
 int dr_byhand_port(const struct dr_plan *p, const struct dr_host *h);
 

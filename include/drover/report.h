@@ -73,6 +73,15 @@ int dr_report_render_file(const struct json_t *report, const char *format,
                           const char *path);
 
 /*
+ * Writes report.json, report.md and report.html into run_dir, in that
+ * order, calling done(arg, path, err) after each: err 0 when written, else
+ * the errno of the failure.
+ */
+void dr_report_write_all(const struct json_t *report, const char *run_dir,
+                         void (*done)(void *arg, const char *path, int err),
+                         void *arg);
+
+/*
  * The report of a run rebuilt from its journal (what the journal says of
  * each task, the plan expanded again), or NULL after printing why (the
  * plan cannot be loaded). Caller owns it.

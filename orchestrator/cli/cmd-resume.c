@@ -113,6 +113,18 @@ synced(int status, uint64_t seq, void *arg)
 	*(int *)arg = status;
 }
 
+static void
+report_written(void *arg, const char *path, int err)
+{
+	if (err != 0) {
+		fprintf(stderr, "drover: cannot write %s: %s\n", path,
+		        strerror(err));
+		*(int *)arg = DR_EXIT_FAIL;
+	} else {
+		printf("wrote %s from the journal\n", path);
+	}
+}
+
 /*
  * A run killed after its last record but before its report files: write
  * them from the journal.
@@ -120,11 +132,9 @@ synced(int status, uint64_t seq, void *arg)
 static int
 ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
 {
-	static const char *const formats[] = {"json", "md", "html"};
 	char *path = dr_xasprintf("%s/report.json", run_dir);
 	json_t *report;
 	int rc = DR_EXIT_OK;
-	size_t i;
 
 	if (access(path, F_OK) == 0) {
 		free(path);
@@ -133,16 +143,7 @@ ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
 	free(path);
 	if ((report = dr_report_rebuild(rs)) == NULL)
 		return DR_EXIT_FAIL;
-	for (i = 0; i < 3; i++) {
-		path = dr_xasprintf("%s/report.%s", run_dir, formats[i]);
-		if (dr_report_render_file(report, formats[i], path) != 0) {
-			fprintf(stderr, "drover: cannot write %s\n", path);
-			rc = DR_EXIT_FAIL;
-		} else {
-			printf("wrote %s from the journal\n", path);
-		}
-		free(path);
-	}
+	dr_report_write_all(report, run_dir, report_written, &rc);
 	json_decref(report);
 	return rc;
 }

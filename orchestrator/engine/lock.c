@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drover/common.h"
@@ -27,9 +28,28 @@ read_holder(int fd)
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+	n = (ssize_t)strcspn(buf, "\n"); /* the holder's line */
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
 	return n > 0 ? dr_xstrdup(buf) : NULL;
+}
+
+/*
+ * The holder of a lock another process holds. It writes its line just
+ * after it takes the lock: give it a moment (at most 1 s, before any loop
+ * runs) rather than report "unknown holder".
+ */
+static char *
+wait_holder(int fd)
+{
+	struct timespec ten_ms = {0, 10 * 1000 * 1000};
+	char *holder = NULL;
+	int i;
+
+	for (i = 0; i < 100 && (holder = read_holder(fd)) == NULL; i++)
+		nanosleep(&ten_ms, NULL);
+	return holder;
 }
 
 int
@@ -59,7 +79,7 @@ dr_lock_acquire(const char *state_dir, const char *site, const char *run_id,
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		holder = read_holder(fd);
+		holder = wait_holder(fd);
 		*why = dr_xasprintf("site %s is held by another run: %s (lock "
 		                    "%s)",
 		                    site, holder ? holder : "unknown holder",
@@ -96,9 +116,9 @@ dr_lock_acquire(const char *state_dir, const char *site, const char *run_id,
 	info = dr_xasprintf("run %s by %s@%s pid %ld since %s\n", run_id,
 	                    pw ? pw->pw_name : "?", host, (long)getpid(),
 	                    dr_time_fmt(dr_now_wall_ms(), when, sizeof(when)));
-	if (ftruncate(fd, 0) != 0 ||
-	    pwrite(fd, info, strlen(info), 0) != (ssize_t)strlen(info) ||
-	    fsync(fd) != 0) {
+	/* Written over the old line, then cut to it: never empty while held. */
+	if (pwrite(fd, info, strlen(info), 0) != (ssize_t)strlen(info) ||
+	    ftruncate(fd, (off_t)strlen(info)) != 0 || fsync(fd) != 0) {
 		free(*why);
 		*why = dr_xasprintf("%s: %s", path, strerror(errno));
 		close(fd);

@@ -6,8 +6,9 @@
  * Every task state change is appended to the journal; the scheduler waits
  * for a task's intent to be durable before it starts it, and for its outcome
  * before its dependents start (group commit: one fdatasync per loop turn).
- * The board prints one line per change. At the end: the finish record, the
- * summary against RTOs, report.json, the lock released, the loop closed.
+ * The board (board.c) prints one line per change; gates and pauses ask the
+ * operator on the terminal (prompt.c). At the end: the finish record, the
+ * summary against RTOs, the reports, the lock released, the loop closed.
  */
 #include "drover/run.h"
 
@@ -23,21 +24,17 @@
 #include <uv.h>
 
 #include "drover/audit.h"
+#include "drover/board.h"
 #include "drover/common.h"
 #include "drover/exec.h"
 #include "drover/journal.h"
 #include "drover/lock.h"
 #include "drover/metrics.h"
 #include "drover/probe.h"
+#include "drover/prompt.h"
 #include "drover/report.h"
 #include "drover/records.h"
 #include "drover/ssh.h"
-
-struct prompt {
-	bool gate; /* else: pause */
-	size_t task;
-	struct prompt *next;
-};
 
 struct run {
 	uv_loop_t loop;
@@ -53,11 +50,7 @@ struct run {
 	char *run_id;
 	char *run_dir;
 	bool interactive;
-	/* Operator prompts on the terminal, one at a time. */
-	uv_tty_t tty;
-	bool tty_open, tty_reading;
-	struct prompt *prompts;
-	struct dr_buf line;
+	struct dr_prompts prompts; /* gates and pauses, on the terminal */
 	uint64_t end_wall_ms;
 	/* Durability. */
 	struct dr_journal *journal;
@@ -71,7 +64,6 @@ struct run {
 	uint64_t start_wall_ms;    /* RTOs are measured from here */
 	uint64_t jrecords, jsyncs; /* journal counters at the end */
 	const char *metrics_path;
-	uint64_t incident_ms;
 	const char *state_dir;
 };
 
@@ -165,54 +157,12 @@ audit(struct run *rn, const char *event, const char *detail)
 	free(payload);
 }
 
-static void
-fmt_clock(uint64_t ms, char *buf, size_t len)
+/* Milliseconds since the scheduler started the run. */
+static uint64_t
+since_start(const struct run *rn)
 {
-	uint64_t s = ms / 1000;
-
-	snprintf(
-	    buf, len, "%02llu:%02llu:%02llu", (unsigned long long)(s / 3600),
-	    (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
-}
-
-/* "payroll/comune-brescia restore torino/to-db1" */
-static void
-task_label(const struct dr_task *t, struct dr_buf *b)
-{
-	dr_buf_puts(b, t->service->name);
-	if (t->tenant)
-		dr_buf_printf(b, "/%s", t->tenant->name);
-	dr_buf_printf(b, " %s", t->step->name);
-	if (t->host)
-		dr_buf_printf(b, " %s/%s", t->site->name, t->host->name);
-}
-
-static void
-json_event(struct run *rn, const struct dr_task *t, const struct dr_task_run *r,
-           uint64_t elapsed)
-{
-	struct dr_buf b;
-	const char *p;
-
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "{\"event\":\"task\",\"run\":\"%s\",\"task\":\"",
-	              rn->run_id);
-	for (p = t->key; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			dr_buf_append(&b, "\\", 1);
-		dr_buf_append(&b, p, 1);
-	}
-	dr_buf_printf(&b,
-	              "\",\"tier\":%d,\"state\":\"%s\",\"attempt\":%d,"
-	              "\"elapsed_ms\":%llu",
-	              t->tier, dr_task_state_name(r->state), r->attempts,
-	              (unsigned long long)elapsed);
-	if (r->exit_code >= 0 && r->state != DR_TS_RUNNING)
-		dr_buf_printf(&b, ",\"exit_status\":%d", r->exit_code);
-	dr_buf_puts(&b, "}\n");
-	fputs(b.data, stdout);
-	fflush(stdout);
-	dr_buf_free(&b);
+	return rn->sched ? dr_now_mono_ms() - dr_sched_start_mono_ms(rn->sched)
+	                 : 0;
 }
 
 static void
@@ -220,250 +170,33 @@ on_change(void *arg, const struct dr_task *t, const struct dr_task_run *r,
           enum dr_task_state old)
 {
 	struct run *rn = arg;
-	uint64_t now = dr_now_mono_ms();
-	uint64_t since =
-	    rn->sched ? now - dr_sched_start_mono_ms(rn->sched) : 0;
-	char clock[32], d[32];
-	struct dr_buf b;
+	uint64_t since = since_start(rn);
 
 	if (rn->json)
-		json_event(rn, t, r, since);
+		dr_board_json(rn->run_id, t, r, since);
 	if (r->state == DR_TS_PENDING)
 		return;
 	journal_task(rn, t, r);
 	if (t->step->action == DR_ACT_APPROVE && r->state == DR_TS_SUCCEEDED &&
 	    r->message && strstr(r->message, "--auto-approve"))
 		audit(rn, "auto-approve", t->key);
-	fmt_clock(since, clock, sizeof(clock));
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "[%s] tier %d ", clock, t->tier);
-	task_label(t, &b);
-	switch (r->state) {
-	case DR_TS_RUNNING:
-		dr_buf_puts(&b, r->attempts > 1 ? " retry" : " start");
-		if (r->attempts > 1)
-			dr_buf_printf(&b, " %d", r->attempts);
-		break;
-	case DR_TS_SUCCEEDED:
-		dr_buf_printf(&b, " ok %s",
-		              dr_duration_fmt(r->end_mono_ms - r->start_mono_ms,
-		                              d, sizeof(d)));
-		break;
-	case DR_TS_RETRY_WAIT:
-		dr_buf_printf(&b, " failed (attempt %d): %s", r->attempts,
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_FAILED:
-		dr_buf_printf(&b, " FAILED%s after %s: %s",
-		              r->unreachable ? " (unreachable)" : "",
-		              dr_duration_fmt(r->end_mono_ms - r->start_mono_ms,
-		                              d, sizeof(d)),
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_SKIPPED:
-		dr_buf_printf(&b, " skipped: %s",
-		              r->unreachable
-		                  ? "host unreachable (unreachable = "
-		                    "continue)"
-		                  : (r->message ? r->message : ""));
-		if (r->unreachable && r->message)
-			dr_buf_printf(&b, ": %s", r->message);
-		break;
-	case DR_TS_CANCELLED:
-		if (old == DR_TS_PENDING) {
-			dr_buf_free(&b);
-			return; /* summarised at the end */
-		}
-		dr_buf_printf(&b, " cancelled: %s",
-		              r->message ? r->message : "");
-		break;
-	case DR_TS_REFUSED:
-		dr_buf_printf(&b, " refused: %s", r->message ? r->message : "");
-		break;
-	case DR_TS_PENDING:
-	case DR_TS_INDETERMINATE:
-		dr_buf_printf(&b, " %s", dr_task_state_name(r->state));
-		break;
-	}
-	fprintf(rn->board, "%s\n", b.data);
-	if ((r->state == DR_TS_FAILED || r->state == DR_TS_RETRY_WAIT) &&
-	    r->tail && r->tail[0]) {
-		const char *p = r->tail;
-		size_t len = strlen(p);
-		if (len > 600)
-			p += len - 600;
-		fprintf(rn->board, "    | %s\n", p);
-	}
-	fflush(rn->board);
-	dr_buf_free(&b);
+	dr_board_task(rn->board, t, r, old, since);
 }
 
-/* Terminal prompts for gates and pauses. */
-static void ask_next(struct run *rn);
-
+/* The prompts' audit hook. */
 static void
-tty_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+audit_answer(void *arg, const char *event, const char *detail)
 {
-	static char mem[1024];
-
-	(void)h;
-	(void)hint;
-	buf->base = mem;
-	buf->len = sizeof(mem);
-}
-
-static void
-answer(struct run *rn, const char *text)
-{
-	struct prompt *p = rn->prompts;
-	const char *who = getenv("USER");
-
-	if (p == NULL)
-		return;
-	if (p->gate) {
-		bool yes = strcmp(text, "yes") == 0;
-		if (!yes && strcmp(text, "no") != 0) {
-			fprintf(stderr, "  answer yes or no: ");
-			return;
-		}
-		rn->prompts = p->next;
-		audit(rn, yes ? "approve" : "refuse",
-		      rn->g->tasks[p->task].key);
-		dr_exec_gate_answer(rn->ex, p->task, yes, who);
-	} else {
-		bool unknown = dr_sched_task(rn->sched, p->task)->unknown;
-		enum dr_pause_answer a;
-		if (strcmp(text, "r") == 0 || strcmp(text, "retry") == 0 ||
-		    (unknown && strcmp(text, "rerun") == 0))
-			a = DR_PAUSE_RETRY;
-		else if (!unknown &&
-		         (strcmp(text, "s") == 0 || strcmp(text, "skip") == 0))
-			a = DR_PAUSE_SKIP;
-		else if (unknown &&
-		         (strcmp(text, "d") == 0 || strcmp(text, "done") == 0))
-			a = DR_PAUSE_DONE;
-		else if (strcmp(text, "a") == 0 || strcmp(text, "abort") == 0)
-			a = DR_PAUSE_ABORT;
-		else {
-			fprintf(stderr,
-			        unknown ? "  answer done, rerun or abort: "
-			                : "  answer retry, skip or abort: ");
-			return;
-		}
-		rn->prompts = p->next;
-		{
-			/* Every decision is on record before it acts. */
-			char *d = dr_xasprintf("%s: %s",
-			                       rn->g->tasks[p->task].key, text);
-			audit(rn, unknown ? "decision" : "pause-answer", d);
-			free(d);
-		}
-		dr_sched_answer_pause(rn->sched, p->task, a);
-	}
-	free(p);
-	ask_next(rn);
-}
-
-static void
-tty_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct run *rn = s->data;
-	ssize_t i;
-
-	if (n < 0) {
-		/* The terminal went away: refuse what is pending. */
-		uv_read_stop(s);
-		rn->tty_reading = false;
-		while (rn->prompts)
-			answer(rn, rn->prompts->gate ? "no" : "abort");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		char c = buf->base[i];
-		if (c == '\r')
-			continue;
-		if (c != '\n') {
-			dr_buf_append(&rn->line, &c, 1);
-			continue;
-		}
-		answer(rn, rn->line.data ? rn->line.data : "");
-		rn->line.len = 0;
-		if (rn->line.data)
-			rn->line.data[0] = '\0';
-	}
-}
-
-static void
-ask_next(struct run *rn)
-{
-	struct prompt *p = rn->prompts;
-	const struct dr_task *t;
-
-	if (p == NULL) {
-		if (rn->tty_reading) {
-			uv_read_stop((uv_stream_t *)&rn->tty);
-			rn->tty_reading = false;
-		}
-		return;
-	}
-	t = &rn->g->tasks[p->task];
-	if (p->gate) {
-		fprintf(stderr,
-		        "\n=== approval gate: %s/%s\n    %s\n  approve? "
-		        "(yes/no): ",
-		        t->service->name, t->step->name,
-		        t->prompt ? t->prompt : "");
-	} else {
-		const struct dr_task_run *r = dr_sched_task(rn->sched, p->task);
-		if (r->unknown)
-			fprintf(
-			    stderr,
-			    "\n=== %s: %s\n  done (you checked on the host "
-			    "that it did its work), rerun, or abort (decide "
-			    "later with drover resume)? ",
-			    t->key, r->message ? r->message : "");
-		else
-			fprintf(
-			    stderr,
-			    "\n=== paused: %s failed: %s\n  retry, skip (its "
-			    "dependents are skipped) or abort? ",
-			    t->key, r->message ? r->message : "");
-	}
-	if (!rn->tty_open) {
-		if (uv_tty_init(&rn->loop, &rn->tty, 0, 1) != 0) {
-			fprintf(stderr, "\ndrover: cannot read the terminal\n");
-			answer(rn, p->gate ? "no" : "abort");
-			return;
-		}
-		rn->tty.data = rn;
-		rn->tty_open = true;
-	}
-	if (!rn->tty_reading) {
-		uv_read_start((uv_stream_t *)&rn->tty, tty_alloc, tty_read);
-		rn->tty_reading = true;
-	}
-}
-
-static void
-push_prompt(struct run *rn, bool gate, size_t task)
-{
-	struct prompt *p = dr_xcalloc(1, sizeof(*p)), **pp;
-	bool first = rn->prompts == NULL;
-
-	p->gate = gate;
-	p->task = task;
-	for (pp = &rn->prompts; *pp; pp = &(*pp)->next)
-		;
-	*pp = p;
-	if (first)
-		ask_next(rn);
+	audit(arg, event, detail);
 }
 
 static void
 on_gate(void *arg, struct dr_exec *ex, const struct dr_task *t)
 {
+	struct run *rn = arg;
+
 	(void)ex;
-	push_prompt(arg, true, t->id);
+	dr_prompts_gate(&rn->prompts, t->id);
 }
 
 /* A write of the run's records failed: the run must not end "ok". */
@@ -481,21 +214,17 @@ static void
 on_note(void *arg, const struct dr_task *t, const char *msg)
 {
 	struct run *rn = arg;
-	uint64_t since =
-	    rn->sched ? dr_now_mono_ms() - dr_sched_start_mono_ms(rn->sched)
-	              : 0;
-	char clock[32];
 
-	fmt_clock(since, clock, sizeof(clock));
-	fprintf(rn->board, "[%s] %s: %s\n", clock, t->key, msg);
-	fflush(rn->board);
+	dr_board_note(rn->board, t, msg, since_start(rn));
 }
 
 static void
 on_pause(void *arg, const struct dr_task *t, const struct dr_task_run *r)
 {
+	struct run *rn = arg;
+
 	(void)r;
-	push_prompt(arg, false, t->id);
+	dr_prompts_pause(&rn->prompts, t->id);
 }
 
 static void
@@ -521,15 +250,7 @@ on_end(void *arg, struct dr_sched *s)
 	uv_close((uv_handle_t *)&rn->sigint, handle_closed);
 	uv_close((uv_handle_t *)&rn->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&rn->sighup, handle_closed);
-	if (rn->tty_open) {
-		uv_close((uv_handle_t *)&rn->tty, handle_closed);
-		rn->tty_open = false;
-	}
-	while (rn->prompts) {
-		struct prompt *p = rn->prompts;
-		rn->prompts = p->next;
-		free(p);
-	}
+	dr_prompts_close(&rn->prompts);
 	{
 		enum dr_run_result res = dr_sched_result(s);
 		char *fin;
@@ -598,57 +319,6 @@ on_signal(uv_signal_t *h, int signum)
 	_exit(DR_RUN_END_EXIT_AT_ONCE);
 }
 
-static void
-print_summary(struct run *rn, enum dr_run_result res)
-{
-	const struct dr_graph *g = rn->g;
-	struct dr_recovery *rec;
-	size_t i, n, counts[DR_TS_REFUSED + 1] = {0};
-	char d[32], rto[32];
-
-	for (i = 0; i < g->ntasks; i++)
-		counts[dr_sched_task(rn->sched, i)->state]++;
-	fprintf(
-	    rn->board,
-	    "\n%s %s: %zu succeeded, %zu failed, %zu skipped, %zu "
-	    "cancelled, %zu refused in %s\n",
-	    res == DR_RUN_SUCCEEDED ? "SUCCEEDED"
-	    : res == DR_RUN_FAILED  ? "FAILED"
-	                            : "INTERRUPTED",
-	    rn->run_id, counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED],
-	    counts[DR_TS_SKIPPED], counts[DR_TS_CANCELLED],
-	    counts[DR_TS_REFUSED],
-	    dr_duration_fmt(rn->end_wall_ms - rn->start_wall_ms, d, sizeof(d)));
-	dr_report_recoveries(g, dr_sched_runs(rn->sched), rn->start_wall_ms,
-	                     rn->incident_ms, &rec, &n);
-	fprintf(rn->board, "\n%-4s  %-34s  %-10s  %-8s  %s\n", "tier",
-	        "service/tenant", "recovered", "rto", "");
-	for (i = 0; i < n; i++) {
-		struct dr_buf b;
-		dr_buf_init(&b, 0);
-		dr_buf_puts(&b, rec[i].service->name);
-		if (rec[i].tenant)
-			dr_buf_printf(&b, "/%s", rec[i].tenant->name);
-		if (rec[i].service->rto_ms)
-			dr_duration_fmt(rec[i].service->rto_ms, rto,
-			                sizeof(rto));
-		else
-			snprintf(rto, sizeof(rto), "-");
-		fprintf(rn->board, "%-4d  %-34s  %-10s  %-8s  %s\n",
-		        rec[i].tier, b.data,
-		        rec[i].recovered
-		            ? dr_duration_fmt(rec[i].recovered_ms, d, sizeof(d))
-		            : "no",
-		        rto,
-		        !rec[i].recovered             ? "NOT RECOVERED"
-		        : rec[i].service->rto_ms == 0 ? ""
-		        : rec[i].met                  ? "met"
-		                                      : "MISSED");
-		dr_buf_free(&b);
-	}
-	free(rec);
-}
-
 char *
 dr_run_command_line(int argc, char **argv)
 {
@@ -662,32 +332,35 @@ dr_run_command_line(int argc, char **argv)
 	return dr_buf_steal(&b);
 }
 
-/* report.json, report.md and report.html in the run directory. */
+/* After each report file: a fault if it failed; the HTML's path. */
+static void
+report_written(void *arg, const char *path, int err)
+{
+	struct run *rn = arg;
+	size_t n = strlen(path);
+
+	if (err != 0) {
+		char *m =
+		    dr_xasprintf("cannot write %s: %s", path, strerror(err));
+		on_fault(rn, NULL, m);
+		free(m);
+	} else if (n > 5 && strcmp(path + n - 5, ".html") == 0) {
+		fprintf(rn->board, "\nreport: %s\n", path);
+	}
+}
+
+/* The reports in the run directory and the metrics file. */
 static void
 write_reports(struct run *rn, const struct dr_graph *g,
               const struct dr_run_info *info)
 {
-	static const char *const formats[] = {"json", "md", "html"};
 	json_t *report = dr_report_json(g, dr_sched_runs(rn->sched), info);
 	json_t *prev = dr_report_previous(rn->state_dir, g->plan->name,
 	                                  info->mode, rn->run_id);
-	size_t i;
 
 	if (prev) /* drills compare with the one before */
 		json_object_set_new(report, "previous", prev);
-	for (i = 0; i < 3; i++) {
-		char *path =
-		    dr_xasprintf("%s/report.%s", rn->run_dir, formats[i]);
-		if (dr_report_render_file(report, formats[i], path) != 0) {
-			char *m = dr_xasprintf("cannot write %s: %s", path,
-			                       strerror(errno));
-			on_fault(rn, NULL, m);
-			free(m);
-		} else if (i == 2) {
-			fprintf(rn->board, "\nreport: %s\n", path);
-		}
-		free(path);
-	}
+	dr_report_write_all(report, rn->run_dir, report_written, rn);
 	if (rn->metrics_path &&
 	    dr_metrics_write(report, rn->metrics_path) != 0) {
 		char *m = dr_xasprintf("cannot write the metrics file %s: %s",
@@ -826,7 +499,6 @@ dr_run_execute(const struct dr_run_opts *o)
 		goto out;
 	}
 	rn.last_rec = dr_xcalloc(g->ntasks + 1, sizeof(struct rec *));
-	dr_buf_init(&rn.line, 256);
 	uv_loop_init(&rn.loop);
 	if (no_journal) {
 		fprintf(stderr, "drover: DROVER_NO_JOURNAL is set: this run "
@@ -849,7 +521,6 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.run_id = o->run_id;
 	eo.auto_approve = o->auto_approve;
 	eo.incident_ms = o->incident_ms ? o->incident_ms : dr_now_wall_ms();
-	rn.incident_ms = eo.incident_ms;
 	eo.secrets = secrets;
 	eo.nsecrets = nsecrets;
 	eo.gate = rn.interactive ? on_gate : NULL;
@@ -873,6 +544,12 @@ dr_run_execute(const struct dr_run_opts *o)
 	hooks.on_end = on_end;
 	hooks.arg = &rn;
 	dr_sched_new(&rn.loop, g, &exr, &hooks, &rn.sched);
+	rn.prompts.loop = &rn.loop;
+	rn.prompts.g = g;
+	rn.prompts.sched = rn.sched;
+	rn.prompts.ex = rn.ex;
+	rn.prompts.audit = audit_answer;
+	rn.prompts.arg = &rn;
 	for (i = 0; o->presets && i < g->ntasks; i++)
 		if (o->presets[i].state != DR_TS_PENDING)
 			dr_sched_preset(rn.sched, i, &o->presets[i]);
@@ -906,7 +583,8 @@ dr_run_execute(const struct dr_run_opts *o)
 		        (unsigned long long)rn.jrecords,
 		        (unsigned long long)rn.jsyncs);
 #endif
-	print_summary(&rn, res);
+	dr_board_summary(rn.board, g, dr_sched_runs(rn.sched), o->run_id, res,
+	                 rn.start_wall_ms, rn.end_wall_ms, eo.incident_ms);
 	gethostname(hostname, sizeof(hostname) - 1);
 	pw = getpwuid(geteuid());
 	info.run_id = o->run_id;
@@ -952,7 +630,6 @@ dr_run_execute(const struct dr_run_opts *o)
 	 * what it holds: exit 3, as the README says. */
 	if (journal_failed)
 		rc = DR_END_RESUMABLE;
-	dr_buf_free(&rn.line);
 out:
 	dr_guard_free(guard);
 	dr_lock_release(lock);

@@ -324,6 +324,98 @@ dr_byhand_clear(struct dr_byhand_step *s, size_t n)
 	}
 }
 
+/* ---- the order of the work --------------------------------------------- */
+
+/* A task's place in the document: keys compared in turn, then id. */
+enum { K_CLEANUP, K_TIER, K_SVC_FIRST, K_GRP_FIRST, K_POS, K_N };
+
+struct ordkey {
+	size_t id;
+	size_t key[K_N];
+};
+
+static int
+ordkey_cmp(const void *a, const void *b)
+{
+	const struct ordkey *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < K_N; i++)
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i] ? -1 : 1;
+	return 0;
+}
+
+static bool
+respects_deps(const struct dr_graph *g, const size_t *order)
+{
+	bool *seen = dr_xcalloc(g->ntasks, sizeof(*seen));
+	bool ok = true;
+	size_t i, j;
+
+	for (i = 0; i < g->ntasks && ok; i++) {
+		const struct dr_task *t = &g->tasks[order[i]];
+		for (j = 0; j < t->ndeps; j++)
+			if (!seen[t->deps[j]])
+				ok = false;
+		seen[order[i]] = true;
+	}
+	free(seen);
+	return ok;
+}
+
+int
+dr_byhand_order(const struct dr_graph *g, size_t *order)
+{
+	const struct dr_plan *p = g->plan;
+	size_t n = g->ntasks, nt = p->ntenants + 1, i;
+	size_t *svc_first, *grp_first;
+	struct ordkey *k;
+	size_t *sorted;
+
+	if (dr_graph_order(g, order) != 0)
+		return DR_EINVAL;
+	svc_first = dr_xmalloc(sizeof(size_t) * (p->nservices + 1));
+	grp_first = dr_xmalloc(sizeof(size_t) * (p->nservices + 1) * nt);
+	for (i = 0; i < p->nservices + 1; i++)
+		svc_first[i] = SIZE_MAX;
+	for (i = 0; i < (p->nservices + 1) * nt; i++)
+		grp_first[i] = SIZE_MAX;
+	k = dr_xcalloc(n ? n : 1, sizeof(*k));
+	for (i = 0; i < n; i++) {
+		const struct dr_task *t = &g->tasks[order[i]];
+		size_t si = (size_t)(t->service - p->services);
+		size_t ti =
+		    t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0;
+
+		if (si >= p->nservices)
+			si = p->nservices;
+		if (ti >= nt)
+			ti = 0;
+		if (svc_first[si] == SIZE_MAX)
+			svc_first[si] = i;
+		if (grp_first[si * nt + ti] == SIZE_MAX)
+			grp_first[si * nt + ti] = i;
+		k[i].id = order[i];
+		k[i].key[K_CLEANUP] = t->step->cleanup;
+		k[i].key[K_TIER] = (size_t)t->tier; /* 0-99 */
+		k[i].key[K_SVC_FIRST] = svc_first[si];
+		k[i].key[K_GRP_FIRST] = grp_first[si * nt + ti];
+		k[i].key[K_POS] = i;
+	}
+	qsort(k, n, sizeof(*k), ordkey_cmp);
+	sorted = dr_xmalloc(sizeof(size_t) * (n ? n : 1));
+	for (i = 0; i < n; i++)
+		sorted[i] = k[i].id;
+	if (respects_deps(g, sorted))
+		memcpy(order, sorted, sizeof(size_t) * n);
+	free(sorted);
+	free(k);
+	free(grp_first);
+	free(svc_first);
+	return 0;
+}
+
 /* ---- a probe ------------------------------------------------------------ */
 
 char *

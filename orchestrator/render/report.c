@@ -294,6 +294,25 @@ dr_report_render_file(const json_t *report, const char *format,
 	return r;
 }
 
+void
+dr_report_write_all(const json_t *report, const char *run_dir,
+                    void (*done)(void *arg, const char *path, int err),
+                    void *arg)
+{
+	static const char *const formats[] = {"json", "md", "html"};
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		char *path = dr_xasprintf("%s/report.%s", run_dir, formats[i]);
+		int err = 0;
+		errno = 0;
+		if (dr_report_render_file(report, formats[i], path) != 0)
+			err = errno ? errno : EIO;
+		done(arg, path, err);
+		free(path);
+	}
+}
+
 json_t *
 dr_report_previous(const char *state_dir, const char *plan, const char *mode,
                    const char *exclude_run)
