@@ -7,7 +7,7 @@
  *   and reports exactly one outcome through dr_sched_task_done(). Its
  *   deadline is a controller timer: when it fires the outcome is reported
  *   at once, whatever the network does, and the operation is cancelled in
- *   the background (the remote kill has its own bound in ssh.c); the
+ *   the background (the remote kill has its own bound in ssh-channel.c); the
  *   attempt lives on, detached, until the operation's own end arrives,
  *   which is then reported as a note (kill confirmed or not).
  * - a pooled connection (enum cs_state): connecting, idle, lent to one

@@ -69,6 +69,9 @@ struct dr_transfer {
 static void xfer_step(struct dr_transfer *t);
 static void pump(struct dr_transfer *t);
 static void local_read(struct dr_transfer *t);
+static void on_src_data(struct dr_ssh *s, const void *data, size_t len,
+                        void *arg);
+static void on_dst_drain(struct dr_ssh *s, void *arg);
 
 static void
 set_state(struct dr_transfer *t, enum xfer_state st)
@@ -179,6 +182,78 @@ remote_status(const struct dr_ssh_result *r)
 	return r->exit_code != 0 || r->exit_signal[0] ? DR_EEXIT : 0;
 }
 
+/*
+ * Runs cmd (freed here) on s; cb gets the last tail_cap bytes of its
+ * output. Returns what dr_ssh_exec returns.
+ */
+static int
+run_exec(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
+         size_t tail_cap, uint64_t timeout_ms, dr_ssh_exec_cb cb)
+{
+	struct dr_ssh_exec_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.command = cmd->data;
+	o.tail_cap = tail_cap;
+	o.timeout_ms = timeout_ms;
+	rc = dr_ssh_exec(s, &o, cb, t);
+	dr_buf_free(cmd);
+	return rc;
+}
+
+/*
+ * Starts cmd (freed here) on s as one side of the relay: READ feeds
+ * on_src_data, WRITE drains through on_dst_drain; the transfer's own timer
+ * is its deadline. Returns what dr_ssh_stream_open returns.
+ */
+static int
+run_stream(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
+           enum dr_ssh_stream_mode mode, dr_ssh_exec_cb done)
+{
+	struct dr_ssh_stream_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.command = cmd->data;
+	o.mode = mode;
+	o.tail_cap = 2048;
+	o.on_data = on_src_data;
+	o.on_drain = on_dst_drain;
+	o.arg = t;
+	rc = dr_ssh_stream_open(s, &o, done, t);
+	dr_buf_free(cmd);
+	return rc;
+}
+
+static void after_failure(struct dr_transfer *t);
+
+/*
+ * rc is the answer to starting a remote command: marks it running in
+ * *running, or fails the transfer with "WHAT: reason" and moves on.
+ * Returns rc.
+ */
+static int remote_started(struct dr_transfer *t, int rc, bool *running,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+remote_started(struct dr_transfer *t, int rc, bool *running, const char *fmt,
+               ...)
+{
+	char *what;
+
+	if (rc == 0) {
+		*running = true;
+		return 0;
+	}
+	DR_VFORMAT(what, fmt);
+	fail(t, rc, "%s: %s", what, dr_strerror(rc));
+	free(what);
+	after_failure(t);
+	return rc;
+}
+
 static void
 on_cleanup_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
@@ -192,7 +267,6 @@ on_cleanup_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 static void
 after_failure(struct dr_transfer *t)
 {
-	struct dr_ssh_exec_opts o;
 	struct dr_buf cmd;
 
 	if (t->st == X_CLOSING || t->src_running || t->dst_running ||
@@ -202,16 +276,12 @@ after_failure(struct dr_transfer *t)
 		dr_buf_init(&cmd, 0);
 		dr_buf_puts(&cmd, "rm -f -- ");
 		dr_sh_quote(&cmd, t->tmp);
-		memset(&o, 0, sizeof(o));
-		o.command = cmd.data;
-		o.timeout_ms = CLEANUP_MS;
 		set_state(t, X_CLEANUP);
-		if (dr_ssh_exec(t->dst, &o, on_cleanup_done, t) == 0) {
+		if (run_exec(t, t->dst, &cmd, 0, CLEANUP_MS, on_cleanup_done) ==
+		    0) {
 			t->exec_running = true;
-			dr_buf_free(&cmd);
 			return;
 		}
-		dr_buf_free(&cmd);
 	}
 	finish(t);
 }
@@ -255,7 +325,6 @@ on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 static void
 start_verify(struct dr_transfer *t)
 {
-	struct dr_ssh_exec_opts o;
 	struct dr_buf c;
 	int rc;
 
@@ -277,19 +346,9 @@ start_verify(struct dr_transfer *t)
 	dr_buf_puts(&c, " || exit 5; else rm -f -- ");
 	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, "; exit 3; fi");
-	memset(&o, 0, sizeof(o));
-	o.command = c.data;
-	o.tail_cap = 4096;
-	o.timeout_ms = t->timeout_ms ? t->timeout_ms : 0;
 	set_state(t, X_VERIFY);
-	rc = dr_ssh_exec(t->dst, &o, on_verify_done, t);
-	dr_buf_free(&c);
-	if (rc != 0) {
-		fail(t, rc, "verify at destination: %s", dr_strerror(rc));
-		after_failure(t);
-		return;
-	}
-	t->exec_running = true;
+	rc = run_exec(t, t->dst, &c, 4096, t->timeout_ms, on_verify_done);
+	remote_started(t, rc, &t->exec_running, "verify at destination");
 }
 
 /* Relay */
@@ -378,16 +437,29 @@ on_dst_drain(struct dr_ssh *s, void *arg)
 	pump(t);
 }
 
+/*
+ * One side of the relay ended: clears *running; a failure ("read PATH:
+ * message: tail") is the transfer's. Returns its status.
+ */
+static int
+side_ended(struct dr_transfer *t, const struct dr_ssh_result *r, bool *running,
+           const char *what, const char *path)
+{
+	int rc = remote_status(r);
+
+	*running = false;
+	if (rc != 0)
+		fail(t, rc, "%s %s: %s%s%s", what, path, r->message,
+		     r->tail_len ? ": " : "", r->tail);
+	return rc;
+}
+
 static void
 on_src_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
 	struct dr_transfer *t = arg;
-	int rc = remote_status(r);
 
-	t->src_running = false;
-	if (rc != 0)
-		fail(t, rc, "read %s: %s%s%s", t->src_path, r->message,
-		     r->tail_len ? ": " : "", r->tail);
+	side_ended(t, r, &t->src_running, "read", t->src_path);
 	t->src_eof = true;
 	pump(t);
 	relay_check_end(t);
@@ -397,13 +469,9 @@ static void
 on_dst_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
 	struct dr_transfer *t = arg;
-	int rc = remote_status(r);
 
-	t->dst_running = false;
-	if (rc != 0)
-		fail(t, rc, "write %s: %s%s%s", t->tmp, r->message,
-		     r->tail_len ? ": " : "", r->tail);
-	else if (!t->src_eof || !t->eof_sent)
+	if (side_ended(t, r, &t->dst_running, "write", t->tmp) == 0 &&
+	    (!t->src_eof || !t->eof_sent))
 		fail(t, DR_EPROTO, "write %s: destination ended early", t->tmp);
 	relay_check_end(t);
 }
@@ -489,7 +557,6 @@ local_read(struct dr_transfer *t)
 static void
 start_relay(struct dr_transfer *t)
 {
-	struct dr_ssh_stream_opts o;
 	struct dr_buf c;
 	int rc;
 
@@ -500,21 +567,9 @@ start_relay(struct dr_transfer *t)
 	dr_sh_quote(&c, t->dir);
 	dr_buf_puts(&c, " && exec cat > ");
 	dr_sh_quote(&c, t->tmp);
-	memset(&o, 0, sizeof(o));
-	o.command = c.data;
-	o.mode = DR_SSH_STREAM_WRITE;
-	o.timeout_ms = 0; /* the transfer's own timer covers it */
-	o.tail_cap = 2048;
-	o.on_drain = on_dst_drain;
-	o.arg = t;
-	rc = dr_ssh_stream_open(t->dst, &o, on_dst_done, t);
-	dr_buf_free(&c);
-	if (rc != 0) {
-		fail(t, rc, "write %s: %s", t->tmp, dr_strerror(rc));
-		after_failure(t);
+	rc = run_stream(t, t->dst, &c, DR_SSH_STREAM_WRITE, on_dst_done);
+	if (remote_started(t, rc, &t->dst_running, "write %s", t->tmp) != 0)
 		return;
-	}
-	t->dst_running = true;
 	t->tmp_created = true;
 	if (t->src == NULL) {
 		t->fs.data = t;
@@ -531,19 +586,8 @@ start_relay(struct dr_transfer *t)
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "exec cat -- ");
 	dr_sh_quote(&c, t->src_path);
-	memset(&o, 0, sizeof(o));
-	o.command = c.data;
-	o.mode = DR_SSH_STREAM_READ;
-	o.tail_cap = 2048;
-	o.on_data = on_src_data;
-	o.arg = t;
-	rc = dr_ssh_stream_open(t->src, &o, on_src_done, t);
-	dr_buf_free(&c);
-	if (rc != 0) {
-		fail(t, rc, "read %s: %s", t->src_path, dr_strerror(rc));
-		return;
-	}
-	t->src_running = true;
+	rc = run_stream(t, t->src, &c, DR_SSH_STREAM_READ, on_src_done);
+	remote_started(t, rc, &t->src_running, "read %s", t->src_path);
 }
 
 /* Manifest */
@@ -641,7 +685,6 @@ on_lman(uv_fs_t *req)
 static void
 xfer_step(struct dr_transfer *t)
 {
-	struct dr_ssh_exec_opts o;
 	struct dr_buf c;
 	int rc;
 
@@ -674,18 +717,8 @@ xfer_step(struct dr_transfer *t)
 		dr_sh_quote(&c, p);
 		free(p);
 	}
-	memset(&o, 0, sizeof(o));
-	o.command = c.data;
-	o.tail_cap = 4096;
-	o.timeout_ms = t->timeout_ms;
-	rc = dr_ssh_exec(t->src, &o, on_manifest_done, t);
-	dr_buf_free(&c);
-	if (rc != 0) {
-		fail(t, rc, "manifest: %s", dr_strerror(rc));
-		after_failure(t);
-		return;
-	}
-	t->src_running = true;
+	rc = run_exec(t, t->src, &c, 4096, t->timeout_ms, on_manifest_done);
+	remote_started(t, rc, &t->src_running, "manifest");
 }
 
 static void

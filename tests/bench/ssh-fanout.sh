@@ -178,7 +178,7 @@ ssh_cfg_text() {
 		'	ControlPath none' \
 		'	ConnectTimeout 30'
 	if [[ ${1:-} == matched ]]; then
-		# What drover negotiates (orchestrator/ssh.c KEX_PREF, CIPHER_PREF, MAC_PREF).
+		# What drover negotiates (orchestrator/exec/ssh.c KEX_PREF, CIPHER_PREF, MAC_PREF).
 		printf '%s\n' \
 			'	KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org' \
 			'	Ciphers aes256-ctr,aes192-ctr,aes128-ctr' \

@@ -460,6 +460,11 @@ test_relay(void **state)
 	assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL), 0);
 	run_until(l, &x.done);
 	assert_int_equal(x.status, DR_EEXIT);
+	/* The failing side, its path, the command's result and its output. */
+	assert_true(strncmp(x.msg, "copy: read /home/drtest/src/none: ", 34) ==
+	            0);
+	assert_non_null(strstr(x.msg, ": exit 1 after "));
+	assert_non_null(strstr(x.msg, ": cat: "));
 	run_cmd(l, &b, "ls -A ~/dst", NULL, 0, 10000);
 	assert_string_equal(b.res.tail, "sub\n");
 
@@ -489,6 +494,29 @@ test_relay(void **state)
 		        0, 10000);
 		assert_memory_equal(b.res.tail, x.sha, 64);
 		unlink(local);
+	}
+
+	/* The destination is taken before the relay starts: the transfer
+	 * fails with the command it could not start. */
+	{
+		struct dr_ssh_exec_opts e;
+		const char *want_msg =
+		    "copy: write /home/drtest/dst/.busy.bin.drover-part.";
+		memset(&e, 0, sizeof(e));
+		e.command = "true";
+		o.src = a.ssh;
+		o.src_path = "/home/drtest/src/f.bin";
+		o.dst_path = "/home/drtest/dst/busy.bin";
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL),
+		                 0);
+		b.done = 0;
+		assert_int_equal(dr_ssh_exec(b.ssh, &e, on_exec, &b), 0);
+		run_until(l, &x.done);
+		run_until(l, &b.done);
+		assert_int_equal(x.status, DR_EINVAL);
+		assert_true(strncmp(x.msg, want_msg, strlen(want_msg)) == 0);
+		assert_non_null(strstr(x.msg, dr_strerror(DR_EINVAL)));
 	}
 	conn_close(l, &a);
 	conn_close(l, &b);

@@ -1,0 +1,853 @@
+/*
+ * ssh-channel.c: what runs on an SSH connection. One channel job per
+ * command (dr_ssh_exec) or stream (dr_ssh_stream_open): the wrapper and its
+ * preamble, stdin, stdout and stderr relays into the tail and the task log,
+ * the exit status or signal, the deadline; and the kill job that a deadline
+ * or a cancel starts on a second channel to kill the command's remote
+ * process group. The job state machine is enum job_state; the connection
+ * it runs on is in ssh.c, which steps the jobs through ssh_jobs_step().
+ */
+#include "ssh-internal.h"
+
+#include "drover/scrub.h"
+#include "drover/shcmd.h"
+#include "drover/tasklog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_TAIL 4096
+#define KILL_MS 15000         /* deadline of the kill job */
+#define KILL_GRACE_MS 5000    /* wait for the killed command's channel */
+#define LOG_BACKLOG (4 << 20) /* stop reading while the log lags this much */
+
+/*
+ * The remote wrapper. $1 is the command, $2 the kill tag. The command runs
+ * as an asynchronous list (so setsid does not need to fork and $! is the
+ * process group id) with the session's stdin passed explicitly; the outer
+ * shell waits, removes the pid file and dies with the same signal so that
+ * sshd reports exit-signal.
+ */
+static const char WRAPPER[] =
+    "f=\"${TMPDIR:-/tmp}/drover-$2.pid\"; exec 3<&0; "
+    "setsid sh -c \"$1\" <&3 3<&- & c=$!; echo $c >\"$f\"; exec 3<&-; "
+    "wait $c; r=$?; rm -f \"$f\"; "
+    "if [ $r -gt 128 ]; then kill -$((r - 128)) $$; fi; exit $r";
+
+/*
+ * The kill job: TERM the group, up to 2 s of grace, then KILL. A kill sent
+ * right after the exec can arrive before the wrapper wrote its pid file:
+ * wait up to 2 s for it (the caller's channel is still open, so the
+ * command has not ended and removed it).
+ */
+static const char KILLER[] =
+    "f=\"${TMPDIR:-/tmp}/drover-$1.pid\"; i=0; "
+    "while [ ! -s \"$f\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); "
+    "done; [ -r \"$f\" ] || exit 0; "
+    "p=$(cat \"$f\"); case $p in ''|*[!0-9]*) exit 0;; esac; "
+    "kill -TERM -$p 2>/dev/null || exit 0; i=0; "
+    "while [ $i -lt 20 ] && kill -0 -$p 2>/dev/null; do "
+    "sleep 0.1; i=$((i + 1)); done; "
+    "kill -KILL -$p 2>/dev/null; rm -f \"$f\"; exit 0";
+
+enum job_state {
+	J_LOGOPEN,    /* uv_fs_open of the log */
+	J_OPEN,       /* libssh2_channel_open_session */
+	J_EXEC,       /* libssh2_channel_exec */
+	J_IO,         /* write stdin, read stdout and stderr until EOF */
+	J_WAITCLOSED, /* libssh2_channel_wait_closed */
+	J_FREE,       /* libssh2_channel_free */
+	J_DONE,       /* channel finished; waiting for log and kill job */
+	J_LAST
+};
+
+static const char *const job_names[] = {"log-open",    "open", "exec", "io",
+                                        "wait-closed", "free", "done"};
+_Static_assert(DR_NELEM(job_names) == J_LAST, "job_names");
+
+enum job_kind { K_EXEC, K_READ, K_WRITE, K_KILL };
+
+struct job {
+	struct dr_ssh *s;
+	enum job_kind kind;
+	enum job_state st;
+	LIBSSH2_CHANNEL *ch;
+	char *cmd;
+	char tag[64];
+	uint64_t start_ms;
+	uint64_t timeout_ms;
+
+	/* stdin */
+	unsigned char *in_copy; /* exec: owned copy, wiped on free */
+	const unsigned char *in;
+	size_t in_len, in_off;
+	bool eof_wanted, eof_sent;
+	bool drain_pending; /* WRITE: call on_drain after this step */
+
+	/* output */
+	struct dr_buf tail;
+	struct dr_scrub scrub; /* secrets out of the tail and the log */
+	uint64_t bytes_out, bytes_err, bytes_in;
+	bool paused;
+	dr_ssh_data_cb on_data;
+	dr_ssh_drain_cb on_drain;
+	void *sarg;
+
+	/* log */
+	struct dr_tasklog *log; /* NULL: no log */
+
+	/* end */
+	int status;
+	char *reason; /* message for a failed status */
+	int exit_code;
+	char exit_signal[32];
+	int stop; /* 0, DR_ETIMEDOUT or DR_ECANCELED: kill requested */
+	bool kill_done;
+	bool chan_done;
+	bool exec_sent; /* channel exec was called: the command may run */
+	bool end_seen;  /* the channel closed with the command's end */
+
+	dr_ssh_exec_cb cb;
+	void *arg;
+};
+
+static void job_try_complete(struct job *j);
+static void start_kill(struct job *j, int why);
+static void kill_finished(struct dr_ssh *s);
+static void on_job_timer(uv_timer_t *t);
+
+static void
+job_set_state(struct job *j, enum job_state st)
+{
+	dr_trace_state(j->kind == K_KILL ? "ssh-kill" : "ssh-channel",
+	               j->s->label, job_names[j->st], job_names[st]);
+	j->st = st;
+}
+
+/* The log moved on: opened, wrote, closed. */
+static void
+on_log_event(void *arg)
+{
+	struct job *j = arg;
+	struct dr_ssh *s = j->s;
+
+	if (j->st == J_LOGOPEN && dr_tasklog_opened(j->log)) {
+		if (dr_tasklog_error(j->log) != NULL) {
+			/* No log, no run: the command never started. */
+			j->status = DR_EIO;
+			j->reason = dr_xstrdup(dr_tasklog_error(j->log));
+			j->chan_done = true;
+			job_set_state(j, J_DONE);
+			dr_tasklog_close(j->log);
+		} else {
+			job_set_state(j, J_OPEN);
+		}
+	}
+	ssh_kick(s);         /* reading may have waited for the log */
+	job_try_complete(j); /* may free j */
+}
+
+static void
+log_append(struct job *j, const char *p, size_t n)
+{
+	if (j->log != NULL)
+		dr_tasklog_write(j->log, p, n);
+}
+
+static size_t
+log_backlog(const struct job *j)
+{
+	return j->log ? dr_tasklog_backlog(j->log) : 0;
+}
+
+/* Output of the command: scrubbed of secrets, into the tail and the log. */
+static void
+job_output(struct job *j, const void *p, size_t n)
+{
+	struct dr_buf clean;
+
+	if (j->scrub.n == 0) {
+		dr_buf_append(&j->tail, p, n);
+		log_append(j, p, n);
+		return;
+	}
+	dr_buf_init(&clean, 0);
+	dr_scrub_feed(&j->scrub, p, n, &clean);
+	if (clean.len) {
+		dr_buf_append(&j->tail, clean.data, clean.len);
+		log_append(j, clean.data, clean.len);
+	}
+	dr_buf_free(&clean);
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j->in_copy != NULL) {
+		volatile unsigned char *p = j->in_copy;
+		size_t i;
+		for (i = 0; i < j->in_len; i++)
+			p[i] = 0;
+		free(j->in_copy);
+	}
+	dr_buf_free(&j->tail);
+	dr_scrub_free(&j->scrub);
+	free(j->cmd);
+	dr_tasklog_free(j->log);
+	free(j->reason);
+	free(j);
+}
+
+static void
+job_chan_end(struct job *j, int status, const char *reason)
+{
+	if (j->chan_done)
+		return;
+	if (status != 0 && j->status == 0) {
+		j->status = status;
+		free(j->reason);
+		j->reason = dr_xstrdup(reason);
+	}
+	if (j->scrub.n) { /* release what was held back */
+		struct dr_buf rest;
+		dr_buf_init(&rest, 0);
+		dr_scrub_flush(&j->scrub, &rest);
+		if (rest.len) {
+			dr_buf_append(&j->tail, rest.data, rest.len);
+			log_append(j, rest.data, rest.len);
+		}
+		dr_buf_free(&rest);
+	}
+	j->chan_done = true;
+	if (j->st != J_DONE)
+		job_set_state(j, J_DONE);
+	if (j->s->out_owner == j)
+		j->s->out_owner = NULL;
+	if (j->log != NULL)
+		dr_tasklog_close(j->log);
+}
+
+/*
+ * Delivers the result once the channel ended, the log is closed, and no
+ * kill job is still running for it.
+ */
+static void
+job_try_complete(struct job *j)
+{
+	struct dr_ssh *s = j->s;
+	struct dr_ssh_result res;
+	struct dr_buf msg;
+	char d[32];
+
+	if (!j->chan_done || (j->log != NULL && !dr_tasklog_closed(j->log)))
+		return;
+	if (j->kind != K_KILL && s->kjob != NULL)
+		return;
+	if (j->kind == K_KILL) {
+		s->kjob = NULL;
+		uv_timer_stop(&s->kill_timer);
+		job_free(j);
+		kill_finished(s);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	res.elapsed_ms = dr_now_mono_ms() - j->start_ms;
+	dr_duration_fmt(res.elapsed_ms, d, sizeof(d));
+	res.exit_code = j->exit_code;
+	memcpy(res.exit_signal, j->exit_signal, sizeof(res.exit_signal));
+	res.tail = j->tail.data ? j->tail.data : "";
+	res.tail_len = j->tail.len;
+	res.tail_truncated = j->tail.truncated;
+	res.bytes_out = j->bytes_out;
+	res.bytes_err = j->bytes_err;
+	res.bytes_in = j->bytes_in;
+	res.status = j->status;
+	res.started = j->exec_sent;
+	res.ended = j->end_seen;
+	res.log_error = j->log ? dr_tasklog_error(j->log) : NULL;
+	dr_buf_init(&msg, 0);
+	dr_buf_printf(&msg, "%s: ", s->label);
+	if (j->stop != 0 && (j->status == 0 || j->status == j->stop)) {
+		char t[32];
+		res.status = j->stop;
+		if (j->stop == DR_ETIMEDOUT)
+			dr_buf_printf(
+			    &msg, "timed out after %s",
+			    dr_duration_fmt(j->timeout_ms, t, sizeof(t)));
+		else
+			dr_buf_printf(&msg, "cancelled after %s", d);
+		if (j->exit_signal[0])
+			dr_buf_printf(&msg, " (killed by signal %s)",
+			              j->exit_signal);
+		else if (j->reason)
+			dr_buf_printf(&msg, " (%s)", j->reason);
+	} else if (j->status != 0) {
+		dr_buf_printf(&msg, "%s after %s",
+		              j->reason ? j->reason : dr_strerror(j->status),
+		              d);
+	} else if (j->exit_signal[0]) {
+		dr_buf_printf(&msg, "killed by signal %s after %s",
+		              j->exit_signal, d);
+	} else {
+		dr_buf_printf(&msg, "exit %d after %s", j->exit_code, d);
+	}
+	if (res.log_error != NULL)
+		dr_buf_printf(&msg, "; %s", res.log_error);
+	res.message = msg.data;
+	uv_timer_stop(&s->job_timer);
+	s->job = NULL;
+	if (j->cb != NULL)
+		j->cb(s, &res, j->arg);
+	dr_buf_free(&msg);
+	job_free(j);
+	ssh_kick(s);
+}
+
+/* Reads one stream until EAGAIN. Returns 1 on EAGAIN, 0 at EOF-or-empty,
+ * negative libssh2 code on error. */
+static int
+read_stream(struct job *j, int stream)
+{
+	struct dr_ssh *s = j->s;
+	ssize_t n;
+
+	for (;;) {
+		if (stream == 0 && j->kind == K_READ && j->paused)
+			return 0;
+		n = libssh2_channel_read_ex(j->ch, stream, (char *)s->rbuf,
+		                            sizeof(s->rbuf));
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			return 1;
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return 1; /* not EOF by itself: see libssh2_channel_eof
+			           */
+		if (stream == 0) {
+			j->bytes_out += (uint64_t)n;
+			if (j->kind == K_READ) {
+				if (j->on_data)
+					j->on_data(s, s->rbuf, (size_t)n,
+					           j->sarg);
+				continue;
+			}
+		} else {
+			j->bytes_err += (uint64_t)n;
+		}
+		job_output(j, s->rbuf, (size_t)n);
+		if (log_backlog(j) > LOG_BACKLOG)
+			return 0;
+	}
+}
+
+static void
+job_exit_info(struct job *j)
+{
+	char *sig = NULL;
+	size_t siglen = 0;
+
+	j->exit_code = libssh2_channel_get_exit_status(j->ch);
+	if (libssh2_channel_get_exit_signal(j->ch, &sig, &siglen, NULL, NULL,
+	                                    NULL, NULL) == 0 &&
+	    sig != NULL) {
+		snprintf(j->exit_signal, sizeof(j->exit_signal), "%.*s",
+		         (int)siglen, sig);
+		j->exit_code = 0;
+	}
+	if (sig != NULL)
+		libssh2_free(j->s->session, sig);
+}
+
+/*
+ * One step of a job: makes the calls its state needs until one blocks.
+ * Returns true when a libssh2 call returned EAGAIN.
+ */
+static bool
+job_step(struct job *j)
+{
+	struct dr_ssh *s = j->s;
+	int rc;
+
+	for (;;) {
+		switch (j->st) {
+		case J_LOGOPEN:
+		case J_DONE:
+		case J_LAST:
+			return false;
+		case J_OPEN:
+			j->ch = libssh2_channel_open_session(s->session);
+			if (j->ch == NULL) {
+				rc = libssh2_session_last_errno(s->session);
+				if (rc == LIBSSH2_ERROR_EAGAIN)
+					return true;
+				goto fail;
+			}
+			job_set_state(j, J_EXEC);
+			break;
+		case J_EXEC:
+			j->exec_sent = true; /* from here it may have run */
+			rc = libssh2_channel_exec(j->ch, j->cmd);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				return true;
+			if (rc != 0)
+				goto fail;
+			if (j->kind != K_WRITE && j->in_len == 0)
+				j->eof_wanted = true;
+			job_set_state(j, J_IO);
+			break;
+		case J_IO: {
+			bool blocked = false;
+			int r0, r1;
+
+			while (j->in != NULL && j->in_off < j->in_len) {
+				size_t n = j->in_len - j->in_off;
+				ssize_t w = libssh2_channel_write(
+				    j->ch, (const char *)j->in + j->in_off, n);
+				if (w == LIBSSH2_ERROR_EAGAIN) {
+					blocked = true;
+					break;
+				}
+				if (w < 0) {
+					rc = (int)w;
+					goto fail;
+				}
+				j->in_off += (size_t)w;
+				j->bytes_in += (uint64_t)w;
+				if (j->in_off == j->in_len) {
+					if (j->kind == K_WRITE) {
+						j->in = NULL;
+						j->in_off = j->in_len = 0;
+						j->drain_pending = true;
+					} else {
+						j->eof_wanted = true;
+					}
+					break;
+				}
+			}
+			if (!blocked && j->eof_wanted && !j->eof_sent &&
+			    (j->in == NULL || j->in_off == j->in_len)) {
+				rc = libssh2_channel_send_eof(j->ch);
+				if (rc == LIBSSH2_ERROR_EAGAIN)
+					blocked = true;
+				else if (rc != 0)
+					goto fail;
+				else
+					j->eof_sent = true;
+			}
+			if (blocked &&
+			    (libssh2_session_block_directions(s->session) &
+			     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+				s->out_owner = j;
+				return true;
+			}
+			if (s->out_owner == j)
+				s->out_owner = NULL;
+			if (log_backlog(j) > LOG_BACKLOG)
+				return blocked;
+			r0 = read_stream(j, 0);
+			if (r0 < 0) {
+				rc = r0;
+				goto fail;
+			}
+			if (j->st != J_IO)
+				return false; /* ended from a callback */
+			r1 = read_stream(j, 1);
+			if (r1 < 0) {
+				rc = r1;
+				goto fail;
+			}
+			if (j->drain_pending) {
+				j->drain_pending = false;
+				if (j->on_drain)
+					j->on_drain(s, j->sarg);
+				if (j->st != J_IO)
+					return false;
+				if (j->in != NULL ||
+				    (j->eof_wanted && !j->eof_sent))
+					continue;
+			}
+			if (libssh2_channel_eof(j->ch)) {
+				job_set_state(j, J_WAITCLOSED);
+				break;
+			}
+			return blocked || r0 == 1 || r1 == 1;
+		}
+		case J_WAITCLOSED:
+			/* Keep draining: data can still be queued. */
+			rc = libssh2_channel_wait_closed(j->ch);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				return true;
+			if (rc != 0)
+				goto fail;
+			job_exit_info(j);
+			j->end_seen = true;
+			job_set_state(j, J_FREE);
+			break;
+		case J_FREE:
+			rc = libssh2_channel_free(j->ch);
+			if (rc == LIBSSH2_ERROR_EAGAIN)
+				return true;
+			j->ch = NULL;
+			job_chan_end(j, 0, NULL);
+			job_try_complete(j);
+			return false;
+		}
+	}
+fail : {
+	int code = ssh_xlate(rc);
+	char *why = dr_xasprintf("%s: %s",
+	                         j->st == J_OPEN   ? "open channel"
+	                         : j->st == J_EXEC ? "exec"
+	                                           : "channel",
+	                         ssh_session_msg(s));
+	if (code == DR_EDISCONNECT) {
+		ssh_session_lost(s, why);
+	} else {
+		/* Leave the channel to libssh2_session_free. */
+		j->ch = NULL;
+		if (j->st != J_OPEN)
+			s->broken = true;
+		job_chan_end(j, code, why);
+		job_try_complete(j);
+	}
+	free(why);
+	return false;
+}
+}
+
+void
+ssh_jobs_lost(struct dr_ssh *s, const char *why)
+{
+	struct job *j = s->job, *k = s->kjob;
+
+	if (k != NULL) {
+		k->ch = NULL;
+		job_chan_end(k, DR_EDISCONNECT, why);
+	}
+	if (j != NULL) {
+		j->ch = NULL;
+		j->stop = 0;
+		job_chan_end(j, DR_EDISCONNECT, s->err + strlen(s->label) + 2);
+	}
+	if (k != NULL)
+		job_try_complete(k);
+	if (s->job != NULL)
+		job_try_complete(s->job);
+}
+
+/* The kill job ended: give the killed command a grace period. */
+static void
+kill_finished(struct dr_ssh *s)
+{
+	struct job *j = s->job;
+
+	if (j == NULL)
+		return;
+	j->kill_done = true;
+	if (j->chan_done) {
+		job_try_complete(j);
+		return;
+	}
+	uv_timer_start(&s->job_timer, on_job_timer, KILL_GRACE_MS, 0);
+}
+
+static struct job *
+job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
+        const char *tag, size_t tail_cap)
+{
+	struct job *j = dr_xcalloc(1, sizeof(*j));
+	struct dr_buf b;
+	static unsigned seq;
+
+	j->s = s;
+	j->kind = kind;
+	j->st = J_OPEN;
+	j->start_ms = dr_now_mono_ms();
+	dr_buf_init(&j->tail, tail_cap ? tail_cap : DEFAULT_TAIL);
+	if (tag != NULL)
+		snprintf(j->tag, sizeof(j->tag), "%s", tag);
+	else
+		snprintf(j->tag, sizeof(j->tag), "%ld-%u-%llu", (long)getpid(),
+		         ++seq, (unsigned long long)dr_now_wall_ms());
+	dr_buf_init(&b, 0);
+	dr_buf_puts(&b, "exec sh -c ");
+	if (kind == K_KILL) {
+		dr_sh_quote(&b, KILLER);
+		dr_buf_puts(&b, " drover ");
+	} else {
+		dr_sh_quote(&b, WRAPPER);
+		dr_buf_puts(&b, " drover ");
+		dr_sh_quote(&b, command);
+		dr_buf_puts(&b, " ");
+	}
+	dr_sh_quote(&b, j->tag);
+	j->cmd = dr_buf_steal(&b);
+	return j;
+}
+
+static void
+start_kill(struct job *j, int why)
+{
+	struct dr_ssh *s = j->s;
+	struct job *k;
+
+	if (j->stop == 0)
+		j->stop = why;
+	if (s->kjob != NULL || j->kill_done || j->chan_done)
+		return;
+	if (j->st == J_LOGOPEN || j->st == J_OPEN) {
+		/*
+		 * Nothing runs yet. A channel open may be half done, and
+		 * libssh2 allows one open at a time: the session is spent.
+		 */
+		s->broken = s->broken || j->st == J_OPEN;
+		j->kill_done = true;
+		job_chan_end(j, why, "before the command started");
+		job_try_complete(j);
+		return;
+	}
+	k = job_new(s, K_KILL, NULL, j->tag, 1024);
+	s->kjob = k;
+	uv_timer_start(&s->kill_timer, on_job_timer, KILL_MS, 0);
+	ssh_kick(s);
+}
+
+static void
+on_job_timer(uv_timer_t *t)
+{
+	struct dr_ssh *s = t->data;
+	struct job *j = s->job;
+
+	if (t == &s->kill_timer) {
+		/* The kill job itself hung. */
+		if (s->kjob != NULL) {
+			s->broken = true;
+			s->kjob->ch = NULL;
+			job_chan_end(s->kjob, DR_ETIMEDOUT, "kill timed out");
+			job_try_complete(s->kjob);
+		}
+		return;
+	}
+	if (j == NULL)
+		return;
+	if (!j->kill_done) {
+		start_kill(j, DR_ETIMEDOUT);
+		return;
+	}
+	/* Grace after the kill expired: abandon the channel. */
+	if (!j->chan_done) {
+		s->broken = true;
+		j->ch = NULL;
+		if (s->out_owner == j)
+			s->out_owner = NULL;
+		job_chan_end(j, j->stop ? j->stop : DR_ETIMEDOUT,
+		             "the remote command did not end after the kill");
+		job_try_complete(j);
+	}
+}
+
+bool
+ssh_jobs_step(struct dr_ssh *s)
+{
+	bool w = false;
+
+	if (s->out_owner != NULL) {
+		struct job *o = s->out_owner;
+		w = job_step(o);
+		if (s->out_owner == o && w)
+			return true;
+	}
+	if (s->kjob != NULL && s->kjob != s->out_owner)
+		w |= job_step(s->kjob);
+	if (s->out_owner != NULL && s->out_owner != s->job)
+		return w;
+	if (s->job != NULL && s->job != s->out_owner) {
+		/* Never open a channel while the kill job opens one. */
+		if (!(s->job->st == J_OPEN && s->kjob != NULL &&
+		      s->kjob->st == J_OPEN))
+			w |= job_step(s->job);
+	}
+	return w;
+}
+
+void
+ssh_jobs_close(struct dr_ssh *s)
+{
+	struct job *j = s->job, *k = s->kjob;
+
+	if (k != NULL && !k->chan_done) {
+		k->ch = NULL;
+		job_chan_end(k, DR_ECANCELED, "session closed");
+		job_try_complete(k);
+	}
+	if (j != NULL && !j->chan_done) {
+		j->ch = NULL;
+		j->stop = 0;
+		job_chan_end(j, DR_ECANCELED, "session closed");
+		job_try_complete(j);
+	}
+}
+
+/* API */
+
+static int
+job_check(struct dr_ssh *s, const char *command, const char *tag)
+{
+	const char *p;
+
+	if (s == NULL || command == NULL || s->close_requested)
+		return DR_EINVAL;
+	if (s->st == C_DEAD)
+		return DR_EDISCONNECT;
+	if (s->st != C_READY || s->job != NULL || s->kjob != NULL)
+		return DR_EINVAL;
+	if (s->broken) {
+		ssh_set_err(s, "session unusable after an abandoned channel");
+		return DR_EDISCONNECT;
+	}
+	if (tag != NULL) {
+		if (*tag == '\0' || strlen(tag) >= 64)
+			return DR_EINVAL;
+		for (p = tag; *p; p++)
+			if (!(*p == '.' || *p == '_' || *p == '-' ||
+			      (*p >= '0' && *p <= '9') ||
+			      (*p >= 'a' && *p <= 'z') ||
+			      (*p >= 'A' && *p <= 'Z')))
+				return DR_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Admits (job_check) and starts the caller's job: the command under its
+ * wrapper, the deadline, the first drive on the next turn. The caller adds
+ * what its kind needs before it returns to the loop. Returns 0 and sets
+ * *out, or the DR_E* code of job_check.
+ */
+static int
+job_begin(struct dr_ssh *s, enum job_kind kind, const char *command,
+          const char *tag, size_t tail_cap, uint64_t timeout_ms,
+          dr_ssh_exec_cb cb, void *arg, struct job **out)
+{
+	struct job *j;
+	int rc = job_check(s, command, tag);
+
+	if (rc != 0)
+		return rc;
+	j = job_new(s, kind, command, tag, tail_cap);
+	j->cb = cb;
+	j->arg = arg;
+	j->timeout_ms = timeout_ms;
+	s->job = j;
+	s->idle_rx = false;
+	s->last_rx_ms = dr_now_mono_ms();
+	if (timeout_ms > 0)
+		uv_timer_start(&s->job_timer, on_job_timer, timeout_ms, 0);
+	ssh_kick(s);
+	*out = j;
+	return 0;
+}
+
+int
+dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
+            dr_ssh_exec_cb cb, void *arg)
+{
+	struct job *j;
+	int rc;
+
+	if (o == NULL)
+		return DR_EINVAL;
+	rc = job_begin(s, K_EXEC, o->command, o->kill_tag, o->tail_cap,
+	               o->timeout_ms, cb, arg, &j);
+	if (rc != 0)
+		return rc;
+	dr_scrub_init(&j->scrub, o->secret_values, o->secret_names,
+	              o->nsecrets);
+	if (o->stdin_data != NULL && o->stdin_len > 0) {
+		j->in_copy = dr_xmalloc(o->stdin_len);
+		memcpy(j->in_copy, o->stdin_data, o->stdin_len);
+		j->in = j->in_copy;
+		j->in_len = o->stdin_len;
+	}
+	if (o->log_path != NULL) {
+		j->st = J_LOGOPEN;
+		j->log = dr_tasklog_open(s->loop, o->log_path, on_log_event, j);
+	}
+	return 0;
+}
+
+int
+dr_ssh_stream_open(struct dr_ssh *s, const struct dr_ssh_stream_opts *o,
+                   dr_ssh_exec_cb done, void *arg)
+{
+	struct job *j;
+	int rc;
+
+	if (o == NULL)
+		return DR_EINVAL;
+	rc = job_begin(s, o->mode == DR_SSH_STREAM_READ ? K_READ : K_WRITE,
+	               o->command, o->kill_tag, o->tail_cap, o->timeout_ms,
+	               done, arg, &j);
+	if (rc != 0)
+		return rc;
+	j->on_data = o->on_data;
+	j->on_drain = o->on_drain;
+	j->sarg = o->arg;
+	return 0;
+}
+
+void
+dr_ssh_stream_pause(struct dr_ssh *s)
+{
+	if (s != NULL && s->job != NULL && s->job->kind == K_READ)
+		s->job->paused = true;
+}
+
+void
+dr_ssh_stream_resume(struct dr_ssh *s)
+{
+	if (s != NULL && s->job != NULL && s->job->kind == K_READ &&
+	    s->job->paused) {
+		s->job->paused = false;
+		ssh_kick(s);
+	}
+}
+
+int
+dr_ssh_stream_write(struct dr_ssh *s, const void *data, size_t len)
+{
+	struct job *j = s ? s->job : NULL;
+
+	if (j == NULL || j->kind != K_WRITE || j->in != NULL || j->eof_wanted ||
+	    j->chan_done || data == NULL || len == 0)
+		return DR_EINVAL;
+	j->in = data;
+	j->in_len = len;
+	j->in_off = 0;
+	ssh_kick(s);
+	return 0;
+}
+
+int
+dr_ssh_stream_eof(struct dr_ssh *s)
+{
+	struct job *j = s ? s->job : NULL;
+
+	if (j == NULL || j->kind != K_WRITE || j->eof_wanted)
+		return DR_EINVAL;
+	j->eof_wanted = true;
+	ssh_kick(s);
+	return 0;
+}
+
+int
+dr_ssh_cancel(struct dr_ssh *s)
+{
+	if (s == NULL || s->job == NULL || s->job->chan_done ||
+	    s->st != C_READY)
+		return DR_EINVAL;
+	start_kill(s->job, DR_ECANCELED);
+	return 0;
+}
