@@ -4,7 +4,9 @@
  * A loaded plan is immutable: every string and array lives in one arena owned
  * by the plan and released by dr_plan_free(). Renderers, the expander and the
  * CLI read these structures directly; nothing writes to them after
- * dr_plan_load() returns.
+ * dr_plan_load() returns. Every named struct (site, host, tenant, contact,
+ * secret, service, step, var) starts with its name: the loader reads and
+ * looks them up through it (checked at compile time).
  *
  * The language is documented in README.md ("Plan language").
  */

@@ -94,6 +94,16 @@ char *dr_sh_finish(struct dr_sh *s);
 
 void dr_sh_free(struct dr_sh *s);
 
+/*
+ * Reads the reference "${name}" that starts at p (p[0] is '$', p[1] '{'):
+ * sets *name and *len to the name between the braces (not copied) and *next
+ * to just after the '}'. Returns 0, or DR_EINVAL when there is no '}', the
+ * name is empty or holds '$', '{' or white space. The one reader of
+ * references, for shell templates here and plain ones (template.h).
+ */
+int dr_sh_scan_ref(const char *p, const char **name, size_t *len,
+                   const char **next);
+
 /* Appends s in single quotes ('\'' for each '), safe for any POSIX shell. */
 void dr_sh_quote(struct dr_buf *out, const char *s);
 

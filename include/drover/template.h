@@ -34,7 +34,8 @@ int dr_tmpl_expand(const char *tmpl, dr_tmpl_lookup_fn lookup, void *arg,
 
 /*
  * Calls fn for every ${...} reference in tmpl (the name without braces).
- * Returns 0, or DR_EINVAL on an unterminated or empty reference.
+ * Returns 0, or DR_EINVAL on an unterminated, empty or malformed reference
+ * (read by dr_sh_scan_ref, as in shell templates).
  */
 int dr_tmpl_scan(const char *tmpl, void (*fn)(const char *name, void *arg),
                  void *arg);

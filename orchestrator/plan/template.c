@@ -4,25 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Finds the reference starting at p ("${"); sets *name, *len, *next. */
-static int
-scan_ref(const char *p, const char **name, size_t *len, const char **next)
-{
-	const char *end = strchr(p + 2, '}');
-	const char *q;
-
-	if (end == NULL || end == p + 2)
-		return DR_EINVAL;
-	for (q = p + 2; q < end; q++) {
-		if (*q == '$' || *q == '{' || *q == ' ' || *q == '\n' ||
-		    *q == '\t' || *q == '\r')
-			return DR_EINVAL;
-	}
-	*name = p + 2;
-	*len = (size_t)(end - (p + 2));
-	*next = end + 1;
-	return 0;
-}
+#include "drover/shcmd.h"
 
 int
 dr_tmpl_scan(const char *tmpl, void (*fn)(const char *name, void *arg),
@@ -43,7 +25,7 @@ dr_tmpl_scan(const char *tmpl, void (*fn)(const char *name, void *arg),
 			p++;
 			continue;
 		}
-		if (scan_ref(p, &name, &len, &next) != 0)
+		if (dr_sh_scan_ref(p, &name, &len, &next) != 0)
 			return DR_EINVAL;
 		tmp = dr_xstrndup(name, len);
 		fn(tmp, arg);
@@ -76,7 +58,7 @@ dr_tmpl_expand(const char *tmpl, dr_tmpl_lookup_fn lookup, void *arg,
 			p += 2;
 			continue;
 		}
-		if (scan_ref(p, &name, &len, &next) != 0) {
+		if (dr_sh_scan_ref(p, &name, &len, &next) != 0) {
 			*bad =
 			    dr_xasprintf("malformed reference at \"%.20s\"", p);
 			return DR_EINVAL;

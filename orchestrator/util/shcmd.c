@@ -37,9 +37,8 @@ dr_sh_quote(struct dr_buf *out, const char *s)
 	dr_buf_append(out, "'", 1);
 }
 
-/* A reference "${name}" at p: sets *name, *len and *next. */
-static int
-scan_ref(const char *p, const char **name, size_t *len, const char **next)
+int
+dr_sh_scan_ref(const char *p, const char **name, size_t *len, const char **next)
 {
 	const char *end = strchr(p + 2, '}');
 	const char *q;
@@ -80,7 +79,7 @@ flatten(const char *tmpl, struct dr_buf *f)
 			continue;
 		}
 		if (p[0] == '$' && p[1] == '{' &&
-		    scan_ref(p, &name, &len, &next) == 0) {
+		    dr_sh_scan_ref(p, &name, &len, &next) == 0) {
 			char m = REF_MARK;
 			dr_buf_append(f, &m, 1);
 			p = next;
@@ -1045,7 +1044,7 @@ resolve(const char *p, dr_sh_lookup_fn lookup, void *arg, struct resolved *r,
 	size_t len;
 
 	memset(r, 0, sizeof(*r));
-	if (scan_ref(p, &name, &len, next) != 0) {
+	if (dr_sh_scan_ref(p, &name, &len, next) != 0) {
 		*why = dr_xasprintf("malformed reference at \"%.20s\" (a "
 		                    "reference is ${name}; $$ is a literal $)",
 		                    p);

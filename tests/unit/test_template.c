@@ -63,9 +63,12 @@ test_expand(void **state)
 static void
 test_unknown_and_malformed(void **state)
 {
+	/* White space of any kind inside the braces is malformed, as in
+	 * shell templates: both are read by dr_sh_scan_ref. */
 	static const char *const bads[] = {
 	    "echo ${",       "echo ${var.x", "echo ${}", "echo ${a b}",
 	    "echo ${a${b}}", "x ${\n}",      "${{x}}",   "${nope}",
+	    "${a\tb}",       "${a\rb}",      "${a\vb}",  "${a\fb}",
 	};
 	size_t i;
 
@@ -122,6 +125,8 @@ test_scan(void **state)
 	assert_string_equal(s.v[2], "secret.pg");
 	assert_int_equal(dr_tmpl_scan("x ${tenant", collect, &s), DR_EINVAL);
 	assert_int_equal(dr_tmpl_scan("x ${}", collect, &s), DR_EINVAL);
+	assert_int_equal(dr_tmpl_scan("x ${a\vb}", collect, &s), DR_EINVAL);
+	assert_int_equal(s.n, 3);
 }
 
 static void

@@ -660,6 +660,70 @@ test_copy_source_must_be_checked_against_sites(void **state)
 	             "site \"vault\" has no host or role \"tape\"");
 }
 
+/* Each keyword value maps to its enum; any other is named with the words. */
+static void
+test_keywords(void **state)
+{
+	struct dr_plan *p = expect_valid(
+	    HEAD "services = ( { name = \"a\"; tier = 1; scope = \"global\";\n"
+	         "  steps = ( { name = \"s\"; on = \"to:db\"; run = \"x\"; "
+	         "on_failure = \"pause\"; unreachable = \"continue\"; "
+	         "when = \"drill\"; },\n"
+	         "            { name = \"t\"; on = \"to:db\"; run = \"x\"; "
+	         "when = \"always\"; } ); } );\n");
+	const struct dr_step *st = p->services[0].steps;
+
+	assert_int_equal(p->services[0].scope, DR_SCOPE_GLOBAL);
+	assert_int_equal(st[0].on_failure, DR_FAIL_PAUSE);
+	assert_int_equal(st[0].unreachable, DR_UNREACH_CONTINUE);
+	assert_int_equal(st[0].when, DR_MODE_DRILL);
+	assert_int_equal(st[1].on_failure, DR_FAIL_ABORT);
+	assert_int_equal(st[1].when, DR_MODE_FAILOVER | DR_MODE_DRILL);
+	dr_plan_free(p);
+	expect_error(HEAD "services = ( { name = \"a\"; tier = 1; scope = "
+	                  "\"site\";\n"
+	                  "  steps = ( { name = \"s\"; on = \"to:db\"; run = "
+	                  "\"x\"; on_failure = \"stop\"; } ); } );\n",
+	             "on_failure \"stop\" must be abort, continue or pause");
+	expect_error(HEAD "services = ( { name = \"a\"; tier = 1; scope = "
+	                  "\"site\";\n"
+	                  "  steps = ( { name = \"s\"; on = \"to:db\"; run = "
+	                  "\"x\"; } ); } );\n",
+	             "scope \"site\" must be global or tenant");
+}
+
+/* Every later duplicate points at the first definition. */
+static void
+test_duplicates_point_at_first(void **state)
+{
+	struct dr_diags d = {0};
+	struct dr_plan *p = NULL;
+	char first[64];
+	const char *q;
+	int line = 2; /* the first tenant is on the line after HEAD's */
+	size_t i, hits = 0;
+
+	for (q = HEAD; *q; q++)
+		line += *q == '\n';
+	snprintf(first, sizeof(first), "(first defined at line %d)", line);
+	assert_int_equal(load_str(HEAD "tenants = (\n"
+	                               "  { name = \"t\"; priority = 1; },\n"
+	                               "  { name = \"t\"; priority = 2; },\n"
+	                               "  { name = \"t\"; priority = 3; } );\n",
+	                          &d, &p),
+	                 DR_EPLAN);
+	for (i = 0; i < d.n; i++) {
+		if (strstr(d.v[i].msg, "duplicate tenant \"t\"") == NULL)
+			continue;
+		if (strstr(d.v[i].msg, first) == NULL)
+			fail_msg("line %d: \"%s\" does not say \"%s\"",
+			         d.v[i].line, d.v[i].msg, first);
+		hits++;
+	}
+	assert_int_equal(hits, 2);
+	dr_diag_clear(&d);
+}
+
 static void
 test_diag_print_format(void **state)
 {
@@ -739,6 +803,8 @@ main(void)
 	    cmocka_unit_test(test_plan_var_serves_all_tenants),
 	    cmocka_unit_test(test_tenant_service_needs_tenants),
 	    cmocka_unit_test(test_copy_source_must_be_checked_against_sites),
+	    cmocka_unit_test(test_keywords),
+	    cmocka_unit_test(test_duplicates_point_at_first),
 	    cmocka_unit_test(test_diag_print_format),
 	};
 	int r = 0;
