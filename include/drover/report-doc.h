@@ -4,21 +4,24 @@
  * the post-incident review.
  *
  * It reads the report JSON only (what dr_report_write_json() wrote, loaded
- * with json_load_file(), or a json_t built in memory), never the live loop,
- * the plan or the journal: a report renders the same years later. Missing or
- * null fields are shown as unknown rather than rejected, so that the report
- * of an interrupted or older run still renders. Every string from the report
- * goes through the format's escaping; the HTML has no script and loads
- * nothing (inline CSS and SVG only) and prints on A4 landscape.
+ * with json_load_file(), or a json_t built in memory; see report-model.h),
+ * never the live loop, the plan or the journal: a report renders the same
+ * years later. Missing or null fields are shown as unknown rather than
+ * rejected, so that the report of an interrupted or older run still
+ * renders. It is written through the document writer (doc.h), so every
+ * string from the report goes through the one escaping policy; the HTML has
+ * no script and loads nothing (inline CSS and SVG only) and prints on A4
+ * landscape.
  *
  * Content, in order: header (plan, run id, mode, direction, outcome, times,
  * user@host, command line, plan sha256); summary (tasks by state, services
  * against their RTO: met, missed, not recovered); timeline (HTML: a Gantt
  * SVG with one bar per task grouped by tier, service and tenant, and a
- * dashed deadline per service RTO; Markdown: one table per tier); recovery
- * per tenant (global services in their own table); failures (failed,
- * indeterminate and cancelled tasks with host, attempts, exit status or
- * signal, message and the output "tail" when the task has one).
+ * dashed deadline per service RTO, see timeline.h; Markdown: one table per
+ * tier); recovery per tenant (global services in their own table);
+ * failures (failed, indeterminate and cancelled tasks with host, attempts,
+ * exit status or signal, message and the output "tail" when the task has
+ * one).
  */
 #ifndef DROVER_RENDER_H
 #define DROVER_RENDER_H

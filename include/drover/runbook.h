@@ -24,10 +24,11 @@ enum dr_runbook_format {
 struct dr_runbook_opts {
 	enum dr_runbook_format format;
 	/*
-	 * OpenSSH known_hosts file, or NULL. When given, each host's pinned
-	 * key is shown as an OpenSSH fingerprint ("SHA256:..."); hashed
-	 * entries cannot be matched and are ignored. A file that cannot be
-	 * read is an error.
+	 * OpenSSH known_hosts file, or NULL. When given, the keys pinned for
+	 * each host ("address" or "[address]:port", see hostkeys.h) are
+	 * shown as OpenSSH fingerprints ("SHA256:..."); hashed entries
+	 * cannot be matched and are ignored. A file that cannot be read is
+	 * an error.
 	 */
 	const char *known_hosts;
 	uint64_t now_wall_ms; /* date shown as generated; 0: now */
@@ -35,8 +36,9 @@ struct dr_runbook_opts {
 
 /*
  * Writes the runbook for g to out. Returns 0, DR_EINVAL (the graph has a
- * cycle or opts is bad), or DR_EIO (known_hosts unreadable or a write to out
- * failed). On error out may hold a partial document.
+ * cycle or opts is bad), DR_EIO (known_hosts unreadable, said on stderr, or
+ * a write to out failed: errno says why) or DR_EPROTO (libssh2 cannot start
+ * to read known_hosts). On error out may hold a partial document.
  */
 int dr_runbook_write(const struct dr_graph *g,
                      const struct dr_runbook_opts *opts, FILE *out);

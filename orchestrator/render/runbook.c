@@ -2,286 +2,31 @@
  * runbook.c: the printable runbook, in Markdown or one self-contained HTML
  * file, for a person recovering by hand at 3 a.m. without drover.
  *
- * The document is written through a handful of emitters (heading, text,
- * table, code block, step box) that know both formats, so that the content
- * is decided once. Every plan value goes through the format's escaping.
+ * The document is written through the document writer (doc.h), so that
+ * the content is decided once and every plan value goes through the one
+ * escaping policy.
  */
 #include "drover/runbook.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "drover/byhand.h"
 #include "drover/common.h"
 #include "drover/doc.h"
-#include "drover/sha256.h"
-#include "drover/shcmd.h"
-
-struct hostkey {
-	const struct dr_host *host;
-	char *text; /* "ED25519 SHA256:...", one line per key, or NULL */
-};
+#include "drover/hostkeys.h"
 
 struct rb {
-	FILE *out;
-	enum dr_runbook_format fmt;
+	struct dr_doc *d;
 	const struct dr_graph *g;
 	const struct dr_plan *p;
-	struct hostkey *keys;
-	size_t nkeys;
-	bool have_known_hosts;
-	bool table_head; /* md: the row being written is the header row */
-	size_t table_cols;
+	struct dr_hostkeys *kh; /* the pinned keys, or NULL: none given */
+	int nfacts;             /* in the facts line being written */
 };
 
-#define HTML(r) ((r)->fmt == DR_RUNBOOK_HTML)
-
-/* ---- escaping and primitive output ------------------------------------ */
-
-/* Control characters that inline text writes as spaces. */
-#define TEXT_SP DR_MARKUP_SP_WS
-
-static void
-put(struct rb *r, const char *s)
-{
-	fputs(s, r->out);
-}
-
-static void putf(struct rb *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-putf(struct rb *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(r->out, fmt, ap);
-	va_end(ap);
-}
-
-/* One piece of markup, chosen by the format; NULL writes nothing. */
-static void
-tag(struct rb *r, const char *html, const char *md)
-{
-	const char *s = HTML(r) ? html : md;
-
-	if (s)
-		put(r, s);
-}
-
-/* Escaped inline text; newlines, tabs and carriage returns become spaces. */
-static void
-text(struct rb *r, const char *s)
-{
-	if (HTML(r))
-		dr_html_text(r->out, s, TEXT_SP);
-	else
-		dr_md_text(r->out, s, TEXT_SP);
-}
-
-static void textf(struct rb *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-textf(struct rb *r, const char *fmt, ...)
-{
-	struct dr_buf b;
-	va_list ap;
-
-	dr_buf_init(&b, 0);
-	va_start(ap, fmt);
-	dr_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	text(r, b.data);
-	dr_buf_free(&b);
-}
-
-static void
-bold(struct rb *r, const char *s)
-{
-	tag(r, "<b>", "**");
-	text(r, s);
-	tag(r, "</b>", "**");
-}
-
-/* Inline code: newlines become spaces (md), quotes stay literal (html). */
-static void
-code(struct rb *r, const char *s)
-{
-	if (HTML(r))
-		dr_html_code(r->out, s, DR_MARKUP_HTML_BARE);
-	else
-		dr_md_code(r->out, s,
-		           DR_MARKUP_SP_LF |
-		               (r->table_cols ? DR_MARKUP_MD_CELL : 0));
-}
-
-/* A block of commands, one per line, copyable as is. */
-static void
-pre(struct rb *r, const char *s)
-{
-	const char *nl;
-
-	if (!HTML(r)) {
-		dr_md_block(r->out, s, "sh", 0);
-		return;
-	}
-	/* One block per line: a wrapped line hangs, so that on paper it
-	 * reads as one command. A final newline ends the last line. */
-	put(r, "<pre><span class=\"l\">");
-	for (; *s; s = nl + 1) {
-		nl = strchr(s, '\n');
-		if (nl == NULL) {
-			dr_html_text(r->out, s, DR_MARKUP_HTML_BARE);
-			break;
-		}
-		dr_html_textn(r->out, s, (size_t)(nl - s), DR_MARKUP_HTML_BARE);
-		if (nl[1] != '\0')
-			put(r, "</span><span class=\"l\">");
-	}
-	put(r, "</span></pre>\n");
-}
-
-static void
-heading(struct rb *r, int level, const char *id, const char *cls, const char *s)
-{
-	if (HTML(r)) {
-		putf(r, "<h%d", level);
-		if (id)
-			putf(r, " id=\"%s\"", id);
-		if (cls)
-			putf(r, " class=\"%s\"", cls);
-		put(r, ">");
-		text(r, s);
-		putf(r, "</h%d>\n", level);
-		return;
-	}
-	putf(r, "%.*s ", level, "######");
-	text(r, s);
-	put(r, "\n\n");
-}
-
-static void
-para_begin(struct rb *r, const char *cls)
-{
-	if (HTML(r))
-		dr_html_open(r->out, "p", cls);
-}
-
-static void
-para_end(struct rb *r)
-{
-	tag(r, "</p>\n", "\n\n");
-}
-
-static void
-list_begin(struct rb *r, bool ordered)
-{
-	tag(r, ordered ? "<ol>\n" : "<ul>\n", NULL);
-}
-
-static void
-item_begin(struct rb *r, bool ordered, int n)
-{
-	if (ordered && !HTML(r))
-		putf(r, "%d. ", n);
-	else
-		tag(r, "<li>", "- ");
-}
-
-static void
-item_end(struct rb *r)
-{
-	tag(r, "</li>\n", "\n");
-}
-
-static void
-list_end(struct rb *r, bool ordered)
-{
-	tag(r, ordered ? "</ol>\n" : "</ul>\n", "\n");
-}
-
-static void
-table_begin(struct rb *r, const char *cls, size_t ncols)
-{
-	r->table_cols = ncols;
-	r->table_head = true;
-	if (HTML(r)) {
-		dr_html_open(r->out, "table", cls);
-		put(r, "\n");
-	}
-}
-
-static void
-row_begin(struct rb *r)
-{
-	tag(r, "<tr>", "|");
-}
-
-static void
-cell_begin(struct rb *r)
-{
-	tag(r, r->table_head ? "<th>" : "<td>", " ");
-}
-
-static void
-cell_end(struct rb *r)
-{
-	tag(r, r->table_head ? "</th>" : "</td>", " |");
-}
-
-/* A cell of text; '\n' in s becomes a line break. */
-static void
-cell(struct rb *r, const char *s)
-{
-	const char *nl;
-
-	cell_begin(r);
-	while (s && (nl = strchr(s, '\n')) != NULL) {
-		char *line = dr_xstrndup(s, (size_t)(nl - s));
-		text(r, line);
-		free(line);
-		put(r, "<br>");
-		s = nl + 1;
-	}
-	if (s)
-		text(r, s);
-	cell_end(r);
-}
-
-static void
-row_end(struct rb *r)
-{
-	if (!HTML(r)) {
-		put(r, "\n");
-		if (r->table_head)
-			dr_md_table_rule(r->out, r->table_cols);
-	} else {
-		put(r, "</tr>\n");
-	}
-	r->table_head = false;
-}
-
-static void
-table_end(struct rb *r)
-{
-	r->table_cols = 0;
-	tag(r, "</table>\n", "\n");
-}
-
-static void
-row(struct rb *r, const char *const *cells, size_t n)
-{
-	size_t i;
-
-	row_begin(r);
-	for (i = 0; i < n; i++)
-		cell(r, cells[i] ? cells[i] : "");
-	row_end(r);
-}
+#define HTML(r) dr_doc_is_html((r)->d)
 
 /* ---- small formatting helpers ----------------------------------------- */
 
@@ -316,92 +61,6 @@ dur(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static int
-host_port(const struct rb *r, const struct dr_host *h)
-{
-	if (h->port > 0)
-		return h->port;
-	if (r->p->defaults.port > 0)
-		return r->p->defaults.port;
-	return 22;
-}
-
-static const char *
-host_user(const struct rb *r, const struct dr_host *h)
-{
-	if (h->user)
-		return h->user;
-	return r->p->defaults.user ? r->p->defaults.user : "root";
-}
-
-/* A word the shell takes literally as it is, or single-quoted. */
-static void
-shell_word(struct dr_buf *b, const char *s)
-{
-	const char *q;
-
-	for (q = s; *q; q++) {
-		if (strchr(
-		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		        "0123456789@%+=:,./_-",
-		        *q) == NULL)
-			break;
-	}
-	if (*s && *q == '\0')
-		dr_buf_puts(b, s);
-	else
-		dr_sh_quote(b, s);
-}
-
-/* "user@address" for ssh. */
-static void
-ssh_dest(struct rb *r, struct dr_buf *b, const struct dr_host *h)
-{
-	char *s = dr_xasprintf("%s@%s", host_user(r, h), h->address);
-	shell_word(b, s);
-	free(s);
-}
-
-/* "ssh -p PORT user@address 'CMD'": cmd quoted once more for the line. */
-static void
-ssh_line(struct rb *r, struct dr_buf *b, const struct dr_host *h,
-         const char *cmd)
-{
-	dr_buf_printf(b, "ssh -p %d ", host_port(r, h));
-	ssh_dest(r, b, h);
-	dr_buf_puts(b, " ");
-	dr_sh_quote(b, cmd);
-}
-
-/* "user@address:path" for scp (IPv6 addresses in brackets). */
-static void
-scp_arg(struct rb *r, struct dr_buf *b, const struct dr_host *h,
-        const char *path)
-{
-	char *s;
-
-	if (strchr(h->address, ':'))
-		s = dr_xasprintf("%s@[%s]:%s", host_user(r, h), h->address,
-		                 path);
-	else
-		s = dr_xasprintf("%s@%s:%s", host_user(r, h), h->address, path);
-	shell_word(b, s);
-	free(s);
-}
-
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-static char *
-host_label(const struct dr_host *h)
-{
-	return dr_xasprintf("%s/%s", h->site ? h->site->name : "?", h->name);
-}
-
 static bool
 site_is_from(const struct dr_graph *g, const struct dr_site *s)
 {
@@ -425,347 +84,23 @@ from_list(const struct dr_graph *g)
 	return dr_buf_steal(&b);
 }
 
-/* ---- known_hosts ------------------------------------------------------- */
-
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes base64 into a malloc'd buffer; returns NULL if malformed. */
-static unsigned char *
-b64_decode(const char *s, size_t *outlen)
-{
-	size_t n = strlen(s), o = 0;
-	unsigned char *out = dr_xmalloc(n / 4 * 3 + 3);
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (; *s && *s != '='; s++) {
-		int v = b64_val((unsigned char)*s);
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	*outlen = o;
-	return out;
-}
-
-static void
-b64_encode_nopad(const unsigned char *p, size_t n, struct dr_buf *b)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-	    "wxyz0123456789+/";
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		acc = (acc << 8) | p[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			dr_buf_append(b, &tab[(acc >> bits) & 63], 1);
-		}
-	}
-	if (bits > 0)
-		dr_buf_append(b, &tab[(acc << (6 - bits)) & 63], 1);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "SHA256:..." as OpenSSH prints it, for a key blob in base64. */
+/* "ED25519 SHA256:...", one line per key pinned for h, or NULL. */
 static char *
-fingerprint(const char *blob64)
+host_keys(const struct rb *r, const struct dr_host *h)
 {
-	unsigned char *blob, digest[32];
-	char hex[65];
+	const struct dr_hostkey *k = NULL;
 	struct dr_buf b;
-	size_t n, i;
 
-	if ((blob = b64_decode(blob64, &n)) == NULL || n == 0) {
-		free(blob);
+	dr_buf_init(&b, 0);
+	while ((k = dr_hostkeys_next(r->kh, h->address, dr_byhand_port(r->p, h),
+	                             k)))
+		dr_buf_printf(&b, "%s%s %s", b.len ? "\n" : "", k->type,
+		              k->fingerprint);
+	if (b.len == 0) {
+		dr_buf_free(&b);
 		return NULL;
 	}
-	dr_sha256_hex(blob, n, hex);
-	free(blob);
-	for (i = 0; i < 32; i++)
-		digest[i] = (unsigned char)(hexval(hex[2 * i]) << 4 |
-		                            hexval(hex[2 * i + 1]));
-	dr_buf_init(&b, 0);
-	dr_buf_puts(&b, "SHA256:");
-	b64_encode_nopad(digest, sizeof(digest), &b);
 	return dr_buf_steal(&b);
-}
-
-static const char *
-key_type_name(const char *t)
-{
-	if (strcmp(t, "ssh-ed25519") == 0)
-		return "ED25519";
-	if (strncmp(t, "ecdsa-sha2-", 11) == 0)
-		return "ECDSA";
-	if (strcmp(t, "ssh-rsa") == 0)
-		return "RSA";
-	if (strcmp(t, "ssh-dss") == 0)
-		return "DSA";
-	return t;
-}
-
-static void
-lower(char *s)
-{
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
-/* OpenSSH's wildcards: '*' and '?' only ('[' is literal, as in "[addr]:22"). */
-static bool
-wild_match(const char *pat, const char *s)
-{
-	for (; *pat; pat++, s++) {
-		if (*pat == '*') {
-			for (;; s++) {
-				if (wild_match(pat + 1, s))
-					return true;
-				if (*s == '\0')
-					return false;
-			}
-		}
-		if (*s == '\0' || (*pat != '?' && *pat != *s))
-			return false;
-	}
-	return *s == '\0';
-}
-
-/* Whether the comma-separated patterns match name (OpenSSH rules). */
-static bool
-patterns_match(char *pats, const char *name)
-{
-	bool hit = false;
-	char *save = NULL, *pat;
-
-	for (pat = strtok_r(pats, ",", &save); pat;
-	     pat = strtok_r(NULL, ",", &save)) {
-		bool neg = pat[0] == '!';
-
-		lower(pat);
-		if (wild_match(neg ? pat + 1 : pat, name)) {
-			if (neg)
-				return false;
-			hit = true;
-		}
-	}
-	return hit;
-}
-
-static int
-load_known_hosts(struct rb *r, const char *path)
-{
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0, i;
-	ssize_t len;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "drover: runbook: %s: %s\n", path,
-		        strerror(errno));
-		return DR_EIO;
-	}
-	r->have_known_hosts = true;
-	while ((len = getline(&line, &cap, f)) != -1) {
-		char *save = NULL, *pats, *type, *blob, *s = line;
-
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '#' || *s == '\n' || *s == '\0' || *s == '@' ||
-		    *s == '|')
-			continue; /* comments, markers, hashed names */
-		pats = strtok_r(s, " \t\r\n", &save);
-		type = strtok_r(NULL, " \t\r\n", &save);
-		blob = strtok_r(NULL, " \t\r\n", &save);
-		if (pats == NULL || type == NULL || blob == NULL)
-			continue;
-		for (i = 0; i < r->nkeys; i++) {
-			const struct dr_host *h = r->keys[i].host;
-			int port = host_port(r, h);
-			char *name, *copy, *fp, *t;
-
-			name = port == 22
-			           ? dr_xstrdup(h->address)
-			           : dr_xasprintf("[%s]:%d", h->address, port);
-			lower(name);
-			copy = dr_xstrdup(pats);
-			if (patterns_match(copy, name) &&
-			    (fp = fingerprint(blob)) != NULL) {
-				const char *kt = key_type_name(type);
-				if (r->keys[i].text == NULL)
-					t = dr_xasprintf("%s %s", kt, fp);
-				else
-					t = dr_xasprintf("%s\n%s %s",
-					                 r->keys[i].text, kt,
-					                 fp);
-				free(r->keys[i].text);
-				r->keys[i].text = t;
-				free(fp);
-			}
-			free(copy);
-			free(name);
-		}
-	}
-	free(line);
-	if (ferror(f)) {
-		fprintf(stderr, "drover: runbook: %s: read error\n", path);
-		fclose(f);
-		return DR_EIO;
-	}
-	fclose(f);
-	return 0;
-}
-
-static const char *
-host_key(const struct rb *r, const struct dr_host *h)
-{
-	size_t i;
-
-	for (i = 0; i < r->nkeys; i++)
-		if (r->keys[i].host == h)
-			return r->keys[i].text;
-	return NULL;
-}
-
-/* ---- order ------------------------------------------------------------- */
-
-struct ordkey {
-	size_t id;
-	bool cleanup;
-	int tier;
-	size_t svc_first;
-	size_t grp_first;
-	size_t pos;
-};
-
-static int
-ordkey_cmp(const void *a, const void *b)
-{
-	const struct ordkey *x = a, *y = b;
-
-	if (x->cleanup != y->cleanup)
-		return x->cleanup ? 1 : -1;
-	if (x->tier != y->tier)
-		return x->tier < y->tier ? -1 : 1;
-	if (x->svc_first != y->svc_first)
-		return x->svc_first < y->svc_first ? -1 : 1;
-	if (x->grp_first != y->grp_first)
-		return x->grp_first < y->grp_first ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static bool
-respects_deps(const struct dr_graph *g, const size_t *order)
-{
-	bool *seen = dr_xcalloc(g->ntasks, sizeof(*seen));
-	bool ok = true;
-	size_t i, j;
-
-	for (i = 0; i < g->ntasks && ok; i++) {
-		const struct dr_task *t = &g->tasks[order[i]];
-		for (j = 0; j < t->ndeps; j++)
-			if (!seen[t->deps[j]])
-				ok = false;
-		seen[order[i]] = true;
-	}
-	free(seen);
-	return ok;
-}
-
-/*
- * The order of the document: run order, regrouped by tier, then service
- * (in order of first start), then tenant within the service, so that a
- * person finishes one service instance before the next. Cleanup steps come
- * last. If regrouping would put a step before one it depends on, the plain
- * run order is used.
- */
-static int
-doc_order(const struct dr_graph *g, size_t *order)
-{
-	const struct dr_plan *p = g->plan;
-	size_t n = g->ntasks, nt = p->ntenants + 1, i;
-	size_t *svc_first, *grp_first;
-	struct ordkey *k;
-	size_t *sorted;
-
-	if (dr_graph_order(g, order) != 0)
-		return DR_EINVAL;
-	svc_first = dr_xmalloc(sizeof(size_t) * (p->nservices + 1));
-	grp_first = dr_xmalloc(sizeof(size_t) * (p->nservices + 1) * nt);
-	for (i = 0; i < p->nservices + 1; i++)
-		svc_first[i] = SIZE_MAX;
-	for (i = 0; i < (p->nservices + 1) * nt; i++)
-		grp_first[i] = SIZE_MAX;
-	k = dr_xcalloc(n ? n : 1, sizeof(*k));
-	for (i = 0; i < n; i++) {
-		const struct dr_task *t = &g->tasks[order[i]];
-		size_t si = (size_t)(t->service - p->services);
-		size_t ti =
-		    t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0;
-
-		if (si >= p->nservices)
-			si = p->nservices;
-		if (ti >= nt)
-			ti = 0;
-		if (svc_first[si] == SIZE_MAX)
-			svc_first[si] = i;
-		if (grp_first[si * nt + ti] == SIZE_MAX)
-			grp_first[si * nt + ti] = i;
-		k[i].id = order[i];
-		k[i].cleanup = t->step->cleanup;
-		k[i].tier = t->tier;
-		k[i].svc_first = svc_first[si];
-		k[i].grp_first = grp_first[si * nt + ti];
-		k[i].pos = i;
-	}
-	qsort(k, n, sizeof(*k), ordkey_cmp);
-	sorted = dr_xmalloc(sizeof(size_t) * (n ? n : 1));
-	for (i = 0; i < n; i++)
-		sorted[i] = k[i].id;
-	if (respects_deps(g, sorted))
-		memcpy(order, sorted, sizeof(size_t) * n);
-	free(sorted);
-	free(k);
-	free(grp_first);
-	free(svc_first);
-	return 0;
 }
 
 /* ---- document parts ---------------------------------------------------- */
@@ -799,6 +134,9 @@ static const char css[] =
     "tr{break-inside:avoid;page-break-inside:avoid}\n"
     "table.meta td:first-child{width:8.5em;font-weight:bold;"
     "white-space:nowrap}\n"
+    /* only a fingerprint may break anywhere: names and users stay whole */
+    "table.hosts td{overflow-wrap:break-word}"
+    "table.hosts td:nth-child(7){overflow-wrap:anywhere}\n"
     ".fill{white-space:nowrap;margin-right:1.2em}\n"
     "code,pre{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\","
     "monospace}\n"
@@ -835,72 +173,42 @@ static const char css[] =
     "@media print{body{max-width:none;padding:0;font-size:9.8pt}"
     "a{color:inherit;text-decoration:none}}\n";
 
-/* A CSS string literal: anything unusual as a hex escape. */
-static void
-css_string(struct rb *r, const char *s)
-{
-	put(r, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == ' ' || c == '-' ||
-		    c == '_' || c == '.' || c == ',' || c >= 0x80)
-			fputc(c, r->out);
-		else
-			putf(r, "\\%x ", c);
-	}
-	put(r, "\"");
-}
-
-static void
-doc_begin(struct rb *r, const char *title, const char *foot)
-{
-	if (!HTML(r))
-		return;
-	put(r, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	       "<meta charset=\"utf-8\">\n"
-	       "<meta name=\"viewport\" content=\"width=device-width, "
-	       "initial-scale=1\">\n<title>");
-	text(r, title);
-	put(r, "</title>\n<style>\n:root{--foot:");
-	css_string(r, foot);
-	put(r, "}\n");
-	put(r, css);
-	put(r, "</style>\n</head>\n<body>\n");
-}
-
-static void
-doc_end(struct rb *r)
-{
-	tag(r, "</body>\n</html>\n", NULL);
-}
-
+/* A blank to fill in by hand, after its label. */
 static void
 blank(struct rb *r, const char *label)
 {
-	if (HTML(r)) {
-		put(r, "<span class=\"fill\"><span class=\"lbl\">");
-		text(r, label);
-		put(r, "</span> <span class=\"blank\">&nbsp;</span></span>");
-	} else {
-		text(r, label);
-		put(r, " __________");
-	}
+	dr_doc_span_begin(r->d, "fill");
+	dr_doc_span(r->d, "lbl", label);
+	dr_doc_raw(r->d, " <span class=\"blank\">&nbsp;</span>", " __________");
+	dr_doc_span_end(r->d);
 }
 
+/*
+ * A line of facts ("timeout 10m · retries none"): HTML, one box each;
+ * Markdown, separated by middle dots.
+ */
 static void
-note_begin(struct rb *r, const char *cls)
+facts_begin(struct rb *r)
 {
-	if (HTML(r))
-		dr_html_open(r->out, "div", cls);
+	r->nfacts = 0;
+	dr_doc_raw(r->d, "<div class=\"facts\">", NULL);
+}
+
+/* Starts the next fact, labelled in bold. */
+static void
+fact(struct rb *r, const char *label)
+{
+	if (r->nfacts++)
+		dr_doc_raw(r->d, "</span><span>", " \xc2\xb7 ");
 	else
-		put(r, "> ");
+		dr_doc_raw(r->d, "<span>", NULL);
+	dr_doc_bold(r->d, label);
 }
 
 static void
-note_end(struct rb *r)
+facts_end(struct rb *r)
 {
-	tag(r, "</div>\n", "\n\n");
+	dr_doc_raw(r->d, "</span></div>\n", "\n\n");
 }
 
 static void
@@ -908,77 +216,70 @@ write_header(struct rb *r, const char *from, uint64_t now)
 {
 	const struct dr_plan *p = r->p;
 	const struct dr_graph *g = r->g;
+	struct dr_doc *d = r->d;
 	const char *mode = g->mode == DR_MODE_DRILL ? "drill" : "failover";
+	const char *c[][2] = {
+	    {"plan", p->name},
+	    {"description", p->description},
+	    {"direction", NULL},
+	    {"mode", g->mode == DR_MODE_DRILL
+	                 ? "drill: production must not be changed"
+	                 : "failover"},
+	    {"generated", NULL},
+	    {"plan file", p->path},
+	    {"plan sha256", p->sha256},
+	};
 	char date[64], *dir, *s;
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
+	size_t i;
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
 	dir = dr_xasprintf("%s \xe2\x86\x92 %s", from, g->to->name);
+	c[2][1] = dir;
+	c[4][1] = date;
 
 	s = dr_xasprintf("Recovery runbook: %s", p->name ? p->name : "plan");
-	heading(r, 1, NULL, NULL, s);
+	dr_doc_heading(d, 1, NULL, NULL, s);
 	free(s);
-	para_begin(r, "sub");
-	bold(r, mode);
-	text(r, " ");
-	text(r, dir);
-	para_end(r);
+	dr_doc_p_begin(d, "sub");
+	dr_doc_bold(d, mode);
+	dr_doc_text(d, " ");
+	dr_doc_text(d, dir);
+	dr_doc_p_end(d);
 
-	table_begin(r, "meta", 2);
-	if (!HTML(r)) {
-		const char *h[] = {"", ""};
-		row(r, h, 2);
-	} else {
-		r->table_head = false;
-	}
-	{
-		const char *c[][2] = {
-		    {"plan", p->name},
-		    {"description", p->description},
-		    {"direction", dir},
-		    {"mode", g->mode == DR_MODE_DRILL
-		                 ? "drill: production must not be "
-		                   "changed"
-		                 : "failover"},
-		    {"generated", date},
-		    {"plan file", p->path},
-		    {"plan sha256", p->sha256},
-		};
-		size_t i;
-
-		for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-			if (c[i][1] == NULL)
-				continue;
-			row_begin(r);
-			cell_begin(r);
-			tag(r, NULL, "**");
-			text(r, c[i][0]);
-			tag(r, NULL, "**");
-			cell_end(r);
-			if (strcmp(c[i][0], "plan sha256") == 0) {
-				cell_begin(r);
-				code(r, c[i][1]);
-				cell_end(r);
-			} else {
-				cell(r, c[i][1]);
-			}
-			row_end(r);
+	/* Labels: bold by the stylesheet in HTML, by markup in Markdown. */
+	dr_doc_table_begin(d, "meta", 2, 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		if (c[i][1] == NULL)
+			continue;
+		dr_doc_row_begin(d);
+		dr_doc_cell_begin(d, NULL);
+		dr_doc_raw(d, NULL, "**");
+		dr_doc_text(d, c[i][0]);
+		dr_doc_raw(d, NULL, "**");
+		dr_doc_cell_end(d);
+		if (strcmp(c[i][0], "plan sha256") == 0) {
+			dr_doc_cell_begin(d, NULL);
+			dr_doc_code(d, c[i][1]);
+			dr_doc_cell_end(d);
+		} else {
+			dr_doc_cell(d, NULL, c[i][1]);
 		}
+		dr_doc_row_end(d);
 	}
-	table_end(r);
-	para_begin(r, NULL);
+	dr_doc_table_end(d);
+	dr_doc_p_begin(d, NULL);
 	blank(r, "Incident declared at");
-	text(r, "   ");
+	dr_doc_text(d, "   ");
 	blank(r, "Incident lead");
-	text(r, "   ");
+	dr_doc_text(d, "   ");
 	blank(r, "Runbook started at");
-	para_end(r);
-	para_begin(r, NULL);
-	text(r, "RTO targets below count from the moment the incident was "
-	        "declared. Write times in UTC or say which zone you use.");
-	para_end(r);
+	dr_doc_p_end(d);
+	dr_doc_p(d, NULL,
+	         "RTO targets below count from the moment the incident was "
+	         "declared. Write times in UTC or say which zone you use.");
 	free(dir);
 }
 
@@ -986,104 +287,107 @@ static void
 write_contacts(struct rb *r)
 {
 	static const char *const h[] = {"name", "role", "phone", "email"};
+	struct dr_doc *d = r->d;
 	size_t i;
 
-	heading(r, 2, "contacts", NULL, "Contacts");
+	dr_doc_heading(d, 2, "contacts", NULL, "Contacts");
 	if (r->p->ncontacts == 0) {
-		para_begin(r, NULL);
-		text(r, "The plan lists no contacts. Write the incident lead's "
-		        "and the security team's numbers here: ");
+		dr_doc_p_begin(d, NULL);
+		dr_doc_text(d, "The plan lists no contacts. Write the incident "
+		               "lead's and the security team's numbers here: ");
 		blank(r, "");
-		para_end(r);
+		dr_doc_p_end(d);
 		return;
 	}
-	table_begin(r, NULL, 4);
-	row(r, h, 4);
+	dr_doc_table_begin(d, NULL, 4, 0);
+	dr_doc_table_head(d, h);
 	for (i = 0; i < r->p->ncontacts; i++) {
 		const struct dr_contact *c = &r->p->contacts[i];
 		const char *v[] = {c->name, c->role, c->phone, c->email};
-		row(r, v, 4);
+		dr_doc_row(d, v);
 	}
-	table_end(r);
+	dr_doc_table_end(d);
+}
+
+/* An item of the list "Before you start": a bold lead, then text. */
+static void
+rule_begin(struct rb *r, const char *lead)
+{
+	dr_doc_item_begin(r->d);
+	dr_doc_bold(r->d, lead);
+	dr_doc_text(r->d, " ");
 }
 
 static void
 write_before(struct rb *r, const char *from)
 {
 	const struct dr_plan *p = r->p;
-	int n = 0;
+	struct dr_doc *d = r->d;
 
-	heading(r, 2, "before", NULL, "Before you start");
-	list_begin(r, true);
-	item_begin(r, true, ++n);
-	bold(r, "Fence first.");
-	text(r, " ");
-	textf(r,
-	      "The lost sites (%s) must be isolated (replication cut, keys "
-	      "revoked, routes withdrawn) before anything trusts them "
-	      "again. A fence step that fails blocks the failover: stop and "
-	      "call the incident lead, do not skip it.",
-	      from);
-	item_end(r);
-	item_begin(r, true, ++n);
-	bold(r, "Restore only from verified backups.");
-	text(r, " A replica is not a backup. Use immutable backups taken "
-	        "before the compromise, and check every sha256 as the steps "
-	        "say. Never promote or copy from a lost site.");
-	item_end(r);
-	item_begin(r, true, ++n);
-	bold(r, "Verify host keys before typing yes.");
-	text(r,
-	     " When ssh asks to confirm a host key, compare its SHA256 "
-	     "fingerprint with the table \"Sites and hosts\". If it differs, "
-	     "stop: you may be talking to the attacker.");
+	dr_doc_heading(d, 2, "before", NULL, "Before you start");
+	dr_doc_list_begin(d, true);
+	rule_begin(r, "Fence first.");
+	dr_doc_textf(d,
+	             "The lost sites (%s) must be isolated (replication cut, "
+	             "keys revoked, routes withdrawn) before anything trusts "
+	             "them again. A fence step that fails blocks the "
+	             "failover: stop and call the incident lead, do not skip "
+	             "it.",
+	             from);
+	dr_doc_item_end(d);
+	rule_begin(r, "Restore only from verified backups.");
+	dr_doc_text(d, "A replica is not a backup. Use immutable backups taken "
+	               "before the compromise, and check every sha256 as the "
+	               "steps say. Never promote or copy from a lost site.");
+	dr_doc_item_end(d);
+	rule_begin(r, "Verify host keys before typing yes.");
+	dr_doc_text(d, "When ssh asks to confirm a host key, compare its "
+	               "SHA256 fingerprint with the table \"Sites and "
+	               "hosts\". If it differs, stop: you may be talking to "
+	               "the attacker.");
 	if (p->defaults.known_hosts) {
 		char *o = dr_xasprintf("-o StrictHostKeyChecking=yes -o "
 		                       "UserKnownHostsFile=%s",
 		                       p->defaults.known_hosts);
-		text(r, " With the plan's known_hosts file ssh checks for you: "
-		        "add ");
-		code(r, o);
-		text(r, " to ssh and scp.");
+		dr_doc_text(d, " With the plan's known_hosts file ssh checks "
+		               "for you: add ");
+		dr_doc_code(d, o);
+		dr_doc_text(d, " to ssh and scp.");
 		free(o);
 	}
-	item_end(r);
-	item_begin(r, true, ++n);
-	bold(r, "Work in order, one step at a time.");
-	text(r, " Every command is typed on your workstation: an ssh line "
-	        "logs in to the host the step names and runs one command "
-	        "there.");
-	text(r, " Tick each box and write the time when the step is done. A "
-	        "tier starts only when the tier before it has ended. Nothing "
-	        "starts at the target before what it depends on is verified "
-	        "healthy.");
-	item_end(r);
-	item_begin(r, true, ++n);
-	bold(r, "Secrets stay out of writing.");
-	text(r, " Commands show secrets as placeholders such as ");
-	code(r, "<secret:NAME>");
-	text(r, "; the table \"Secrets\" says where each value is kept. Never "
-	        "write a value on this paper, in a ticket or in a chat.");
-	item_end(r);
+	dr_doc_item_end(d);
+	rule_begin(r, "Work in order, one step at a time.");
+	dr_doc_text(d, "Every command is typed on your workstation: an ssh "
+	               "line logs in to the host the step names and runs one "
+	               "command there. Tick each box and write the time when "
+	               "the step is done. A tier starts only when the tier "
+	               "before it has ended. Nothing starts at the target "
+	               "before what it depends on is verified healthy.");
+	dr_doc_item_end(d);
+	rule_begin(r, "Secrets stay out of writing.");
+	dr_doc_text(d, "Commands show secrets as placeholders such as ");
+	dr_doc_code(d, "<secret:NAME>");
+	dr_doc_text(d, "; the table \"Secrets\" says where each value is "
+	               "kept. Never write a value on this paper, in a ticket "
+	               "or in a chat.");
+	dr_doc_item_end(d);
 	if (p->defaults.identity) {
-		item_begin(r, true, ++n);
-		bold(r, "Your key.");
-		text(r, " The plan logs in with the key ");
-		code(r, p->defaults.identity);
-		text(r, "; add ");
-		code(r, "-i FILE");
-		text(r, " to ssh and scp if yours is elsewhere. Never forward "
-		        "your agent (-A) to any host.");
-		item_end(r);
+		rule_begin(r, "Your key.");
+		dr_doc_text(d, "The plan logs in with the key ");
+		dr_doc_code(d, p->defaults.identity);
+		dr_doc_text(d, "; add ");
+		dr_doc_code(d, "-i FILE");
+		dr_doc_text(d, " to ssh and scp if yours is elsewhere. Never "
+		               "forward your agent (-A) to any host.");
+		dr_doc_item_end(d);
 	}
 	if (r->g->mode == DR_MODE_DRILL) {
-		item_begin(r, true, ++n);
-		bold(r, "This is a drill.");
-		text(r, " Production must not be changed. Steps marked "
-		        "\"refused in a drill\" are not to be run.");
-		item_end(r);
+		rule_begin(r, "This is a drill.");
+		dr_doc_text(d, "Production must not be changed. Steps marked "
+		               "\"refused in a drill\" are not to be run.");
+		dr_doc_item_end(d);
 	}
-	list_end(r, true);
+	dr_doc_list_end(d);
 }
 
 static void
@@ -1093,18 +397,17 @@ write_hosts(struct rb *r)
 	                                "address",        "user",      "roles",
 	                                "pinned host key"};
 	const struct dr_plan *p = r->p;
-	size_t i, j, k, ncols = r->have_known_hosts ? 7 : 6;
+	struct dr_doc *d = r->d;
+	size_t i, j, k, ncols = r->kh ? 7 : 6;
 
-	heading(r, 2, "hosts", NULL, "Sites and hosts");
-	if (!r->have_known_hosts) {
-		para_begin(r, NULL);
-		text(r,
-		     "No known_hosts file was given: get the host key "
-		     "fingerprints from the security team before connecting.");
-		para_end(r);
-	}
-	table_begin(r, "hosts", ncols);
-	row(r, h, ncols);
+	dr_doc_heading(d, 2, "hosts", NULL, "Sites and hosts");
+	if (r->kh == NULL)
+		dr_doc_p(d, NULL,
+		         "No known_hosts file was given: get the host key "
+		         "fingerprints from the security team before "
+		         "connecting.");
+	dr_doc_table_begin(d, "hosts", ncols, 0);
+	dr_doc_table_head(d, h);
 	for (i = 0; i < p->nsites; i++) {
 		const struct dr_site *s = &p->sites[i];
 		char *role;
@@ -1124,32 +427,32 @@ write_hosts(struct rb *r)
 			const struct dr_host *ho = &s->hosts[j];
 			struct dr_buf roles;
 			char *addr;
-			const char *kt;
+			char *kt = host_keys(r, ho);
 
 			dr_buf_init(&roles, 0);
 			for (k = 0; k < ho->nroles; k++)
 				dr_buf_printf(&roles, "%s%s", k ? ", " : "",
 				              ho->roles[k]);
 			addr = dr_xasprintf("%s:%d", ho->address,
-			                    host_port(r, ho));
-			kt = host_key(r, ho);
+			                    dr_byhand_port(r->p, ho));
 			{
 				const char *v[] = {
 				    j == 0 ? s->name : "",
 				    j == 0 ? role : "",
 				    ho->name,
 				    addr,
-				    host_user(r, ho),
+				    dr_byhand_user(r->p, ho),
 				    roles.data ? roles.data : "",
 				    kt ? kt : "not pinned: verify by phone"};
-				row(r, v, ncols);
+				dr_doc_row(d, v);
 			}
+			free(kt);
 			free(addr);
 			dr_buf_free(&roles);
 		}
 		free(role);
 	}
-	table_end(r);
+	dr_doc_table_end(d);
 }
 
 static void
@@ -1158,19 +461,19 @@ write_secrets(struct rb *r)
 	static const char *const h[] = {"placeholder",
 	                                "where the value is kept"};
 	const struct dr_plan *p = r->p;
+	struct dr_doc *d = r->d;
 	size_t i;
 
 	if (p->nsecrets == 0)
 		return;
-	heading(r, 2, "secrets", NULL, "Secrets");
-	para_begin(r, NULL);
-	text(r, "Replace a placeholder by the value where a command needs it "
-	        "(keep the double quotes around it). Type it, do not write it "
-	        "down; start the command line with a space so that it stays "
-	        "out of shell history.");
-	para_end(r);
-	table_begin(r, NULL, 2);
-	row(r, h, 2);
+	dr_doc_heading(d, 2, "secrets", NULL, "Secrets");
+	dr_doc_p(d, NULL,
+	         "Replace a placeholder by the value where a command needs it "
+	         "(keep the double quotes around it). Type it, do not write it "
+	         "down; start the command line with a space so that it stays "
+	         "out of shell history.");
+	dr_doc_table_begin(d, NULL, 2, 0);
+	dr_doc_table_head(d, h);
 	for (i = 0; i < p->nsecrets; i++) {
 		const struct dr_secret *s = &p->secrets[i];
 		char *ph = dr_xasprintf("<secret:%s>", s->name);
@@ -1187,16 +490,16 @@ write_secrets(struct rb *r)
 			              s->env ? "\nor " : "", s->file);
 		if (!s->env && !s->file)
 			dr_buf_puts(&w, "ask the incident lead");
-		row_begin(r);
-		cell_begin(r);
-		code(r, ph);
-		cell_end(r);
-		cell(r, w.data);
-		row_end(r);
+		dr_doc_row_begin(d);
+		dr_doc_cell_begin(d, NULL);
+		dr_doc_code(d, ph);
+		dr_doc_cell_end(d);
+		dr_doc_cell(d, NULL, w.data);
+		dr_doc_row_end(d);
 		dr_buf_free(&w);
 		free(ph);
 	}
-	table_end(r);
+	dr_doc_table_end(d);
 }
 
 /* ---- the steps --------------------------------------------------------- */
@@ -1205,7 +508,8 @@ static const char *
 default_success(const struct dr_task *t, char *buf, size_t len)
 {
 	const struct dr_step *st = t->step;
-	char d[32];
+	const char *body = st->probe.expect_body;
+	char d[32], code[16] = "2xx";
 
 	switch (st->action) {
 	case DR_ACT_RUN:
@@ -1225,26 +529,13 @@ default_success(const struct dr_task *t, char *buf, size_t len)
 			return buf;
 		}
 		if (st->probe.expect_status)
-			snprintf(buf, len, "HTTP %d from %s within %s%s%s%s.",
-			         st->probe.expect_status,
-			         t->target ? t->target : "the URL",
-			         dur(st->probe.within_ms, d, sizeof(d)),
-			         st->probe.expect_body ? ", and the body "
-			                                 "contains \""
-			                               : "",
-			         st->probe.expect_body ? st->probe.expect_body
-			                               : "",
-			         st->probe.expect_body ? "\"" : "");
-		else
-			snprintf(buf, len, "HTTP 2xx from %s within %s%s%s%s.",
-			         t->target ? t->target : "the URL",
-			         dur(st->probe.within_ms, d, sizeof(d)),
-			         st->probe.expect_body ? ", and the body "
-			                                 "contains \""
-			                               : "",
-			         st->probe.expect_body ? st->probe.expect_body
-			                               : "",
-			         st->probe.expect_body ? "\"" : "");
+			snprintf(code, sizeof(code), "%d",
+			         st->probe.expect_status);
+		snprintf(buf, len, "HTTP %s from %s within %s%s%s%s.", code,
+		         t->target ? t->target : "the URL",
+		         dur(st->probe.within_ms, d, sizeof(d)),
+		         body ? ", and the body contains \"" : "",
+		         body ? body : "", body ? "\"" : "");
 		return buf;
 	case DR_ACT_APPROVE:
 		return "the decision is written and signed below.";
@@ -1277,245 +568,64 @@ sentence(struct rb *r, const char *s)
 {
 	size_t n = strlen(s);
 
-	text(r, s);
+	dr_doc_text(r->d, s);
 	if (n && strchr(".!?:", s[n - 1]) == NULL)
-		text(r, ".");
+		dr_doc_text(r->d, ".");
 }
 
 static void
 labelled(struct rb *r, const char *label, const char *s)
 {
-	para_begin(r, NULL);
-	bold(r, label);
-	text(r, " ");
+	dr_doc_p_begin(r->d, NULL);
+	dr_doc_bold(r->d, label);
+	dr_doc_text(r->d, " ");
 	sentence(r, s);
-	para_end(r);
+	dr_doc_p_end(r->d);
 }
 
+/* A block of commands, one per line, copyable as is. */
 static void
-step_para(struct rb *r, const char *s)
+pre(struct rb *r, const char *s)
 {
-	para_begin(r, NULL);
-	text(r, s);
-	para_end(r);
+	dr_doc_pre(r->d, NULL, "sh", s, DR_DOC_PRE_LINES);
 }
 
+/* A copy relayed through the workstation, step by step. */
 static void
 write_copy(struct rb *r, const struct dr_task *t)
 {
-	const struct dr_step *st = t->step;
-	const struct dr_host *src = t->src_host, *dst = t->host;
-	const char *name = base_name(t->src_path ? t->src_path : "file");
-	bool manifest =
-	    (st->copy.sha256 && strcmp(st->copy.sha256, "manifest") == 0) ||
-	    (t->sha256 && strcmp(t->sha256, "manifest") == 0);
-	const char *sha = manifest ? NULL : t->sha256;
-	char *dst_file, *local;
-	struct dr_buf b;
+	struct dr_byhand_step s[DR_BYHAND_MAX];
+	size_t n = dr_byhand_copy(r->p, t, s), i;
 
-	if (t->dst_path && t->dst_path[0] &&
-	    t->dst_path[strlen(t->dst_path) - 1] == '/')
-		dst_file = dr_xasprintf("%s%s", t->dst_path, name);
-	else
-		dst_file = dr_xstrdup(t->dst_path ? t->dst_path : name);
-	local = src ? dr_xasprintf("./%s", name)
-	            : dr_xstrdup(t->src_path ? t->src_path : name);
-
-	para_begin(r, NULL);
-	text(r, "The file passes through your workstation. Never give the "
-	        "destination host credentials for the source, and never copy "
-	        "directly between the two hosts.");
-	para_end(r);
-
-	dr_buf_init(&b, 0);
-	if (src) {
-		char *hl = host_label(src);
-		para_begin(r, NULL);
-		textf(r, "1. On your workstation, fetch it from %s:", hl);
-		para_end(r);
-		free(hl);
-		dr_buf_printf(&b, "scp -P %d ", host_port(r, src));
-		scp_arg(r, &b, src, t->src_path);
-		dr_buf_puts(&b, " ");
-		shell_word(&b, local);
-		if (manifest) {
-			char *m = dr_xasprintf("%s.sha256", t->src_path);
-			char *lm = dr_xasprintf("%s.sha256", local);
-			dr_buf_printf(&b, "\nscp -P %d ", host_port(r, src));
-			scp_arg(r, &b, src, m);
-			dr_buf_puts(&b, " ");
-			shell_word(&b, lm);
-			free(lm);
-			free(m);
-		}
-		pre(r, b.data);
-		dr_buf_free(&b);
+	dr_doc_p(r->d, NULL,
+	         "The file passes through your workstation. Never give the "
+	         "destination host credentials for the source, and never copy "
+	         "directly between the two hosts.");
+	for (i = 0; i < n; i++) {
+		dr_doc_p(r->d, NULL, s[i].say);
+		pre(r, s[i].lines);
 	}
-
-	para_begin(r, NULL);
-	text(r, src ? "2. Check it before sending it on:"
-	            : "1. Check the local file:");
-	para_end(r);
-	dr_buf_init(&b, 0);
-	if (sha) {
-		char *line = dr_xasprintf("%s  %s", sha, local);
-		dr_buf_puts(&b, "echo ");
-		dr_sh_quote(&b, line);
-		dr_buf_puts(&b, " | sha256sum -c");
-		free(line);
-	} else if (manifest) {
-		char *ldir = dr_xstrdup(local), *sl = strrchr(ldir, '/');
-		char *lm = dr_xasprintf("%s.sha256", name);
-
-		if (sl && !(sl == ldir + 1 && ldir[0] == '.')) {
-			*sl = '\0';
-			dr_buf_puts(&b, "cd ");
-			shell_word(&b, sl == ldir ? "/" : ldir);
-			dr_buf_puts(&b, " && ");
-		}
-		dr_buf_puts(&b, "sha256sum -c ");
-		shell_word(&b, lm);
-		free(lm);
-		free(ldir);
-	} else {
-		dr_buf_puts(&b, "sha256sum ");
-		shell_word(&b, local);
-		dr_buf_puts(&b, "   # compare with the digest in the backup "
-		                "catalogue");
-	}
-	pre(r, b.data);
-	dr_buf_free(&b);
-
-	if (dst) {
-		char *hl = host_label(dst);
-		struct dr_buf rc;
-		char *dir = dr_xstrdup(dst_file);
-		char *slash = strrchr(dir, '/');
-		bool same_name;
-
-		para_begin(r, NULL);
-		textf(r, "%d. Send it to %s and check it there:", src ? 3 : 2,
-		      hl);
-		para_end(r);
-		free(hl);
-		dr_buf_init(&b, 0);
-		if (slash && slash != dir) {
-			*slash = '\0';
-			dr_buf_init(&rc, 0);
-			dr_buf_puts(&rc, "mkdir -p ");
-			shell_word(&rc, dir);
-			ssh_line(r, &b, dst, rc.data);
-			dr_buf_puts(&b, "\n");
-			dr_buf_free(&rc);
-		}
-		dr_buf_printf(&b, "scp -P %d ", host_port(r, dst));
-		shell_word(&b, local);
-		dr_buf_puts(&b, " ");
-		scp_arg(r, &b, dst, dst_file);
-		dr_buf_puts(&b, "\n");
-		same_name = strcmp(base_name(dst_file), name) == 0;
-		if (manifest && same_name) {
-			char *lm = dr_xasprintf("%s.sha256", local);
-			char *dm = dr_xasprintf("%s.sha256", dst_file);
-			dr_buf_printf(&b, "scp -P %d ", host_port(r, dst));
-			shell_word(&b, lm);
-			dr_buf_puts(&b, " ");
-			scp_arg(r, &b, dst, dm);
-			dr_buf_puts(&b, "\n");
-			free(dm);
-			free(lm);
-		}
-		dr_buf_init(&rc, 0);
-		if (manifest && same_name) {
-			char *m = dr_xasprintf("%s.sha256", name);
-			dr_buf_puts(&rc, "cd ");
-			shell_word(&rc, slash && slash != dir ? dir : "/");
-			dr_buf_puts(&rc, " && sha256sum -c ");
-			shell_word(&rc, m);
-			free(m);
-		} else if (sha) {
-			char *line = dr_xasprintf("%s  %s", sha, dst_file);
-			dr_buf_puts(&rc, "echo ");
-			shell_word(&rc, line);
-			dr_buf_puts(&rc, " | sha256sum -c");
-			free(line);
-		} else {
-			dr_buf_puts(&rc, "sha256sum ");
-			shell_word(&rc, dst_file);
-		}
-		if (st->copy.mode) {
-			dr_buf_printf(&rc, " && chmod %s ", st->copy.mode);
-			shell_word(&rc, dst_file);
-		}
-		ssh_line(r, &b, dst, rc.data);
-		dr_buf_free(&rc);
-		pre(r, b.data);
-		dr_buf_free(&b);
-		free(dir);
-	} else {
-		para_begin(r, NULL);
-		text(r, src ? "3. Keep it on your workstation at:"
-		            : "2. Keep it at:");
-		para_end(r);
-		dr_buf_init(&b, 0);
-		dr_buf_puts(&b, "mv ");
-		shell_word(&b, local);
-		dr_buf_puts(&b, " ");
-		shell_word(&b, dst_file);
-		pre(r, b.data);
-		dr_buf_free(&b);
-	}
-	free(local);
-	free(dst_file);
+	dr_byhand_clear(s, n);
 }
 
 static void
 write_probe(struct rb *r, const struct dr_task *t)
 {
 	const struct dr_probe *pr = &t->step->probe;
-	char d1[32], d2[32];
-	struct dr_buf b;
+	char *cmd = dr_byhand_probe(t), d1[32], d2[32];
 
-	para_begin(r, NULL);
-	text(r, "From your workstation (it must reach the target network):");
-	para_end(r);
-	dr_buf_init(&b, 0);
-	if (pr->kind == DR_PROBE_TCP) {
-		const char *target = t->target ? t->target : "";
-		const char *colon = strrchr(target, ':');
-		char *hostpart =
-		    colon ? dr_xstrndup(target, (size_t)(colon - target))
-		          : dr_xstrdup(target);
-
-		dr_buf_puts(&b, "nc -z -w 5 ");
-		shell_word(&b, hostpart);
-		dr_buf_printf(&b, " %s && echo open", colon ? colon + 1 : "");
-		free(hostpart);
-	} else if (pr->expect_body) {
-		dr_buf_puts(&b, "curl -sS --max-time 10 ");
-		dr_sh_quote(&b, t->target ? t->target : "");
-		dr_buf_puts(&b, " | grep -F ");
-		dr_sh_quote(&b, pr->expect_body);
-		if (pr->expect_status == 0) {
-			dr_buf_puts(&b, "\ncurl -sS -o /dev/null -w "
-			                "'%{http_code}\\n' --max-time 10 ");
-			dr_sh_quote(&b, t->target ? t->target : "");
-		}
-	} else {
-		dr_buf_puts(&b, "curl -sS -o /dev/null -w '%{http_code}\\n' "
-		                "--max-time 10 ");
-		dr_sh_quote(&b, t->target ? t->target : "");
-	}
-	pre(r, b.data);
-	dr_buf_free(&b);
-	if (pr->within_ms) {
-		para_begin(r, NULL);
-		textf(r, "Repeat every %s until it succeeds, for at most %s.",
-		      dur(pr->interval_ms ? pr->interval_ms : 5000, d1,
-		          sizeof(d1)),
-		      dur(pr->within_ms, d2, sizeof(d2)));
-		para_end(r);
-	}
+	dr_doc_p(r->d, NULL,
+	         "From your workstation (it must reach the target network):");
+	pre(r, cmd);
+	free(cmd);
+	if (pr->within_ms == 0)
+		return;
+	dr_doc_p_begin(r->d, NULL);
+	dr_doc_textf(
+	    r->d, "Repeat every %s until it succeeds, for at most %s.",
+	    dur(pr->interval_ms ? pr->interval_ms : 5000, d1, sizeof(d1)),
+	    dur(pr->within_ms, d2, sizeof(d2)));
+	dr_doc_p_end(r->d);
 }
 
 static void
@@ -1525,28 +635,244 @@ write_secret_note(struct rb *r, const struct dr_task *t)
 
 	if (t->nsecrets == 0)
 		return;
-	note_begin(r, "note");
-	bold(r, "Secrets:");
+	dr_doc_note_begin(r->d, "note");
+	dr_doc_bold(r->d, "Secrets:");
 	for (i = 0; i < t->nsecrets; i++) {
 		const struct dr_secret *s =
 		    dr_plan_secret(r->p, t->secret_names[i]);
 		char *ph = dr_xasprintf("<secret:%s>", t->secret_names[i]);
 
-		text(r, i ? "; " : " ");
-		code(r, ph);
+		dr_doc_text(r->d, i ? "; " : " ");
+		dr_doc_code(r->d, ph);
 		free(ph);
 		if (s && s->env)
-			textf(r, " from environment variable %s", s->env);
+			dr_doc_textf(r->d, " from environment variable %s",
+			             s->env);
 		if (s && s->file)
-			textf(r, "%s file %s", s && s->env ? " or" : " from",
-			      s->file);
+			dr_doc_textf(r->d, "%s file %s",
+			             s && s->env ? " or" : " from", s->file);
 		if (s == NULL || (!s->env && !s->file))
-			text(r, " from the incident lead");
+			dr_doc_text(r->d, " from the incident lead");
 	}
-	text(r, ". Its read line waits for the value: type it and press "
-	        "Enter, so it stays out of the command line and the shell "
-	        "history; never write it down.");
-	note_end(r);
+	dr_doc_text(r->d,
+	            ". Its read line waits for the value: type it and press "
+	            "Enter, so it stays out of the command line and the shell "
+	            "history; never write it down.");
+	dr_doc_note_end(r->d);
+}
+
+/* The step's title line: a box to tick, number, name, where it runs. */
+static void
+step_header(struct rb *r, const struct dr_task *t, int num, const char *where)
+{
+	const struct dr_step *st = t->step;
+	bool gate = st->action == DR_ACT_APPROVE;
+	struct dr_doc *d = r->d;
+
+	if (!HTML(r)) {
+		dr_doc_heading_begin(d, 4, NULL, NULL);
+		dr_doc_checkbox(d);
+		dr_doc_textf(d, " %s %d \xc2\xb7 ", gate ? "Decision" : "Step",
+		             num);
+		dr_doc_text(d, st->name);
+		dr_doc_text(d, " \xc2\xb7 ");
+		dr_doc_text(d, where);
+		dr_doc_heading_end(d);
+		return;
+	}
+	dr_doc_htmlf(d, "<div class=\"step%s%s\" id=\"step-%d\">\n",
+	             gate ? " gate" : "", t->refused ? " refused" : "", num);
+	dr_doc_raw(d, "<div class=\"sh\">", NULL);
+	dr_doc_span_begin(d, "box");
+	dr_doc_checkbox(d);
+	dr_doc_span_end(d);
+	dr_doc_htmlf(d, "<span>%s %d</span>", gate ? "Decision" : "Step", num);
+	dr_doc_span(d, NULL, st->name);
+	dr_doc_span_begin(d, "where");
+	dr_doc_text(d, dr_action_name(st->action));
+	dr_doc_text(d, " \xc2\xb7 ");
+	dr_doc_text(d, where);
+	dr_doc_span_end(d);
+	dr_doc_raw(d, "</div>\n", NULL);
+}
+
+/* Where, how long, how often, and whether it is safe to run twice. */
+static void
+step_facts(struct rb *r, const struct dr_task *t, bool local)
+{
+	const struct dr_step *st = t->step;
+	const struct dr_host *h = t->host;
+	struct dr_doc *d = r->d;
+	char d1[32];
+
+	facts_begin(r);
+	if (h && (!local || st->action == DR_ACT_COPY)) {
+		fact(r, "host");
+		dr_doc_textf(d, " %s/%s (%s:%d)", h->site ? h->site->name : "?",
+		             h->name, h->address, dr_byhand_port(r->p, h));
+		fact(r, "user");
+		dr_doc_textf(d, " %s", dr_byhand_user(r->p, h));
+	}
+	if (st->action == DR_ACT_PROBE) {
+		fact(r, "keep trying for");
+		dr_doc_textf(d, " %s",
+		             dur(st->probe.within_ms, d1, sizeof(d1)));
+	} else {
+		fact(r, "timeout");
+		dr_doc_textf(d, " %s", dur(st->timeout_ms, d1, sizeof(d1)));
+	}
+	fact(r, "retries");
+	if (st->retries > 0)
+		dr_doc_textf(d, " %d, %s apart", st->retries,
+		             dur(st->retry_delay_ms, d1, sizeof(d1)));
+	else
+		dr_doc_text(d, " none");
+	fact(r, "idempotent");
+	dr_doc_text(d, st->readonly     ? " yes (read-only)"
+	               : st->idempotent ? " yes (safe to re-run)"
+	                                : " no (check before re-running)");
+	facts_end(r);
+}
+
+/* A run or script step: the ssh line, or a login and the script to paste. */
+static void
+step_command(struct rb *r, const struct dr_task *t)
+{
+	const struct dr_step *st = t->step;
+	struct dr_doc *d = r->d;
+	char *line, *input = NULL;
+
+	if (t->host == NULL) {
+		dr_doc_p(d, NULL, "On your workstation:");
+		pre(r, t->display ? t->display : "");
+		return;
+	}
+	if (st->action == DR_ACT_SCRIPT && st->script) {
+		dr_doc_p_begin(d, NULL);
+		dr_doc_text(d,
+		            "From your workstation, feed the plan's script ");
+		dr_doc_code(d, st->script);
+		dr_doc_text(d, " to the host:");
+		dr_doc_p_end(d);
+	}
+	if (st->action == DR_ACT_RUN && t->display &&
+	    strchr(t->display, '\n') != NULL) {
+		/* A script with its variables: log in, then paste it as it is
+		 * (the shell reads it line by line). */
+		dr_doc_p(d, NULL, "Log in to the host:");
+		line = dr_byhand_login(r->p, t->host);
+		pre(r, line);
+		free(line);
+		dr_doc_p(d, NULL, "and paste this script into its shell:");
+		pre(r, t->display);
+		return;
+	}
+	if (st->action == DR_ACT_SCRIPT && st->script && t->display &&
+	    strstr(t->display, "sh -s") != NULL)
+		input = st->script[0] == '/' || r->p->dir == NULL
+		            ? dr_xstrdup(st->script)
+		            : dr_xasprintf("%s/%s", r->p->dir, st->script);
+	line = dr_byhand_ssh(r->p, t->host, t->display, input);
+	pre(r, line);
+	free(line);
+	free(input);
+}
+
+#define GATE_WAIT                                                              \
+	"Do not go on until the decision is made and signed. If the answer "   \
+	"is no, stop: the steps after this one wait."
+
+/* An approval: the question, and where to write the decision. */
+static void
+step_gate(struct rb *r, const struct dr_task *t)
+{
+	const char *q = t->prompt ? t->prompt : t->step->prompt;
+	struct dr_doc *d = r->d;
+
+	if (HTML(r)) {
+		dr_doc_p(d, "q", q);
+		dr_doc_p(d, NULL, GATE_WAIT);
+		dr_doc_p_begin(d, NULL);
+	} else {
+		dr_doc_note_begin(d, NULL);
+		dr_doc_bold(d, "DECISION:");
+		dr_doc_text(d, " ");
+		dr_doc_text(d, q);
+		dr_doc_raw(d, NULL, "\n>\n> ");
+		dr_doc_text(d, GATE_WAIT);
+		dr_doc_raw(d, NULL, "\n>\n> ");
+	}
+	dr_doc_checkbox(d);
+	dr_doc_text(d, " yes   ");
+	dr_doc_checkbox(d);
+	dr_doc_text(d, " no   ");
+	blank(r, "Approved by");
+	dr_doc_raw(d, NULL, "  ");
+	blank(r, "at");
+	if (HTML(r))
+		dr_doc_p_end(d);
+	else
+		dr_doc_note_end(d);
+}
+
+/* What success looks like, and what to do when the step fails. */
+static void
+step_outcome(struct rb *r, const struct dr_task *t)
+{
+	const struct dr_step *st = t->step;
+	bool safe = st->idempotent || st->readonly;
+	const char *check = safe ? ""
+	                         : " (first check whether it already took "
+	                           "effect)";
+	struct dr_doc *d = r->d;
+	char buf[512], d1[32];
+
+	labelled(r, "Success:",
+	         st->success ? st->success
+	                     : default_success(t, buf, sizeof(buf)));
+	dr_doc_p_begin(d, NULL);
+	dr_doc_bold(d, "If it fails:");
+	dr_doc_text(d, " ");
+	if (st->retries == 1)
+		dr_doc_textf(d, "retry once after %s%s; then ",
+		             dur(st->retry_delay_ms, d1, sizeof(d1)), check);
+	else if (st->retries > 1)
+		dr_doc_textf(d, "retry up to %d times, %s apart%s; then ",
+		             st->retries,
+		             dur(st->retry_delay_ms, d1, sizeof(d1)), check);
+	sentence(r,
+	         st->on_error_hint ? st->on_error_hint : default_failure(st));
+	if (st->unreachable == DR_UNREACH_CONTINUE)
+		dr_doc_text(d, " If the host cannot be reached at all, record "
+		               "it as unreachable and go on.");
+	dr_doc_p_end(d);
+}
+
+/* Where to write when the step was done and by whom. */
+static void
+step_done(struct rb *r)
+{
+	struct dr_doc *d = r->d;
+
+	if (HTML(r)) {
+		dr_doc_p_begin(d, "done");
+		blank(r, "done at");
+		dr_doc_raw(d, " &nbsp; ", NULL);
+		blank(r, "by");
+		dr_doc_raw(d, " &nbsp; ", NULL);
+		blank(r, "notes");
+		dr_doc_p_end(d);
+		return;
+	}
+	dr_doc_list_begin(d, false);
+	dr_doc_item_begin(d);
+	dr_doc_checkbox(d);
+	dr_doc_text(d, " ");
+	blank(r, "done at:");
+	dr_doc_text(d, "  ");
+	blank(r, "by:");
+	dr_doc_item_end(d);
+	dr_doc_list_end(d);
 }
 
 static void
@@ -1556,250 +882,54 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 	bool gate = st->action == DR_ACT_APPROVE;
 	bool local = t->host == NULL || st->action == DR_ACT_LOCAL ||
 	             st->action == DR_ACT_PROBE || gate;
-	bool safe = st->idempotent || st->readonly;
-	char buf[512], d1[32], d2[32], *where;
-	const char *success, *failure;
-	struct dr_buf b;
+	char *where;
 
 	if (st->action == DR_ACT_COPY && t->host)
-		where = host_label(t->host);
+		where = dr_byhand_label(t->host);
 	else if (local)
 		where = dr_xstrdup("your workstation");
 	else
-		where = host_label(t->host);
-
-	/* Header. */
-	if (HTML(r)) {
-		putf(r, "<div class=\"step%s%s\" id=\"step-%d\">\n",
-		     gate ? " gate" : "", t->refused ? " refused" : "", num);
-		putf(r,
-		     "<div class=\"sh\"><span class=\"box\">\xe2\x98\x90</span>"
-		     "<span>%s %d</span><span>",
-		     gate ? "Decision" : "Step", num);
-		text(r, st->name);
-		put(r, "</span><span class=\"where\">");
-		text(r, dr_action_name(st->action));
-		text(r, " \xc2\xb7 ");
-		text(r, where);
-		put(r, "</span></div>\n");
-	} else {
-		putf(r, "#### [ ] %s %d \xc2\xb7 ", gate ? "Decision" : "Step",
-		     num);
-		text(r, st->name);
-		text(r, " \xc2\xb7 ");
-		text(r, where);
-		put(r, "\n\n");
-	}
-
-	/* Facts. */
-	if (!gate) {
-		if (HTML(r))
-			put(r, "<div class=\"facts\">");
-		if (!local || st->action == DR_ACT_COPY) {
-			const struct dr_host *h = t->host;
-			if (h) {
-				if (HTML(r))
-					put(r, "<span>");
-				bold(r, "host");
-				textf(r, " %s/%s (%s:%d)",
-				      h->site ? h->site->name : "?", h->name,
-				      h->address, host_port(r, h));
-				if (HTML(r))
-					put(r, "</span><span>");
-				else
-					text(r, " \xc2\xb7 ");
-				bold(r, "user");
-				textf(r, " %s", host_user(r, h));
-				if (HTML(r))
-					put(r, "</span>");
-				else
-					text(r, " \xc2\xb7 ");
-			}
-		}
-		if (HTML(r))
-			put(r, "<span>");
-		if (st->action == DR_ACT_PROBE) {
-			bold(r, "keep trying for");
-			textf(r, " %s",
-			      dur(st->probe.within_ms, d1, sizeof(d1)));
-		} else {
-			bold(r, "timeout");
-			textf(r, " %s", dur(st->timeout_ms, d1, sizeof(d1)));
-		}
-		if (HTML(r))
-			put(r, "</span><span>");
-		else
-			text(r, " \xc2\xb7 ");
-		bold(r, "retries");
-		if (st->retries > 0)
-			textf(r, " %d, %s apart", st->retries,
-			      dur(st->retry_delay_ms, d2, sizeof(d2)));
-		else
-			text(r, " none");
-		if (HTML(r))
-			put(r, "</span><span>");
-		else
-			text(r, " \xc2\xb7 ");
-		bold(r, "idempotent");
-		text(r, st->readonly     ? " yes (read-only)"
-		        : st->idempotent ? " yes (safe to re-run)"
-		                         : " no (check before re-running)");
-		if (HTML(r))
-			put(r, "</span></div>\n");
-		else
-			put(r, "\n\n");
-	}
-
+		where = dr_byhand_label(t->host);
+	step_header(r, t, num, where);
+	if (!gate)
+		step_facts(r, t, local);
 	if (t->refused) {
-		note_begin(r, "warn");
-		bold(r, "Refused in a drill:");
-		textf(r, " %s. Do not run it; tick the box as skipped.",
-		      t->refusal ? t->refusal
-		                 : "a drill never touches production");
-		note_end(r);
-		goto done;
-	}
-
-	/* The action. */
-	dr_buf_init(&b, 0);
-	switch (st->action) {
-	case DR_ACT_RUN:
-	case DR_ACT_SCRIPT:
-		if (t->host == NULL) {
-			step_para(r, "On your workstation:");
+		dr_doc_note_begin(r->d, "warn");
+		dr_doc_bold(r->d, "Refused in a drill:");
+		dr_doc_textf(r->d,
+		             " %s. Do not run it; tick the box as skipped.",
+		             t->refusal ? t->refusal
+		                        : "a drill never touches production");
+		dr_doc_note_end(r->d);
+	} else {
+		switch (st->action) {
+		case DR_ACT_RUN:
+		case DR_ACT_SCRIPT:
+			step_command(r, t);
+			break;
+		case DR_ACT_LOCAL:
+			dr_doc_p(r->d, NULL, "On your workstation:");
 			pre(r, t->display ? t->display : "");
 			break;
-		}
-		if (st->action == DR_ACT_SCRIPT && st->script) {
-			para_begin(r, NULL);
-			text(r,
-			     "From your workstation, feed the plan's script ");
-			code(r, st->script);
-			text(r, " to the host:");
-			para_end(r);
-		}
-		if (st->action == DR_ACT_RUN && t->display &&
-		    strchr(t->display, '\n') != NULL) {
-			/* A script with its variables: log in, then paste
-			 * it as it is (the shell reads it line by line). */
-			para_begin(r, NULL);
-			text(r, "Log in to the host:");
-			para_end(r);
-			dr_buf_printf(&b, "ssh -p %d ", host_port(r, t->host));
-			ssh_dest(r, &b, t->host);
-			pre(r, b.data);
-			para_begin(r, NULL);
-			text(r, "and paste this script into its shell:");
-			para_end(r);
-			pre(r, t->display);
+		case DR_ACT_COPY:
+			write_copy(r, t);
+			break;
+		case DR_ACT_PROBE:
+			write_probe(r, t);
+			break;
+		case DR_ACT_APPROVE:
+			step_gate(r, t);
+			break;
+		case DR_ACT_NONE:
 			break;
 		}
-		ssh_line(r, &b, t->host, t->display ? t->display : "");
-		if (st->action == DR_ACT_SCRIPT && st->script && t->display &&
-		    strstr(t->display, "sh -s") != NULL) {
-			char *path =
-			    st->script[0] == '/' || r->p->dir == NULL
-			        ? dr_xstrdup(st->script)
-			        : dr_xasprintf("%s/%s", r->p->dir, st->script);
-			dr_buf_puts(&b, " < ");
-			shell_word(&b, path);
-			free(path);
-		}
-		pre(r, b.data);
-		break;
-	case DR_ACT_LOCAL:
-		step_para(r, "On your workstation:");
-		pre(r, t->display ? t->display : "");
-		break;
-	case DR_ACT_COPY:
-		write_copy(r, t);
-		break;
-	case DR_ACT_PROBE:
-		write_probe(r, t);
-		break;
-	case DR_ACT_APPROVE:
-		if (HTML(r)) {
-			para_begin(r, "q");
-			text(r, t->prompt ? t->prompt : st->prompt);
-			para_end(r);
-			para_begin(r, NULL);
-			text(r, "Do not go on until the decision is made and "
-			        "signed. If the answer is no, stop: the steps "
-			        "after this one wait.");
-			para_end(r);
-			para_begin(r, NULL);
-			text(r, "\xe2\x98\x90 yes   \xe2\x98\x90 no   ");
-			blank(r, "Approved by");
-			blank(r, "at");
-			para_end(r);
-			break;
-		}
-		put(r, "> **DECISION:** ");
-		text(r, t->prompt ? t->prompt : st->prompt);
-		put(r, "\n>\n> ");
-		text(r,
-		     "Do not go on until the decision is made and signed. If "
-		     "the answer is no, stop: the steps after this one wait.");
-		put(r, "\n>\n> [ ] yes   [ ] no   ");
-		blank(r, "Approved by");
-		text(r, "  ");
-		blank(r, "at");
-		put(r, "\n\n");
-		break;
-	case DR_ACT_NONE:
-		break;
+		write_secret_note(r, t);
+		if (!gate)
+			step_outcome(r, t);
 	}
-	dr_buf_free(&b);
-	write_secret_note(r, t);
-
-	if (!gate) {
-		success = st->success ? st->success
-		                      : default_success(t, buf, sizeof(buf));
-		labelled(r, "Success:", success);
-		failure =
-		    st->on_error_hint ? st->on_error_hint : default_failure(st);
-		para_begin(r, NULL);
-		bold(r, "If it fails:");
-		text(r, " ");
-		if (st->retries == 1)
-			textf(r, "retry once after %s%s; then ",
-			      dur(st->retry_delay_ms, d1, sizeof(d1)),
-			      safe ? ""
-			           : " (first check whether it already took "
-			             "effect)");
-		else if (st->retries > 1)
-			textf(r, "retry up to %d times, %s apart%s; then ",
-			      st->retries,
-			      dur(st->retry_delay_ms, d1, sizeof(d1)),
-			      safe ? ""
-			           : " (first check whether it already took "
-			             "effect)");
-		sentence(r, failure);
-		if (st->unreachable == DR_UNREACH_CONTINUE)
-			text(r, " If the host cannot be reached at all, "
-			        "record it as unreachable and go on.");
-		para_end(r);
-	}
-
-done:
-	if (gate) {
-		if (HTML(r))
-			put(r, "</div>\n");
-	} else if (HTML(r)) {
-		put(r, "<p class=\"done\">");
-		blank(r, "done at");
-		put(r, " &nbsp; ");
-		blank(r, "by");
-		put(r, " &nbsp; ");
-		blank(r, "notes");
-		put(r, "</p>\n</div>\n");
-	} else {
-		put(r, "- [ ] ");
-		blank(r, "done at:");
-		text(r, "  ");
-		blank(r, "by:");
-		put(r, "\n\n");
-	}
+	if (!gate)
+		step_done(r);
+	dr_doc_raw(r->d, "</div>\n", NULL);
 	free(where);
 }
 
@@ -1810,13 +940,13 @@ tenant_vars(struct rb *r, const struct dr_tenant *tn)
 
 	if (tn->nvars == 0)
 		return;
-	para_begin(r, NULL);
-	bold(r, "Values:");
+	dr_doc_p_begin(r->d, NULL);
+	dr_doc_bold(r->d, "Values:");
 	for (i = 0; i < tn->nvars; i++) {
-		textf(r, "%s%s = ", i ? ", " : " ", tn->vars[i].name);
-		code(r, tn->vars[i].value);
+		dr_doc_textf(r->d, "%s%s = ", i ? ", " : " ", tn->vars[i].name);
+		dr_doc_code(r->d, tn->vars[i].value);
 	}
-	para_end(r);
+	dr_doc_p_end(r->d);
 }
 
 static void
@@ -1829,9 +959,9 @@ service_intro(struct rb *r, const struct dr_service *sv, const size_t *order,
 	size_t i, j, ntn = 0;
 
 	if (sv->description) {
-		para_begin(r, NULL);
-		text(r, sv->description);
-		para_end(r);
+		dr_doc_p_begin(r->d, NULL);
+		dr_doc_text(r->d, sv->description);
+		dr_doc_p_end(r->d);
 	}
 	/* Tenants of this service in this section, in document order. */
 	dr_buf_init(&tn, 0);
@@ -1850,45 +980,31 @@ service_intro(struct rb *r, const struct dr_service *sv, const size_t *order,
 			dr_buf_printf(&tn, "%s%s (%d)", ntn++ ? ", " : "",
 			              t->tenant->name, t->tenant->priority);
 	}
-	if (HTML(r))
-		put(r, "<div class=\"facts\"><span>");
-	bold(r, "scope");
-	text(r, sv->scope == DR_SCOPE_TENANT ? " per tenant" : " global, once");
-	if (HTML(r))
-		put(r, "</span><span>");
-	else
-		text(r, " \xc2\xb7 ");
-	bold(r, "RTO");
-	text(r, sv->rto_ms ? " " : " none set");
+	facts_begin(r);
+	fact(r, "scope");
+	dr_doc_text(r->d, sv->scope == DR_SCOPE_TENANT ? " per tenant"
+	                                               : " global, once");
+	fact(r, "RTO");
+	dr_doc_text(r->d, sv->rto_ms ? " " : " none set");
 	if (sv->rto_ms)
-		text(r, dur(sv->rto_ms, d, sizeof(d)));
+		dr_doc_text(r->d, dur(sv->rto_ms, d, sizeof(d)));
 	if (sv->rpo_ms) {
-		if (HTML(r))
-			put(r, "</span><span>");
-		else
-			text(r, " \xc2\xb7 ");
-		bold(r, "RPO");
-		textf(r, " %s", dur(sv->rpo_ms, d, sizeof(d)));
+		fact(r, "RPO");
+		dr_doc_textf(r->d, " %s", dur(sv->rpo_ms, d, sizeof(d)));
 	}
 	if (sv->nafter) {
-		if (HTML(r))
-			put(r, "</span><span>");
-		else
-			text(r, " \xc2\xb7 ");
-		bold(r, "after");
+		fact(r, "after");
 		for (i = 0; i < sv->nafter; i++)
-			textf(r, "%s%s", i ? ", " : " ", sv->after[i]);
+			dr_doc_textf(r->d, "%s%s", i ? ", " : " ",
+			             sv->after[i]);
 	}
-	if (HTML(r))
-		put(r, "</span></div>\n");
-	else
-		put(r, "\n\n");
+	facts_end(r);
 	if (ntn) {
-		para_begin(r, NULL);
-		bold(r, "Tenants, in priority order:");
-		text(r, " ");
-		text(r, tn.data);
-		para_end(r);
+		dr_doc_p_begin(r->d, NULL);
+		dr_doc_bold(r->d, "Tenants, in priority order:");
+		dr_doc_text(r->d, " ");
+		dr_doc_text(r->d, tn.data);
+		dr_doc_p_end(r->d);
 	}
 	dr_buf_free(&tn);
 }
@@ -1912,9 +1028,9 @@ write_overview(struct rb *r, const struct section *sec, size_t nsec)
 	char d[32], num[32], tier[16], tn[32], steps[48];
 	size_t i;
 
-	heading(r, 2, "overview", NULL, "Recovery order at a glance");
-	table_begin(r, "toc", 7);
-	row(r, h, 7);
+	dr_doc_heading(r->d, 2, "overview", NULL, "Recovery order at a glance");
+	dr_doc_table_begin(r->d, "toc", 7, 0);
+	dr_doc_table_head(r->d, h);
 	for (i = 0; i < nsec; i++) {
 		const struct section *s = &sec[i];
 
@@ -1942,10 +1058,10 @@ write_overview(struct rb *r, const struct section *sec, size_t nsec)
 			        : "\xe2\x80\x94",
 			    steps,
 			    ""};
-			row(r, v, 7);
+			dr_doc_row(r->d, v);
 		}
 	}
-	table_end(r);
+	dr_doc_table_end(r->d);
 }
 
 /*
@@ -1973,12 +1089,13 @@ walk(struct rb *r, const size_t *order, bool emit, struct section *sec)
 			cur_sv = NULL;
 			cur_tn = NULL;
 			if (emit) {
-				heading(r, 2, "cleanup", "tier",
-				        "After the run: cleanup");
-				para_begin(r, NULL);
-				text(r, "These steps run after the plan, "
-				        "whatever its outcome.");
-				para_end(r);
+				dr_doc_heading(r->d, 2, "cleanup", "tier",
+				               "After the run: cleanup");
+				dr_doc_p_begin(r->d, NULL);
+				dr_doc_text(r->d,
+				            "These steps run after the plan, "
+				            "whatever its outcome.");
+				dr_doc_p_end(r->d);
 			}
 			sec[nsec].cleanup = true;
 			sec[nsec].first = step + 1;
@@ -1993,19 +1110,21 @@ walk(struct rb *r, const size_t *order, bool emit, struct section *sec)
 				snprintf(title, sizeof(title), "Tier %d",
 				         cur_tier);
 				snprintf(id, sizeof(id), "tier-%d", cur_tier);
-				heading(r, 2, id, "tier", title);
-				para_begin(r, NULL);
+				dr_doc_heading(r->d, 2, id, "tier", title);
+				dr_doc_p_begin(r->d, NULL);
 				if (first_tier)
-					text(r, "Start here.");
+					dr_doc_text(r->d, "Start here.");
 				else
-					text(r, "Start this tier only when "
-					        "every step of the tier before "
-					        "has ended.");
-				text(r, " ");
+					dr_doc_text(
+					    r->d,
+					    "Start this tier only when "
+					    "every step of the tier before "
+					    "has ended.");
+				dr_doc_text(r->d, " ");
 				blank(r, "Tier started at");
-				text(r, "   ");
+				dr_doc_text(r->d, "   ");
 				blank(r, "ended at");
-				para_end(r);
+				dr_doc_p_end(r->d);
 			}
 			first_tier = false;
 		}
@@ -2035,12 +1154,11 @@ walk(struct rb *r, const size_t *order, bool emit, struct section *sec)
 					         cur_sv->name);
 				snprintf(id, sizeof(id), "s-%d-%d", cur_tier,
 				         svc_num);
-				if (HTML(r))
-					put(r, "<div class=\"intro\">\n");
-				heading(r, 3, id, NULL, title);
+				dr_doc_raw(r->d, "<div class=\"intro\">\n",
+				           NULL);
+				dr_doc_heading(r->d, 3, id, NULL, title);
 				service_intro(r, cur_sv, order, i, g->ntasks);
-				if (HTML(r))
-					put(r, "</div>\n");
+				dr_doc_raw(r->d, "</div>\n", NULL);
 			}
 		}
 		if (!in_cleanup && t->tenant &&
@@ -2055,12 +1173,11 @@ walk(struct rb *r, const size_t *order, bool emit, struct section *sec)
 				         cur_tier, svc_num, tn_num,
 				         cur_sv->name, cur_tn->name,
 				         cur_tn->priority);
-				if (HTML(r))
-					put(r, "<div class=\"intro\">\n");
-				heading(r, 4, NULL, NULL, title);
+				dr_doc_raw(r->d, "<div class=\"intro\">\n",
+				           NULL);
+				dr_doc_heading(r->d, 4, NULL, NULL, title);
 				tenant_vars(r, cur_tn);
-				if (HTML(r))
-					put(r, "</div>\n");
+				dr_doc_raw(r->d, "</div>\n", NULL);
 			}
 		}
 		step++;
@@ -2074,15 +1191,16 @@ walk(struct rb *r, const size_t *order, bool emit, struct section *sec)
 				           nx->step->cleanup ||
 				           nx->tenant != cur_tn;
 				if (end && (cur_sv->rto_ms || cur_tn)) {
-					para_begin(r, NULL);
+					dr_doc_p_begin(r->d, NULL);
 					if (cur_tn)
-						textf(r, "%s for %s ",
-						      cur_sv->name,
-						      cur_tn->name);
+						dr_doc_textf(r->d, "%s for %s ",
+						             cur_sv->name,
+						             cur_tn->name);
 					else
-						textf(r, "%s ", cur_sv->name);
+						dr_doc_textf(r->d, "%s ",
+						             cur_sv->name);
 					blank(r, "recovered at");
-					para_end(r);
+					dr_doc_p_end(r->d);
 				}
 			}
 		}
@@ -2095,7 +1213,7 @@ dr_runbook_write(const struct dr_graph *g, const struct dr_runbook_opts *opts,
                  FILE *out)
 {
 	struct rb r;
-	size_t *order = NULL, i, nhosts = 0, nsec;
+	size_t *order = NULL, nsec;
 	struct section *sec = NULL;
 	char *from = NULL, *title = NULL, *foot = NULL;
 	uint64_t now;
@@ -2106,25 +1224,19 @@ dr_runbook_write(const struct dr_graph *g, const struct dr_runbook_opts *opts,
 	if (opts->format != DR_RUNBOOK_MD && opts->format != DR_RUNBOOK_HTML)
 		return DR_EINVAL;
 	memset(&r, 0, sizeof(r));
-	r.out = out;
-	r.fmt = opts->format;
 	r.g = g;
 	r.p = g->plan;
 
-	for (i = 0; i < r.p->nsites; i++)
-		nhosts += r.p->sites[i].nhosts;
-	r.keys = dr_xcalloc(nhosts ? nhosts : 1, sizeof(*r.keys));
-	for (i = 0; i < r.p->nsites; i++) {
-		size_t j;
-		for (j = 0; j < r.p->sites[i].nhosts; j++)
-			r.keys[r.nkeys++].host = &r.p->sites[i].hosts[j];
-	}
 	if (opts->known_hosts &&
-	    (rc = load_known_hosts(&r, opts->known_hosts)) != 0)
+	    (rc = dr_hostkeys_load(opts->known_hosts, &r.kh)) != 0) {
+		fprintf(stderr, "drover: runbook: %s: %s\n", opts->known_hosts,
+		        rc == DR_EIO ? strerror(errno)
+		                     : "libssh2 cannot start");
 		goto out;
+	}
 
 	order = dr_xmalloc(sizeof(size_t) * (g->ntasks ? g->ntasks : 1));
-	if ((rc = doc_order(g, order)) != 0)
+	if ((rc = dr_byhand_order(g, order)) != 0)
 		goto out;
 	sec = dr_xcalloc(g->ntasks + 1, sizeof(*sec));
 	nsec = walk(&r, order, false, sec);
@@ -2138,7 +1250,9 @@ dr_runbook_write(const struct dr_graph *g, const struct dr_runbook_opts *opts,
 	                    r.p->name ? r.p->name : "", from, g->to->name,
 	                    g->mode == DR_MODE_DRILL ? "drill" : "failover");
 
-	doc_begin(&r, title, foot);
+	r.d = dr_doc_new(out, opts->format == DR_RUNBOOK_HTML ? DR_DOC_HTML
+	                                                      : DR_DOC_MD);
+	dr_doc_begin(r.d, title, foot, css);
 	write_header(&r, from, now);
 	write_contacts(&r);
 	write_before(&r, from);
@@ -2148,25 +1262,20 @@ dr_runbook_write(const struct dr_graph *g, const struct dr_runbook_opts *opts,
 	memset(sec, 0, sizeof(*sec) * (g->ntasks + 1));
 	walk(&r, order, true, sec);
 
-	heading(&r, 2, "end", NULL, "Sign-off");
-	para_begin(&r, NULL);
-	text(&r, "Every service is verified healthy at the target, "
-	         "credentials are rotated, and the lost sites stay fenced "
-	         "until they are rebuilt.");
-	para_end(&r);
-	para_begin(&r, NULL);
+	dr_doc_heading(r.d, 2, "end", NULL, "Sign-off");
+	dr_doc_p(r.d, NULL,
+	         "Every service is verified healthy at the target, credentials "
+	         "are rotated, and the lost sites stay fenced until they are "
+	         "rebuilt.");
+	dr_doc_p_begin(r.d, NULL);
 	blank(&r, "Recovery complete at");
-	text(&r, "   ");
+	dr_doc_text(r.d, "   ");
 	blank(&r, "Signed");
-	para_end(&r);
-	doc_end(&r);
-
-	if (fflush(out) != 0 || ferror(out))
-		rc = DR_EIO;
+	dr_doc_p_end(r.d);
+	rc = dr_doc_end(r.d);
 out:
-	for (i = 0; i < r.nkeys; i++)
-		free(r.keys[i].text);
-	free(r.keys);
+	dr_doc_free(r.d);
+	dr_hostkeys_free(r.kh);
 	free(order);
 	free(sec);
 	free(from);

@@ -365,6 +365,26 @@ test_bad_known_hosts(void **state)
 	free(buf);
 }
 
+/* A write that fails is reported, not lost (the document writer keeps the
+ * first error for the end). */
+static void
+test_write_error(void **state)
+{
+	struct fixture *fx = *state;
+	struct dr_runbook_opts o = {.format = DR_RUNBOOK_HTML,
+	                            .now_wall_ms = 1765180800000ULL};
+	FILE *f = fopen("/dev/full", "w");
+
+	assert_non_null(f);
+	assert_int_equal(dr_runbook_write(fx->graph, &o, f), DR_EIO);
+	fclose(f);
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	o.format = DR_RUNBOOK_MD;
+	assert_int_equal(dr_runbook_write(fx->graph, &o, f), DR_EIO);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -378,6 +398,7 @@ main(void)
 	    cmocka_unit_test(test_html_escaped),
 	    cmocka_unit_test(test_known_hosts),
 	    cmocka_unit_test(test_bad_known_hosts),
+	    cmocka_unit_test(test_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,463 @@
+/*
+ * report-model.c: the report JSON read into plain arrays, every field checked
+ * for its type (see report-model.h).
+ */
+#include "drover/report-model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "drover/common.h"
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool
+jint(const json_t *o, const char *k, long long *out)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (json_is_integer(v)) {
+		*out = (long long)json_integer_value(v);
+		return true;
+	}
+	if (json_is_real(v)) {
+		*out = (long long)json_real_value(v);
+		return true;
+	}
+	return false;
+}
+
+static bool
+jbool(const json_t *o, const char *k, bool def)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+/* An RFC 3339 time as epoch ms; 0 if there is none. */
+static int64_t
+parse_time(const char *s)
+{
+	uint64_t ms;
+
+	return dr_time_parse(s, &ms) == 0 ? (int64_t)ms : 0;
+}
+
+/* A task time as ms since the run started, or -1. */
+static int64_t
+task_time(const struct dr_rm *m, const json_t *o, const char *kms,
+          const char *kstr)
+{
+	long long v = 0;
+	int64_t w = 0;
+
+	if (jint(o, kms, &v) && v > 0)
+		w = (int64_t)v;
+	else
+		w = parse_time(jstr(o, kstr));
+	if (w <= 0 || m->start_ms <= 0)
+		return -1;
+	return w > m->start_ms ? w - m->start_ms : 0;
+}
+
+bool
+dr_rm_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static size_t
+group_of(struct dr_rm *m, const char *service, const char *tenant, int tier,
+         size_t *cap)
+{
+	size_t i;
+
+	for (i = 0; i < m->ng; i++)
+		if (m->g[i].tier == tier &&
+		    dr_rm_same(m->g[i].service, service) &&
+		    dr_rm_same(m->g[i].tenant, tenant))
+			return i;
+	dr_grow((void **)&m->g, cap, m->ng + 1, sizeof(*m->g));
+	m->g[m->ng] = (struct dr_rm_group){.service = service,
+	                                   .tenant = tenant,
+	                                   .tier = tier,
+	                                   .svc = SIZE_MAX,
+	                                   .order = m->ng,
+	                                   .first = INT64_MAX};
+	return m->ng++;
+}
+
+/* The order of (a0, a1, a2) and (b0, b1, b2), by the first that differs. */
+static int
+order3(int64_t a0, int64_t b0, int64_t a1, int64_t b1, int64_t a2, int64_t b2)
+{
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	if (a1 != b1)
+		return a1 < b1 ? -1 : 1;
+	return a2 < b2 ? -1 : a2 > b2;
+}
+
+/* Groups by tier, then first start, then as they came. */
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct dr_rm_group *x = a, *y = b;
+
+	return order3(x->tier, y->tier, x->first, y->first, (int64_t)x->order,
+	              (int64_t)y->order);
+}
+
+struct ord {
+	size_t group;
+	int64_t t0; /* INT64_MAX: not started */
+	size_t idx;
+};
+
+/* Tasks by group, then start, then as they came. */
+static int
+ord_cmp(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	return order3((int64_t)x->group, (int64_t)y->group, x->t0, y->t0,
+	              (int64_t)x->idx, (int64_t)y->idx);
+}
+
+/* A duration or time in ms that the report may lack: -1 when it does. */
+static int64_t
+jms(const json_t *o, const char *k)
+{
+	long long n;
+
+	return jint(o, k, &n) && n >= 0 ? n : -1;
+}
+
+/* The elements of the JSON array a, as a zeroed array of *n of elem
+ * bytes (one more, so that it is never empty). */
+static void *
+records(const json_t *a, size_t elem, size_t *n)
+{
+	*n = json_is_array(a) ? json_array_size(a) : 0;
+	return dr_xcalloc(*n + 1, elem);
+}
+
+static void
+load_previous(struct dr_rm *m, const json_t *prev)
+{
+	size_t i;
+
+	if (!json_is_object(prev))
+		return;
+	m->has_prev = true;
+	m->prev_run_id = jstr(prev, "run_id");
+	m->prev_state = jstr(prev, "state");
+	m->prev_duration_ms = jms(prev, "duration_ms");
+	prev = json_object_get(prev, "services");
+	m->p = records(prev, sizeof(*m->p), &m->np);
+	for (i = 0; i < m->np; i++) {
+		const json_t *o = json_array_get(prev, i);
+
+		m->p[i] =
+		    (struct dr_rm_prev){jstr(o, "service"), jstr(o, "tenant"),
+		                        jms(o, "recovery_ms")};
+	}
+}
+
+/* "milan, rome" from an array of names, or a name. */
+static char *
+site_list(const json_t *from)
+{
+	struct dr_buf b;
+	const json_t *v;
+	size_t i;
+
+	dr_buf_init(&b, 0);
+	if (json_is_string(from))
+		dr_buf_puts(&b, json_string_value(from));
+	json_array_foreach(from, i, v)
+	{
+		if (json_is_string(v))
+			dr_buf_printf(&b, "%s%s", b.len ? ", " : "",
+			              json_string_value(v));
+	}
+	return dr_buf_steal(&b);
+}
+
+static void
+load_run(struct dr_rm *m, const json_t *rep)
+{
+	m->run_id = jstr(rep, "run_id");
+	m->plan = jstr(rep, "plan");
+	m->plan_file = jstr(rep, "plan_file");
+	m->sha = jstr(rep, "plan_sha256");
+	m->mode = jstr(rep, "mode");
+	m->to = jstr(rep, "to");
+	m->state = jstr(rep, "state");
+	m->user = jstr(rep, "user");
+	m->host = jstr(rep, "host");
+	m->command = jstr(rep, "command");
+	m->started_at = jstr(rep, "started_at");
+	m->ended_at = jstr(rep, "ended_at");
+	m->incident_at = jstr(rep, "incident_at");
+	m->from = site_list(json_object_get(rep, "from"));
+}
+
+static void
+load_task(struct dr_rm *m, const json_t *o, struct dr_rm_task *t)
+{
+	long long n;
+
+	t->key = jstr(o, "key");
+	t->service = jstr(o, "service");
+	t->tenant = jstr(o, "tenant");
+	t->step = jstr(o, "step");
+	t->action = jstr(o, "action");
+	t->site = jstr(o, "site");
+	t->host = jstr(o, "host");
+	t->src = jstr(o, "source_host");
+	t->state = jstr(o, "state");
+	t->message = jstr(o, "message");
+	t->tail = jstr(o, "tail");
+	t->signal = jstr(o, "exit_signal");
+	t->backup = jstr(o, "backup");
+	t->backup_at = jstr(o, "backup_taken_at");
+	t->tier = jint(o, "tier", &n) ? (int)n : 0;
+	t->attempts = jint(o, "attempts", &n) ? n : -1;
+	t->has_exit = jint(o, "exit_status", &t->exit_status);
+	t->unreachable = jbool(o, "unreachable", false);
+	t->t0 = task_time(m, o, "start_ms", "start");
+	t->t1 = task_time(m, o, "end_ms", "end");
+	if (t->t1 >= 0 && t->t0 > t->t1)
+		t->t1 = t->t0;
+}
+
+static void
+load_svc(struct dr_rm *m, const json_t *o, struct dr_rm_svc *s)
+{
+	long long n;
+
+	/* recovered, when, against the RTO */
+	s->tier = jint(o, "tier", &n) ? (int)n : 0;
+	s->service = jstr(o, "service");
+	s->tenant = jstr(o, "tenant");
+	s->rto_ms = jint(o, "rto_ms", &n) && n > 0 ? n : 0;
+	s->recovered = jbool(o, "recovered", false);
+	s->recovered_at = jstr(o, "recovered_at");
+	s->recovery_ms = jms(o, "recovery_ms");
+	if (s->recovered && s->recovery_ms < 0 && m->start_ms > 0 &&
+	    parse_time(s->recovered_at) > 0)
+		s->recovery_ms = parse_time(s->recovered_at) - m->start_ms;
+	s->met = jbool(o, "rto_met",
+	               s->recovered &&
+	                   (s->rto_ms == 0 || (s->recovery_ms >= 0 &&
+	                                       s->recovery_ms <= s->rto_ms)));
+	if (!s->recovered)
+		s->met = false;
+	/* restored from a restore point: data lost against the RPO */
+	s->backup_at = jstr(o, "backup_taken_at");
+	s->has_rp = s->backup_at != NULL ||
+	            json_is_number(json_object_get(o, "data_loss_ms")) ||
+	            json_is_boolean(json_object_get(o, "rpo_met"));
+	s->loss_ms = jms(o, "data_loss_ms");
+	s->rpo_ms = jint(o, "rpo_ms", &n) && n > 0 ? n : 0;
+	s->rpo_met = jbool(o, "rpo_met",
+	                   s->rpo_ms == 0 ||
+	                       (s->loss_ms >= 0 && s->loss_ms <= s->rpo_ms));
+	if (s->has_rp)
+		m->any_rp = true;
+}
+
+void
+dr_rm_load(const json_t *rep, struct dr_rm *m)
+{
+	const json_t *tasks = json_object_get(rep, "tasks");
+	const json_t *svcs = json_object_get(rep, "services");
+	size_t i, gcap = 0, *remap;
+	struct ord *ord;
+	long long n;
+	int64_t end = 0;
+
+	memset(m, 0, sizeof(*m));
+	load_run(m, rep);
+	m->start_ms = parse_time(m->started_at);
+	m->t = records(tasks, sizeof(*m->t), &m->nt);
+	if (m->start_ms <= 0) {
+		/* No usable start: the earliest task start stands in. */
+		for (i = 0; i < m->nt; i++) {
+			const json_t *o = json_array_get(tasks, i);
+			if (jint(o, "start_ms", &n) && n > 0 &&
+			    (m->start_ms <= 0 || n < m->start_ms))
+				m->start_ms = n;
+		}
+	}
+	m->duration_ms = jms(rep, "duration_ms");
+	if (m->duration_ms < 0 && m->start_ms > 0 &&
+	    parse_time(m->ended_at) >= m->start_ms)
+		m->duration_ms = parse_time(m->ended_at) - m->start_ms;
+	for (i = 0; i < m->nt; i++) {
+		m->t[i].idx = i;
+		load_task(m, json_array_get(tasks, i), &m->t[i]);
+		if (m->t[i].t1 > end)
+			end = m->t[i].t1;
+		if (m->t[i].t0 > end)
+			end = m->t[i].t0;
+	}
+	if (m->duration_ms < 0 && m->start_ms > 0)
+		m->duration_ms = end;
+	m->span = m->duration_ms > end ? m->duration_ms : end;
+	if (m->span <= 0)
+		m->span = 1;
+	m->tenths = m->span < 600000;
+
+	m->s = records(svcs, sizeof(*m->s), &m->ns);
+	for (i = 0; i < m->ns; i++)
+		load_svc(m, json_array_get(svcs, i), &m->s[i]);
+	load_previous(m, json_object_get(rep, "previous"));
+
+	/* Groups: service instances in services[] order, then strays. */
+	for (i = 0; i < m->ns; i++) {
+		size_t k = group_of(m, m->s[i].service, m->s[i].tenant,
+		                    m->s[i].tier, &gcap);
+		m->g[k].svc = i;
+	}
+	for (i = 0; i < m->nt; i++) {
+		struct dr_rm_task *t = &m->t[i];
+		size_t k = group_of(m, t->service, t->tenant, t->tier, &gcap);
+
+		t->group = k;
+		m->g[k].ntasks++;
+		if (t->t0 >= 0 && t->t0 < m->g[k].first)
+			m->g[k].first = t->t0;
+	}
+	/* Drop service instances without tasks, sort, and renumber. */
+	for (i = 0; i < m->ng; i++)
+		if (m->g[i].ntasks == 0)
+			m->g[i].tier = INT32_MAX;
+	if (m->ng > 0)
+		qsort(m->g, m->ng, sizeof(*m->g), group_cmp);
+	remap = dr_xcalloc(m->ng + 1, sizeof(*remap));
+	for (i = 0; i < m->ng; i++)
+		remap[m->g[i].order] = i;
+	for (i = 0; i < m->nt; i++)
+		m->t[i].group = remap[m->t[i].group];
+	free(remap);
+	while (m->ng > 0 && m->g[m->ng - 1].ntasks == 0)
+		m->ng--;
+
+	ord = dr_xcalloc(m->nt + 1, sizeof(*ord));
+	for (i = 0; i < m->nt; i++)
+		ord[i] = (struct ord){
+		    m->t[i].group, m->t[i].t0 < 0 ? INT64_MAX : m->t[i].t0, i};
+	qsort(ord, m->nt, sizeof(*ord), ord_cmp);
+	m->order = dr_xcalloc(m->nt + 1, sizeof(*m->order));
+	for (i = 0; i < m->nt; i++)
+		m->order[i] = ord[i].idx;
+	free(ord);
+}
+
+void
+dr_rm_free(struct dr_rm *m)
+{
+	free(m->from);
+	free(m->t);
+	free(m->s);
+	free(m->g);
+	free(m->order);
+	free(m->p);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Elapsed time since the run start: "07:02.3", "1:02:03". */
+const char *
+dr_rm_elapsed(const struct dr_rm *m, int64_t ms, char *buf, size_t len)
+{
+	long long s;
+
+	if (m->tenths && m->span < 3600000 && ms >= 0)
+		ms = (ms + 50) / 100 * 100;
+	s = (long long)(ms / 1000);
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (s >= 3600)
+		snprintf(buf, len, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60,
+		         s % 60);
+	else if (m->tenths)
+		snprintf(buf, len, "%02lld:%02lld.%lld", s / 60, s % 60,
+		         (long long)(ms % 1000 / 100));
+	else
+		snprintf(buf, len, "%02lld:%02lld", s / 60, s % 60);
+	return buf;
+}
+
+const char *
+dr_rm_duration(int64_t ms, char *buf, size_t len)
+{
+	if (ms < 0)
+		return snprintf(buf, len, "-"), buf;
+	return dr_duration_fmt((uint64_t)ms, buf, len);
+}
+
+/* An RTO the way plans write it: "8h", "30m", "1h30m", "1d". */
+const char *
+dr_rm_target(int64_t ms, char *buf, size_t len)
+{
+	long long v = ms;
+
+	if (v <= 0)
+		snprintf(buf, len, "-");
+	else if (v % 86400000 == 0)
+		snprintf(buf, len, "%lldd", v / 86400000);
+	else if (v % 3600000 == 0)
+		snprintf(buf, len, "%lldh", v / 3600000);
+	else if (v % 60000 == 0 && v > 3600000)
+		snprintf(buf, len, "%lldh%02lldm", v / 3600000, v / 60000 % 60);
+	else if (v % 60000 == 0)
+		snprintf(buf, len, "%lldm", v / 60000);
+	else if (v % 1000 == 0 && v < 60000)
+		snprintf(buf, len, "%llds", v / 1000);
+	else
+		dr_duration_fmt((uint64_t)v, buf, len);
+	return buf;
+}
+
+/* "2026-11-22T10:43:00.176Z" as "2026-11-22 10:43:00 UTC". */
+const char *
+dr_rm_wall(const char *s, bool time_only, char *buf, size_t len)
+{
+	int64_t ms = parse_time(s);
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		return s ? s : "-";
+	strftime(buf, len, time_only ? "%H:%M:%S UTC" : "%Y-%m-%d %H:%M:%S UTC",
+	         &tm);
+	return buf;
+}
+
+/* A CSS class suffix for a state: letters and dashes only. */
+const char *
+dr_rm_state_class(const char *state)
+{
+	static const char *const known[] = {
+	    "succeeded",     "failed",  "skipped", "cancelled",  "refused",
+	    "indeterminate", "pending", "running", "retry-wait", "interrupted"};
+	size_t i;
+
+	for (i = 0; state && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(state, known[i]) == 0)
+			return known[i];
+	return "other";
+}
