@@ -18,6 +18,7 @@
 #include "drover/guard.h"
 #include "drover/secrets.h"
 #include "drover/sched.h"
+#include "drover/ssh.h"
 
 struct dr_exec;
 
@@ -75,5 +76,13 @@ void dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
  * task may be running.
  */
 void dr_exec_close(struct dr_exec *ex, void (*cb)(void *arg), void *arg);
+
+/*
+ * The SSH options for connection cn: its address, user, key and known
+ * hosts, labelled label ("site/host"), never connecting where guard
+ * forbids (NULL: anywhere).
+ */
+void dr_exec_ssh_opts(const struct dr_conn *cn, const char *label,
+                      const struct dr_guard *guard, struct dr_ssh_opts *so);
 
 #endif

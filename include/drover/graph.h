@@ -17,10 +17,28 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "drover/diag.h"
 #include "drover/plan.h"
+
+/*
+ * How to reach a host over SSH: its own settings over the plan's defaults,
+ * resolved once here so that the executors need nothing of the plan.
+ */
+struct dr_conn {
+	const struct dr_host *host;
+	size_t index;      /* among every host of the plan, in plan order */
+	size_t site_index; /* the host's site, in plan order */
+	const char *address;
+	int port;
+	const char *user;
+	const char *identity;    /* NULL: ssh-agent */
+	const char *known_hosts; /* never NULL for a valid plan */
+	uint64_t connect_timeout_ms;
+	uint64_t keepalive_ms;
+};
 
 struct dr_task {
 	size_t id; /* index in graph->tasks */
@@ -40,7 +58,9 @@ struct dr_task {
 	                  show/runbook/logs */
 	const char *const *secret_names; /* secrets fed on stdin, in order */
 	size_t nsecrets;
+	const struct dr_conn *conn;     /* how to reach host; NULL with it */
 	const struct dr_host *src_host; /* copy: source host, NULL = local */
+	const struct dr_conn *src_conn; /* how to reach src_host */
 	char *src_path;                 /* copy: rendered source path */
 	char *dst_path;                 /* copy: rendered destination path */
 	char *sha256;                   /* copy: expected digest, or NULL */
@@ -68,6 +88,12 @@ struct dr_graph {
 	unsigned mode; /* DR_MODE_FAILOVER or DR_MODE_DRILL */
 	struct dr_task *tasks;
 	size_t ntasks;
+	const struct dr_conn *conns; /* every host of the plan, in plan order */
+	size_t nconns;
+	struct dr_limits limits; /* the plan's: sessions in all, per site, per
+	                            host */
+	const char *dir;         /* the plan's directory: scripts and local
+	                            commands are relative to it */
 	struct dr_arena *arena;
 };
 
@@ -91,6 +117,10 @@ int dr_graph_expand(const struct dr_plan *plan,
                     struct dr_graph **out);
 
 void dr_graph_free(struct dr_graph *g);
+
+/* How to reach host h of g's plan. */
+const struct dr_conn *dr_graph_conn(const struct dr_graph *g,
+                                    const struct dr_host *h);
 
 /*
  * Compares two tasks in ready-queue order: tier, then tenant priority, then
@@ -127,7 +157,7 @@ const char *dr_graph_from_names(const struct dr_graph *g);
  * The hosts task t holds an SSH session on: [0] its host (run, script and
  * copy), [1] a copy's source. NULL where it holds none.
  */
-void dr_task_hosts(const struct dr_task *t, const struct dr_host *hs[2]);
+void dr_task_conns(const struct dr_task *t, const struct dr_conn *cs[2]);
 
 /*
  * The direction with each site's role, for confirmations and boards:

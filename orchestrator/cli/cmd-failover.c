@@ -18,7 +18,7 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 #include "drover/run.h"
-#include "drover/records.h"
+#include "drover/runs.h"
 
 static char *
 new_run_id(const struct dr_plan *p)

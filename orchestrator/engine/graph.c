@@ -697,6 +697,50 @@ find_site(struct expander *x, const char *name, const char *what)
 	return s;
 }
 
+/* Resolves how to reach every host of the plan (g->conns). */
+static void
+resolve_conns(struct dr_graph *g)
+{
+	const struct dr_plan *p = g->plan;
+	const struct dr_defaults *d = &p->defaults;
+	struct dr_conn *v;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < p->nsites; i++)
+		n += p->sites[i].nhosts;
+	v = dr_arena_alloc(g->arena, sizeof(*v) * (n + 1));
+	n = 0;
+	for (i = 0; i < p->nsites; i++)
+		for (j = 0; j < p->sites[i].nhosts; j++, n++) {
+			const struct dr_host *h = &p->sites[i].hosts[j];
+			v[n] = (struct dr_conn){
+			    .host = h,
+			    .index = n,
+			    .site_index = i,
+			    .address = h->address,
+			    .port = h->port ? h->port : d->port,
+			    .user = h->user ? h->user : d->user,
+			    .identity = d->identity,
+			    .known_hosts = d->known_hosts,
+			    .connect_timeout_ms = d->connect_timeout_ms,
+			    .keepalive_ms = d->keepalive_ms,
+			};
+		}
+	g->conns = v;
+	g->nconns = n;
+}
+
+const struct dr_conn *
+dr_graph_conn(const struct dr_graph *g, const struct dr_host *h)
+{
+	const struct dr_plan *p = g->plan;
+	size_t i, k = 0;
+
+	for (i = 0; &p->sites[i] != h->site; i++)
+		k += p->sites[i].nhosts;
+	return &g->conns[k + (size_t)(h - h->site->hosts)];
+}
+
 int
 dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
                 struct dr_diags *diags, struct dr_graph **out)
@@ -712,6 +756,9 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 	g->arena = dr_arena_new();
 	g->plan = plan;
 	g->mode = opts->mode;
+	g->limits = plan->limits;
+	g->dir = plan->dir;
+	resolve_conns(g);
 	x.g = g;
 	if (opts->nfrom == 0) {
 		dr_diag_add(diags, NULL, 0,
@@ -817,6 +864,12 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 	if (x.errors) {
 		dr_graph_free(g);
 		return DR_EINVAL;
+	}
+	for (i = 0; i < g->ntasks; i++) {
+		struct dr_task *t = &g->tasks[i];
+		t->conn = t->host ? dr_graph_conn(g, t->host) : NULL;
+		t->src_conn =
+		    t->src_host ? dr_graph_conn(g, t->src_host) : NULL;
 	}
 	*out = g;
 	return 0;
@@ -1022,14 +1075,14 @@ dr_graph_dot(const struct dr_graph *g, FILE *f)
 }
 
 void
-dr_task_hosts(const struct dr_task *t, const struct dr_host *hs[2])
+dr_task_conns(const struct dr_task *t, const struct dr_conn *cs[2])
 {
 	enum dr_action a = t->step->action;
 
-	hs[0] = a == DR_ACT_RUN || a == DR_ACT_SCRIPT || a == DR_ACT_COPY
-	            ? t->host
+	cs[0] = a == DR_ACT_RUN || a == DR_ACT_SCRIPT || a == DR_ACT_COPY
+	            ? t->conn
 	            : NULL;
-	hs[1] = a == DR_ACT_COPY ? t->src_host : NULL;
+	cs[1] = a == DR_ACT_COPY ? t->src_conn : NULL;
 }
 
 /* The lost sites, ", "-joined, with their roles when roles; in the arena. */

@@ -696,8 +696,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 {
 	const struct dr_plan *p = g->plan;
 	struct dr_sched *s;
-	size_t i, j;
-	int hi = 0;
+	size_t i;
 
 	s = dr_xcalloc(1, sizeof(*s));
 	s->loop = loop;
@@ -712,17 +711,15 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 	s->slots = dr_xcalloc(g->ntasks + 1, sizeof(*s->slots));
 	dr_task_heap_init(&s->ready, g);
 	s->nsites = (int)p->nsites;
-	for (i = 0; i < p->nsites; i++)
-		s->nhosts += (int)p->sites[i].nhosts;
-	s->host_site = dr_xcalloc((size_t)s->nhosts + 1, sizeof(int));
-	s->host_busy = dr_xcalloc((size_t)s->nhosts + 1, sizeof(int));
-	s->site_busy = dr_xcalloc((size_t)s->nsites + 1, sizeof(int));
-	for (i = 0; i < p->nsites; i++)
-		for (j = 0; j < p->sites[i].nhosts; j++)
-			s->host_site[hi++] = (int)i;
+	s->nhosts = (int)g->nconns;
+	s->host_site = dr_xcalloc(g->nconns + 1, sizeof(int));
+	s->host_busy = dr_xcalloc(g->nconns + 1, sizeof(int));
+	s->site_busy = dr_xcalloc(p->nsites + 1, sizeof(int));
+	for (i = 0; i < g->nconns; i++)
+		s->host_site[i] = (int)g->conns[i].site_index;
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
-		const struct dr_host *hs[2];
+		const struct dr_conn *cs[2];
 		int k;
 
 		s->runs[i].exit_code = -1;
@@ -731,17 +728,9 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 			s->ncleanup++;
 		else
 			s->tier_left[t->tier]++;
-		dr_task_hosts(t, hs);
-		for (k = 0; k < 2; k++) {
-			s->slots[i][k] = -1;
-			if (hs[k] == NULL)
-				continue;
-			/* Host index: position among all hosts of the plan. */
-			hi = 0;
-			for (j = 0; &p->sites[j] != hs[k]->site; j++)
-				hi += (int)p->sites[j].nhosts;
-			s->slots[i][k] = hi + (int)(hs[k] - hs[k]->site->hosts);
-		}
+		dr_task_conns(t, cs);
+		for (k = 0; k < 2; k++)
+			s->slots[i][k] = cs[k] ? (int)cs[k]->index : -1;
 	}
 	s->remaining = g->ntasks;
 	s->work_left = g->ntasks - s->ncleanup;

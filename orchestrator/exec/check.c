@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "drover/common.h"
-#include "drover/plan.h"
+#include "drover/exec.h"
 #include "drover/ssh.h"
 #include "drover/shcmd.h"
 
@@ -62,6 +62,7 @@ _Static_assert(DR_NELEM(host_state_names) == H_LAST, "host_state_names");
 struct hcheck {
 	struct dr_check *c;
 	const struct dr_host *host;
+	const struct dr_conn *conn;
 	size_t site_idx;
 	enum host_state st;
 	struct dr_ssh *ssh;
@@ -85,7 +86,6 @@ struct local {
 
 struct dr_check {
 	struct dr_check_opts o;
-	const struct dr_plan *p;
 	dr_check_done_cb done;
 	void *arg;
 	struct dr_check_row *rows;
@@ -261,8 +261,9 @@ add_backup_rows(struct dr_check *c, const struct dr_host *h)
 
 /* Adds the rows of host h when a task needs it. */
 static void
-plan_host(struct dr_check *c, const struct dr_host *h, size_t site_idx)
+plan_host(struct dr_check *c, const struct dr_conn *cn)
 {
+	const struct dr_host *h = cn->host;
 	const struct dr_graph *g = c->o.graph;
 	const char **cmds = NULL;
 	size_t i, j, ncmds = 0, cap = 0;
@@ -291,7 +292,8 @@ plan_host(struct dr_check *c, const struct dr_host *h, size_t site_idx)
 	hc = &c->hosts[c->nhosts++];
 	hc->c = c;
 	hc->host = h;
-	hc->site_idx = site_idx;
+	hc->conn = cn;
+	hc->site_idx = cn->site_index;
 	hc->st = H_QUEUED;
 	hc->tolerant = tolerant;
 	snprintf(hc->label, sizeof(hc->label), "%s/%s", h->site->name, h->name);
@@ -458,7 +460,7 @@ static void
 parse_output(struct hcheck *h, const char *out)
 {
 	struct dr_check *c = h->c;
-	const char *user = h->host->user ? h->host->user : c->p->defaults.user;
+	const char *user = h->conn->user;
 	const char *line = out;
 
 	while (line && *line) {
@@ -685,20 +687,10 @@ static void
 host_start(struct hcheck *h)
 {
 	struct dr_check *c = h->c;
-	const struct dr_plan *p = c->p;
-	const struct dr_host *host = h->host;
-	struct dr_ssh_opts so = {0};
+	struct dr_ssh_opts so;
 	int r;
 
-	so.label = h->label;
-	so.address = host->address;
-	so.port = host->port ? host->port : p->defaults.port;
-	so.user = host->user ? host->user : p->defaults.user;
-	so.identity = p->defaults.identity;
-	so.known_hosts = p->defaults.known_hosts;
-	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
-	so.keepalive_ms = p->defaults.keepalive_ms;
-	so.guard = c->o.guard;
+	dr_exec_ssh_opts(h->conn, h->label, c->o.guard, &so);
 	c->active++;
 	c->site_active[h->site_idx]++;
 	set_state(h, H_CONNECTING);
@@ -730,7 +722,7 @@ host_start(struct hcheck *h)
 static void
 launch(struct dr_check *c)
 {
-	const struct dr_limits *l = &c->p->limits;
+	const struct dr_limits *l = &c->o.graph->limits;
 	int sessions = l->sessions > 0 ? l->sessions : 1;
 	int per_site = l->per_site > 0 ? l->per_site : 1;
 	size_t i;
@@ -853,26 +845,26 @@ int
 dr_check_start(const struct dr_check_opts *o, dr_check_done_cb done, void *arg,
                struct dr_check **out)
 {
-	const struct dr_plan *p;
+	const struct dr_graph *g;
 	struct dr_check *c;
-	size_t i, j, nhosts = 0;
+	size_t i;
 
 	if (o == NULL || o->loop == NULL || o->graph == NULL || done == NULL)
 		return DR_EINVAL;
-	p = o->graph->plan;
+	g = o->graph;
 	c = dr_xcalloc(1, sizeof(*c));
 	c->o = *o;
-	c->p = p;
 	c->done = done;
 	c->arg = arg;
 	c->now_ms = o->now_wall_ms ? o->now_wall_ms : dr_now_wall_ms();
-	for (i = 0; i < p->nsites; i++)
-		nhosts += p->sites[i].nhosts;
-	c->hosts = dr_xcalloc(nhosts + 1, sizeof(*c->hosts));
-	c->site_active = dr_xcalloc(p->nsites + 1, sizeof(int));
-	for (i = 0; i < p->nsites; i++)
-		for (j = 0; j < p->sites[i].nhosts; j++)
-			plan_host(c, &p->sites[i].hosts[j], i);
+	c->hosts = dr_xcalloc(g->nconns + 1, sizeof(*c->hosts));
+	/* Sites are counted by their hosts' index: the last host's is the
+	 * highest. */
+	c->site_active =
+	    dr_xcalloc(g->nconns ? g->conns[g->nconns - 1].site_index + 1 : 1,
+	               sizeof(int));
+	for (i = 0; i < g->nconns; i++)
+		plan_host(c, &g->conns[i]);
 	c->local.c = c;
 	c->local.req.data = &c->local;
 	c->local.row0 = c->nrows;

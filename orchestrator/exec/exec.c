@@ -57,7 +57,7 @@ struct conn {
 };
 
 struct pool {
-	const struct dr_host *host;
+	const struct dr_conn *conn;
 	char label[160]; /* "site/host" */
 	struct conn *conns;
 	int nconns;
@@ -145,14 +145,9 @@ cs_set(struct conn *c, enum cs_state st)
 }
 
 static struct pool *
-pool_of(struct dr_exec *ex, const struct dr_host *h)
+pool_of(struct dr_exec *ex, const struct dr_conn *cn)
 {
-	size_t i;
-
-	for (i = 0; i < ex->npools; i++)
-		if (ex->pools[i].host == h)
-			return &ex->pools[i];
-	return NULL;
+	return &ex->pools[cn->index];
 }
 
 static void
@@ -272,11 +267,11 @@ on_connect(struct dr_ssh *ssh, int status, const char *msg, void *arg)
 
 /* Lends a ready idle connection to a, or opens a new one for it. */
 static void
-acquire(struct attempt *a, const struct dr_host *h)
+acquire(struct attempt *a, const struct dr_conn *cn)
 {
 	struct dr_exec *ex = a->ex;
-	const struct dr_plan *p = ex->o.graph->plan;
-	struct pool *pl = pool_of(ex, h);
+	const struct dr_limits *l = &ex->o.graph->limits;
+	struct pool *pl = pool_of(ex, cn);
 	struct dr_ssh_opts so = {0};
 	struct conn *c, *next;
 	int r;
@@ -295,24 +290,16 @@ acquire(struct attempt *a, const struct dr_host *h)
 		if (c->st == CS_IDLE && !dr_ssh_ready(c->ssh))
 			conn_drop(ex, c);
 	}
-	while (ex->nconns >= p->limits.sessions && evict_idle(ex, pl))
+	while (ex->nconns >= l->sessions && evict_idle(ex, pl))
 		;
-	if (pl->nconns >= p->limits.per_host) {
+	if (pl->nconns >= l->per_host) {
 		for (c = pl->conns; c; c = c->next)
 			if (c->st == CS_IDLE) {
 				conn_drop(ex, c);
 				break;
 			}
 	}
-	so.label = pl->label;
-	so.address = h->address;
-	so.port = h->port ? h->port : p->defaults.port;
-	so.user = h->user ? h->user : p->defaults.user;
-	so.identity = p->defaults.identity;
-	so.known_hosts = p->defaults.known_hosts;
-	so.connect_timeout_ms = p->defaults.connect_timeout_ms;
-	so.keepalive_ms = p->defaults.keepalive_ms;
-	so.guard = ex->o.guard;
+	dr_exec_ssh_opts(cn, pl->label, ex->o.guard, &so);
 	c = dr_xcalloc(1, sizeof(*c));
 	c->pool = pl;
 	c->st = CS_CONNECTING;
@@ -929,7 +916,7 @@ start_operation(struct attempt *a)
 	case AK_LOCAL: {
 		struct dr_spawn_opts so = {0};
 		so.command = t->command;
-		so.cwd = ex->o.graph->plan->dir;
+		so.cwd = ex->o.graph->dir;
 		so.stdin_data = a->stdin_data;
 		so.stdin_len = a->stdin_len;
 		so.log_path = a->log_path;
@@ -1034,14 +1021,14 @@ ex_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 		a->kind = AK_SSH;
 		build_stdin(a);
 		a->need = 1;
-		acquire(a, t->host);
+		acquire(a, t->conn);
 		break;
 	case DR_ACT_COPY:
 		a->kind = AK_COPY;
 		a->need = t->src_host ? 2 : 1;
-		acquire(a, t->host);
+		acquire(a, t->conn);
 		if (t->src_host) /* a lives on: need was 2 */
-			acquire(a, t->src_host);
+			acquire(a, t->src_conn);
 		break;
 	case DR_ACT_PROBE:
 		a->kind = AK_PROBE;
@@ -1104,6 +1091,22 @@ dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
 }
 
 void
+dr_exec_ssh_opts(const struct dr_conn *cn, const char *label,
+                 const struct dr_guard *guard, struct dr_ssh_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->label = label;
+	so->address = cn->address;
+	so->port = cn->port;
+	so->user = cn->user;
+	so->identity = cn->identity;
+	so->known_hosts = cn->known_hosts;
+	so->connect_timeout_ms = cn->connect_timeout_ms;
+	so->keepalive_ms = cn->keepalive_ms;
+	so->guard = guard;
+}
+
+void
 dr_exec_executor(struct dr_exec *ex, struct dr_executor *out)
 {
 	out->start = ex_start;
@@ -1133,28 +1136,23 @@ int
 dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 {
 	const struct dr_graph *g = o->graph;
-	const struct dr_plan *p = g->plan;
 	struct dr_exec *ex = dr_xcalloc(1, sizeof(*ex));
-	size_t i, j, k = 0, n = 0;
+	size_t i, j, n = g->nconns;
 
 	ex->o = *o;
-	for (i = 0; i < p->nsites; i++)
-		n += p->sites[i].nhosts;
 	ex->pools = dr_xcalloc(n + 1, sizeof(struct pool));
-	for (i = 0; i < p->nsites; i++)
-		for (j = 0; j < p->sites[i].nhosts; j++) {
-			struct pool *pl = &ex->pools[k++];
-			pl->host = &p->sites[i].hosts[j];
-			snprintf(pl->label, sizeof(pl->label), "%s/%s",
-			         p->sites[i].name, pl->host->name);
-		}
+	for (i = 0; i < n; i++) {
+		struct pool *pl = &ex->pools[i];
+		pl->conn = &g->conns[i];
+		snprintf(pl->label, sizeof(pl->label), "%s/%s",
+		         pl->conn->host->site->name, pl->conn->host->name);
+	}
 	ex->npools = n;
 	for (i = 0; i < g->ntasks; i++) {
-		const struct dr_task *t = &g->tasks[i];
-		const struct dr_host *hs[2];
-		dr_task_hosts(t, hs);
+		const struct dr_conn *cs[2];
+		dr_task_conns(&g->tasks[i], cs);
 		for (j = 0; j < 2; j++) {
-			struct pool *pl = hs[j] ? pool_of(ex, hs[j]) : NULL;
+			struct pool *pl = cs[j] ? pool_of(ex, cs[j]) : NULL;
 			if (pl == NULL)
 				continue;
 			pl->tasks = dr_xrealloc(pl->tasks, (pl->ntasks + 1) *
@@ -1177,7 +1175,7 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 			continue;
 		path = st->script[0] == '/'
 		           ? dr_xstrdup(st->script)
-		           : dr_xasprintf("%s/%s", p->dir, st->script);
+		           : dr_xasprintf("%s/%s", g->dir, st->script);
 		if (dr_read_file(path, 0, &ex->scripts[i],
 		                 &ex->script_len[i]) != 0) {
 			fprintf(stderr, "drover: %s: cannot read script: %s\n",

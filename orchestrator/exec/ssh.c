@@ -14,7 +14,7 @@
 #include "ssh-internal.h"
 
 #include "drover/guard.h"
-#include "drover/sha256.h"
+#include "drover/hostkeys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,83 +194,6 @@ conn_deadline(struct dr_ssh *s, uint64_t ms)
 
 /* Host keys: known_hosts pins, SHA256 fingerprints as OpenSSH shows them */
 
-static void
-b64_encode(const unsigned char *in, size_t n, struct dr_buf *out, bool pad)
-{
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-	    "wxyz0123456789+/";
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		char q[4] = {t[in[i] >> 2],
-		             t[(in[i] & 3) << 4 | in[i + 1] >> 4],
-		             t[(in[i + 1] & 15) << 2 | in[i + 2] >> 6],
-		             t[in[i + 2] & 63]};
-		dr_buf_append(out, q, 4);
-	}
-	if (n - i == 1) {
-		char q[2] = {t[in[i] >> 2], t[(in[i] & 3) << 4]};
-		dr_buf_append(out, q, 2);
-		if (pad)
-			dr_buf_puts(out, "==");
-	} else if (n - i == 2) {
-		char q[3] = {t[in[i] >> 2],
-		             t[(in[i] & 3) << 4 | in[i + 1] >> 4],
-		             t[(in[i + 1] & 15) << 2]};
-		dr_buf_append(out, q, 3);
-		if (pad)
-			dr_buf_puts(out, "=");
-	}
-}
-
-/* Decodes base64 into a malloc'd buffer; stops at '=' or the end. */
-static unsigned char *
-b64_decode(const char *s, size_t *outlen)
-{
-	size_t n = strlen(s), o = 0;
-	unsigned char *out = dr_xmalloc(n * 3 / 4 + 3);
-	unsigned v = 0;
-	int bits = 0;
-
-	for (; *s && *s != '='; s++) {
-		int c = (unsigned char)*s, d;
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '+')
-			d = 62;
-		else if (c == '/')
-			d = 63;
-		else
-			continue;
-		v = (v << 6) | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(v >> bits);
-			v &= (1u << bits) - 1;
-		}
-	}
-	*outlen = o;
-	return out;
-}
-
-/* "SHA256:" + unpadded base64 of a 32-byte digest, like OpenSSH. */
-static char *
-fingerprint(const unsigned char d[DR_SHA256_LEN])
-{
-	struct dr_buf b;
-
-	dr_buf_init(&b, 0);
-	dr_buf_puts(&b, "SHA256:");
-	b64_encode(d, DR_SHA256_LEN, &b, false);
-	return dr_buf_steal(&b);
-}
-
 static int
 hostkey_mask(int type)
 {
@@ -293,20 +216,17 @@ static int
 check_hostkey(struct dr_ssh *s)
 {
 	struct libssh2_knownhost *known = NULL;
-	unsigned char d[DR_SHA256_LEN];
-	const char *key, *hash;
+	const char *key;
 	size_t len;
 	int type, rc;
-	char *got, *want;
+	char *got, *want = NULL;
 
 	key = libssh2_session_hostkey(s->session, &len, &type);
-	hash = libssh2_hostkey_hash(s->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-	if (key == NULL || hash == NULL) {
+	if (key == NULL) {
 		conn_fail(s, DR_EHOSTKEY, "host key: not available");
 		return -1;
 	}
-	memcpy(d, hash, sizeof(d));
-	got = fingerprint(d);
+	got = dr_hostkeys_fingerprint_blob(key, len);
 	rc = libssh2_knownhost_checkp(s->kh, s->address, s->port, key, len,
 	                              LIBSSH2_KNOWNHOST_TYPE_PLAIN |
 	                                  LIBSSH2_KNOWNHOST_KEYENC_RAW |
@@ -316,24 +236,16 @@ check_hostkey(struct dr_ssh *s)
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
 		free(got);
 		return 0;
-	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: {
-		size_t blen = 0;
-		unsigned char *blob =
-		    b64_decode(known && known->key ? known->key : "", &blen);
-		struct dr_sha256 c;
-
-		dr_sha256_init(&c);
-		dr_sha256_update(&c, blob, blen);
-		dr_sha256_final(&c, d);
-		free(blob);
-		want = fingerprint(d);
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		if (known == NULL || known->key == NULL ||
+		    dr_hostkeys_fingerprint(known->key, &want) != 0)
+			want = dr_xstrdup("a key drover cannot read");
 		conn_fail(s, DR_EHOSTKEY,
 		          "host key changed: got %s, expected %s (%s); do not "
 		          "connect until the new key is verified",
 		          got, want, s->known_hosts);
 		free(want);
 		break;
-	}
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		conn_fail(s, DR_EHOSTKEY,
 		          "host key unknown: got %s, not in %s; pin it through "
