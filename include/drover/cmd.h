@@ -22,25 +22,20 @@ enum {
 	DR_EXIT_LOCKED = 4
 };
 
+/* A verb: argv[0] is the verb; returns the exit status. */
+typedef int dr_cmd_fn(int argc, char **argv);
+
 struct dr_cmd {
 	const char *name;
 	const char *usage; /* arguments after the verb */
 	const char *summary;
-	int (*exec)(int argc, char **argv); /* argv[0] is the verb */
+	dr_cmd_fn *exec;
 };
 
-int dr_cmd_validate(int argc, char **argv);
-int dr_cmd_show(int argc, char **argv);
-int dr_cmd_graph(int argc, char **argv);
-int dr_cmd_runbook(int argc, char **argv);
-int dr_cmd_check(int argc, char **argv);
-int dr_cmd_failover(int argc, char **argv);
-int dr_cmd_drill(int argc, char **argv);
-int dr_cmd_resume(int argc, char **argv);
-int dr_cmd_status(int argc, char **argv);
-int dr_cmd_report(int argc, char **argv);
-int dr_cmd_audit(int argc, char **argv);
-int dr_cmd_history(int argc, char **argv);
+/* The verbs, one cmd-<verb>.c each. */
+dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
+    dr_cmd_check, dr_cmd_failover, dr_cmd_drill, dr_cmd_resume, dr_cmd_status,
+    dr_cmd_report, dr_cmd_audit, dr_cmd_history;
 
 struct dr_plan;
 struct dr_graph;

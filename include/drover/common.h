@@ -48,6 +48,9 @@ char *dr_xstrndup(const char *s, size_t n);
 char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *dr_xvasprintf(const char *fmt, va_list ap);
 
+/* Whether s is one of the n strings of v. */
+bool dr_str_in(const char *const *v, size_t n, const char *s);
+
 /*
  * In a function taking (..., const char *fmt, ...): sets the char *out to
  * the formatted arguments (caller frees). The one place printf-like

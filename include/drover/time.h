@@ -34,4 +34,10 @@ int dr_time_parse(const char *s, uint64_t *ms);
 /* Formats wall-clock ms as RFC 3339 UTC ("2026-11-22T10:25:04.123Z"). */
 const char *dr_time_fmt(uint64_t wall_ms, char *buf, size_t len);
 
+/*
+ * qsort order for newest first: the later time ta or tb first, then the
+ * greater name (run ids and backup names begin with their time).
+ */
+int dr_cmp_newest(uint64_t ta, const char *na, uint64_t tb, const char *nb);
+
 #endif

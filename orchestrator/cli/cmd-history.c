@@ -15,6 +15,7 @@
 
 #include "drover/cmd.h"
 #include "drover/common.h"
+#include "drover/time.h"
 #include "drover/lock.h"
 #include "drover/plan.h"
 #include "drover/records.h"
@@ -168,9 +169,7 @@ cmp_newest(const void *a, const void *b)
 {
 	const struct hrun *x = a, *y = b;
 
-	if (x->start_ms != y->start_ms)
-		return x->start_ms > y->start_ms ? -1 : 1;
-	return strcmp(y->id, x->id);
+	return dr_cmp_newest(x->start_ms, x->id, y->start_ms, y->id);
 }
 
 static const char *

@@ -58,17 +58,6 @@ resume_opt(int c, const char *arg, void *ctx)
 }
 
 static bool
-listed(const char *const *v, size_t n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], key) == 0)
-			return true;
-	return false;
-}
-
-static bool
 in_graph(const struct dr_graph *g, const char *key)
 {
 	size_t i;
@@ -189,9 +178,9 @@ static const char *
 decision_for(const struct decisions *dc, const struct dr_task *t,
              const struct dr_rs_task *jt)
 {
-	if (listed(dc->done, dc->ndone, t->key))
+	if (dr_str_in(dc->done, dc->ndone, t->key))
 		return "done";
-	if (listed(dc->rerun, dc->nrerun, t->key))
+	if (dr_str_in(dc->rerun, dc->nrerun, t->key))
 		return "rerun";
 	if (dc->rerun_indeterminate && jt->decision == DR_RS_NONE)
 		return "rerun";

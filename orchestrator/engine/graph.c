@@ -535,12 +535,7 @@ expand_step(struct expander *x, const struct dr_service *svc,
 static bool
 selected(const struct dr_expand_opts *o, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < o->nonly; i++)
-		if (strcmp(o->only[i], name) == 0)
-			return true;
-	return false;
+	return dr_str_in(o->only, o->nonly, name);
 }
 
 static size_t

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "drover/common.h"
+#include "drover/time.h"
 #include "drover/probe.h"
 #include "drover/shcmd.h"
 #include "drover/spawn.h"
@@ -744,9 +745,7 @@ cand_newest_first(const void *x, const void *y)
 {
 	const struct cand *a = x, *b = y;
 
-	if (a->mtime_ms != b->mtime_ms)
-		return a->mtime_ms > b->mtime_ms ? -1 : 1;
-	return strcmp(b->path, a->path);
+	return dr_cmp_newest(a->mtime_ms, a->path, b->mtime_ms, b->path);
 }
 
 /* The listing of a restore-point set: "MTIME PATH" lines. */
@@ -1094,16 +1093,15 @@ void
 dr_exec_ssh_opts(const struct dr_conn *cn, const char *label,
                  const struct dr_guard *guard, struct dr_ssh_opts *so)
 {
-	memset(so, 0, sizeof(*so));
-	so->label = label;
-	so->address = cn->address;
-	so->port = cn->port;
-	so->user = cn->user;
-	so->identity = cn->identity;
-	so->known_hosts = cn->known_hosts;
-	so->connect_timeout_ms = cn->connect_timeout_ms;
-	so->keepalive_ms = cn->keepalive_ms;
-	so->guard = guard;
+	*so = (struct dr_ssh_opts){.label = label,
+	                           .address = cn->address,
+	                           .port = cn->port,
+	                           .user = cn->user,
+	                           .identity = cn->identity,
+	                           .known_hosts = cn->known_hosts,
+	                           .connect_timeout_ms = cn->connect_timeout_ms,
+	                           .keepalive_ms = cn->keepalive_ms,
+	                           .guard = guard};
 }
 
 void

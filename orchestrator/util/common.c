@@ -102,6 +102,17 @@ dr_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+bool
+dr_str_in(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
 char *
 dr_xvasprintf(const char *fmt, va_list ap)
 {

@@ -944,12 +944,7 @@ dr_sh_free(struct dr_sh *s)
 static bool
 vname_taken(const struct dr_sh *s, const char *v)
 {
-	size_t i;
-
-	for (i = 0; i < s->nbound; i++)
-		if (strcmp(s->vnames[i], v) == 0)
-			return true;
-	return false;
+	return dr_str_in((const char *const *)s->vnames, s->nbound, v);
 }
 
 /* The variable bound to reference name, binding it on first use. */

@@ -9,11 +9,22 @@
 
 #include "drover/common.h"
 
+/* The units of a duration; "ms" before "m". */
+static const struct {
+	const char *suffix;
+	uint64_t ms;
+} units[] = {{"ms", 1},
+             {"s", 1000},
+             {"m", 60000},
+             {"h", 3600000ULL},
+             {"d", 86400000ULL}};
+
 int
 dr_duration_parse(const char *s, uint64_t *ms)
 {
 	uint64_t total = 0;
 	const char *p = s;
+	size_t u;
 
 	if (s == NULL || *s == '\0')
 		return DR_EINVAL;
@@ -29,24 +40,14 @@ dr_duration_parse(const char *s, uint64_t *ms)
 		}
 		if (p == start)
 			return DR_EINVAL;
-		if (p[0] == 'm' && p[1] == 's') {
-			unit = 1;
-			p += 2;
-		} else if (*p == 's') {
-			unit = 1000;
-			p++;
-		} else if (*p == 'm') {
-			unit = 60000;
-			p++;
-		} else if (*p == 'h') {
-			unit = 3600000;
-			p++;
-		} else if (*p == 'd') {
-			unit = 86400000;
-			p++;
-		} else {
+		for (u = 0; u < DR_NELEM(units); u++)
+			if (strncmp(p, units[u].suffix,
+			            strlen(units[u].suffix)) == 0)
+				break;
+		if (u == DR_NELEM(units))
 			return DR_EINVAL;
-		}
+		unit = units[u].ms;
+		p += strlen(units[u].suffix);
 		/* Each part and the sum stay within DR_DURATION_MAX_MS: no
 		 * wrap-around, whatever the number of parts. */
 		if (n > DR_DURATION_MAX_MS / unit ||
@@ -182,4 +183,12 @@ dr_time_parse(const char *s, uint64_t *ms)
 		return DR_EINVAL;
 	*ms = (uint64_t)((long long)t - off) * 1000 + (uint64_t)frac;
 	return 0;
+}
+
+int
+dr_cmp_newest(uint64_t ta, const char *na, uint64_t tb, const char *nb)
+{
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	return strcmp(nb, na);
 }
