@@ -34,7 +34,6 @@ extern char **environ;
 
 enum spawn_state { ST_OPENING, ST_RUNNING, ST_FLUSHING, ST_CLOSING, ST_LAST };
 
-
 struct dr_spawn {
 	uv_loop_t *loop;
 	dr_spawn_cb cb;

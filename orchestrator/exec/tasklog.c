@@ -138,9 +138,11 @@ pump(struct dr_tasklog *l)
 		return;
 	if (l->head != NULL && l->fd >= 0 && l->err == 0) {
 		struct chunk *c = l->head;
-		l->buf = uv_buf_init(c->data + c->off, (unsigned)(c->len - c->off));
+		l->buf =
+		    uv_buf_init(c->data + c->off, (unsigned)(c->len - c->off));
 		l->req.data = l;
-		rc = uv_fs_write(l->loop, &l->req, l->fd, &l->buf, 1, -1, on_fs);
+		rc =
+		    uv_fs_write(l->loop, &l->req, l->fd, &l->buf, 1, -1, on_fs);
 		if (rc == 0) {
 			l->busy = true;
 			return;
