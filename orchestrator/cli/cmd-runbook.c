@@ -138,6 +138,12 @@ dr_cmd_runbook(int argc, char **argv)
 		goto out;
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
+	if (ra.known_hosts && access(ra.known_hosts, R_OK) != 0) {
+		fprintf(stderr, "drover: runbook: --known-hosts %s: %s\n",
+		        ra.known_hosts, strerror(errno));
+		rc = DR_EXIT_FAIL;
+		goto out;
+	}
 	if (ra.known_hosts)
 		o->known_hosts = ra.known_hosts;
 	else if ((kh = plan_known_hosts(plan)) != NULL)

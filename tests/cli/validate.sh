@@ -141,5 +141,16 @@ rc=$?
 grep -q "no-such-plan.cfg" "$tmp/out" ||
 	fail "validate of a missing file: the message does not name it"
 
+# runbook with a known_hosts file that cannot be read: one message naming
+# it, exit 1, no output file written.
+checks=$((checks + 1))
+"$drover" runbook "$top/plans/lab.cfg" --from milan --to torino \
+	--known-hosts "$tmp/no-such-known-hosts" -o "$tmp/rb.md" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "runbook --known-hosts missing: exit $rc, want 1"
+[ "$(cat "$tmp/out")" = "drover: runbook: --known-hosts $tmp/no-such-known-hosts: No such file or directory" ] ||
+	fail "runbook --known-hosts missing: $(cat "$tmp/out")"
+[ ! -e "$tmp/rb.md" ] || fail "runbook --known-hosts missing: wrote $tmp/rb.md"
+
 echo "validate.sh: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
