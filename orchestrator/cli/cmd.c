@@ -196,7 +196,7 @@ static const struct option every_opt[] = {
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
     {"known-hosts", required_argument, NULL, 'k'},
-    {"help", no_argument, NULL, 'h'},
+    {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
 };
 
 #define NOPTS (sizeof(every_opt) / sizeof(every_opt[0]))
@@ -218,7 +218,7 @@ dr_cmd_parse(int argc, char **argv, const struct dr_cmd_args *a)
 		}
 		opts[n++] = every_opt[i];
 	}
-	opts[n++] = every_opt[NOPTS - 1]; /* --help, always */
+	opts[n++] = every_opt[NOPTS - 1]; /* --help */
 	memset(&opts[n], 0, sizeof(opts[n]));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, a->shortopts ? a->shortopts : "h",
