@@ -18,6 +18,8 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 
+#include "run_shell.h"
+
 /*
  * milan (primary) and rome (secondary) can be lost; torino (standby) and
  * drill are targets; vault has two backup hosts.
@@ -834,43 +836,6 @@ test_rendered_commands(void **state)
 	dr_graph_free(g);
 }
 
-/* Runs cmd with /bin/sh -c, in on stdin; returns stdout (caller frees). */
-static char *
-run_sh(const char *cmd, const char *in, int *status)
-{
-	int ip[2], op[2];
-	pid_t pid;
-	struct dr_buf b;
-	char chunk[4096];
-	ssize_t n;
-
-	assert_int_equal(pipe(ip), 0);
-	assert_int_equal(pipe(op), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(ip[0], 0);
-		dup2(op[1], 1);
-		close(ip[0]);
-		close(ip[1]);
-		close(op[0]);
-		close(op[1]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(ip[0]);
-	close(op[1]);
-	assert_int_equal(write(ip[1], in, strlen(in)), (ssize_t)strlen(in));
-	close(ip[1]);
-	dr_buf_init(&b, 0);
-	while ((n = read(op[0], chunk, sizeof(chunk))) > 0)
-		dr_buf_append(&b, chunk, (size_t)n);
-	close(op[0]);
-	waitpid(pid, status, 0);
-	dr_buf_append(&b, "", 0);
-	return dr_buf_steal(&b);
-}
-
 /* Secrets: never in the command; read from stdin; intact when used. */
 static void
 test_secret_command(void **state)
@@ -887,7 +852,6 @@ test_secret_command(void **state)
 	    expand(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
 	const struct dr_task *t = find(g, "s/rotate@torino/to-db1");
 	char *out;
-	int st;
 
 	assert_int_equal(t->nsecrets, 2);
 	assert_string_equal(t->secret_names[0], "tok");
@@ -895,8 +859,10 @@ test_secret_command(void **state)
 	assert_non_null(strstr(t->display, "<secret:tok>"));
 	assert_non_null(strstr(t->command, "IFS= read -r _dr_secret_tok"));
 	assert_null(strstr(t->display, "PW"));
-	out = run_sh(t->command, "t$(id)'\"`x`\np w; rm -rf /\n", &st);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(test_run_shell("/bin/sh", NULL, t->command,
+	                                "t$(id)'\"`x`\np w; rm -rf /\n", &out,
+	                                NULL),
+	                 0);
 	assert_string_equal(out, "t$(id)'\"`x`|p w; rm -rf /|t$(id)'\"`x`");
 	free(out);
 	dr_graph_free(g);

@@ -26,6 +26,8 @@
 #include "drover/common.h"
 #include "drover/shcmd.h"
 
+#include "run_shell.h"
+
 static char workdir[64];
 static char pwned[96];
 
@@ -40,52 +42,12 @@ pwned_exists(void)
 	return stat(pwned, &st) == 0;
 }
 
-/* Runs script with shell -c in workdir, stdin from in; returns the exit
- * status and stdout in *out (caller frees). Killed after 10 s. */
+/* Runs script with shell -c in workdir. */
 static int
 run(const char *shell, const char *script, const char *in, char **out,
     size_t *outlen)
 {
-	int ip[2], op[2], status;
-	pid_t pid;
-	struct dr_buf b;
-	char chunk[4096];
-	ssize_t n;
-
-	assert_int_equal(pipe(ip), 0);
-	assert_int_equal(pipe(op), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (chdir(workdir) != 0)
-			_exit(126);
-		dup2(ip[0], 0);
-		dup2(op[1], 1);
-		if (freopen("/dev/null", "w", stderr) == NULL)
-			_exit(126);
-		close(ip[0]);
-		close(ip[1]);
-		close(op[0]);
-		close(op[1]);
-		alarm(10);
-		execl(shell, shell, "-c", script, (char *)NULL);
-		_exit(127);
-	}
-	close(ip[0]);
-	close(op[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (in != NULL && write(ip[1], in, strlen(in)) < 0)
-		fail_msg("write stdin");
-	close(ip[1]);
-	dr_buf_init(&b, 0);
-	while ((n = read(op[0], chunk, sizeof(chunk))) > 0)
-		dr_buf_append(&b, chunk, (size_t)n);
-	close(op[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	*outlen = b.len;
-	*out = b.data ? dr_buf_steal(&b) : dr_xstrdup("");
-	dr_buf_free(&b);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return test_run_shell(shell, workdir, script, in, out, outlen);
 }
 
 static char *hostile[48];
