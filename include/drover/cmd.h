@@ -185,4 +185,12 @@ const struct dr_cmd *dr_cmd_find(const char *name);
 /* Prints every verb with its summary. */
 void dr_cmd_list(FILE *f);
 
+/*
+ * Continues run_id after its first stage provisioned the target (run.h,
+ * DR_END_PROVISIONED): exactly what drover resume does, with the lock the
+ * first stage kept and nothing asked again. Returns an exit status.
+ */
+int dr_cmd_continue(const char *run_id, struct dr_lock *lock,
+                    const struct dr_cmd_run *run, const char *command_line);
+
 #endif

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "drover/graph.h"
+#include "drover/provision.h"
 #include "drover/guard.h"
 #include "drover/secrets.h"
 #include "drover/sched.h"
@@ -54,6 +55,12 @@ struct dr_exec_opts {
 	/* Addresses never to connect to (drills: production), borrowed;
 	 * NULL: none. Checked by every session and probe before connect. */
 	const struct dr_guard *guard;
+	const char *run_dir; /* a provision step's keys go under it */
+	/* A provision step's inventory, checked: the run journals the hosts
+	 * and pins their keys before the step is reported done. Returns 0,
+	 * or an error with *why (caller frees): the step fails. */
+	int (*provisioned)(void *arg, const struct dr_task *t,
+	                   const struct dr_inventory *inv, char **why);
 };
 
 /*

@@ -78,6 +78,13 @@ struct dr_task {
 	bool drill_skip;     /* drill: fences a lost site; skipped by design */
 	bool cleanup;        /* runs after the rest of the plan, whatever its
 	                        outcome (drills) */
+	/* A task on a provisioned site whose hosts are not known yet: one
+	 * per step and role, shown as "hosts known after provisioning". It
+	 * never runs; the site's tasks are expanded again, per host, once
+	 * the provision step has reported the hosts (dr_graph_before_provision
+	 * keeps it out of the first stage). */
+	bool deferred;
+	const char *role; /* deferred: the role selected; "*": every host */
 };
 
 struct dr_graph {
@@ -94,6 +101,9 @@ struct dr_graph {
 	                            host */
 	const char *dir;         /* the plan's directory: scripts and local
 	                            commands are relative to it */
+	size_t provision;        /* the provision task's id; SIZE_MAX: none
+	                            (the target is not provisioned) */
+	size_t ndeferred;        /* tasks waiting for the site's hosts */
 	struct dr_arena *arena;
 };
 
@@ -117,6 +127,16 @@ int dr_graph_expand(const struct dr_plan *plan,
                     struct dr_graph **out);
 
 void dr_graph_free(struct dr_graph *g);
+
+/*
+ * The first stage of a run onto a provisioned site whose hosts are not
+ * known yet: keeps the tasks that can run before them (the provision task,
+ * what it depends on, and every other task of its tier or a lower one that
+ * does not wait for the new hosts) and drops the rest, renumbering the
+ * tasks. Cleanup tasks wait for the second stage. Returns the number of
+ * tasks dropped.
+ */
+size_t dr_graph_before_provision(struct dr_graph *g);
 
 /* How to reach host h of g's plan. */
 const struct dr_conn *dr_graph_conn(const struct dr_graph *g,

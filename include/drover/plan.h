@@ -33,12 +33,14 @@ enum dr_site_role {
 
 enum dr_action {
 	DR_ACT_NONE = 0,
-	DR_ACT_RUN,     /* remote command on each matched host */
-	DR_ACT_SCRIPT,  /* local script file sent to and run on each host */
-	DR_ACT_COPY,    /* file relayed host to host through the controller */
-	DR_ACT_PROBE,   /* tcp or http check from the controller */
-	DR_ACT_APPROVE, /* manual gate answered by the operator */
-	DR_ACT_LOCAL    /* command on the controller (uv_spawn) */
+	DR_ACT_RUN,      /* remote command on each matched host */
+	DR_ACT_SCRIPT,   /* local script file sent to and run on each host */
+	DR_ACT_COPY,     /* file relayed host to host through the controller */
+	DR_ACT_PROBE,    /* tcp or http check from the controller */
+	DR_ACT_APPROVE,  /* manual gate answered by the operator */
+	DR_ACT_LOCAL,    /* command on the controller (uv_spawn) */
+	DR_ACT_PROVISION /* local command that creates the target site's
+	                    hosts and reports them (provisioned sites) */
 };
 
 enum dr_on_failure {
@@ -83,6 +85,12 @@ struct dr_host {
 	const char *const *roles;
 	size_t nroles;
 	const struct dr_site *site;
+	/* Hosts of a provisioned site (dr_plan_provide): the run's own
+	 * known_hosts file, which pins the key the provisioner reported. NULL
+	 * for the plan's hosts: defaults.known_hosts. */
+	const char *known_hosts;
+	const char *host_key;    /* provisioned: "TYPE BASE64", or NULL */
+	const char *fingerprint; /* provisioned: "SHA256:...", or NULL */
 	int line;
 };
 
@@ -91,6 +99,13 @@ struct dr_site {
 	enum dr_site_role role;
 	const struct dr_host *hosts;
 	size_t nhosts;
+	/* provisioned = true: the plan lists no hosts; a provision step
+	 * creates them at run time and they are supplied with
+	 * dr_plan_provide(). roles: what the provisioner must supply. */
+	bool provisioned;
+	const char *const *roles;
+	size_t nroles;
+	int max_hosts; /* host key pairs generated in advance */
 	int line;
 };
 
@@ -151,6 +166,18 @@ struct dr_probe {
 	uint64_t interval_ms;    /* between attempts */
 };
 
+/* provision = "COMMAND" or { command, inventory, check, host_keys }. */
+struct dr_provision {
+	const char *command;   /* template, run on the controller */
+	const char *inventory; /* file it writes the inventory to (relative
+	                          to the plan), or NULL: its stdout */
+	const char *check;     /* dry-run hook for drover check, or NULL:
+	                          the command's program with --help */
+	bool reported_keys;    /* host_keys = "reported": the provisioner
+	                          learned the keys out of band; drover
+	                          generates none */
+};
+
 struct dr_step {
 	const char *name;
 	enum dr_action action;
@@ -160,6 +187,7 @@ struct dr_step {
 	size_t nargs;
 	struct dr_copy copy;
 	struct dr_probe probe;
+	struct dr_provision provision;
 	const char *prompt;    /* approve: the question for the operator */
 	struct dr_selector on; /* where it runs; DR_SEL_NONE: controller */
 	const char *const *requires; /* commands that must exist on the host,
@@ -274,6 +302,34 @@ const struct dr_var *dr_plan_var_find(const struct dr_plan *p,
                                       const char *name);
 
 bool dr_host_has_role(const struct dr_host *h, const char *role);
+
+/* Whether site declares role (or has a host with it); "*" always. */
+bool dr_site_has_role(const struct dr_site *s, const char *role);
+
+/* The plan's provision step, or NULL. */
+const struct dr_step *dr_plan_provision_step(const struct dr_plan *p);
+
+/* A host a provisioner created, as the inventory reports it. */
+struct dr_new_host {
+	const char *name;
+	const char *address;
+	int port;         /* 0: defaults.port */
+	const char *user; /* NULL: defaults.user */
+	const char *const *roles;
+	size_t nroles;
+	const char *key;         /* "TYPE BASE64" */
+	const char *fingerprint; /* "SHA256:..." */
+};
+
+/*
+ * Gives provisioned site its hosts, copied into the plan's arena; each is
+ * reached with known_hosts (the run's own file, holding their pinned keys).
+ * The one change to a loaded plan, made once before expansion. Returns 0,
+ * or DR_EINVAL when the site is not provisioned or already has hosts.
+ */
+int dr_plan_provide(struct dr_plan *p, const char *site,
+                    const struct dr_new_host *hosts, size_t n,
+                    const char *known_hosts);
 
 /*
  * Calls fn for each host of site that sel matches (sel->kind must already be

@@ -15,6 +15,9 @@
  *   decision {key, decision: "done"|"rerun", user, host, pid, t}: the
  *            operator's answer for a task whose outcome is unknown,
  *            written the moment it is given
+ *   inventory {site, task, inventory: {hosts: [...]}, user, host, pid, t}:
+ *            the hosts a provision step created and their pinned keys,
+ *            written before the step's own record says it succeeded
  *   resume  {user, host, pid, command, t}
  *   finish  {state, audit_head, t}
  * Secrets never reach a record: messages and tails are scrubbed.
@@ -29,6 +32,7 @@
 #include "drover/runs.h"
 #include "drover/secrets.h"
 #include "drover/graph.h"
+#include "drover/provision.h"
 #include "drover/sched.h"
 
 /* Builds the JSON payload of a record; caller frees. */
@@ -39,6 +43,8 @@ char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,
 char *dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
                         const struct dr_secret_value *secrets, size_t nsecrets);
 char *dr_rs_resume_record(const char *command_line);
+char *dr_rs_inventory_record(const char *site, const char *task_key,
+                             const struct dr_inventory *inv);
 char *dr_rs_decision_record(const char *key, const char *decision);
 char *dr_rs_finish_record(const char *state, const char *audit_head);
 
@@ -91,6 +97,10 @@ struct dr_rs_run {
 	                         when the run did not finish */
 	char *audit_head;     /* from the finish record */
 	int resumes;
+	/* The last inventory record: the provisioned site and its hosts (the
+	 * journal form of provision.h), or NULL. */
+	char *inventory_site;
+	struct json_t *inventory;
 	struct dr_rs_task *tasks; /* in first-seen order */
 	size_t ntasks;
 	uint64_t last_seq;

@@ -23,6 +23,16 @@
 #include "drover/sched.h"
 
 /*
+ * Gives plan the hosts the run's provision step created (its last
+ * inventory record), so that expansion finds them, and writes their pinned
+ * keys to known_hosts (the run's own file, fsynced; NULL: not written, for
+ * reading a run back). Returns 0 (also when there is no inventory), or
+ * DR_EPLAN / DR_EIO with *why (caller frees).
+ */
+int dr_resume_provide(struct dr_plan *plan, const struct dr_rs_run *rs,
+                      const char *known_hosts, char **why);
+
+/*
  * Expands plan as the run rs did (its direction, mode and --only).
  * Returns 0 and sets *g, or DR_EPLAN with diagnostics in d.
  */

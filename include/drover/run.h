@@ -40,17 +40,26 @@ struct dr_run_opts {
 	bool take_stale_lock;
 	const char *command_line;
 	const char *metrics_path; /* Prometheus textfile to write, or NULL */
-	uint64_t incident_ms;     /* restore points older than this; 0: start */
+	/* The first stage of a run onto a provisioned site (the graph of
+	 * dr_graph_before_provision): when it succeeds the run is not over;
+	 * it returns DR_END_PROVISIONED with the lock in *keep_lock, and the
+	 * caller goes on as drover resume does (dr_cmd_continue). */
+	bool stage_provision;
+	struct dr_lock **keep_lock;
+	bool continuing;      /* that second stage */
+	uint64_t incident_ms; /* restore points older than this; 0: start */
 };
 
 /* How a run ended; the CLI turns it into an exit status. */
 enum dr_run_end {
-	DR_END_OK,        /* every task succeeded */
-	DR_END_FAILED,    /* a task failed, the run could not start, or its
-	                     logs or reports could not be written */
-	DR_END_RESUMABLE, /* interrupted, a decision is awaited, or the
-	                     journal failed: drover resume continues it */
-	DR_END_LOCKED     /* another run holds the target site */
+	DR_END_OK,         /* every task succeeded */
+	DR_END_FAILED,     /* a task failed, the run could not start, or its
+	                      logs or reports could not be written */
+	DR_END_RESUMABLE,  /* interrupted, a decision is awaited, or the
+	                      journal failed: drover resume continues it */
+	DR_END_LOCKED,     /* another run holds the target site */
+	DR_END_PROVISIONED /* stage_provision: the hosts are known and
+	                      journaled; the rest of the run follows */
 };
 
 /*

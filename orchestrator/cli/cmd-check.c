@@ -26,6 +26,7 @@
 #include "drover/graph.h"
 #include "drover/plan.h"
 #include "drover/records.h"
+#include "drover/spawn.h"
 #include "drover/ssh.h"
 
 struct checking {
@@ -34,6 +35,128 @@ struct checking {
 	struct dr_check *check;
 	int interrupts;
 };
+
+/*
+ * A provisioned target before provisioning: its hosts do not exist, so
+ * nothing of them is checked. What can be: the provisioner is there and
+ * answers its dry-run hook (check = "...", else PROGRAM --help).
+ */
+struct prov_check {
+	const struct dr_step *st;
+	char *hook;
+	int status; /* -1: not run */
+	char *message;
+	char *tail;
+};
+
+static void
+prov_done(struct dr_spawn_result *res, void *arg)
+{
+	struct prov_check *pc = arg;
+
+	pc->status =
+	    res->status == 0 && res->exit_code == 0 && res->term_signal == 0
+	        ? 0
+	        : 1;
+	pc->message = res->message;
+	res->message = NULL;
+	pc->tail = res->tail;
+	res->tail = NULL;
+}
+
+/* The program of a command: its first word. */
+static char *
+first_word(const char *cmd)
+{
+	size_t n;
+
+	cmd += strspn(cmd, " \t");
+	n = strcspn(cmd, " \t\n;|&");
+	return dr_xstrndup(cmd, n);
+}
+
+static bool
+program_found(const char *prog, const char *dir)
+{
+	const char *path = getenv("PATH");
+	char *p;
+	bool ok;
+
+	if (strchr(prog, '/')) {
+		p = prog[0] == '/' ? dr_xstrdup(prog)
+		                   : dr_xasprintf("%s/%s", dir, prog);
+		ok = access(p, X_OK) == 0;
+		free(p);
+		return ok;
+	}
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		p = dr_xasprintf("%.*s/%s", (int)n, path, prog);
+		ok = access(p, X_OK) == 0;
+		free(p);
+		if (ok)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+/* Starts the provisioner's hook on the loop; prints what is known now. */
+static size_t
+check_provisioner(uv_loop_t *loop, const struct dr_graph *g,
+                  struct prov_check *pc, FILE *out)
+{
+	const struct dr_step *st = g->tasks[g->provision].step;
+	const struct dr_site *to = g->to;
+	struct dr_spawn_opts so = {0};
+	char *prog = first_word(st->provision.command);
+	size_t i, nfail = 0;
+
+	pc->st = st;
+	pc->status = -1;
+	fprintf(out,
+	        "%s  not checked  provisioned at run time: its hosts are "
+	        "known after provisioning (%zu tasks wait for them); "
+	        "roles declared: ",
+	        to->name, g->ndeferred);
+	for (i = 0; i < to->nroles; i++)
+		fprintf(out, "%s%s", i ? ", " : "", to->roles[i]);
+	fprintf(out, "; %d host keys will be generated\n",
+	        st->provision.reported_keys ? 0 : to->max_hosts);
+	if (!program_found(prog, g->dir)) {
+		fprintf(out,
+		        "controller  FAILED  provisioner %s: not found or not "
+		        "executable (from %s)\n",
+		        prog, g->dir);
+		free(prog);
+		return 1;
+	}
+	pc->hook = st->provision.check ? dr_xstrdup(st->provision.check)
+	                               : dr_xasprintf("%s --help", prog);
+	free(prog);
+	so.command = pc->hook;
+	so.cwd = g->dir;
+	so.timeout_ms = 30000;
+	if (dr_spawn_start(loop, &so, prov_done, pc, NULL) != 0) {
+		fprintf(out,
+		        "controller  FAILED  provisioner hook %s: cannot "
+		        "start\n",
+		        pc->hook);
+		nfail++;
+	}
+	return nfail;
+}
+
+static size_t
+report_provisioner(const struct prov_check *pc, FILE *out)
+{
+	if (pc->status < 0)
+		return 0;
+	fprintf(out, "controller  %s  provisioner hook `%s`: %s\n",
+	        pc->status == 0 ? "ok" : "FAILED", pc->hook,
+	        pc->message ? pc->message : "?");
+	return pc->status == 0 ? 0 : 1;
+}
 
 static const char *
 status_name(enum dr_check_status s)
@@ -209,6 +332,7 @@ dr_cmd_check(int argc, char **argv)
 	const struct dr_check_row *rows;
 	size_t n, i, nok = 0, nfail = 0, nwarn = 0, nskip = 0, nruns = 0;
 	struct dr_guard *guard = NULL;
+	struct prov_check pc = {.status = -1};
 	uint64_t median = 0;
 	bool json = false, loop_open = false;
 	char *sdir = NULL;
@@ -280,6 +404,10 @@ dr_cmd_check(int argc, char **argv)
 	loop_open = true;
 	dr_ssh_global_init();
 	signal(SIGPIPE, SIG_IGN);
+	if (g->provision != SIZE_MAX && g->ndeferred > 0) {
+		nfail += check_provisioner(&ck.loop, g, &pc, out);
+		nskip++;
+	}
 	co.loop = &ck.loop;
 	co.graph = g;
 	if (g->mode == DR_MODE_DRILL)
@@ -296,6 +424,7 @@ dr_cmd_check(int argc, char **argv)
 	uv_signal_start(&ck.sigterm, on_signal, SIGTERM);
 	uv_run(&ck.loop, UV_RUN_DEFAULT);
 
+	nfail += report_provisioner(&pc, out);
 	rows = dr_check_rows(ck.check, &n);
 	for (i = 0; i < n; i++) {
 		switch (rows[i].status) {
@@ -345,6 +474,9 @@ out:
 	}
 	fflush(stdout);
 	dr_guard_free(guard);
+	free(pc.hook);
+	free(pc.message);
+	free(pc.tail);
 	free(sdir);
 	dr_graph_free(g);
 	dr_plan_free(plan);

@@ -89,6 +89,23 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	run.ro.only = dir.only;
 	run.ro.nonly = dir.nonly;
 	run.ro.command_line = cmdline;
+	if (g->ndeferred > 0) {
+		/* The target does not exist yet: first the tasks up to its
+		 * provision step, then, with its hosts journaled and pinned,
+		 * the rest as drover resume would run it. */
+		struct dr_lock *lock = NULL;
+		int end;
+		dr_graph_before_provision(g);
+		run.ro.stage_provision = true;
+		run.ro.keep_lock = &lock;
+		end = dr_run_execute(&run.ro);
+		if (end != DR_END_PROVISIONED) {
+			rc = dr_cmd_exit_status(end);
+			goto out;
+		}
+		rc = dr_cmd_continue(run_id, lock, &run, cmdline);
+		goto out;
+	}
 	rc = dr_cmd_exit_status(dr_run_execute(&run.ro));
 out:
 	free(header);

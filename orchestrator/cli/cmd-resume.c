@@ -196,35 +196,66 @@ say_rerun(const struct dr_task *t, void *arg)
 	       t->key, t->step->readonly ? "readonly" : "idempotent");
 }
 
+static int resume_run(struct decisions *dc, const char *id,
+                      struct dr_lock *held, char *cmdline);
+
 int
 dr_cmd_resume(int argc, char **argv)
 {
 	struct decisions dc = {0};
+	const char *id = NULL;
+	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
+	                        resume_opt, &dc,         &id};
+	char *cmdline = dr_run_command_line(argc, argv);
+	int rc;
+
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
+		free(cmdline);
+		return rc < 0 ? DR_EXIT_OK : rc;
+	}
+	return resume_run(&dc, id, NULL, cmdline);
+}
+
+int
+dr_cmd_continue(const char *run_id, struct dr_lock *lock,
+                const struct dr_cmd_run *run, const char *command_line)
+{
+	struct decisions dc = {0};
+
+	dc.run = *run;
+	dc.run.ro = (struct dr_run_opts){0};
+	dc.run.ro.json = run->ro.json;
+	dc.run.ro.auto_approve = run->ro.auto_approve;
+	dc.run.ro.metrics_path = run->ro.metrics_path;
+	dc.run.yes = true; /* confirmed when the run started */
+	return resume_run(&dc, run_id, lock, dr_xstrdup(command_line));
+}
+
+/*
+ * Resumes run id, or continues it after its provision step (held: the lock
+ * the first stage kept; nothing is asked again). Frees cmdline.
+ */
+static int
+resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
+           char *cmdline)
+{
+	struct decisions dc = *dc_;
 	struct dr_rs_run rs;
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
 	struct dr_diags diags = {0};
 	struct dr_run_opts *ro = &dc.run.ro;
-	const char *id = NULL;
-	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
-	                        resume_opt, &dc,         &id};
 	struct dr_task_run *presets = NULL;
-	struct dr_lock *lock = NULL;
+	struct dr_lock *lock = held;
 	char **notes = NULL, **recs = NULL, **arecs = NULL;
 	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
 	bool loaded = false;
-	char *sdir = NULL, *run_dir = NULL, *why = NULL, *cmdline = NULL;
+	char *sdir = NULL, *run_dir = NULL, *why = NULL, *kh = NULL;
 	char *audit_path = NULL, *jpath = NULL, head[65];
 	uint64_t jseq = 0, aseq = 0;
 	size_t naudit = 0;
 	int r, rc = DR_EXIT_FAIL;
 
-	cmdline = dr_run_command_line(argc, argv);
-	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
-		rc = rc < 0 ? DR_EXIT_OK : rc;
-		goto out;
-	}
-	rc = DR_EXIT_FAIL;
 	sdir = dr_state_dir();
 	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
@@ -244,8 +275,9 @@ dr_cmd_resume(int argc, char **argv)
 	 * write to its journal. The lock says who holds it. */
 	free(why);
 	why = NULL;
-	r = dr_lock_acquire(sdir, rs.to, rs.run_id, ro->take_stale_lock, &lock,
-	                    &why);
+	r = held ? 0
+	         : dr_lock_acquire(sdir, rs.to, rs.run_id, ro->take_stale_lock,
+	                           &lock, &why);
 	if (r != 0) {
 		fprintf(stderr, "drover: cannot resume %s: %s\n", rs.run_id,
 		        why ? why : dr_strerror(r));
@@ -272,6 +304,16 @@ dr_cmd_resume(int argc, char **argv)
 		notes = dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
 		notes[nnotes++] = dr_xasprintf("plan-changed: sha256 %s -> %s",
 		                               rs.plan_sha256, plan->sha256);
+	}
+	/* The hosts a provision step created, pinned in the run's own
+	 * known_hosts before anything connects. */
+	kh = dr_xasprintf("%s/known_hosts", run_dir);
+	free(why);
+	why = NULL;
+	if (dr_resume_provide(plan, &rs, kh, &why) != 0) {
+		fprintf(stderr, "drover: cannot resume %s: %s\n", rs.run_id,
+		        why);
+		goto out;
 	}
 	if (dr_resume_expand(plan, &rs, &diags, &g) != 0) {
 		dr_diag_print(&diags, stderr);
@@ -368,8 +410,8 @@ dr_cmd_resume(int argc, char **argv)
 		rc = DR_EXIT_PAUSED;
 		goto out;
 	}
-	if ((rc = dr_cmd_confirm(g, dc.run.yes, "resume",
-	                         "Resuming acts on real hosts.")) != 0)
+	if (!held && (rc = dr_cmd_confirm(g, dc.run.yes, "resume",
+	                                  "Resuming acts on real hosts.")) != 0)
 		goto out;
 	ro->graph = g;
 	ro->mode = rs.mode;
@@ -377,6 +419,7 @@ dr_cmd_resume(int argc, char **argv)
 	ro->state_dir = sdir;
 	ro->lock = lock;
 	ro->resume = true;
+	ro->continuing = held != NULL;
 	ro->first_start_ms = rs.start_ms;
 	ro->incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
 	ro->journal_next_seq = jseq + 1;
@@ -411,6 +454,7 @@ out:
 	if (loaded)
 		dr_rs_run_free(&rs);
 	free(why);
+	free(kh);
 	free(run_dir);
 	free(sdir);
 	free(cmdline);

@@ -19,6 +19,7 @@ detail(const struct dr_task *t, FILE *f)
 	switch (st->action) {
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
+	case DR_ACT_PROVISION:
 	case DR_ACT_SCRIPT: {
 		/* The script as sent: its variable preamble, then the
 		 * command, one line each under the task. */
@@ -90,6 +91,12 @@ dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f)
 	            ? "each tier starts when the tiers before it have ended"
 	            : "later tiers may use idle capacity (strict_tiers = "
 	              "false)");
+	if (g->ndeferred)
+		fprintf(f,
+		        "%s is provisioned at run time: its hosts are known "
+		        "after provisioning, so its %zu tasks are shown per "
+		        "role (@%s/role:ROLE) and become one per host\n",
+		        g->to->name, g->ndeferred, g->to->name);
 	for (i = 0; i < g->ntasks; i++) {
 		size_t l = strlen(g->tasks[i].key);
 		if (l > w)
@@ -106,6 +113,8 @@ dr_cmd_show_print(const struct dr_graph *g, const size_t *order, FILE *f)
 		if (t->refused)
 			fprintf(f, "REFUSED in a drill (%s)  ",
 			        t->refusal ? t->refusal : "production");
+		if (t->deferred)
+			fprintf(f, "[hosts known after provisioning]  ");
 		detail(t, f);
 		fputc('\n', f);
 	}

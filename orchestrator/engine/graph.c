@@ -58,7 +58,9 @@ struct tctx {
 	const struct dr_step *st;
 	const struct dr_tenant *t;
 	const struct dr_host *h;
+	const char *role; /* a deferred task: the role of its future host */
 	char port[16];
+	char placeholder[96];
 };
 
 static const char *
@@ -86,6 +88,18 @@ lookup(const char *name, bool *integer, void *arg)
 			return NULL;
 		*integer = v->integer;
 		return v->value;
+	}
+	if (c->h == NULL && c->role != NULL) {
+		/* Not known before provisioning: shown as what it will be. */
+		static const char *const per_host[] = {
+		    "host", "address", "site", "user", "port", NULL};
+		if (!dr_str_in(per_host, 5, name))
+			return NULL;
+		if (strcmp(name, "site") == 0)
+			return c->x->g->to->name;
+		snprintf(c->placeholder, sizeof(c->placeholder), "<%s-%s>",
+		         strcmp(c->role, "*") == 0 ? "each" : c->role, name);
+		return c->placeholder;
 	}
 	if (c->h == NULL)
 		return NULL;
@@ -161,6 +175,12 @@ new_task(struct expander *x, struct tctx *c)
 	t->tenant = c->t;
 	t->host = c->h;
 	t->site = c->h ? c->h->site : NULL;
+	if (c->role) {
+		t->deferred = true;
+		t->role = c->role;
+		t->site = g->to;
+		g->ndeferred++;
+	}
 	t->tier = c->svc->tier;
 	t->priority = c->t ? c->t->priority : 0;
 	dr_buf_init(&key, 0);
@@ -170,6 +190,8 @@ new_task(struct expander *x, struct tctx *c)
 	dr_buf_printf(&key, "/%s", c->st->name);
 	if (c->h)
 		dr_buf_printf(&key, "@%s/%s", c->h->site->name, c->h->name);
+	else if (c->role)
+		dr_buf_printf(&key, "@%s/role:%s", g->to->name, c->role);
 	t->key = dr_arena_strdup(g->arena, key.data);
 	dr_buf_free(&key);
 	t->cleanup = c->st->cleanup;
@@ -302,7 +324,9 @@ drill_guard(struct expander *x, struct dr_task *t)
 			         hb);
 			what = buf;
 		}
-	} else if (st->action == DR_ACT_LOCAL && t->command) {
+	} else if ((st->action == DR_ACT_LOCAL ||
+	            st->action == DR_ACT_PROVISION) &&
+	           t->command) {
 		what = names_production(p, t->command, buf, sizeof(buf));
 	}
 	if (what == NULL)
@@ -385,6 +409,7 @@ fill_action(struct expander *x, struct tctx *c, struct dr_task *t)
 	switch (st->action) {
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
+	case DR_ACT_PROVISION:
 	case DR_ACT_SCRIPT:
 		t->command = build_script(x, c, t, 0);
 		t->display =
@@ -452,6 +477,61 @@ step_error(struct expander *x, const struct dr_step *st, const char *msg,
 	x->errors++;
 }
 
+/*
+ * Whether sel selects hosts of the target while it is a provisioned site
+ * with no hosts yet: its tasks are deferred until the provision step.
+ */
+static bool
+awaits_hosts(const struct expander *x, const struct dr_selector *sel)
+{
+	const struct dr_site *to = x->g->to;
+
+	if (!to->provisioned || to->nhosts > 0)
+		return false;
+	return sel->kind == DR_SEL_TO ||
+	       (sel->kind == DR_SEL_SITE && strcmp(sel->site, to->name) == 0);
+}
+
+/*
+ * The one task standing for a step on the provisioned target before its
+ * hosts exist: rendered with "<address of the db>" for the host's values,
+ * for show, graph and the runbook. It never runs.
+ */
+static void
+deferred_task(struct expander *x, struct tctx *c, const struct dr_selector *sel,
+              struct idset *out)
+{
+	struct dr_task *t;
+
+	c->role = sel->name;
+	t = new_task(x, c);
+	if (c->st->action == DR_ACT_COPY &&
+	    !awaits_hosts(x, &c->st->copy.from.sel) &&
+	    c->st->copy.from.sel.kind != DR_SEL_NONE) {
+		/* The source exists already (the vault): it is named, so that
+		 * drover check can look at the backup before provisioning. */
+		struct hostlist src = {0};
+		match(x, &c->st->copy.from.sel, &src);
+		if (src.n == 1)
+			t->src_host = src.v[0];
+		free(src.v);
+	}
+	if (c->st->action == DR_ACT_COPY) {
+		t->dst_path = render(c, c->st->copy.to.path);
+		t->sha256 = render(c, c->st->copy.sha256);
+		if (t->src_host || c->st->copy.from.sel.kind == DR_SEL_NONE) {
+			c->role = NULL; /* the source's own values */
+			c->h = t->src_host;
+		}
+		t->src_path = render(c, c->st->copy.from.path);
+		c->h = NULL;
+	} else {
+		fill_action(x, c, t);
+	}
+	c->role = NULL;
+	idset_add(out, t->id);
+}
+
 /* Creates the tasks of one step; their ids go to out. */
 static void
 expand_step(struct expander *x, const struct dr_service *svc,
@@ -462,6 +542,22 @@ expand_step(struct expander *x, const struct dr_service *svc,
 	struct hostlist hosts = {0};
 	size_t i;
 
+	if (st->action == DR_ACT_PROVISION && !x->g->to->provisioned)
+		return; /* the target exists already: nothing to create */
+	if (st->action == DR_ACT_COPY &&
+	    (awaits_hosts(x, &st->copy.to.sel) ||
+	     awaits_hosts(x, &st->copy.from.sel))) {
+		deferred_task(x, &c,
+		              awaits_hosts(x, &st->copy.to.sel)
+		                  ? &st->copy.to.sel
+		                  : &st->copy.from.sel,
+		              out);
+		return;
+	}
+	if (st->action != DR_ACT_COPY && awaits_hosts(x, &st->on)) {
+		deferred_task(x, &c, &st->on, out);
+		return;
+	}
 	if (st->action == DR_ACT_COPY) {
 		struct hostlist src = {0};
 		const struct dr_host *sh = NULL;
@@ -516,6 +612,8 @@ expand_step(struct expander *x, const struct dr_service *svc,
 		fill_action(x, &c, t);
 		drill_guard(x, t);
 		idset_add(out, t->id);
+		if (st->action == DR_ACT_PROVISION)
+			x->g->provision = t->id;
 		return;
 	}
 	match(x, &st->on, &hosts);
@@ -634,6 +732,63 @@ expand_service(struct expander *x, const struct dr_service *s)
 	}
 }
 
+/* Whether task t uses a host of the provisioned target (or will). */
+static bool
+on_new_site(const struct dr_graph *g, const struct dr_task *t)
+{
+	return t->deferred || (t->host && t->host->site == g->to) ||
+	       (t->src_host && t->src_host->site == g->to);
+}
+
+/*
+ * Every task on the provisioned target runs after the provision step,
+ * whatever the services' order says; one that the provision step itself
+ * waits for can never run, and is an error.
+ */
+static void
+provision_edges(struct expander *x)
+{
+	struct dr_graph *g = x->g;
+	size_t p = g->provision, i, n = 0, *stack;
+	bool *seen;
+
+	if (p == SIZE_MAX)
+		return;
+	seen = dr_xcalloc(g->ntasks + 1, sizeof(bool));
+	stack = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	stack[n++] = p;
+	seen[p] = true;
+	while (n > 0) {
+		struct idset *d = &x->deps[stack[--n]];
+		for (i = 0; i < d->n; i++) {
+			const struct dr_task *a = &g->tasks[d->v[i]];
+			if (seen[a->id])
+				continue;
+			seen[a->id] = true;
+			stack[n++] = a->id;
+			if (on_new_site(g, a)) {
+				dr_diag_add(x->diags, g->plan->path,
+				            a->step->line,
+				            "service \"%s\" step \"%s\" runs "
+				            "on %s before the provision step "
+				            "\"%s\" has created its hosts; put "
+				            "it after (after = [\"%s\"])",
+				            a->service->name, a->step->name,
+				            g->to->name, g->tasks[p].step->name,
+				            g->tasks[p].service->name);
+				x->errors++;
+				n = 0;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < g->ntasks && x->errors == 0; i++)
+		if (i != p && on_new_site(g, &g->tasks[i]) && !seen[i])
+			idset_add(&x->deps[i], p);
+	free(seen);
+	free(stack);
+}
+
 /* Moves the per-task dependency sets into the graph, deduplicated. */
 static int
 cmp_size(const void *a, const void *b)
@@ -716,7 +871,8 @@ resolve_conns(struct dr_graph *g)
 			    .port = h->port ? h->port : d->port,
 			    .user = h->user ? h->user : d->user,
 			    .identity = d->identity,
-			    .known_hosts = d->known_hosts,
+			    .known_hosts = h->known_hosts ? h->known_hosts
+			                                  : d->known_hosts,
 			    .connect_timeout_ms = d->connect_timeout_ms,
 			    .keepalive_ms = d->keepalive_ms,
 			};
@@ -846,8 +1002,10 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 	ninst = plan->nservices * (plan->ntenants + 1);
 	x.exits = dr_xcalloc(ninst + 1, sizeof(struct idset));
 	x.done = dr_xcalloc(plan->nservices + 1, sizeof(bool));
+	g->provision = SIZE_MAX;
 	for (i = 0; i < plan->nservices; i++)
 		expand_service(&x, &plan->services[i]);
+	provision_edges(&x);
 	finish_edges(&x);
 	for (i = 0; i < ninst; i++)
 		free(x.exits[i].v);
@@ -868,6 +1026,56 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 	}
 	*out = g;
 	return 0;
+}
+
+size_t
+dr_graph_before_provision(struct dr_graph *g)
+{
+	size_t p = g->provision, i, j, n = 0, dropped, *map;
+	bool *drop;
+	int tier;
+
+	if (p == SIZE_MAX || g->ndeferred == 0)
+		return 0;
+	tier = g->tasks[p].tier;
+	drop = dr_xcalloc(g->ntasks + 1, sizeof(bool));
+	map = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	/* Tasks are created after their dependencies only within a service
+	 * instance, so the closure is computed to a fixed point. */
+	for (i = 0; i < g->ntasks; i++)
+		drop[i] = g->tasks[i].deferred || g->tasks[i].cleanup ||
+		          g->tasks[i].tier > tier;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (i = 0; i < g->ntasks; i++)
+			for (j = 0; !drop[i] && j < g->tasks[i].ndeps; j++)
+				if (drop[g->tasks[i].deps[j]])
+					drop[i] = changed = true;
+	}
+	for (i = 0; i < g->ntasks; i++)
+		map[i] = drop[i] ? SIZE_MAX : n++;
+	dropped = g->ntasks - n;
+	for (i = 0; i < g->ntasks; i++) {
+		struct dr_task *t = &g->tasks[i];
+		size_t k = 0;
+		if (drop[i])
+			continue;
+		for (j = 0; j < t->ndeps; j++)
+			t->deps[k++] = map[t->deps[j]];
+		t->ndeps = k;
+		for (j = 0, k = 0; j < t->nrdeps; j++)
+			if (map[t->rdeps[j]] != SIZE_MAX)
+				t->rdeps[k++] = map[t->rdeps[j]];
+		t->nrdeps = k;
+		t->id = map[i];
+		g->tasks[map[i]] = *t;
+	}
+	g->ntasks = n;
+	g->provision = map[p];
+	g->ndeferred = 0;
+	free(drop);
+	free(map);
+	return dropped;
 }
 
 void

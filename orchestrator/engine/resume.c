@@ -1,6 +1,7 @@
 /* resume.c: a run read back from its journal, and what runs again. */
 #include "drover/resume.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,73 @@ dr_resume_expand(const struct dr_plan *plan, const struct dr_rs_run *rs,
 	eo.only = (const char *const *)rs->only;
 	eo.nonly = rs->nonly;
 	return dr_graph_expand(plan, &eo, d, g) == 0 ? 0 : DR_EPLAN;
+}
+
+int
+dr_resume_provide(struct dr_plan *plan, const struct dr_rs_run *rs,
+                  const char *known_hosts, char **why)
+{
+	struct dr_inventory inv = {0};
+	struct dr_new_host *hosts;
+	struct dr_buf kh;
+	const struct dr_site *site;
+	size_t i;
+	int r = 0;
+
+	*why = NULL;
+	if (rs->inventory == NULL || rs->inventory_site == NULL)
+		return 0;
+	site = dr_plan_site(plan, rs->inventory_site);
+	if (site == NULL || !site->provisioned) {
+		*why =
+		    dr_xasprintf("the journal holds the hosts of site \"%s\", "
+		                 "which the plan no longer provisions",
+		                 rs->inventory_site);
+		return DR_EPLAN;
+	}
+	if (dr_inventory_from_json(rs->inventory, &inv, why) != 0)
+		return DR_EPLAN;
+	hosts = dr_xcalloc(inv.nhosts + 1, sizeof(*hosts));
+	dr_buf_init(&kh, 0);
+	dr_buf_printf(&kh,
+	              "# %s: the host keys drover pinned for site %s, "
+	              "from the run's journal\n",
+	              rs->run_id, site->name);
+	for (i = 0; i < inv.nhosts; i++) {
+		const struct dr_inv_host *h = &inv.hosts[i];
+		int port = h->port ? h->port : plan->defaults.port;
+		hosts[i] = (struct dr_new_host){
+		    .name = h->name,
+		    .address = h->address,
+		    .port = h->port,
+		    .user = h->user,
+		    .roles = (const char *const *)h->roles,
+		    .nroles = h->nroles,
+		    .key = h->key,
+		    .fingerprint = h->fingerprint,
+		};
+		if (port == 22)
+			dr_buf_printf(&kh, "%s %s\n", h->address, h->key);
+		else
+			dr_buf_printf(&kh, "[%s]:%d %s\n", h->address, port,
+			              h->key);
+	}
+	if (dr_plan_provide(plan, site->name, hosts, inv.nhosts,
+	                    known_hosts ? known_hosts : "(not written)") != 0) {
+		*why = dr_xasprintf("site \"%s\" cannot take the journal's "
+		                    "hosts",
+		                    site->name);
+		r = DR_EPLAN;
+	} else if (known_hosts && dr_write_file_atomic(known_hosts, kh.data,
+	                                               kh.len, 0600) != 0) {
+		*why = dr_xasprintf("cannot write %s: %s", known_hosts,
+		                    strerror(errno));
+		r = DR_EIO;
+	}
+	dr_buf_free(&kh);
+	free(hosts);
+	dr_inventory_free(&inv);
+	return r;
 }
 
 int
@@ -45,6 +113,11 @@ dr_resume_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
 		return DR_EPLAN;
 	}
 	*changed = strcmp((*plan)->sha256, rs->plan_sha256) != 0;
+	if (dr_resume_provide(*plan, rs, NULL, why) != 0) {
+		dr_plan_free(*plan);
+		*plan = NULL;
+		return DR_EPLAN;
+	}
 	if (dr_resume_expand(*plan, rs, &diags, g) != 0) {
 		*why = dr_xasprintf("cannot expand the run's plan: %s",
 		                    diags.n ? diags.v[0].msg : "?");

@@ -31,6 +31,7 @@
 #include "drover/common.h"
 #include "drover/time.h"
 #include "drover/probe.h"
+#include "drover/provisioner.h"
 #include "drover/shcmd.h"
 #include "drover/spawn.h"
 #include "drover/ssh.h"
@@ -99,6 +100,9 @@ struct attempt {
 	struct dr_probe_run *probe;
 	struct dr_spawn *spawn;
 	struct dr_transfer *xfer;
+	struct dr_prov_job *prov; /* a provision step: keys, inventory */
+	struct dr_spawn_result *prov_res; /* its command's end, kept until
+	                                     the inventory is read */
 	uv_timer_t timer; /* the deadline; gates: their answer */
 	bool timer_open;
 	uint64_t start_ms;
@@ -132,6 +136,9 @@ struct dr_exec {
 
 static void at_set(struct attempt *a, enum at_state st);
 static void start_operation(struct attempt *a);
+static void on_prov_ready(void *arg, int status, const char *msg);
+static void on_prov_collected(void *arg, int status, const char *msg,
+                              const struct dr_inventory *inv);
 static void maybe_free_exec(struct dr_exec *ex);
 
 /* ------------------------------------------------------------------ */
@@ -360,6 +367,7 @@ attempt_free(struct attempt *a)
 	dr_buf_free(&a->skipped);
 	free(a->log_path);
 	free(a->conn_msg);
+	dr_prov_free(a->prov);
 	free(a);
 	maybe_free_exec(ex);
 }
@@ -680,6 +688,17 @@ on_spawn(struct dr_spawn_result *res, void *arg)
 		a->ex->o.fault(a->ex->o.hook_arg, a->t, m);
 		free(m);
 	}
+	if (a->prov) { /* the keys go, the inventory is read: then the end */
+		a->prov_res = dr_xcalloc(1, sizeof(*res));
+		*a->prov_res = *res;
+		res->tail = res->message = NULL;
+		dr_prov_collect(a->prov,
+		                a->st != AT_DETACHED && res->status == 0 &&
+		                    res->exit_code == 0 &&
+		                    res->term_signal == 0,
+		                on_prov_collected, a);
+		return;
+	}
 	if (a->st == AT_DETACHED) {
 		detached_end(a, true, res->message);
 		return;
@@ -695,6 +714,74 @@ on_spawn(struct dr_spawn_result *res, void *arg)
 	       res->pid != 0 &&
 	           (status == DR_ETIMEDOUT || status == DR_ECANCELED));
 	free(msg);
+}
+
+/* The keys are written (or could not be): the command starts. */
+static void
+on_prov_ready(void *arg, int status, const char *msg)
+{
+	struct attempt *a = arg;
+
+	if (a->st == AT_DETACHED || status != 0) {
+		char *m = dr_xstrdup(msg ? msg : dr_strerror(status));
+		a->prov_res = dr_xcalloc(1, sizeof(*a->prov_res));
+		a->prov_res->status = status ? status : DR_ECANCELED;
+		a->prov_res->message = m;
+		dr_prov_collect(a->prov, false, on_prov_collected, a);
+		return;
+	}
+	start_operation(a);
+}
+
+/*
+ * The private keys are gone and the inventory, if the command succeeded,
+ * is read: the run pins the hosts, then the step ends.
+ */
+static void
+on_prov_collected(void *arg, int status, const char *msg,
+                  const struct dr_inventory *inv)
+{
+	struct attempt *a = arg;
+	struct dr_spawn_result *res = a->prov_res;
+	int st = res->status;
+	char sig[16] = "", *why = NULL, *m;
+
+	a->prov_res = NULL;
+	if (a->st == AT_DETACHED) {
+		detached_end(a, true, res->message);
+		goto out;
+	}
+	if (st == 0 && (res->exit_code != 0 || res->term_signal != 0))
+		st = DR_EEXIT;
+	if (res->term_signal)
+		snprintf(sig, sizeof(sig), "%d", res->term_signal);
+	if (st != 0) {
+		finish(a, st, res->exit_code, sig,
+		       res->message ? res->message : dr_strerror(st), res->tail,
+		       res->pid != 0 &&
+		           (st == DR_ETIMEDOUT || st == DR_ECANCELED));
+	} else if (status != 0) {
+		/* The command ran; what it reported cannot be used. */
+		finish(a, status, res->exit_code, "", msg, res->tail, false);
+	} else if (a->ex->o.provisioned &&
+	           a->ex->o.provisioned(a->ex->o.hook_arg, a->t, inv, &why) !=
+	               0) {
+		m = dr_xasprintf("the hosts could not be pinned: %s",
+		                 why ? why : "?");
+		finish(a, DR_EIO, res->exit_code, "", m, res->tail, false);
+		free(m);
+	} else {
+		m = dr_xasprintf("%s; %zu host%s reported and pinned",
+		                 res->message ? res->message : "exit 0",
+		                 inv->nhosts, inv->nhosts == 1 ? "" : "s");
+		finish(a, 0, 0, "", m, res->tail, false);
+		free(m);
+	}
+out:
+	free(why);
+	free(res->tail);
+	free(res->message);
+	free(res);
 }
 
 static void
@@ -914,7 +1001,19 @@ start_operation(struct attempt *a)
 	}
 	case AK_LOCAL: {
 		struct dr_spawn_opts so = {0};
-		so.command = t->command;
+		if (st->action == DR_ACT_PROVISION && a->prov == NULL) {
+			struct dr_prov_opts po = {0};
+			po.task = t;
+			po.graph = ex->o.graph;
+			po.run_dir = ex->o.run_dir;
+			po.run_id = ex->o.run_id;
+			po.guard = ex->o.guard;
+			r = dr_prov_prepare(ex->o.loop, &po, on_prov_ready, a,
+			                    &a->prov);
+			break;
+		}
+		so.command = a->prov ? dr_prov_command(a->prov) : t->command;
+		so.env_extra = a->prov ? dr_prov_env(a->prov) : NULL;
 		so.cwd = ex->o.graph->dir;
 		so.stdin_data = a->stdin_data;
 		so.stdin_len = a->stdin_len;
@@ -1034,6 +1133,7 @@ ex_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 		start_operation(a);
 		break;
 	case DR_ACT_LOCAL:
+	case DR_ACT_PROVISION:
 		a->kind = AK_LOCAL;
 		build_stdin(a);
 		start_operation(a);

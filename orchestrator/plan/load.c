@@ -568,6 +568,50 @@ static const struct list_kind host_list =
     LIST_KIND("hosts", "host", struct dr_host, LIST_REQUIRED | LIST_NONEMPTY,
               read_host, KEYS("name", "address", "port", "user", "roles"));
 
+/*
+ * A site created at run time: no hosts in the plan, the roles the
+ * provisioner must supply, and how many host key pairs drover generates for
+ * it in advance (one per role unless max_hosts says more).
+ */
+static void
+read_provisioned(struct loader *ld, const config_setting_t *g, const char *what,
+                 struct dr_site *s)
+{
+	size_t k;
+
+	if (config_setting_get_member(g, "hosts"))
+		ERR(ld, line_of(config_setting_get_member(g, "hosts")),
+		    "%s: a provisioned site lists no hosts: the provision step "
+		    "creates them and reports them in its inventory",
+		    what);
+	if (s->role != DR_SITE_STANDBY && s->role != DR_SITE_DRILL)
+		ERR(ld, line_of(g),
+		    "%s: only a standby or drill site can be provisioned (a "
+		    "failover or drill target); this one is %s",
+		    what, dr_site_role_name(s->role));
+	s->roles = get_str_list(ld, g, "roles", what, &s->nroles);
+	if (s->nroles == 0)
+		ERR(ld, line_of(g),
+		    "%s: a provisioned site declares the roles its hosts will "
+		    "have: roles = [\"db\", \"app\"];",
+		    what);
+	for (k = 0; k < s->nroles; k++) {
+		if (!valid_name(s->roles[k]))
+			ERR(ld, line_of(g), "%s: bad role name \"%s\"", what,
+			    s->roles[k]);
+		else if (dr_str_in(s->roles, k, s->roles[k]))
+			ERR(ld, line_of(g), "%s: role \"%s\" is given twice",
+			    what, s->roles[k]);
+	}
+	s->max_hosts = (int)s->nroles;
+	get_int(ld, g, "max_hosts", what, false, 1, 1000, &s->max_hosts);
+	if (s->max_hosts < (int)s->nroles && s->nroles > 0)
+		ERR(ld, line_of(config_setting_get_member(g, "max_hosts")),
+		    "%s: max_hosts %d is fewer than its %zu roles (each role "
+		    "needs a host)",
+		    what, s->max_hosts, s->nroles);
+}
+
 static void
 read_site(struct loader *ld, const config_setting_t *g, const char *what,
           void *elem, size_t index, void *arg)
@@ -588,12 +632,25 @@ read_site(struct loader *ld, const config_setting_t *g, const char *what,
 		else
 			s->role = (enum dr_site_role)k;
 	}
-	s->hosts = load_list(ld, g, what, &host_list, s, &s->nhosts);
+	get_bool(ld, g, "provisioned", what, &s->provisioned);
+	if (!s->provisioned) {
+		s->hosts = load_list(ld, g, what, &host_list, s, &s->nhosts);
+		if (config_setting_get_member(g, "roles") ||
+		    config_setting_get_member(g, "max_hosts"))
+			ERR(ld, line_of(g),
+			    "%s: \"roles\" and \"max_hosts\" belong to a "
+			    "provisioned site (provisioned = true); the roles "
+			    "of a listed site are its hosts' roles",
+			    what);
+		return;
+	}
+	read_provisioned(ld, g, what, s);
 }
 
 static const struct list_kind site_list =
     LIST_KIND("sites", "site", struct dr_site, LIST_REQUIRED, read_site,
-              KEYS("name", "role", "hosts", "description"));
+              KEYS("name", "role", "hosts", "description", "provisioned",
+                   "roles", "max_hosts"));
 
 static void
 read_tenant(struct loader *ld, const config_setting_t *g, const char *what,
@@ -803,6 +860,40 @@ load_copy(struct loader *ld, const config_setting_t *g, const char *what,
 	}
 }
 
+/*
+ * provision = "COMMAND"; or provision = { command = "..."; inventory =
+ * "FILE"; check = "..."; host_keys = "generated" | "reported"; };
+ */
+static void
+load_provision(struct loader *ld, const config_setting_t *step,
+               const char *what, struct dr_provision *pv)
+{
+	static const char *const keys[] = {"command", "inventory", "check",
+	                                   "host_keys", NULL};
+	static const char *const modes[] = {"generated", "reported", NULL};
+	const config_setting_t *g =
+	    config_setting_get_member(step, "provision");
+	int k;
+
+	if (config_setting_type(g) == CONFIG_TYPE_STRING) {
+		pv->command = get_str(ld, step, "provision", what, true);
+		return;
+	}
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		ERR(ld, line_of(g),
+		    "%s: provision is a command (\"...\") or a group { "
+		    "command = \"...\"; inventory = \"FILE\"; }",
+		    what);
+		return;
+	}
+	check_keys(ld, g, "provision", keys);
+	pv->command = get_str(ld, g, "command", what, true);
+	pv->inventory = get_str(ld, g, "inventory", what, false);
+	pv->check = get_str(ld, g, "check", what, false);
+	if (get_word(ld, g, "host_keys", what, false, modes, &k))
+		pv->reported_keys = k == 1;
+}
+
 /* A step's messages name its service too: service "x" step "y". */
 static void
 read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
@@ -829,7 +920,7 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 	snprintf(what, sizeof(what), "service \"%s\" step \"%s\"",
 	         svc->name ? svc->name : "?", st->name ? st->name : "?");
 	/* The actions are the keys named like them: "run", "copy", ... */
-	for (act = DR_ACT_RUN; act <= DR_ACT_LOCAL; act++) {
+	for (act = DR_ACT_RUN; act <= DR_ACT_PROVISION; act++) {
 		if (config_setting_get_member(g, dr_action_name(act))) {
 			if (nfound < 2)
 				found[nfound] = act;
@@ -839,7 +930,7 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 	if (nfound == 0)
 		ERR(ld, st->line,
 		    "%s: has no action (give one of run, script, copy, probe, "
-		    "approve, local)",
+		    "approve, local, provision)",
 		    what);
 	else if (nfound > 1)
 		ERR(ld, st->line,
@@ -873,6 +964,10 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 			if ((a = get_group(ld, g, "probe", what)) != NULL)
 				load_probe(ld, a, what, &st->probe);
 			break;
+		case DR_ACT_PROVISION:
+			load_provision(ld, g, what, &st->provision);
+			st->command = st->provision.command;
+			break;
 		case DR_ACT_NONE:
 			break;
 		}
@@ -887,7 +982,8 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 		               line_of(config_setting_get_member(g, "on")),
 		               what, &st->on);
 		if (st->action == DR_ACT_LOCAL ||
-		    st->action == DR_ACT_APPROVE || st->action == DR_ACT_COPY)
+		    st->action == DR_ACT_APPROVE || st->action == DR_ACT_COPY ||
+		    st->action == DR_ACT_PROVISION)
 			ERR(ld, line_of(config_setting_get_member(g, "on")),
 			    "%s: \"on\" does not apply to a %s step (%s)", what,
 			    dr_action_name(st->action),
@@ -917,6 +1013,11 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 		    what);
 	if (st->action == DR_ACT_PROBE)
 		st->readonly = true;
+	if (st->action == DR_ACT_PROVISION && st->readonly)
+		ERR(ld, line_of(config_setting_get_member(g, "readonly")),
+		    "%s: a provision step creates hosts, so it cannot be "
+		    "readonly",
+		    what);
 	st->requires = get_str_list(ld, g, "requires", what, &st->nrequires);
 	for (k = 0; k < (int)st->nrequires; k++) {
 		if (!valid_name(st->requires[k]))
@@ -945,9 +1046,9 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 static const struct list_kind step_list = LIST_KIND(
     "steps", "step", struct dr_step, LIST_REQUIRED | LIST_NONEMPTY, read_step,
     KEYS("name", "on", "run", "script", "args", "copy", "probe", "approve",
-         "local", "timeout", "retries", "retry_delay", "idempotent", "readonly",
-         "on_failure", "unreachable", "when", "cleanup", "success", "on_error",
-         "requires"));
+         "local", "provision", "timeout", "retries", "retry_delay",
+         "idempotent", "readonly", "on_failure", "unreachable", "when",
+         "cleanup", "success", "on_error", "requires"));
 
 static void
 read_service(struct loader *ld, const config_setting_t *g, const char *what,

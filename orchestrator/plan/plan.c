@@ -208,6 +208,70 @@ dr_host_has_role(const struct dr_host *h, const char *role)
 	return false;
 }
 
+bool
+dr_site_has_role(const struct dr_site *s, const char *role)
+{
+	size_t i;
+
+	if (strcmp(role, "*") == 0 || dr_str_in(s->roles, s->nroles, role))
+		return true;
+	for (i = 0; i < s->nhosts; i++)
+		if (dr_host_has_role(&s->hosts[i], role))
+			return true;
+	return false;
+}
+
+const struct dr_step *
+dr_plan_provision_step(const struct dr_plan *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nservices; i++)
+		for (j = 0; j < p->services[i].nsteps; j++)
+			if (p->services[i].steps[j].action == DR_ACT_PROVISION)
+				return &p->services[i].steps[j];
+	return NULL;
+}
+
+int
+dr_plan_provide(struct dr_plan *p, const char *site,
+                const struct dr_new_host *hosts, size_t n,
+                const char *known_hosts)
+{
+	struct dr_site *s = (struct dr_site *)dr_plan_site(p, site);
+	struct dr_host *v;
+	size_t i, k;
+
+	if (s == NULL || !s->provisioned || s->nhosts > 0)
+		return DR_EINVAL;
+	v = dr_arena_alloc(p->arena, sizeof(*v) * (n ? n : 1));
+	for (i = 0; i < n; i++) {
+		const char **roles = dr_arena_alloc(
+		    p->arena, sizeof(char *) * (hosts[i].nroles + 1));
+		for (k = 0; k < hosts[i].nroles; k++)
+			roles[k] = dr_arena_strdup(p->arena, hosts[i].roles[k]);
+		v[i] = (struct dr_host){
+		    .name = dr_arena_strdup(p->arena, hosts[i].name),
+		    .address = dr_arena_strdup(p->arena, hosts[i].address),
+		    .port = hosts[i].port,
+		    .user = hosts[i].user
+		                ? dr_arena_strdup(p->arena, hosts[i].user)
+		                : NULL,
+		    .roles = roles,
+		    .nroles = hosts[i].nroles,
+		    .site = s,
+		    .known_hosts = dr_arena_strdup(p->arena, known_hosts),
+		    .host_key = dr_arena_strdup(p->arena, hosts[i].key),
+		    .fingerprint =
+		        dr_arena_strdup(p->arena, hosts[i].fingerprint),
+		    .line = s->line,
+		};
+	}
+	s->hosts = v;
+	s->nhosts = n;
+	return 0;
+}
+
 size_t
 dr_selector_match(const struct dr_selector *sel, const struct dr_site *site,
                   void (*fn)(const struct dr_host *h, void *arg), void *arg)
@@ -252,6 +316,8 @@ dr_action_name(enum dr_action a)
 		return "approve";
 	case DR_ACT_LOCAL:
 		return "local";
+	case DR_ACT_PROVISION:
+		return "provision";
 	case DR_ACT_NONE:
 		break;
 	}

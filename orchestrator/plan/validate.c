@@ -97,13 +97,7 @@ site_could_be_target(const struct dr_site *s)
 static bool
 site_has_role(const struct dr_site *s, const char *role)
 {
-	size_t i;
-
-	for (i = 0; i < s->nhosts; i++) {
-		if (dr_host_has_role(&s->hosts[i], role))
-			return true;
-	}
-	return false;
+	return dr_site_has_role(s, role);
 }
 
 /* Checks a selector's names against the sites. */
@@ -156,9 +150,14 @@ check_selector(struct loader *ld, const struct dr_selector *sel, int line,
 		}
 		if (!site_has_role(s, sel->name))
 			ERR(ld, line,
-			    "%s: selector \"%s\": site \"%s\" has no host or "
-			    "role \"%s\"",
-			    what, sel->text, s->name, sel->name);
+			    "%s: selector \"%s\": site \"%s\" has no %s "
+			    "\"%s\"",
+			    what, sel->text, s->name,
+			    s->provisioned ? "role (it is provisioned: its "
+			                     "hosts are named at run time, "
+			                     "select them by role)"
+			                   : "host or role",
+			    sel->name);
 		return;
 	}
 	}
@@ -364,6 +363,12 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 	case DR_ACT_LOCAL:
 		check_tmpl(&c, st->command, "local", true, false);
 		break;
+	case DR_ACT_PROVISION:
+		check_tmpl(&c, st->provision.command, "provision", true, false);
+		check_tmpl(&c, st->provision.check, "check", true, false);
+		check_tmpl(&c, st->provision.inventory, "inventory", false,
+		           false);
+		break;
 	case DR_ACT_SCRIPT:
 		for (i = 0; i < st->nargs; i++)
 			check_tmpl(&c, st->args[i], "args", true, host);
@@ -415,6 +420,63 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 	case DR_ACT_NONE:
 		break;
 	}
+}
+
+/*
+ * Provisioned sites: one provision step creates whichever is the target, so
+ * a plan with a provisioned site has exactly one, in a global service, and
+ * nothing names a provisioned site's hosts (they have no names yet).
+ */
+static void
+check_provisioning(struct loader *ld)
+{
+	const struct dr_plan *p = ld->p;
+	const struct dr_step *first = NULL;
+	size_t i, j, nprov = 0;
+
+	for (i = 0; i < p->nservices; i++) {
+		const struct dr_service *svc = &p->services[i];
+		for (j = 0; j < svc->nsteps; j++) {
+			const struct dr_step *st = &svc->steps[j];
+			if (st->action != DR_ACT_PROVISION)
+				continue;
+			if (first)
+				ERR(ld, st->line,
+				    "service \"%s\" step \"%s\": a second "
+				    "provision step (the first is at line "
+				    "%d); one step provisions the target",
+				    svc->name, st->name, first->line);
+			else
+				first = st;
+			if (svc->scope != DR_SCOPE_GLOBAL)
+				ERR(ld, st->line,
+				    "service \"%s\" step \"%s\": a provision "
+				    "step belongs to a global service (it "
+				    "creates the site once, not per tenant)",
+				    svc->name, st->name);
+			if (st->cleanup)
+				ERR(ld, st->line,
+				    "service \"%s\" step \"%s\": a provision "
+				    "step cannot be a cleanup step",
+				    svc->name, st->name);
+		}
+	}
+	for (i = 0; i < p->nsites; i++)
+		if (p->sites[i].provisioned)
+			nprov++;
+	if (nprov > 0 && first == NULL)
+		for (i = 0; i < p->nsites; i++)
+			if (p->sites[i].provisioned)
+				ERR(ld, p->sites[i].line,
+				    "site \"%s\" is provisioned but no step "
+				    "provisions it (add a step with provision "
+				    "= \"COMMAND\")",
+				    p->sites[i].name);
+	if (nprov == 0 && first != NULL)
+		ERR(ld, first->line,
+		    "step \"%s\" provisions, but no site is provisioned "
+		    "(provisioned = true)",
+		    first->name);
 }
 
 /* Service graph: after references, tier order, cycles. */
@@ -539,4 +601,5 @@ plan_validate(struct loader *ld)
 	}
 	resolve_after(ld);
 	check_cycles(ld);
+	check_provisioning(ld);
 }

@@ -423,6 +423,27 @@ write_hosts(struct rb *r)
 			                    dr_site_role_name(s->role));
 		else
 			role = dr_xstrdup(dr_site_role_name(s->role));
+		if (s->provisioned && s->nhosts == 0) {
+			struct dr_buf roles;
+			dr_buf_init(&roles, 0);
+			for (k = 0; k < s->nroles; k++)
+				dr_buf_printf(&roles, "%s%s", k ? ", " : "",
+				              s->roles[k]);
+			{
+				const char *v[] = {
+				    s->name,
+				    role,
+				    "known after provisioning",
+				    "from the inventory",
+				    r->p->defaults.user ? r->p->defaults.user
+				                        : "root",
+				    roles.data ? roles.data : "",
+				    "the keys you generate (see its provision "
+				    "step)"};
+				dr_doc_row(d, v);
+			}
+			dr_buf_free(&roles);
+		}
 		for (j = 0; j < s->nhosts; j++) {
 			const struct dr_host *ho = &s->hosts[j];
 			struct dr_buf roles;
@@ -517,6 +538,9 @@ default_success(const struct dr_task *t, char *buf, size_t len)
 	case DR_ACT_LOCAL:
 		return "the command ends with exit status 0 (echo $? prints "
 		       "0).";
+	case DR_ACT_PROVISION:
+		return "every host of the site is up, answers SSH with the "
+		       "host key you generated for it, and has its roles.";
 	case DR_ACT_COPY:
 		return "sha256sum -c prints OK for the file on the "
 		       "destination.";
@@ -875,6 +899,124 @@ step_done(struct rb *r)
 	dr_doc_list_end(d);
 }
 
+/*
+ * A provision step by hand: make the host keys first, give each new host
+ * its own, and pin them before the first connection, so that nothing is
+ * ever trusted on first use.
+ */
+static void
+write_provision(struct rb *r, const struct dr_task *t)
+{
+	const struct dr_site *s = r->g->to;
+	struct dr_doc *d = r->d;
+	struct dr_buf roles;
+	char *b;
+	size_t i;
+
+	dr_buf_init(&roles, 0);
+	for (i = 0; i < s->nroles; i++)
+		dr_buf_printf(&roles, "%s%s", i ? "," : "", s->roles[i]);
+	dr_doc_p_begin(d, NULL);
+	dr_doc_textf(d,
+	             "%s does not exist yet: create its hosts (roles %s, at "
+	             "most %d), each with a host key you make now. ",
+	             s->name, roles.data, s->max_hosts);
+	dr_doc_bold(d, "Never accept a key a new host shows you on first "
+	               "connection.");
+	dr_doc_p_end(d);
+	dr_doc_p(d, NULL,
+	         "1. On your workstation, make one ed25519 key pair per host, "
+	         "in a private directory (the private keys go to the new hosts "
+	         "only):");
+	b = dr_xasprintf("umask 077; mkdir -p keys-%s\n"
+	                 "for i in $(seq 1 %d); do\n"
+	                 "  ssh-keygen -q -t ed25519 -N '' -C \"%s key-$i\" "
+	                 "-f keys-%s/key-$i\n"
+	                 "done",
+	                 s->name, s->max_hosts, s->name, s->name);
+	pre(r, b);
+	free(b);
+	dr_doc_p(d, NULL,
+	         "2. Create the hosts with the provisioner. It reads the keys "
+	         "from DROVER_KEYS (host i gets key-i; with cloud-init as "
+	         "ssh_keys: ed25519_private and ed25519_public, with "
+	         "ssh_deletekeys: true) and prints the inventory (Ansible "
+	         "JSON) on stdout:");
+	b = dr_xasprintf("cd %s\n"
+	                 "export DROVER_SITE=%s DROVER_ROLES=%s "
+	                 "DROVER_KEY_COUNT=%d DROVER_KEYS=\"$OLDPWD/keys-%s\"\n"
+	                 "%s > \"$OLDPWD/inventory-%s.json\"",
+	                 r->p->dir ? r->p->dir : ".", s->name, roles.data,
+	                 s->max_hosts, s->name, t->display ? t->display : "",
+	                 s->name);
+	pre(r, b);
+	free(b);
+	dr_doc_p(d, NULL,
+	         "Without the provisioner, create each host by hand and give "
+	         "it its key pair: key-i as /etc/ssh/ssh_host_ed25519_key "
+	         "(mode 0600) and key-i.pub as "
+	         "/etc/ssh/ssh_host_ed25519_key.pub; remove its other host "
+	         "keys; restart sshd.");
+	dr_doc_p(d, NULL,
+	         "3. Pin every host before you connect to it: one known_hosts "
+	         "line per host, with its address, its port and the public key "
+	         "you gave it.");
+	b = dr_xasprintf("# for each host: its ADDRESS and the number i of its "
+	                 "key\n"
+	                 "printf '[%%s]:%%s %%s\\n' ADDRESS %d \"$(cut -d' ' "
+	                 "-f1,2 keys-%s/key-i.pub)\" >> known_hosts.%s\n"
+	                 "ssh-keygen -l -f known_hosts.%s   # compare with "
+	                 "each host's console",
+	                 r->p->defaults.port, s->name, s->name, s->name);
+	pre(r, b);
+	free(b);
+	dr_doc_p(d, NULL,
+	         "Connect only with that file and strict checking. A host that "
+	         "shows another key is not the one you created: stop, and call "
+	         "the incident commander.");
+	b = dr_xasprintf("ssh -o UserKnownHostsFile=known_hosts.%s -o "
+	                 "StrictHostKeyChecking=yes -p %d USER@ADDRESS true",
+	                 s->name, r->p->defaults.port);
+	pre(r, b);
+	free(b);
+	dr_doc_p(d, NULL,
+	         "4. Once the hosts are up, remove the private keys from your "
+	         "workstation (shred -u keys-*/key-? keys-*/key-?.user-data); "
+	         "keep the .pub files and known_hosts with the incident "
+	         "records. Below, \"each db host\" means every host that the "
+	         "inventory lists in the db group.");
+	dr_buf_free(&roles);
+}
+
+/* A step on a host that does not exist yet: what to run on each. */
+static void
+write_deferred(struct rb *r, const struct dr_task *t)
+{
+	dr_doc_p_begin(r->d, NULL);
+	dr_doc_textf(r->d,
+	             "On %s host of %s (from the inventory; log in with the "
+	             "known_hosts file you wrote when provisioning):",
+	             strcmp(t->role, "*") == 0 ? "every" : "each",
+	             r->g->to->name);
+	dr_doc_p_end(r->d);
+	if (t->step->action == DR_ACT_COPY) {
+		struct dr_buf b;
+		dr_buf_init(&b, 0);
+		dr_buf_printf(&b, "# copy %s\n#   to %s on the host%s%s",
+		              t->src_path ? t->src_path : "?",
+		              t->dst_path ? t->dst_path : "?",
+		              t->sha256 ? "\n# sha256 " : "",
+		              t->sha256 ? t->sha256 : "");
+		pre(r, b.data);
+		dr_buf_free(&b);
+		return;
+	}
+	if (t->display)
+		pre(r, t->display);
+	else if (t->target)
+		pre(r, t->target);
+}
+
 static void
 write_step(struct rb *r, const struct dr_task *t, int num)
 {
@@ -884,7 +1026,13 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 	             st->action == DR_ACT_PROBE || gate;
 	char *where;
 
-	if (st->action == DR_ACT_COPY && t->host)
+	if (t->deferred)
+		where = dr_xasprintf(
+		    "%s %s host%s of %s (known after provisioning)",
+		    strcmp(t->role, "*") == 0 ? "every" : "each",
+		    strcmp(t->role, "*") == 0 ? "new" : t->role, "",
+		    r->g->to->name);
+	else if (st->action == DR_ACT_COPY && t->host)
 		where = dr_byhand_label(t->host);
 	else if (local)
 		where = dr_xstrdup("your workstation");
@@ -901,8 +1049,14 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 		             t->refusal ? t->refusal
 		                        : "a drill never touches production");
 		dr_doc_note_end(r->d);
+	} else if (t->deferred) {
+		write_deferred(r, t);
+		step_outcome(r, t);
 	} else {
 		switch (st->action) {
+		case DR_ACT_PROVISION:
+			write_provision(r, t);
+			break;
 		case DR_ACT_RUN:
 		case DR_ACT_SCRIPT:
 			step_command(r, t);

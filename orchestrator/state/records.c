@@ -174,6 +174,18 @@ dr_rs_decision_record(const char *key, const char *decision)
 }
 
 char *
+dr_rs_inventory_record(const char *site, const char *task_key,
+                       const struct dr_inventory *inv)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:o}", "type", "inventory", "site", site,
+	              "task", task_key, "inventory", dr_inventory_to_json(inv));
+
+	who(o);
+	return seal(o);
+}
+
+char *
 dr_rs_resume_record(const char *command_line)
 {
 	json_t *o = json_pack("{s:s}", "type", "resume");
@@ -337,6 +349,18 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 			free(t->decided_by);
 			t->decided_by = sdup(o, "user");
 		}
+	} else if (strcmp(type, "inventory") == 0) {
+		/* The last one counts: a provision step run again reports
+		 * the hosts anew. */
+		const char *site =
+		    json_string_value(json_object_get(o, "site"));
+		json_t *inv = json_object_get(o, "inventory");
+		if (site && json_is_object(inv)) {
+			free(r->inventory_site);
+			json_decref(r->inventory);
+			r->inventory_site = dr_xstrdup(site);
+			r->inventory = json_incref(inv);
+		}
 	} else if (strcmp(type, "resume") == 0) {
 		r->resumes++;
 		free(r->final_state);
@@ -411,6 +435,8 @@ dr_rs_run_free(struct dr_rs_run *r)
 	free(r->command);
 	free(r->final_state);
 	free(r->audit_head);
+	free(r->inventory_site);
+	json_decref(r->inventory);
 	for (i = 0; i < r->ntasks; i++) {
 		free(r->tasks[i].key);
 		free(r->tasks[i].message);
