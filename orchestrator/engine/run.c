@@ -478,7 +478,8 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 		free(p);
 		d = dr_xasprintf("command: %s",
 		                 o->command_line ? o->command_line : "?");
-		audit(rn, "resume", d);
+		/* After the provision step, the same command goes on. */
+		audit(rn, o->continuing ? "continue" : "resume", d);
 		free(d);
 	}
 	for (i = 0; i < o->naudit_notes; i++)
