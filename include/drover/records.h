@@ -18,7 +18,7 @@
  *   inventory {site, task, inventory: {hosts: [...]}, user, host, pid, t}:
  *            the hosts a provision step created and their pinned keys,
  *            written before the step's own record says it succeeded
- *   resume  {user, host, pid, command, t}
+ *   resume  {tasks, user, host, pid, command, t}: tasks in the graph now
  *   finish  {state, audit_head, t}
  * Secrets never reach a record: messages and tails are scrubbed.
  */
@@ -42,7 +42,7 @@ char *dr_rs_run_record(const struct dr_graph *g, const char *run_id,
                        uint64_t incident_ms);
 char *dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
                         const struct dr_secret_value *secrets, size_t nsecrets);
-char *dr_rs_resume_record(const char *command_line);
+char *dr_rs_resume_record(const char *command_line, size_t ntasks);
 char *dr_rs_inventory_record(const char *site, const char *task_key,
                              const struct dr_inventory *inv);
 char *dr_rs_decision_record(const char *key, const char *decision);

@@ -249,7 +249,7 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	struct dr_lock *lock = held;
 	char **notes = NULL, **recs = NULL, **arecs = NULL;
 	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
-	bool loaded = false;
+	bool loaded = false, staged = false;
 	char *sdir = NULL, *run_dir = NULL, *why = NULL, *kh = NULL;
 	char *audit_path = NULL, *jpath = NULL, head[65];
 	uint64_t jseq = 0, aseq = 0;
@@ -319,6 +319,11 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 		dr_diag_print(&diags, stderr);
 		goto out;
 	}
+	/* Stopped before its provision step reported the hosts: the first
+	 * stage again, then the rest. */
+	staged = g->ndeferred > 0;
+	if (staged)
+		dr_graph_before_provision(g);
 	if ((rc = dr_cmd_preflight(g)) != 0)
 		goto out;
 	rc = DR_EXIT_FAIL;
@@ -432,6 +437,19 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	ro->nonly = rs.nonly;
 	ro->auto_approve = ro->auto_approve || rs.auto_approve;
 	ro->command_line = cmdline;
+	if (staged) {
+		struct dr_lock *kept = NULL;
+		int end;
+		ro->stage_provision = true;
+		ro->keep_lock = &kept;
+		end = dr_run_execute(ro);
+		lock = NULL; /* released by the run, or kept */
+		if (end == DR_END_PROVISIONED)
+			rc = dr_cmd_continue(rs.run_id, kept, &dc.run, cmdline);
+		else
+			rc = dr_cmd_exit_status(end);
+		goto out;
+	}
 	rc = dr_cmd_exit_status(dr_run_execute(ro));
 	lock = NULL; /* released by the run */
 out:

@@ -473,7 +473,7 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 		audit(rn, "command", d);
 		free(d);
 	} else {
-		p = dr_rs_resume_record(o->command_line);
+		p = dr_rs_resume_record(o->command_line, g->ntasks);
 		dr_journal_append(rn->journal, p, strlen(p), NULL, NULL);
 		free(p);
 		d = dr_xasprintf("command: %s",
@@ -526,6 +526,15 @@ dr_run_execute(const struct dr_run_opts *o)
 		snprintf(rn.audit_prev, sizeof(rn.audit_prev), "%s",
 		         o->audit_prev);
 
+	if (g->ndeferred > 0 && !o->stage_provision) {
+		/* Tasks without hosts never run: the first stage drops them. */
+		fprintf(stderr,
+		        "drover: internal: %zu tasks wait for %s's "
+		        "hosts; run up to its provision step first\n",
+		        g->ndeferred, g->to->name);
+		free(rn.run_dir);
+		return DR_END_FAILED;
+	}
 	lock = o->lock;
 	rc = lock ? 0
 	          : dr_lock_acquire(o->state_dir, g->to->name, o->run_id,

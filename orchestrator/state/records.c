@@ -186,9 +186,10 @@ dr_rs_inventory_record(const char *site, const char *task_key,
 }
 
 char *
-dr_rs_resume_record(const char *command_line)
+dr_rs_resume_record(const char *command_line, size_t ntasks)
 {
-	json_t *o = json_pack("{s:s}", "type", "resume");
+	json_t *o = json_pack("{s:s, s:I}", "type", "resume", "tasks",
+	                      (json_int_t)ntasks);
 
 	who_said(o, command_line);
 	return seal(o);
@@ -362,6 +363,10 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 			r->inventory = json_incref(inv);
 		}
 	} else if (strcmp(type, "resume") == 0) {
+		/* A resume may see more tasks: the hosts of a provisioned
+		 * site are known from then on. */
+		if (json_is_integer(json_object_get(o, "tasks")))
+			r->ntasks_planned = ival(o, "tasks");
 		r->resumes++;
 		free(r->final_state);
 		r->final_state = NULL;
