@@ -280,6 +280,9 @@ BAD = {
                 "drover_host_key"),
     "role with no host": ({"db": {"hosts": ["fr-db1"]}, "app": {"hosts": []}},
                           '"app"'),
+    # A real host's own key, but not one drover generated for this run.
+    "key not generated": ({"db": {"hosts": ["fr-db1"]},
+                           "app": {"hosts": ["fr-db1"]}}, "did not generate"),
 }
 
 
@@ -318,15 +321,19 @@ sites = (
 );
 services = (
   { name = "make"; tier = 0; scope = "global"; steps = (
-    { name = "hosts"; provision = "cat inventory.json"; } ); },
+    { name = "hosts";
+      provision = { command = "cat inventory.json"; host_keys = "%s"; }; } ); },
   { name = "use"; tier = 1; scope = "global"; steps = (
     { name = "touch"; on = "to:db"; run = "true"; } ); }
 );
-""" % (LAB, LAB)
+"""
     p = os.path.join(d, "plan.cfg")
-    with open(p, "w") as f:
-        f.write(plan)
     for case, (_, field) in BAD.items():
+        # Keys learned out of band, so that each check is reached; the
+        # last case is about the keys drover generated.
+        with open(p, "w") as f:
+            f.write(plan % (LAB, LAB, "generated" if case == "key not generated"
+                                      else "reported"))
         with open(os.path.join(d, "inventory.json"), "w") as f:
             f.write(bad_inventory(case))
         before = len(sshd_log("to-db1"))
