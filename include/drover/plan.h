@@ -33,14 +33,16 @@ enum dr_site_role {
 
 enum dr_action {
 	DR_ACT_NONE = 0,
-	DR_ACT_RUN,      /* remote command on each matched host */
-	DR_ACT_SCRIPT,   /* local script file sent to and run on each host */
-	DR_ACT_COPY,     /* file relayed host to host through the controller */
-	DR_ACT_PROBE,    /* tcp or http check from the controller */
-	DR_ACT_APPROVE,  /* manual gate answered by the operator */
-	DR_ACT_LOCAL,    /* command on the controller (uv_spawn) */
-	DR_ACT_PROVISION /* local command that creates the target site's
-	                    hosts and reports them (provisioned sites) */
+	DR_ACT_RUN,       /* remote command on each matched host */
+	DR_ACT_SCRIPT,    /* local script file sent to and run on each host */
+	DR_ACT_COPY,      /* file relayed host to host through the controller */
+	DR_ACT_PROBE,     /* tcp or http check from the controller */
+	DR_ACT_APPROVE,   /* manual gate answered by the operator */
+	DR_ACT_LOCAL,     /* command on the controller (uv_spawn) */
+	DR_ACT_PROVISION, /* local command that creates the target site's
+	                     hosts and reports them (provisioned sites) */
+	DR_ACT_DEPROVISION /* local cleanup command that removes them again
+	                      (drills into a provisioned drill site) */
 };
 
 enum dr_on_failure {

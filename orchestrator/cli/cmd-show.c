@@ -20,6 +20,7 @@ detail(const struct dr_task *t, FILE *f)
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
 	case DR_ACT_PROVISION:
+	case DR_ACT_DEPROVISION:
 	case DR_ACT_SCRIPT: {
 		/* The script as sent: its variable preamble, then the
 		 * command, one line each under the task. */

@@ -325,7 +325,8 @@ drill_guard(struct expander *x, struct dr_task *t)
 			what = buf;
 		}
 	} else if ((st->action == DR_ACT_LOCAL ||
-	            st->action == DR_ACT_PROVISION) &&
+	            st->action == DR_ACT_PROVISION ||
+	            st->action == DR_ACT_DEPROVISION) &&
 	           t->command) {
 		what = names_production(p, t->command, buf, sizeof(buf));
 	}
@@ -410,6 +411,7 @@ fill_action(struct expander *x, struct tctx *c, struct dr_task *t)
 	case DR_ACT_RUN:
 	case DR_ACT_LOCAL:
 	case DR_ACT_PROVISION:
+	case DR_ACT_DEPROVISION:
 	case DR_ACT_SCRIPT:
 		t->command = build_script(x, c, t, 0);
 		t->display =
@@ -542,7 +544,9 @@ expand_step(struct expander *x, const struct dr_service *svc,
 	struct hostlist hosts = {0};
 	size_t i;
 
-	if (st->action == DR_ACT_PROVISION && !x->g->to->provisioned)
+	if ((st->action == DR_ACT_PROVISION ||
+	     st->action == DR_ACT_DEPROVISION) &&
+	    !x->g->to->provisioned)
 		return; /* the target exists already: nothing to create */
 	if (st->action == DR_ACT_COPY &&
 	    (awaits_hosts(x, &st->copy.to.sel) ||

@@ -2,6 +2,7 @@
 #include "drover/resume.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,22 @@ dr_resume_provide(struct dr_plan *plan, const struct dr_rs_run *rs,
 		*why = dr_xasprintf("cannot write %s: %s", known_hosts,
 		                    strerror(errno));
 		r = DR_EIO;
+	} else if (known_hosts) {
+		/* Beside it, the hosts for a deprovision step
+		 * ($DROVER_INVENTORY). */
+		const char *slash = strrchr(known_hosts, '/');
+		char *ip = dr_xasprintf("%.*s/inventory.json",
+		                        slash ? (int)(slash - known_hosts) : 1,
+		                        slash ? known_hosts : ".");
+		char *text = json_dumps(rs->inventory, JSON_INDENT(2));
+		if (text == NULL ||
+		    dr_write_file_atomic(ip, text, strlen(text), 0600) != 0) {
+			*why = dr_xasprintf("cannot write %s: %s", ip,
+			                    strerror(errno));
+			r = DR_EIO;
+		}
+		free(text);
+		free(ip);
 	}
 	dr_buf_free(&kh);
 	free(hosts);

@@ -220,7 +220,10 @@ task_slots(const struct dr_sched *s, size_t id, int out[2])
 static bool
 local_task(const struct dr_sched *s, size_t id)
 {
-	return s->g->tasks[id].step->action == DR_ACT_LOCAL;
+	enum dr_action a = s->g->tasks[id].step->action;
+
+	return a == DR_ACT_LOCAL || a == DR_ACT_PROVISION ||
+	       a == DR_ACT_DEPROVISION;
 }
 
 static bool

@@ -103,6 +103,7 @@ struct attempt {
 	struct dr_prov_job *prov; /* a provision step: keys, inventory */
 	struct dr_spawn_result *prov_res; /* its command's end, kept until
 	                                     the inventory is read */
+	char *env[6];                     /* a deprovision step's environment */
 	uv_timer_t timer; /* the deadline; gates: their answer */
 	bool timer_open;
 	uint64_t start_ms;
@@ -368,6 +369,8 @@ attempt_free(struct attempt *a)
 	free(a->log_path);
 	free(a->conn_msg);
 	dr_prov_free(a->prov);
+	for (size_t i = 0; a->env[i]; i++)
+		free(a->env[i]);
 	free(a);
 	maybe_free_exec(ex);
 }
@@ -716,6 +719,25 @@ on_spawn(struct dr_spawn_result *res, void *arg)
 	free(msg);
 }
 
+/* What a deprovision command is told: the site, and the hosts it has. */
+static void
+deprovision_env(struct attempt *a)
+{
+	const struct dr_exec_opts *o = &a->ex->o;
+	size_t i;
+
+	for (i = 0; a->env[i]; i++)
+		free(a->env[i]);
+	a->env[0] = dr_xasprintf("DROVER_SITE=%s", o->graph->to->name);
+	a->env[1] = dr_xasprintf("DROVER_RUN_ID=%s", o->run_id);
+	a->env[2] = dr_xasprintf("DROVER_MODE=%s",
+	                         o->graph->mode == DR_MODE_DRILL ? "drill"
+	                                                         : "failover");
+	a->env[3] = dr_xasprintf("DROVER_INVENTORY=%s/inventory.json",
+	                         o->run_dir ? o->run_dir : ".");
+	a->env[4] = NULL;
+}
+
 /* The keys are written (or could not be): the command starts. */
 static void
 on_prov_ready(void *arg, int status, const char *msg)
@@ -1014,6 +1036,10 @@ start_operation(struct attempt *a)
 		}
 		so.command = a->prov ? dr_prov_command(a->prov) : t->command;
 		so.env_extra = a->prov ? dr_prov_env(a->prov) : NULL;
+		if (st->action == DR_ACT_DEPROVISION) {
+			deprovision_env(a);
+			so.env_extra = (const char *const *)a->env;
+		}
 		so.cwd = ex->o.graph->dir;
 		so.stdin_data = a->stdin_data;
 		so.stdin_len = a->stdin_len;
@@ -1134,6 +1160,7 @@ ex_start(void *impl, struct dr_sched *s, const struct dr_task *t)
 		break;
 	case DR_ACT_LOCAL:
 	case DR_ACT_PROVISION:
+	case DR_ACT_DEPROVISION:
 		a->kind = AK_LOCAL;
 		build_stdin(a);
 		start_operation(a);

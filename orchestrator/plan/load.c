@@ -920,7 +920,7 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 	snprintf(what, sizeof(what), "service \"%s\" step \"%s\"",
 	         svc->name ? svc->name : "?", st->name ? st->name : "?");
 	/* The actions are the keys named like them: "run", "copy", ... */
-	for (act = DR_ACT_RUN; act <= DR_ACT_PROVISION; act++) {
+	for (act = DR_ACT_RUN; act <= DR_ACT_DEPROVISION; act++) {
 		if (config_setting_get_member(g, dr_action_name(act))) {
 			if (nfound < 2)
 				found[nfound] = act;
@@ -930,7 +930,7 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 	if (nfound == 0)
 		ERR(ld, st->line,
 		    "%s: has no action (give one of run, script, copy, probe, "
-		    "approve, local, provision)",
+		    "approve, local, provision, deprovision)",
 		    what);
 	else if (nfound > 1)
 		ERR(ld, st->line,
@@ -968,6 +968,9 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 			load_provision(ld, g, what, &st->provision);
 			st->command = st->provision.command;
 			break;
+		case DR_ACT_DEPROVISION:
+			st->command = get_str(ld, g, "deprovision", what, true);
+			break;
 		case DR_ACT_NONE:
 			break;
 		}
@@ -983,7 +986,8 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 		               what, &st->on);
 		if (st->action == DR_ACT_LOCAL ||
 		    st->action == DR_ACT_APPROVE || st->action == DR_ACT_COPY ||
-		    st->action == DR_ACT_PROVISION)
+		    st->action == DR_ACT_PROVISION ||
+		    st->action == DR_ACT_DEPROVISION)
 			ERR(ld, line_of(config_setting_get_member(g, "on")),
 			    "%s: \"on\" does not apply to a %s step (%s)", what,
 			    dr_action_name(st->action),
@@ -1013,7 +1017,20 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 		    what);
 	if (st->action == DR_ACT_PROBE)
 		st->readonly = true;
-	if (st->action == DR_ACT_PROVISION && st->readonly)
+	if (st->action == DR_ACT_DEPROVISION) {
+		/* It removes what the drill's provision step created: after
+		 * the drill, whatever its outcome. */
+		if (config_setting_get_member(g, "cleanup") && !st->cleanup)
+			ERR(ld,
+			    line_of(config_setting_get_member(g, "cleanup")),
+			    "%s: a deprovision step is a cleanup step (it runs "
+			    "after the drill); leave cleanup out or true",
+			    what);
+		st->cleanup = true;
+	}
+	if ((st->action == DR_ACT_PROVISION ||
+	     st->action == DR_ACT_DEPROVISION) &&
+	    st->readonly)
 		ERR(ld, line_of(config_setting_get_member(g, "readonly")),
 		    "%s: a provision step creates hosts, so it cannot be "
 		    "readonly",
@@ -1046,9 +1063,9 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 static const struct list_kind step_list = LIST_KIND(
     "steps", "step", struct dr_step, LIST_REQUIRED | LIST_NONEMPTY, read_step,
     KEYS("name", "on", "run", "script", "args", "copy", "probe", "approve",
-         "local", "provision", "timeout", "retries", "retry_delay",
-         "idempotent", "readonly", "on_failure", "unreachable", "when",
-         "cleanup", "success", "on_error", "requires"));
+         "local", "provision", "deprovision", "timeout", "retries",
+         "retry_delay", "idempotent", "readonly", "on_failure", "unreachable",
+         "when", "cleanup", "success", "on_error", "requires"));
 
 static void
 read_service(struct loader *ld, const config_setting_t *g, const char *what,

@@ -318,6 +318,8 @@ dr_action_name(enum dr_action a)
 		return "local";
 	case DR_ACT_PROVISION:
 		return "provision";
+	case DR_ACT_DEPROVISION:
+		return "deprovision";
 	case DR_ACT_NONE:
 		break;
 	}

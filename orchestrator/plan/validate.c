@@ -151,13 +151,13 @@ check_selector(struct loader *ld, const struct dr_selector *sel, int line,
 		if (!site_has_role(s, sel->name))
 			ERR(ld, line,
 			    "%s: selector \"%s\": site \"%s\" has no %s "
-			    "\"%s\"",
+			    "\"%s\"%s",
 			    what, sel->text, s->name,
-			    s->provisioned ? "role (it is provisioned: its "
-			                     "hosts are named at run time, "
-			                     "select them by role)"
-			                   : "host or role",
-			    sel->name);
+			    s->provisioned ? "role" : "host or role", sel->name,
+			    s->provisioned ? " (it is provisioned: its hosts "
+			                     "are named at run time; select "
+			                     "them by role)"
+			                   : "");
 		return;
 	}
 	}
@@ -362,6 +362,9 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 		break;
 	case DR_ACT_LOCAL:
 		check_tmpl(&c, st->command, "local", true, false);
+		break;
+	case DR_ACT_DEPROVISION:
+		check_tmpl(&c, st->command, "deprovision", true, false);
 		break;
 	case DR_ACT_PROVISION:
 		check_tmpl(&c, st->provision.command, "provision", true, false);

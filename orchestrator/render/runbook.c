@@ -541,6 +541,8 @@ default_success(const struct dr_task *t, char *buf, size_t len)
 	case DR_ACT_PROVISION:
 		return "every host of the site is up, answers SSH with the "
 		       "host key you generated for it, and has its roles.";
+	case DR_ACT_DEPROVISION:
+		return "none of the site's hosts is left running.";
 	case DR_ACT_COPY:
 		return "sha256sum -c prints OK for the file on the "
 		       "destination.";
@@ -1056,6 +1058,14 @@ write_step(struct rb *r, const struct dr_task *t, int num)
 		switch (st->action) {
 		case DR_ACT_PROVISION:
 			write_provision(r, t);
+			break;
+		case DR_ACT_DEPROVISION:
+			dr_doc_p(
+			    r->d, NULL,
+			    "On your workstation, with DROVER_SITE set to "
+			    "the site and DROVER_INVENTORY to the inventory "
+			    "you kept when provisioning:");
+			pre(r, t->display ? t->display : "");
 			break;
 		case DR_ACT_RUN:
 		case DR_ACT_SCRIPT:

@@ -352,6 +352,43 @@ services = (
               "%s: nothing connected to the address it names" % case, after)
 
 
+def listening(addr):
+    p = subprocess.run(["ss", "-Hltn", "src", addr], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL)
+    return p.stdout.decode().strip()
+
+
+def test_drill_provisions_and_removes():
+    """A drill into scratch creates it, rehearses there, and removes it."""
+    lab("deprovision", "scratch")
+    state = tempfile.mkdtemp()
+    rc, out = drover(state, "drill", LAB_PLAN, "--to", "scratch", "--yes",
+                     "--auto-approve")
+    rid, run_dir = only_run(state)
+    check(rc == 0, "drill into scratch exit %d" % rc, out)
+    rep = report(run_dir)
+    states = {t["state"] for t in rep["tasks"] if t.get("site") == "scratch"}
+    check(states == {"succeeded"}, "the drill ran on scratch: %s" % states,
+          out)
+    hosts = {t["host"] for t in rep["tasks"] if t.get("site") == "scratch"}
+    check(len(hosts) == 3 and all(h.startswith("sc-") for h in hosts),
+          "three new hosts: %s" % hosts)
+    rm = [t for t in rep["tasks"] if t["key"] == "drill-cleanup/remove-hosts"]
+    check(len(rm) == 1 and rm[0]["state"] == "succeeded",
+          "the deprovision step ran last and succeeded", out)
+    last = max(t["end_ms"] for t in rep["tasks"])
+    check(rm[0]["end_ms"] == last, "nothing ended after the deprovision")
+    lines, audit = pins(state, rid)
+    check(len(lines) == 3, "three pins:\n" + audit)
+    inv = json.load(open(os.path.join(run_dir, "inventory.json")))
+    for h in inv["hosts"]:
+        check(listening(h["address"]) == "",
+              "%s (%s) is gone after the drill" % (h["name"], h["address"]))
+    check(not os.path.exists(os.path.join(LAB, "provisioned", "scratch")),
+          "the lab has no record of scratch left")
+
+
 TESTS = [test_plan_lists_no_fresh_hosts, test_check_before_provisioning,
          test_fresh_failover, test_wrong_key_refused,
-         test_kill_after_provision_then_resume, test_malformed_inventory]
+         test_kill_after_provision_then_resume, test_malformed_inventory,
+         test_drill_provisions_and_removes]
