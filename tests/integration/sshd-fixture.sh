@@ -42,6 +42,7 @@ case $cmd in
 stop)
 	[ -d "$dir" ] || exit 0
 	stop
+	[ -f "$dir/keys_dir" ] && rm -rf "$(cat "$dir/keys_dir")"
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 	exit 0
 	;;
@@ -63,14 +64,22 @@ fi
 usermod -p '*' "$user"
 
 [ -d "$dir" ] && stop
+[ -f "$dir/keys_dir" ] && rm -rf "$(cat "$dir/keys_dir")"
 rm -rf "$dir"
 mkdir -p "$dir"
 chmod 755 "$dir"
 mkdir -p /run/sshd
 
 ssh-keygen -q -t ed25519 -N '' -C drover-test -f "$dir/id_ed25519"
-cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
-chmod 644 "$dir/authorized_keys"
+# sshd reads AuthorizedKeysFile as the login user: $dir may sit in a
+# directory only root can enter (a clone in a mktemp -d), so the key goes
+# to a directory of its own that drtest can reach.
+keys_dir=$(mktemp -d /tmp/drover-fixture-keys.XXXXXX)
+chmod 755 "$keys_dir"
+echo "$keys_dir" >"$dir/keys_dir"
+cp "$dir/id_ed25519.pub" "$keys_dir/authorized_keys"
+chmod 644 "$keys_dir/authorized_keys"
+cp "$keys_dir/authorized_keys" "$dir/authorized_keys"
 : >"$dir/known_hosts"
 n=0
 for a in $addrs; do
@@ -81,7 +90,7 @@ for a in $addrs; do
 ListenAddress $a:$port
 HostKey $dir/host$n
 PidFile $dir/sshd$n.pid
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $keys_dir/authorized_keys
 AllowUsers $user
 PubkeyAuthentication yes
 PasswordAuthentication no
