@@ -368,9 +368,19 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 		break;
 	case DR_ACT_PROVISION:
 		check_tmpl(&c, st->provision.command, "provision", true, false);
-		check_tmpl(&c, st->provision.check, "check", true, false);
-		check_tmpl(&c, st->provision.inventory, "inventory", false,
-		           false);
+		/* Both are used as written (drover check runs the hook
+		 * before any value exists): no ${...} in them. */
+		if (st->provision.check && strchr(st->provision.check, '$'))
+			ERR(ld, st->line,
+			    "%s: provision check \"%s\" is run as written: it "
+			    "takes no ${...} and no $ variables",
+			    what, st->provision.check);
+		if (st->provision.inventory &&
+		    strchr(st->provision.inventory, '$'))
+			ERR(ld, st->line,
+			    "%s: provision inventory \"%s\" is a plain path "
+			    "(relative to the plan): no ${...}",
+			    what, st->provision.inventory);
 		break;
 	case DR_ACT_SCRIPT:
 		for (i = 0; i < st->nargs; i++)
