@@ -61,4 +61,13 @@ bool dr_prov_busy(const struct dr_prov_job *j);
 
 void dr_prov_free(struct dr_prov_job *j);
 
+/*
+ * Removes the private host keys an earlier attempt left in
+ * RUN/provision/keys-XXXXXX (a controller that died while its provision step
+ * ran never scrubbed them); public keys and stdout stay. Blocks: call it
+ * before the run's loop starts. Returns the number removed, or -1 (errno
+ * says why) when one could not be.
+ */
+int dr_prov_scrub_leftovers(const char *run_dir);
+
 #endif

@@ -32,6 +32,7 @@
 #include "drover/metrics.h"
 #include "drover/probe.h"
 #include "drover/prompt.h"
+#include "drover/provisioner.h"
 #include "drover/report.h"
 #include "drover/records.h"
 #include "drover/ssh.h"
@@ -553,6 +554,24 @@ dr_run_execute(const struct dr_run_opts *o)
 	}
 	rn.secrets = secrets;
 	rn.nsecrets = nsecrets;
+	if (o->resume) {
+		/* Private host keys of a provision step the controller did not
+		 * see end are not left behind. */
+		int n = dr_prov_scrub_leftovers(rn.run_dir);
+		if (n < 0) {
+			fprintf(stderr,
+			        "drover: cannot remove the private host keys "
+			        "left in %s/provision: %s\n",
+			        rn.run_dir, strerror(errno));
+			rc = DR_END_FAILED;
+			goto out;
+		}
+		if (n > 0)
+			fprintf(stderr,
+			        "drover: removed %d private host key file%s "
+			        "an interrupted provision step left\n",
+			        n, n == 1 ? "" : "s");
+	}
 	log_dir = dr_xasprintf("%s/logs", rn.run_dir);
 	if (dr_mkdirs(log_dir) != 0) {
 		fprintf(stderr, "drover: cannot create %s: %s\n", log_dir,

@@ -5,6 +5,7 @@
  */
 #include "drover/provisioner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,59 @@ bool
 dr_prov_busy(const struct dr_prov_job *j)
 {
 	return j && j->busy;
+}
+
+/* A file of a key directory that holds a private key. */
+static bool
+is_private(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(name, "key-", 4) != 0)
+		return false;
+	return !(n > 4 && strcmp(name + n - 4, ".pub") == 0);
+}
+
+int
+dr_prov_scrub_leftovers(const char *run_dir)
+{
+	char *top = dr_xasprintf("%s/provision", run_dir);
+	DIR *d = opendir(top), *k;
+	struct dirent *e, *f;
+	int n = 0, err = 0;
+
+	if (d == NULL) {
+		free(top);
+		return 0; /* nothing was ever provisioned here */
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *kd;
+		if (strncmp(e->d_name, "keys-", 5) != 0)
+			continue;
+		kd = dr_xasprintf("%s/%s", top, e->d_name);
+		if ((k = opendir(kd)) != NULL) {
+			while ((f = readdir(k)) != NULL) {
+				char *p;
+				if (!is_private(f->d_name))
+					continue;
+				p = dr_xasprintf("%s/%s", kd, f->d_name);
+				if (unlink(p) == 0)
+					n++;
+				else if (errno != ENOENT && err == 0)
+					err = errno;
+				free(p);
+			}
+			closedir(k);
+		}
+		free(kd);
+	}
+	closedir(d);
+	free(top);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return n;
 }
 
 void

@@ -352,6 +352,48 @@ services = (
               "%s: nothing connected to the address it names" % case, after)
 
 
+def test_inventory_from_a_file():
+    """inventory = FILE: read from there; the command's stdout is only
+    logged. Keys reported out of band (here: to-db1's own)."""
+    d = tempfile.mkdtemp()
+    inv = {"db": {"hosts": ["fr-db1"]},
+           "_meta": {"hostvars": {"fr-db1": {
+               "ansible_host": "127.0.3.1", "ansible_port": 2222,
+               "drover_host_key": keyscan("127.0.3.1")}}}}
+    with open(os.path.join(d, "given.json"), "w") as f:
+        json.dump(inv, f)
+    with open(os.path.join(d, "plan.cfg"), "w") as f:
+        f.write("""version = 1;
+name = "inventory-file";
+defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
+            known_hosts = "%s/known_hosts"; port = 2222; timeout = "30s"; };
+sites = (
+  { name = "milan"; role = "primary";
+    hosts = ( { name = "mi-db1"; address = "127.0.1.1"; roles = ["db"]; } ); },
+  { name = "fresh"; role = "standby"; provisioned = true; roles = ["db"]; }
+);
+services = (
+  { name = "make"; tier = 0; scope = "global"; steps = (
+    { name = "hosts"; provision = { command = "echo not-an-inventory; cp given.json out/inv.json";
+                                    inventory = "out/inv.json"; host_keys = "reported"; }; } ); },
+  { name = "use"; tier = 1; scope = "global"; steps = (
+    { name = "where"; on = "to:db"; run = "echo host ${host} addr ${address}"; } ); }
+);
+""" % (LAB, LAB))
+    os.mkdir(os.path.join(d, "out"))
+    state = tempfile.mkdtemp()
+    rc, out = drover(state, "failover", os.path.join(d, "plan.cfg"), "--from",
+                     "milan", "--to", "fresh", "--yes")
+    check(rc == 0, "exit %d" % rc, out)
+    rid, run_dir = only_run(state)
+    logs = os.path.join(run_dir, "logs")
+    where = open(os.path.join(logs, "use_where_fresh_fr-db1.log")).read()
+    check("host fr-db1 addr 127.0.3.1" in where, "ran on the reported host",
+          where)
+    made = open(os.path.join(logs, "make_hosts.log")).read()
+    check("not-an-inventory" in made, "the command's stdout is logged", made)
+
+
 def listening(addr):
     p = subprocess.run(["ss", "-Hltn", "src", addr], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL)
@@ -391,4 +433,4 @@ def test_drill_provisions_and_removes():
 TESTS = [test_plan_lists_no_fresh_hosts, test_check_before_provisioning,
          test_fresh_failover, test_wrong_key_refused,
          test_kill_after_provision_then_resume, test_malformed_inventory,
-         test_drill_provisions_and_removes]
+         test_inventory_from_a_file, test_drill_provisions_and_removes]

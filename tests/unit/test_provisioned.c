@@ -17,6 +17,10 @@
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
+#include "drover/provisioner.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * milan is lost; fresh (standby) and scratch (drill) are provisioned;
@@ -312,6 +316,60 @@ test_before_its_hosts(void **state)
 	dr_plan_free(p);
 }
 
+static void
+touch(const char *dir, const char *name)
+{
+	char *p = dr_xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fclose(f);
+	free(p);
+}
+
+static bool
+exists(const char *dir, const char *name)
+{
+	char *p = dr_xasprintf("%s/%s", dir, name);
+	bool r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* What an interrupted provision step left: private keys go, the rest
+ * stays. */
+static void
+test_scrub_leftovers(void **state)
+{
+	char run[] = "/tmp/drover-prov-XXXXXX";
+	char *kd;
+
+	(void)state;
+	assert_non_null(mkdtemp(run));
+	assert_int_equal(dr_prov_scrub_leftovers(run), 0); /* none yet */
+	kd = dr_xasprintf("%s/provision/keys-abc", run);
+	assert_int_equal(dr_mkdirs(kd), 0);
+	touch(kd, "key-1");
+	touch(kd, "key-1.pub");
+	touch(kd, "key-1.user-data");
+	touch(kd, "key-12");
+	touch(kd, "stdout");
+	assert_int_equal(dr_prov_scrub_leftovers(run), 3);
+	assert_false(exists(kd, "key-1"));
+	assert_false(exists(kd, "key-1.user-data"));
+	assert_false(exists(kd, "key-12"));
+	assert_true(exists(kd, "key-1.pub"));
+	assert_true(exists(kd, "stdout"));
+	assert_int_equal(dr_prov_scrub_leftovers(run), 0);
+	free(kd);
+	{
+		char *rm = dr_xasprintf("rm -rf '%s'", run);
+		assert_int_equal(system(rm), 0);
+		free(rm);
+	}
+}
+
 int
 main(void)
 {
@@ -322,6 +380,7 @@ main(void)
 	    cmocka_unit_test(test_provided),
 	    cmocka_unit_test(test_existing_and_drill),
 	    cmocka_unit_test(test_before_its_hosts),
+	    cmocka_unit_test(test_scrub_leftovers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
