@@ -8,6 +8,7 @@
  * use the idle capacity.
  */
 #include "drover/sched.h"
+#include "drover/ready.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ struct dr_sched {
 	unsigned char *await; /* AWAIT_*: waiting for a change to be durable */
 	int awaiting;
 	bool journal_failed;
-	struct dr_task_heap ready;
+	struct dr_ready *ready; /* ready tasks by slot class (ready.h) */
 
 	/* Slots: host indices per task (-1 none); counts in use. */
 	int (*slots)[2];
@@ -161,7 +162,7 @@ make_ready(struct dr_sched *s, size_t id)
 	if (s->g->tasks[id].cleanup && !s->cleanup_phase)
 		return; /* queued when the rest of the plan is over */
 	s->queued[id] = true;
-	dr_task_heap_push(&s->ready, id);
+	dr_ready_push(s->ready, id);
 }
 
 /* Skips every pending task that depends, directly or not, on id. */
@@ -345,27 +346,44 @@ static void
 dispatch(struct dr_sched *s)
 {
 	const struct dr_graph *g = s->g;
-	size_t *deferred, ndef = 0, i;
+	const int sessions = g->plan->limits.sessions;
 
 	if (s->in_dispatch) {
 		s->again = true;
 		return;
 	}
 	s->in_dispatch = true;
-	deferred = dr_xcalloc(s->ready.n + 1, sizeof(size_t));
+	/*
+	 * Tasks start in ready order; one that does not fit its host, site
+	 * or the session limit waits for the next pass, and so does its
+	 * whole class (they hold the same slots), without being looked at.
+	 * A pass stops at the first task that is in a later tier (strict
+	 * tiers) or that does not fit while every session is taken,
+	 * counting the tasks of the classes set aside (skipped_min).
+	 */
 	do {
 		s->again = false;
-		while (s->ready.n > 0 && (!s->stopping || s->cleanup_phase) &&
-		       s->paused == 0) {
-			size_t id = dr_task_heap_pop(&s->ready);
-			const struct dr_task *t = &g->tasks[id];
+		while (dr_ready_count(s->ready) > 0 &&
+		       (!s->stopping || s->cleanup_phase) && s->paused == 0) {
+			size_t id, sk;
+			const struct dr_task *t;
 
-			if (g->plan->strict_tiers && !t->cleanup &&
-			    t->tier > s->cur_tier) {
-				dr_task_heap_push(&s->ready, id);
+			if (!dr_ready_peek(s->ready, &id))
 				break;
+			t = &g->tasks[id];
+			if (dr_ready_skipped_min(s->ready, &sk) &&
+			    dr_task_cmp(&g->tasks[sk], t) < 0) {
+				const struct dr_task *y = &g->tasks[sk];
+				if ((g->plan->strict_tiers && !y->cleanup &&
+				     y->tier > s->cur_tier) ||
+				    s->busy >= sessions)
+					break;
 			}
+			if (g->plan->strict_tiers && !t->cleanup &&
+			    t->tier > s->cur_tier)
+				break;
 			if (t->refused || t->drill_skip) {
+				dr_ready_take(s->ready);
 				s->queued[id] = false;
 				free(s->runs[id].message);
 				if (t->drill_skip) {
@@ -388,13 +406,12 @@ dispatch(struct dr_sched *s)
 				continue;
 			}
 			if (!fits(s, id)) {
-				deferred = dr_xrealloc(
-				    deferred, (ndef + 1) * sizeof(size_t));
-				deferred[ndef++] = id;
-				if (s->busy >= g->plan->limits.sessions)
+				if (s->busy >= sessions)
 					break;
+				dr_ready_skip(s->ready);
 				continue;
 			}
+			dr_ready_take(s->ready);
 			s->queued[id] = false;
 			s->runs[id].attempts++;
 			hold(s, id, +1);
@@ -403,11 +420,8 @@ dispatch(struct dr_sched *s)
 			if (!await_durable(s, id, AWAIT_START))
 				launch(s, id);
 		}
-		for (i = 0; i < ndef; i++)
-			dr_task_heap_push(&s->ready, deferred[i]);
-		ndef = 0;
+		dr_ready_end_pass(s->ready);
 	} while (s->again);
-	free(deferred);
 	s->in_dispatch = false;
 	maybe_end(s);
 }
@@ -643,7 +657,7 @@ maybe_end(struct dr_sched *s)
 	    s->retries != NULL || s->awaiting > 0)
 		return;
 	if (s->remaining > 0 && (!s->stopping || s->cleanup_phase) &&
-	    s->ready.n > 0)
+	    dr_ready_count(s->ready) > 0)
 		return; /* dispatch will make progress */
 	if (!s->cleanup_phase && s->ncleanup > 0) {
 		/* The plan is over, stopped or interrupted: cancel what never
@@ -692,6 +706,51 @@ maybe_end(struct dr_sched *s)
 	uv_timer_start(&s->end_timer, end_cb, 0, 0);
 }
 
+/*
+ * The slot class of every task (ready.h): 0 for the tasks that hold no
+ * slot whatever the limits say (refused, skipped by design), else one per
+ * pair of host slots and kind of controller slot, numbered as met.
+ */
+static struct dr_ready *
+new_ready(const struct dr_sched *s)
+{
+	const struct dr_graph *g = s->g;
+	size_t cap = 64, i, n = 1, *class_of;
+	uint64_t *keys;
+	size_t *vals;
+	struct dr_ready *r;
+
+	while (cap < 2 * g->ntasks + 2)
+		cap *= 2;
+	keys = dr_xcalloc(cap, sizeof(uint64_t)); /* 0: empty */
+	vals = dr_xcalloc(cap, sizeof(size_t));
+	class_of = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	for (i = 0; i < g->ntasks; i++) {
+		const struct dr_task *t = &g->tasks[i];
+		uint64_t key, h;
+		if (t->refused || t->drill_skip)
+			continue; /* class 0 */
+		key = (((uint64_t)(uint32_t)(s->slots[i][0] + 1) << 32 |
+		        (uint32_t)(s->slots[i][1] + 1))
+		           << 1 |
+		       (local_task(s, i) ? 1 : 0)) +
+		      1;
+		h = (key * 0x9E3779B97F4A7C15ull) & (cap - 1);
+		while (keys[h] != 0 && keys[h] != key)
+			h = (h + 1) & (cap - 1);
+		if (keys[h] == 0) {
+			keys[h] = key;
+			vals[h] = n++;
+		}
+		class_of[i] = vals[h];
+	}
+	r = dr_ready_new(g, class_of, n);
+	free(keys);
+	free(vals);
+	free(class_of);
+	return r;
+}
+
 int
 dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
              const struct dr_executor *ex, const struct dr_sched_hooks *h,
@@ -712,7 +771,6 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 	s->await = dr_xcalloc(g->ntasks + 1, 1);
 	s->blocked_by = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	s->slots = dr_xcalloc(g->ntasks + 1, sizeof(*s->slots));
-	dr_task_heap_init(&s->ready, g);
 	s->nsites = (int)p->nsites;
 	s->nhosts = (int)g->nconns;
 	s->host_site = dr_xcalloc(g->nconns + 1, sizeof(int));
@@ -735,6 +793,7 @@ dr_sched_new(uv_loop_t *loop, const struct dr_graph *g,
 		for (k = 0; k < 2; k++)
 			s->slots[i][k] = cs[k] ? (int)cs[k]->index : -1;
 	}
+	s->ready = new_ready(s);
 	s->remaining = g->ntasks;
 	s->work_left = g->ntasks - s->ncleanup;
 	s->cur_tier = 0;
@@ -897,7 +956,7 @@ sched_closed(uv_handle_t *h)
 	free(s->host_site);
 	free(s->host_busy);
 	free(s->site_busy);
-	dr_task_heap_free(&s->ready);
+	dr_ready_free(s->ready);
 	free(s);
 }
 

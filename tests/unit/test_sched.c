@@ -102,6 +102,7 @@ struct run {
 	struct dr_sched *s;
 
 	uv_timer_t watchdog;
+	uint64_t watchdog_ms; /* 0: 10 s */
 	bool timed_out;
 
 	int ends;
@@ -449,7 +450,8 @@ run_go(struct run *r)
 	}
 	uv_timer_init(&r->loop, &r->watchdog);
 	r->watchdog.data = r;
-	uv_timer_start(&r->watchdog, watchdog_fire, 10000, 0);
+	uv_timer_start(&r->watchdog, watchdog_fire,
+	               r->watchdog_ms ? r->watchdog_ms : 10000, 0);
 	uv_unref((uv_handle_t *)&r->watchdog);
 	if (r->nanswers > 0) {
 		uv_timer_init(&r->loop, &r->pause_timer);
@@ -1921,6 +1923,104 @@ setup(void **state)
 	return 0;
 }
 
+/*
+ * 100,000 tasks over 50 hosts with one slot each: every task ends, the
+ * limits hold at every moment, each host runs its tasks exactly in ready
+ * order (all are ready from the start), tier 2 starts only after tier 1 has
+ * ended, and the site limit is reached (the scheduler does not idle while a
+ * host is free). Not timed: it only has to finish.
+ */
+static char *
+big_plan(int ntenants, int nhosts)
+{
+	struct dr_buf b;
+	int i;
+
+	dr_buf_init(&b, 0);
+	dr_buf_puts(&b,
+	            "version = 1;\nname = \"big\";\nstrict_tiers = true;\n"
+	            "limits: { sessions = 20; per_site = 16; per_host = 1; "
+	            "};\n"
+	            "sites = (\n { name = \"milan\"; role = \"primary\"; "
+	            "hosts = ( { name = \"mi\"; address = \"10.1.0.1\"; "
+	            "roles = [\"db\"]; } ); },\n"
+	            " { name = \"torino\"; role = \"standby\"; hosts = (\n");
+	for (i = 0; i < nhosts; i++)
+		dr_buf_printf(&b,
+		              "  { name = \"h%02d\"; address = \"10.3.0.%d\"; "
+		              "roles = [\"db\"]; }%s\n",
+		              i, i + 1, i + 1 < nhosts ? "," : "");
+	dr_buf_puts(&b, " ); }\n);\ntenants = (\n");
+	for (i = 0; i < ntenants; i++)
+		dr_buf_printf(&b, " { name = \"t%04d\"; priority = %d; }%s\n",
+		              i, (i * 7919) % ntenants + 1,
+		              i + 1 < ntenants ? "," : "");
+	dr_buf_puts(&b,
+	            ");\nservices = (\n"
+	            " { name = \"a\"; tier = 1; scope = \"tenant\"; steps = ( "
+	            "{ name = \"s\"; on = \"to:db\"; run = \"true\"; } ); },\n"
+	            " { name = \"b\"; tier = 2; scope = \"tenant\"; steps = ( "
+	            "{ name = \"s\"; on = \"to:db\"; run = \"true\"; } ); }\n"
+	            ");\n");
+	return dr_buf_steal(&b);
+}
+
+static void
+test_hundred_thousand(void **state)
+{
+	char *text = big_plan(1000, 50);
+	struct run *r;
+	size_t *last, i, tier1_last_end = 0, tier2_first_start = SIZE_MAX;
+	uint64_t prev_at = 0;
+
+	(void)state;
+	r = run_new(text, NULL, 0);
+	assert_int_equal(r->g->ntasks, 100000);
+	r->f.default_ms = 0;
+	r->watchdog_ms = 280000;
+	run_go(r);
+	assert_int_equal(dr_sched_result(r->s), DR_RUN_SUCCEEDED);
+	assert_int_equal(nstarts(&r->f), 100000);
+	last = dr_xcalloc(r->g->nconns + 1, sizeof(size_t));
+	for (i = 0; i < r->g->nconns; i++)
+		last[i] = SIZE_MAX;
+	for (i = 0; i < r->f.nev; i++) {
+		const struct fake_ev *e = &r->f.ev[i];
+		const struct dr_task *t = &r->g->tasks[e->id];
+		size_t h = t->conn->index;
+		assert_true(e->at >= prev_at); /* the loop clock */
+		prev_at = e->at;
+		if (!e->start) {
+			if (t->tier == 1)
+				tier1_last_end = i;
+			continue;
+		}
+		if (t->tier == 2 && tier2_first_start == SIZE_MAX)
+			tier2_first_start = i;
+		if (last[h] != SIZE_MAX &&
+		    dr_task_cmp(&r->g->tasks[last[h]], t) >= 0)
+			fail_msg("%s started after %s on the same host", t->key,
+			         r->g->tasks[last[h]].key);
+		last[h] = e->id;
+	}
+	assert_true(tier1_last_end < tier2_first_start);
+	for (i = 0; i < r->f.nhosts; i++)
+		assert_true(r->f.host_max[i] <= 1);
+	assert_true(r->f.live_max <= 16);
+	assert_int_equal(r->f.live_max, 16); /* the site limit is used */
+	free(last);
+	run_free(r);
+	free(text);
+}
+
+static int
+setup_long(void **state)
+{
+	(void)state;
+	alarm(300);
+	return 0;
+}
+
 static int
 teardown(void **state)
 {
@@ -1974,6 +2074,8 @@ main(void)
 	    T(test_preset_done),
 	    T(test_preset_failed),
 	    T(test_preset_indeterminate),
+	    cmocka_unit_test_setup_teardown(test_hundred_thousand, setup_long,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
