@@ -35,7 +35,7 @@ struct dr_cmd {
 /* The verbs, one cmd-<verb>.c each. */
 dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
     dr_cmd_check, dr_cmd_failover, dr_cmd_drill, dr_cmd_resume, dr_cmd_status,
-    dr_cmd_report, dr_cmd_audit, dr_cmd_history;
+    dr_cmd_report, dr_cmd_audit, dr_cmd_history, dr_cmd_logs;
 
 struct dr_plan;
 struct dr_graph;

@@ -1,6 +1,11 @@
 /*
  * tasklog.h: the one writer of a task's output log.
  *
+ * The logs of one directory (a run's logs/) are frames in one append-only
+ * file, DR_TASKLOG_FILE, named by the log's file name without ".log": a run
+ * of 26,000 tasks writes one file, not 26,000. dr_tasklog_read() gives them
+ * back (drover logs).
+ *
  * Output is appended to the log file in the order it came, from the loop,
  * by uv_fs requests on the thread pool, one at a time; nothing blocks the
  * loop. What waits to be written is bounded by its owner: dr_tasklog_backlog
@@ -15,7 +20,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
+
+#define DR_TASKLOG_FILE "output.log"
 
 struct dr_tasklog;
 
@@ -62,5 +70,21 @@ int dr_tasklog_errno(const struct dr_tasklog *l);
 
 /* Frees a closed log. NULL is a no-op. */
 void dr_tasklog_free(struct dr_tasklog *l);
+
+/* The name a task's log has in the file: its key with '/' and '@' as '_'.
+ * Caller frees. */
+char *dr_tasklog_name(const char *key);
+
+/*
+ * Reads dir's output file from byte *pos on: fn gets every complete frame
+ * in order (its name and data). Stops at the end, or before a frame not
+ * yet complete (one being written); *pos is then where to go on from.
+ * Blocks (a command, not the run's loop). Returns 0, DR_ENOTFOUND (no
+ * file), or DR_EIO (unreadable, or not a log: errno, or EINVAL).
+ */
+int dr_tasklog_read(const char *dir, uint64_t *pos,
+                    void (*fn)(void *arg, const char *name, const char *data,
+                               size_t n),
+                    void *arg);
 
 #endif

@@ -196,6 +196,7 @@ static const struct option every_opt[] = {
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
     {"known-hosts", required_argument, NULL, 'k'},
+    {"follow", no_argument, NULL, 'W'},
     {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
 };
 
@@ -393,6 +394,9 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_status},
     {"report", "RUN [--format json|md|html] [-o FILE]",
      "render a run's report from its journal", dr_cmd_report},
+    {"logs", "RUN [TASK] [--follow]",
+     "a task's output (a live run's too), or every task's output size",
+     dr_cmd_logs},
     {"history", "PLAN [--mode drill|failover] [--json]",
      "past runs of a plan; drill recovery times against the previous one",
      dr_cmd_history},

@@ -34,6 +34,7 @@
 #include "drover/provisioner.h"
 #include "drover/shcmd.h"
 #include "drover/spawn.h"
+#include "drover/tasklog.h"
 #include "drover/ssh.h"
 #include "drover/transfer.h"
 
@@ -1098,19 +1099,12 @@ build_stdin(struct attempt *a)
 static char *
 log_path(struct dr_exec *ex, const struct dr_task *t)
 {
-	struct dr_buf b;
-	const char *p;
+	char *name = dr_tasklog_name(t->key);
+	char *p = dr_xasprintf("%s/%s.log", ex->o.log_dir, name);
 
-	dr_buf_init(&b, 0);
-	dr_buf_printf(&b, "%s/", ex->o.log_dir);
-	for (p = t->key; *p; p++) {
-		char c = *p;
-		if (c == '/' || c == '@')
-			c = '_';
-		dr_buf_append(&b, &c, 1);
-	}
-	dr_buf_puts(&b, ".log");
-	return dr_buf_steal(&b);
+	/* A name in the run's one output file (tasklog.h), not a file. */
+	free(name);
+	return p;
 }
 
 static int

@@ -253,10 +253,55 @@ def test_megabytes_of_output():
     """)
     rc, out, rep = run(p)
     check(rc == 0, "megabytes succeed (rc %d)" % rc, out)
-    logs = os.path.join(rep["_dir"], "logs")
-    sizes = [os.path.getsize(os.path.join(logs, f)) for f in os.listdir(logs)]
-    check(max(sizes) >= 10000000, "log holds all 10 MB: %s" % sizes)
+    # The task's output, all of it, in order, from the run's one file.
+    state = os.path.dirname(os.path.dirname(rep["_dir"]))
+    logs = subprocess.run([DROVER, "logs", os.path.basename(rep["_dir"]),
+                           "loud/spew@torino/to-web1"],
+                          env=dict(os.environ, DROVER_STATE_DIR=state),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60)
+    data = logs.stdout
+    check(logs.returncode == 0, "drover logs: " + logs.stderr.decode())
+    check(len(data) == 10000000 + len("done-marker\n"),
+          "drover logs gives all 10 MB: %d bytes" % len(data))
+    check(b"done-marker\n" in data and data.count(b"b") == 4000000,
+          "in order and whole")
+    check(os.listdir(os.path.join(rep["_dir"], "logs")) == ["output.log"],
+          "one output file for the run, not one per task")
     check(len(out) < 100000, "the board did not get the output")
+
+
+def test_logs_follow_live_run():
+    """drover logs --follow prints a live task's output as it comes and
+    ends when the run does."""
+    p = plan("follow", """
+      { name = "slow"; tier = 1; scope = "global"; steps = (
+        { name = "talk"; on = "torino:to-app1";
+          run = "for i in 1 2 3 4 5 6; do echo line-$$i; sleep 0.3; done"; } ); }
+    """)
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    env = dict(os.environ, DROVER_STATE_DIR=state)
+    run_p = subprocess.Popen([DROVER, "failover", p, "--from", "milan,rome",
+                              "--to", "torino", "--yes"], env=env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL)
+    runs = os.path.join(state, "runs")
+    deadline = time.time() + 30
+    while time.time() < deadline and not (os.path.isdir(runs) and
+                                          os.listdir(runs)):
+        time.sleep(0.05)
+    rid = os.listdir(runs)[0]
+    t0 = time.time()
+    fol = subprocess.run([DROVER, "logs", rid, "slow/talk@torino/to-app1",
+                          "--follow"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=60)
+    run_p.wait(timeout=60)
+    out = fol.stdout.decode()
+    check(fol.returncode == 0, "logs --follow exit %d" % fol.returncode, out)
+    check(out.split() == ["line-%d" % i for i in range(1, 7)],
+          "every line, in order", out)
+    check(time.time() - t0 >= 1.0, "it followed the live run")
 
 
 def test_exit_signal():

@@ -386,11 +386,10 @@ services = (
                      "milan", "--to", "fresh", "--yes")
     check(rc == 0, "exit %d" % rc, out)
     rid, run_dir = only_run(state)
-    logs = os.path.join(run_dir, "logs")
-    where = open(os.path.join(logs, "use_where_fresh_fr-db1.log")).read()
+    _, where = drover(state, "logs", rid, "use/where@fresh/fr-db1")
     check("host fr-db1 addr 127.0.3.1" in where, "ran on the reported host",
           where)
-    made = open(os.path.join(logs, "make_hosts.log")).read()
+    _, made = drover(state, "logs", rid, "make/hosts")
     check("not-an-inventory" in made, "the command's stdout is logged", made)
 
 
