@@ -56,6 +56,9 @@ void dr_ready_skip(struct dr_ready *r);
  */
 bool dr_ready_skipped_min(const struct dr_ready *r, size_t *id);
 
+/* Whether task a comes before task b in ready order. */
+bool dr_ready_before(const struct dr_ready *r, size_t a, size_t b);
+
 /* Ends a pass: the set-aside classes are back. */
 void dr_ready_end_pass(struct dr_ready *r);
 

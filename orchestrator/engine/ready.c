@@ -19,6 +19,7 @@ struct rclass {
 
 struct dr_ready {
 	const struct dr_graph *g;
+	size_t *rank; /* per task: its place in dr_task_cmp order */
 	size_t *class_of;
 	struct rclass *c;
 	size_t nclasses;
@@ -30,12 +31,23 @@ struct dr_ready {
 	size_t count;
 };
 
+/* Tasks compare by rank: dr_task_cmp's strings are compared once, at the
+ * start, not on every heap step. */
 static bool
 before(const struct dr_ready *r, size_t a, size_t b)
 {
-	int c = dr_task_cmp(&r->g->tasks[a], &r->g->tasks[b]);
+	return r->rank[a] < r->rank[b];
+}
 
-	return c < 0 || (c == 0 && a < b);
+static const struct dr_graph *sort_graph; /* for by_cmp, during new */
+
+static int
+by_cmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = dr_task_cmp(&sort_graph->tasks[a], &sort_graph->tasks[b]);
+
+	return c != 0 ? c : (a > b) - (a < b);
 }
 
 /* ---- one class: a heap of task ids -------------------------------------- */
@@ -166,6 +178,18 @@ dr_ready_new(const struct dr_graph *g, const size_t *class_of, size_t nclasses)
 	size_t i;
 
 	r->g = g;
+	r->rank = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+	{
+		size_t *order = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
+		for (i = 0; i < g->ntasks; i++)
+			order[i] = i;
+		sort_graph = g;
+		qsort(order, g->ntasks, sizeof(size_t), by_cmp);
+		sort_graph = NULL;
+		for (i = 0; i < g->ntasks; i++)
+			r->rank[order[i]] = i;
+		free(order);
+	}
 	r->nclasses = nclasses;
 	r->class_of = dr_xcalloc(g->ntasks + 1, sizeof(size_t));
 	memcpy(r->class_of, class_of, g->ntasks * sizeof(size_t));
@@ -188,6 +212,7 @@ dr_ready_free(struct dr_ready *r)
 	for (i = 0; i < r->nclasses; i++)
 		free(r->c[i].v);
 	free(r->c);
+	free(r->rank);
 	free(r->class_of);
 	free(r->heap);
 	free(r->skipped);
@@ -265,6 +290,12 @@ dr_ready_skipped_min(const struct dr_ready *r, size_t *id)
 		return false;
 	*id = r->skip_min;
 	return true;
+}
+
+bool
+dr_ready_before(const struct dr_ready *r, size_t a, size_t b)
+{
+	return before(r, a, b);
 }
 
 void

@@ -372,7 +372,7 @@ dispatch(struct dr_sched *s)
 				break;
 			t = &g->tasks[id];
 			if (dr_ready_skipped_min(s->ready, &sk) &&
-			    dr_task_cmp(&g->tasks[sk], t) < 0) {
+			    dr_ready_before(s->ready, sk, id)) {
 				const struct dr_task *y = &g->tasks[sk];
 				if ((g->plan->strict_tiers && !y->cleanup &&
 				     y->tier > s->cur_tier) ||

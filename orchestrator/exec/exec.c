@@ -66,6 +66,7 @@ struct pool {
 	int nconns;
 	size_t *tasks; /* tasks that need a session on this host */
 	size_t ntasks;
+	size_t settled; /* tasks[0..settled) are over for good */
 };
 
 enum attempt_kind { AK_SSH, AK_COPY, AK_PROBE, AK_LOCAL, AK_GATE };
@@ -211,11 +212,22 @@ evict_idle(struct dr_exec *ex, const struct pool *keep)
 
 /* True when no task but a's own still needs a session on the pool's host. */
 static bool
-host_done(const struct attempt *a, const struct pool *pl)
+host_done(const struct attempt *a, struct pool *pl)
 {
 	size_t i;
 
-	for (i = 0; i < pl->ntasks; i++) {
+	/* Tasks that are over stay over: the scan starts after them, so a
+	 * host's thousands of tasks cost O(1) per return, not O(n). (FAILED
+	 * and INDETERMINATE may run again after a pause or a decision.) */
+	while (pl->settled < pl->ntasks) {
+		enum dr_task_state st =
+		    dr_sched_task(a->ex->sched, pl->tasks[pl->settled])->state;
+		if (st != DR_TS_SUCCEEDED && st != DR_TS_SKIPPED &&
+		    st != DR_TS_CANCELLED && st != DR_TS_REFUSED)
+			break;
+		pl->settled++;
+	}
+	for (i = pl->settled; i < pl->ntasks; i++) {
 		enum dr_task_state st;
 		if (pl->tasks[i] == a->t->id)
 			continue;
