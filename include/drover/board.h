@@ -6,15 +6,46 @@
  * end the counts and each service's recovery time against its RTO. With
  * --json, one JSON object per change goes to stdout as well and the board
  * to stderr. The board only prints: the journal is the record.
+ *
+ * On a terminal the changes are not printed one by one (26,000 tasks make
+ * 52,000 lines nobody can follow): the live board (live.h) is redrawn in
+ * place instead, and the summary follows it. dr_board_mode() decides.
  */
 #ifndef DROVER_BOARD_H
 #define DROVER_BOARD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/sched.h"
+
+enum dr_board_mode {
+	DR_BOARD_LINES, /* one line per change (dr_board_task) */
+	DR_BOARD_LIVE   /* redrawn in place (live.h) */
+};
+
+/*
+ * How the board is drawn on board (stdout, or stderr with json): live when
+ * board is a terminal, else lines, which tests and logs parse. With json,
+ * lines also when stdout is a terminal too: the NDJSON would tear the
+ * frames. With DROVER_TRACE, lines: the trace goes to the same terminal.
+ * The environment overrides it:
+ *   DROVER_BOARD=lines  lines even on a terminal (a screen reader, a
+ *                       terminal that logs, a slow link)
+ *   DROVER_BOARD=live   live even when board is not a terminal (tests that
+ *                       read a pseudo-terminal or a pipe)
+ * Any other value, or none: decided as above.
+ */
+enum dr_board_mode dr_board_mode(FILE *board, bool json);
+
+/* "payroll/comune-brescia restore torino/to-db1": task t for people. */
+void dr_board_label(const struct dr_task *t, struct dr_buf *b);
+
+/* "00:01:12": ms as hours, minutes and seconds. */
+void dr_board_clock(uint64_t ms, char *buf, size_t len);
 
 /*
  * The line for task t entering r->state from old, since_ms after the run

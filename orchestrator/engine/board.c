@@ -1,17 +1,36 @@
 /*
- * board.c: what a run prints as it goes (board.h). Called from the run's
- * scheduler hooks; prints only.
+ * board.c: what a run prints as it goes (board.h): the line per change, the
+ * summary, and whether the terminal gets the live board (live.c) instead of
+ * the lines. Called from the run's scheduler hooks; prints only.
  */
 #include "drover/board.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drover/common.h"
 #include "drover/report.h"
 
-static void
-fmt_clock(uint64_t ms, char *buf, size_t len)
+enum dr_board_mode
+dr_board_mode(FILE *board, bool json)
+{
+	const char *e = getenv("DROVER_BOARD");
+	int fd = fileno(board);
+
+	if (e && strcmp(e, "lines") == 0)
+		return DR_BOARD_LINES;
+	if (e && strcmp(e, "live") == 0)
+		return DR_BOARD_LIVE;
+	if (fd < 0 || !isatty(fd) || dr_trace_on())
+		return DR_BOARD_LINES;
+	if (json && board != stdout && isatty(STDOUT_FILENO))
+		return DR_BOARD_LINES;
+	return DR_BOARD_LIVE;
+}
+
+void
+dr_board_clock(uint64_t ms, char *buf, size_t len)
 {
 	uint64_t s = ms / 1000;
 
@@ -20,9 +39,8 @@ fmt_clock(uint64_t ms, char *buf, size_t len)
 	    (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 }
 
-/* "payroll/comune-brescia restore torino/to-db1" */
-static void
-task_label(const struct dr_task *t, struct dr_buf *b)
+void
+dr_board_label(const struct dr_task *t, struct dr_buf *b)
 {
 	dr_buf_puts(b, t->service->name);
 	if (t->tenant)
@@ -67,10 +85,10 @@ dr_board_task(FILE *board, const struct dr_task *t, const struct dr_task_run *r,
 	char clock[32], d[32];
 	struct dr_buf b;
 
-	fmt_clock(since_ms, clock, sizeof(clock));
+	dr_board_clock(since_ms, clock, sizeof(clock));
 	dr_buf_init(&b, 0);
 	dr_buf_printf(&b, "[%s] tier %d ", clock, t->tier);
-	task_label(t, &b);
+	dr_board_label(t, &b);
 	switch (r->state) {
 	case DR_TS_RUNNING:
 		dr_buf_puts(&b, r->attempts > 1 ? " retry" : " start");
@@ -137,7 +155,7 @@ dr_board_note(FILE *board, const struct dr_task *t, const char *msg,
 {
 	char clock[32];
 
-	fmt_clock(since_ms, clock, sizeof(clock));
+	dr_board_clock(since_ms, clock, sizeof(clock));
 	fprintf(board, "[%s] %s: %s\n", clock, t->key, msg);
 	fflush(board);
 }

@@ -6,8 +6,10 @@
  * Every task state change is appended to the journal; the scheduler waits
  * for a task's intent to be durable before it starts it, and for its outcome
  * before its dependents start (group commit: one fdatasync per loop turn).
- * The board (board.c) prints one line per change; gates and pauses ask the
- * operator on the terminal (prompt.c). At the end: the finish record, the
+ * The board (board.c) prints one line per change, or on a terminal the live
+ * board (live.c) redraws one frame in place; gates and pauses ask the
+ * operator on the terminal (prompt.c), and the live board holds its frames
+ * while they do. At the end: the finish record, the
  * summary against RTOs, the reports, the lock released, the loop closed.
  */
 #include "drover/run.h"
@@ -28,6 +30,7 @@
 #include "drover/common.h"
 #include "drover/exec.h"
 #include "drover/journal.h"
+#include "drover/live.h"
 #include "drover/lock.h"
 #include "drover/metrics.h"
 #include "drover/probe.h"
@@ -47,7 +50,8 @@ struct run {
 	size_t faults;    /* writes of logs, reports, metrics that failed */
 	int interrupts;
 	bool json;
-	FILE *board; /* stdout, or stderr with --json */
+	FILE *board;          /* stdout, or stderr with --json */
+	struct dr_live *live; /* the board redrawn in place; NULL: lines */
 	char *run_id;
 	char *run_dir;
 	bool interactive;
@@ -76,6 +80,14 @@ struct rec {
 	bool barrier; /* the scheduler waits for it */
 };
 
+/* Something is printed on the terminal: not over the live board. */
+static void
+aside(struct run *rn)
+{
+	if (rn->live && (rn->board == stderr || isatty(STDERR_FILENO)))
+		dr_live_detach(rn->live);
+}
+
 static void
 journal_warn(struct run *rn)
 {
@@ -85,6 +97,7 @@ journal_warn(struct run *rn)
 		return;
 	rn->journal_warned = true;
 	dr_journal_failed(rn->journal, &msg);
+	aside(rn);
 	fprintf(stderr, "drover: %s\n",
 	        msg ? msg : "the journal could not be written; stopping");
 }
@@ -159,12 +172,20 @@ audit(struct run *rn, const char *event, const char *detail)
 	free(payload);
 }
 
-/* Milliseconds since the scheduler started the run. */
+/* Milliseconds since the scheduler started the run; 0 before. */
 static uint64_t
 since_start(const struct run *rn)
 {
-	return rn->sched ? dr_now_mono_ms() - dr_sched_start_mono_ms(rn->sched)
-	                 : 0;
+	return rn->sched && dr_sched_start_mono_ms(rn->sched)
+	           ? dr_now_mono_ms() - dr_sched_start_mono_ms(rn->sched)
+	           : 0;
+}
+
+/* The live board's clock. */
+static uint64_t
+live_now(void *arg)
+{
+	return since_start(arg);
 }
 
 static void
@@ -176,13 +197,16 @@ on_change(void *arg, const struct dr_task *t, const struct dr_task_run *r,
 
 	if (rn->json)
 		dr_board_json(rn->run_id, t, r, since);
+	if (rn->live)
+		dr_live_change(rn->live, t, r);
 	if (r->state == DR_TS_PENDING)
 		return;
 	journal_task(rn, t, r);
 	if (t->step->action == DR_ACT_APPROVE && r->state == DR_TS_SUCCEEDED &&
 	    r->message && strstr(r->message, "--auto-approve"))
 		audit(rn, "auto-approve", t->key);
-	dr_board_task(rn->board, t, r, old, since);
+	if (rn->live == NULL)
+		dr_board_task(rn->board, t, r, old, since);
 }
 
 /* The prompts' audit hook. */
@@ -198,6 +222,8 @@ on_gate(void *arg, struct dr_exec *ex, const struct dr_task *t)
 	struct run *rn = arg;
 
 	(void)ex;
+	if (rn->live) /* no frame over the question */
+		dr_live_wait(rn->live, t, NULL);
 	dr_prompts_gate(&rn->prompts, t->id);
 }
 
@@ -208,6 +234,7 @@ on_fault(void *arg, const struct dr_task *t, const char *msg)
 	struct run *rn = arg;
 
 	rn->faults++;
+	aside(rn);
 	fprintf(stderr, "drover: %s: %s\n", t ? t->key : "run", msg);
 }
 
@@ -236,6 +263,8 @@ on_provisioned(void *arg, const struct dr_task *t,
 			return r;
 		}
 	}
+	if (rn->live)
+		dr_live_detach(rn->live);
 	for (i = 0; i < inv->nhosts; i++) {
 		const struct dr_inv_host *h = &inv->hosts[i];
 		int port = h->port ? h->port : g->plan->defaults.port;
@@ -260,7 +289,10 @@ on_note(void *arg, const struct dr_task *t, const char *msg)
 {
 	struct run *rn = arg;
 
-	dr_board_note(rn->board, t, msg, since_start(rn));
+	if (rn->live)
+		dr_live_note(rn->live, t, msg);
+	else
+		dr_board_note(rn->board, t, msg, since_start(rn));
 }
 
 static void
@@ -268,7 +300,8 @@ on_pause(void *arg, const struct dr_task *t, const struct dr_task_run *r)
 {
 	struct run *rn = arg;
 
-	(void)r;
+	if (rn->live)
+		dr_live_wait(rn->live, t, r);
 	dr_prompts_pause(&rn->prompts, t->id);
 }
 
@@ -296,6 +329,8 @@ on_end(void *arg, struct dr_sched *s)
 	uv_close((uv_handle_t *)&rn->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&rn->sighup, handle_closed);
 	dr_prompts_close(&rn->prompts);
+	dr_live_close(rn->live); /* the final frame; the summary follows */
+	rn->live = NULL;
 	{
 		enum dr_run_result res = dr_sched_result(s);
 		char *fin;
@@ -332,6 +367,7 @@ on_signal(uv_signal_t *h, int signum)
 	const struct dr_graph *g = rn->g;
 	size_t i, left = 0;
 
+	aside(rn);
 	if (++rn->interrupts == 1) {
 		fprintf(stderr,
 		        "\ndrover: %s: starting nothing new, cancelling "
@@ -636,6 +672,20 @@ dr_run_execute(const struct dr_run_opts *o)
 	for (i = 0; o->presets && i < g->ntasks; i++)
 		if (o->presets[i].state != DR_TS_PENDING)
 			dr_sched_preset(rn.sched, i, &o->presets[i]);
+	if (dr_board_mode(rn.board, rn.json) == DR_BOARD_LIVE) {
+		/* After the presets: a resumed run's ended tasks count. */
+		struct dr_live_opts lo = {0};
+		uint64_t wall = dr_now_wall_ms();
+		lo.out = rn.board;
+		lo.g = g;
+		lo.runs = dr_sched_runs(rn.sched);
+		lo.now = live_now;
+		lo.arg = &rn;
+		lo.rto_offset_ms = o->first_start_ms && wall > o->first_start_ms
+		                       ? wall - o->first_start_ms
+		                       : 0;
+		dr_live_new(&lo, &rn.live);
+	}
 	/* INT, TERM and HUP (a closed terminal) all cancel cleanly, are
 	 * journaled and end the run resumable (exit 3). */
 	uv_signal_init(&rn.loop, &rn.sigint);
@@ -660,9 +710,15 @@ dr_run_execute(const struct dr_run_opts *o)
 	        rn.run_dir);
 	fflush(rn.board);
 	dr_sched_start(rn.sched);
+	if (rn.live)
+		dr_live_start(rn.live, &rn.loop);
 	rn.start_wall_ms = o->first_start_ms ? o->first_start_ms
 	                                     : dr_sched_start_wall_ms(rn.sched);
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
+	if (rn.live) { /* on_end closes it; the loop ended without it */
+		dr_live_close(rn.live);
+		rn.live = NULL;
+	}
 
 	res = dr_sched_result(rn.sched);
 	if (rn.stage_provision && res == DR_RUN_SUCCEEDED) {
