@@ -103,6 +103,8 @@ struct dr_rs_run {
 	struct json_t *inventory;
 	struct dr_rs_task *tasks; /* in first-seen order */
 	size_t ntasks;
+	size_t *index; /* tasks by key: open addressing, index + 1; 0 empty */
+	size_t index_cap;
 	uint64_t last_seq;
 	uint64_t torn_bytes; /* a torn tail was found (not yet cut) */
 };
