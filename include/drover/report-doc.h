@@ -16,12 +16,21 @@
  * Content, in order: header (plan, run id, mode, direction, outcome, times,
  * user@host, command line, plan sha256); summary (tasks by state, services
  * against their RTO: met, missed, not recovered); timeline (HTML: a Gantt
- * SVG with one bar per task grouped by tier, service and tenant, and a
- * dashed deadline per service RTO, see timeline.h; Markdown: one table per
- * tier); recovery per tenant (global services in their own table);
- * failures (failed, indeterminate and cancelled tasks with host, attempts,
- * exit status or signal, message and the output "tail" when the task has
- * one).
+ * SVG with one bar per service and a dashed deadline per service RTO, then
+ * in a collapsible section one bar per task of the global services and of
+ * at most 20 tenants, the worst first, see timeline.h; Markdown: one table
+ * per tier); recovery by service (global services one row each, tenant
+ * services each over its tenants); recovery by tenant (a grid: a row per
+ * tenant in priority order, a column per tenant service, each cell the
+ * recovery time and verdict, coloured in HTML); the previous run (per
+ * instance; HTML at scale, per service); failures (failed, indeterminate
+ * and cancelled tasks with host, attempts, exit status or signal, message
+ * and the output "tail" when the task has one; tasks cancelled before they
+ * started, per service when they are many); the task log (HTML: the tasks
+ * of the timeline's detail; Markdown, as the timeline: every task).
+ *
+ * At a thousand tenants the HTML stays a document to read and print (about
+ * a page per hundred tenants), and the Markdown keeps every row.
  */
 #ifndef DROVER_RENDER_H
 #define DROVER_RENDER_H

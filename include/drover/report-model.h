@@ -11,6 +11,12 @@
  * groups, one per service instance (service, tenant) and tier, sorted by
  * tier and first start; order[] lists the tasks group by group, each
  * group's by start, which is the order every table and the timeline use.
+ *
+ * For a report of a thousand tenants the model also sums up per service
+ * (sv[], in group order: tier, then first start) and lists the tenants
+ * (tn[]) in the order of services[], which is tenant priority: the writers
+ * show a grid of tenants by service and one timeline bar per service
+ * instead of a table and a bar per instance.
  */
 #ifndef DROVER_REPORT_MODEL_H
 #define DROVER_REPORT_MODEL_H
@@ -48,12 +54,47 @@ struct dr_rm_svc {
 	int64_t loss_ms; /* data lost: incident - backup; -1 unknown */
 	int64_t rpo_ms;  /* 0: no RPO */
 	bool rpo_met;
+	size_t sv;      /* index in sv */
+	size_t tn;      /* index in tn, SIZE_MAX for a global service */
+	size_t nfailed; /* its tasks that failed or are indeterminate */
+	size_t prev;    /* its instance in p, or SIZE_MAX */
+};
+
+/* What became of a service instance, worst last. */
+enum dr_rm_verdict {
+	DR_RM_MET,     /* recovered within its RTO */
+	DR_RM_NORTO,   /* recovered, no RTO */
+	DR_RM_MISSED,  /* recovered after its RTO */
+	DR_RM_NOTREC,  /* not recovered: cancelled, skipped, interrupted */
+	DR_RM_FAILED,  /* not recovered: a task failed or is indeterminate */
+	DR_RM_VERDICTS /* how many */
+};
+
+/* A service over all of its instances. */
+struct dr_rm_service {
+	const char *name;
+	int tier;
+	bool scoped;    /* has tenant instances: a column of the grid */
+	int64_t rto_ms; /* 0: no RTO */
+	size_t ninst;   /* its instances in services[] */
+	size_t verdicts[DR_RM_VERDICTS];
+	size_t rpo_missed;
+	int64_t rec_min, rec_max; /* first and last recovery; -1 none */
+	size_t ntasks;
+	int64_t first, last; /* earliest task start, latest end; -1 none */
+};
+
+/* A tenant and how its services fared. */
+struct dr_rm_tenant {
+	const char *name;
+	size_t verdicts[DR_RM_VERDICTS];
 };
 
 /* A service instance of the previous run of the plan in the same mode. */
 struct dr_rm_prev {
 	const char *service, *tenant;
 	int64_t recovery_ms; /* -1: not recovered */
+	bool matched;        /* an instance of this run is the same */
 };
 
 /* A group: one service instance (service, tenant) in one tier. */
@@ -61,6 +102,8 @@ struct dr_rm_group {
 	const char *service, *tenant;
 	int tier;
 	size_t svc;    /* index in svcs, or SIZE_MAX */
+	size_t sv;     /* index in sv */
+	size_t tn;     /* index in tn, SIZE_MAX for a global service */
 	size_t order;  /* before sorting */
 	int64_t first; /* earliest start, INT64_MAX when none started */
 	size_t ntasks;
@@ -82,7 +125,13 @@ struct dr_rm {
 	struct dr_rm_group *g;
 	size_t ng;
 	size_t *order; /* nt task indexes, in group order */
-	bool any_rp;   /* a service was restored from a restore point */
+	struct dr_rm_service *sv;
+	size_t nsv;
+	struct dr_rm_tenant *tn; /* in priority order */
+	size_t ntn;
+	size_t *grid; /* ntn x nsv: grid[t * nsv + v] is the instance (in s)
+	                 of tenant t and service v, or SIZE_MAX */
+	bool any_rp;  /* a service was restored from a restore point */
 	/* "previous": the last run of the plan in the same mode */
 	bool has_prev;
 	const char *prev_run_id, *prev_state;
@@ -99,6 +148,9 @@ void dr_rm_load(const json_t *rep, struct dr_rm *m);
 
 /* Frees what dr_rm_load() allocated; m may be all zeroes. */
 void dr_rm_free(struct dr_rm *m);
+
+/* What became of the service instance s. */
+enum dr_rm_verdict dr_rm_verdict(const struct dr_rm_svc *s);
 
 /* Whether two strings are equal, NULL equal to NULL only. */
 bool dr_rm_same(const char *a, const char *b);

@@ -3,9 +3,10 @@
  * from the report model (report-model.h), through the document writer
  * (doc.h); the HTML timeline is timeline.c's.
  *
- * Restore points: the header shows "incident_at", the tenant tables gain
- * "Data lost" and "RPO" columns when a service was restored from one, and
- * copies name the backup they used. "previous" (the last run of the plan
+ * Restore points: the header shows "incident_at", the global services'
+ * table gains "Data lost" and "RPO" columns and the grid's cells the data
+ * lost when a service was restored from one, and copies name the backup
+ * they used. "previous" (the last run of the plan
  * in the same mode) adds a comparison of recovery times per service.
  */
 #include "drover/report-doc.h"
@@ -39,10 +40,30 @@ enum cmp {
 	CMP_N
 };
 
+/*
+ * At scale. The HTML shows every task (timeline and task log) of the
+ * global services and of at most DETAIL_TENANTS tenants, the worst first;
+ * the Markdown, the text to keep, shows every task. The detail is a
+ * collapsible section, open (and so printed) only when it shows every
+ * tenant and at most DETAIL_OPEN_TASKS tasks.
+ */
+#define DETAIL_TENANTS 20
+#define DETAIL_OPEN_TASKS 200
+/* Tenant rows of a block of the HTML grid: one A4 landscape page. */
+#define GRID_ROWS 50
+/* Tasks cancelled before they started listed one by one, up to. */
+#define QUIET_MAX 40
+/* Rows of the HTML comparison with the previous run, up to. */
+#define PREV_ROWS_MAX 100
+
 struct ctx {
 	struct dr_doc *d;
 	const struct dr_rm *m;
 	bool html;
+	bool *tshow;   /* per tenant: its tasks are in the HTML detail */
+	bool *gshow;   /* per group: the same */
+	size_t nshown; /* tenants shown */
+	size_t nshown_tasks;
 };
 
 #define DASH "\xe2\x80\x94" /* em dash: nothing to show */
@@ -101,14 +122,7 @@ is_failure(const struct dr_rm_task *t)
 static const struct dr_rm_prev *
 prev_of(const struct dr_rm *m, const struct dr_rm_svc *s)
 {
-	size_t i;
-
-	for (i = 0; i < m->np; i++)
-		if (m->p[i].service &&
-		    dr_rm_same(m->p[i].service, s->service) &&
-		    dr_rm_same(m->p[i].tenant, s->tenant))
-			return &m->p[i];
-	return NULL;
+	return s->prev < m->np ? &m->p[s->prev] : NULL;
 }
 
 static enum cmp
@@ -281,6 +295,22 @@ static const char css[] =
     "table.cmp th:nth-child(1){width:24%}"
     "table.cmp th:nth-child(2){width:24%}"
     "table.cmp th:nth-child(3),table.cmp th:nth-child(4){width:14%}\n"
+    ".gridblock{display:flex;gap:14px;align-items:flex-start;"
+    "break-inside:avoid;page-break-inside:avoid}\n"
+    ".gridblock table.grid{flex:1 1 0;min-width:0}\n"
+    "table.grid{table-layout:fixed;font-size:7.5pt;margin:0 0 .5em}\n"
+    "table.grid th{font-size:7pt;padding:.1em .3em;vertical-align:bottom}\n"
+    "table.grid th:first-child{width:11em}\n"
+    "table.grid td{padding:0 .3em;line-height:1.25;white-space:nowrap;"
+    "overflow:hidden;text-overflow:ellipsis}\n"
+    ".g-met{background:#dcf0e0;color:#14532a}\n"
+    ".g-norto{background:#eceff3}\n"
+    ".g-missed{background:#fbd49a;color:#6b3600}\n"
+    ".g-failed{background:#f2a9a9;color:#7d0b0d;font-weight:bold}\n"
+    ".g-notrec{background:repeating-linear-gradient(135deg,#f6d4d4 0 "
+    "4px,#fff 4px 7px);color:#7d0b0d}\n"
+    ".g-none{color:#888}\n"
+    "table.bysvc td:nth-child(n+2){white-space:nowrap}\n"
     ".incident{margin:.2em 0 .5em;padding:.2em .6em;"
     "border-left:6px solid #c27c00;background:#fdf3e0}\n"
     "code,pre{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\","
@@ -341,6 +371,11 @@ static const char css[] =
     "svg.gantt .endl{stroke:#111;stroke-width:1.5}\n"
     "svg.gantt text.endt{font-size:9px;font-weight:bold}\n"
     "svg.gantt .bar{stroke:#222;stroke-width:.4}\n"
+    "svg.gantt .failm{stroke:#8b0d0f;stroke-width:1.6}\n"
+    "span.failm{display:inline-block;width:3px;height:1em;"
+    "margin-right:.4em;vertical-align:middle;background:#8b0d0f}\n"
+    "details.detail{margin:.6em 0}\n"
+    "details.detail>summary{cursor:pointer;margin:.3em 0}\n"
     "svg.gantt .bar.open{stroke-dasharray:3 2}\n"
     "svg.gantt .bar.nostart{fill-opacity:.35;stroke:#555;"
     "stroke-dasharray:2 1}\n"
@@ -607,6 +642,70 @@ write_summary(struct ctx *c)
 	}
 }
 
+/* ---- the detail at scale --------------------------------------------- */
+
+/*
+ * The tenants whose every task the HTML shows: all of them up to
+ * DETAIL_TENANTS, else those with a failed service first, then those with
+ * one not recovered, then late, then the rest, each in priority order.
+ */
+static void
+pick_detail(struct ctx *c)
+{
+	static const int first[] = {DR_RM_FAILED, DR_RM_NOTREC, DR_RM_MISSED,
+	                            -1};
+	const struct dr_rm *m = c->m;
+	size_t i, pass;
+
+	c->tshow = dr_xcalloc(m->ntn + 1, sizeof(*c->tshow));
+	c->gshow = dr_xcalloc(m->ng + 1, sizeof(*c->gshow));
+	for (pass = 0; pass < sizeof(first) / sizeof(first[0]); pass++) {
+		for (i = 0; i < m->ntn && c->nshown < DETAIL_TENANTS; i++) {
+			if (c->tshow[i] ||
+			    (first[pass] >= 0 &&
+			     m->tn[i].verdicts[first[pass]] == 0))
+				continue;
+			c->tshow[i] = true;
+			c->nshown++;
+		}
+	}
+	for (i = 0; i < m->ng; i++) {
+		c->gshow[i] = m->g[i].tn == SIZE_MAX || c->tshow[m->g[i].tn];
+		if (c->gshow[i])
+			c->nshown_tasks += m->g[i].ntasks;
+	}
+}
+
+/* Whether the HTML detail shows everything and is small: then open. */
+static bool
+detail_open(const struct ctx *c)
+{
+	return c->nshown == c->m->ntn && c->nshown_tasks <= DETAIL_OPEN_TASKS;
+}
+
+/* The <summary> of a detail section: what it shows, what it leaves out. */
+static void
+detail_summary(struct ctx *c, const char *what)
+{
+	const struct dr_rm *m = c->m;
+
+	dr_doc_htmlf(c->d, "<details class=\"detail\"%s><summary>",
+	             detail_open(c) ? " open" : "");
+	dr_doc_bold(c->d, what);
+	if (c->nshown == m->ntn) {
+		dr_doc_textf(c->d, ": all %zu tasks", m->nt);
+	} else {
+		dr_doc_textf(c->d,
+		             ": the %zu tasks of the global services and of "
+		             "%zu of the %zu tenants (failed, not recovered, "
+		             "late, then by priority); %zu tenants and %zu "
+		             "tasks left out, all in report.md and report.json",
+		             c->nshown_tasks, c->nshown, m->ntn,
+		             m->ntn - c->nshown, m->nt - c->nshown_tasks);
+	}
+	dr_doc_raw(c->d, "</summary>\n", NULL);
+}
+
 /* HTML: the timeline, its legend and its parts (timeline.c). */
 static void
 write_timeline(struct ctx *c)
@@ -628,13 +727,23 @@ write_timeline(struct ctx *c)
 	    d,
 	    "<span><span class=\"sw s-pending\"></span>not started</span>"
 	    "<span><span class=\"dash\"></span>RTO deadline (run start + "
-	    "RTO)</span><span class=\"small\">times are elapsed since the "
-	    "run started; hover a bar for details</span></div>\n",
+	    "RTO)</span><span><span class=\"failm\"></span>a task "
+	    "failed</span><span class=\"small\">times are elapsed since "
+	    "the run started; hover a bar for details</span></div>\n",
 	    NULL);
-	if (c->m->nt == 0)
+	if (c->m->nt == 0) {
 		dr_doc_p(d, NULL, "No tasks.");
-	else
+	} else {
+		dr_doc_p(
+		    d, "small",
+		    "One bar per service, from the start of its first task "
+		    "to the end of its last, in the colour of its worst "
+		    "task.");
 		dr_timeline_svg(d, c->m);
+		detail_summary(c, "Per task");
+		dr_timeline_detail_svg(d, c->m, c->gshow);
+		dr_doc_raw(d, "</details>\n", NULL);
+	}
 	dr_doc_raw(d, "</section>\n", NULL);
 }
 
@@ -760,14 +869,288 @@ svc_table(struct ctx *c, const char *tenant)
 	dr_doc_table_end(d);
 }
 
+/* The result of an instance for the Markdown grid: what its table row
+ * said, in one cell. */
+static void
+md_grid_cell(struct ctx *c, const struct dr_rm_svc *s)
+{
+	const struct dr_rm *m = c->m;
+	char a[32], b[64], r[96];
+	int64_t off;
+
+	dr_doc_cell_begin(c->d, NULL);
+	if (s->recovered && s->recovery_ms >= 0)
+		dr_doc_textf(c->d, "+%s ",
+		             dr_rm_elapsed(m, s->recovery_ms, a, sizeof(a)));
+	if (!s->recovered) {
+		dr_doc_text(c->d, s->nfailed ? "FAILED" : "NOT RECOVERED");
+	} else if (s->rto_ms == 0) {
+		dr_doc_text(c->d, "recovered (no RTO)");
+	} else if (s->recovery_ms < 0) {
+		dr_doc_text(c->d, s->met ? "met" : "MISSED");
+	} else {
+		off = s->met ? s->rto_ms - s->recovery_ms
+		             : s->recovery_ms - s->rto_ms;
+		snprintf(r, sizeof(r),
+		         s->met ? "met (%s to spare)" : "MISSED (%s late)",
+		         dr_rm_duration(off, a, sizeof(a)));
+		dr_doc_text(c->d, r);
+	}
+	if (s->has_rp) {
+		dr_doc_textf(
+		    c->d, " \xc2\xb7 lost %s",
+		    s->loss_ms >= 0 ? fmt_span(s->loss_ms, a, sizeof(a)) : "?");
+		if (s->backup_at)
+			dr_doc_textf(
+			    c->d, " (backup %s)",
+			    dr_rm_wall(s->backup_at, false, b, sizeof(b)));
+		if (s->rpo_ms == 0)
+			dr_doc_text(c->d, ", no RPO");
+		else
+			dr_doc_textf(c->d, ", RPO %s: %s",
+			             dr_rm_target(s->rpo_ms, a, sizeof(a)),
+			             s->rpo_met ? "met" : "MISSED");
+		if (s->rpo_ms && !s->rpo_met && s->loss_ms > s->rpo_ms)
+			dr_doc_textf(
+			    c->d, " (%s over)",
+			    fmt_span(s->loss_ms - s->rpo_ms, a, sizeof(a)));
+	}
+	dr_doc_cell_end(c->d);
+}
+
+/*
+ * The result of an instance for the HTML grid, short enough for a narrow
+ * column: the recovery time, coloured by the verdict, which words say
+ * too for paper in black and white ("late", "FAILED").
+ */
+static void
+html_grid_cell(struct ctx *c, const struct dr_rm_svc *s)
+{
+	static const char *const cls[DR_RM_VERDICTS] = {
+	    [DR_RM_MET] = "g-met",
+	    [DR_RM_NORTO] = "g-norto",
+	    [DR_RM_MISSED] = "g-missed",
+	    [DR_RM_NOTREC] = "g-notrec",
+	    [DR_RM_FAILED] = "g-failed"};
+	enum dr_rm_verdict v = dr_rm_verdict(s);
+	char a[32];
+
+	dr_doc_cell_begin(c->d, cls[v]);
+	if (v == DR_RM_FAILED)
+		dr_doc_text(c->d, "FAILED");
+	else if (v == DR_RM_NOTREC)
+		dr_doc_text(c->d, "not recovered");
+	else if (s->recovery_ms >= 0)
+		dr_doc_textf(c->d, "+%s%s",
+		             dr_rm_elapsed(c->m, s->recovery_ms, a, sizeof(a)),
+		             v == DR_RM_MISSED ? " late" : "");
+	else
+		dr_doc_text(c->d, v == DR_RM_MISSED ? "late" : "recovered");
+	if (s->has_rp && s->loss_ms >= 0) {
+		dr_doc_raw(c->d,
+		           s->rpo_ms && !s->rpo_met
+		               ? "<br><span class=\"small r-missed\">lost "
+		               : "<br><span class=\"small\">lost ",
+		           NULL);
+		dr_doc_text(c->d, fmt_span(s->loss_ms, a, sizeof(a)));
+		if (s->rpo_ms && !s->rpo_met)
+			dr_doc_text(c->d, " > RPO");
+		dr_doc_raw(c->d, "</span>", NULL);
+	}
+	dr_doc_cell_end(c->d);
+}
+
+/* The grid's columns: the services with tenant instances. Returns n. */
+static size_t
+grid_columns(const struct dr_rm *m, size_t *col)
+{
+	size_t v, n = 0;
+
+	for (v = 0; v < m->nsv; v++)
+		if (m->sv[v].scoped)
+			col[n++] = v;
+	return n;
+}
+
+/* One table of the grid: tenants tn[t0..t1). */
+static void
+grid_table(struct ctx *c, const size_t *col, size_t ncol, const char **head,
+           size_t t0, size_t t1)
+{
+	const struct dr_rm *m = c->m;
+	size_t t, j;
+
+	dr_doc_table_begin(c->d, "grid", ncol + 1, DR_DOC_THEAD);
+	dr_doc_table_head(c->d, head);
+	for (t = t0; t < t1; t++) {
+		dr_doc_row_begin(c->d);
+		cell(c, "gt", m->tn[t].name);
+		for (j = 0; j < ncol; j++) {
+			size_t i = m->grid[t * m->nsv + col[j]];
+
+			if (i == SIZE_MAX)
+				cell(c, "g-none", DASH);
+			else if (c->html)
+				html_grid_cell(c, &m->s[i]);
+			else
+				md_grid_cell(c, &m->s[i]);
+		}
+		dr_doc_row_end(c->d);
+	}
+	dr_doc_table_end(c->d);
+}
+
+/*
+ * Every tenant's services: a row per tenant, in priority order, a column
+ * per tenant service. HTML: in blocks of one page, each of as many tables
+ * side by side as the page is wide enough for, filled column by column.
+ */
+static void
+write_grid(struct ctx *c)
+{
+	const struct dr_rm *m = c->m;
+	size_t *col = dr_xcalloc(m->nsv + 1, sizeof(*col));
+	size_t ncol = grid_columns(m, col), j, t, ways, per, w, n;
+	const char **head = dr_xcalloc(ncol + 2, sizeof(*head));
+	char **own = dr_xcalloc(ncol + 1, sizeof(*own));
+	char a[32];
+
+	head[0] = "Tenant";
+	for (j = 0; j < ncol; j++) {
+		const struct dr_rm_service *v = &m->sv[col[j]];
+		own[j] =
+		    v->rto_ms
+		        ? dr_xasprintf("%s (RTO %s)", v->name ? v->name : "?",
+		                       dr_rm_target(v->rto_ms, a, sizeof(a)))
+		        : dr_xstrdup(v->name ? v->name : "?");
+		head[j + 1] = own[j];
+	}
+	if (!c->html) {
+		grid_table(c, col, ncol, head, 0, m->ntn);
+		goto out;
+	}
+	/* A tenant column of 11em and 7em a service, at 7.5pt (1em is
+	 * 10px), on a 1,080px page: two tables of five services side by
+	 * side, three of up to four. */
+	ways = 1080 / (110 + 70 * ncol + 14);
+	ways = ways < 1 ? 1 : ways > 3 ? 3 : ways;
+	for (t = 0; t < m->ntn; t += n) {
+		n = m->ntn - t < ways * GRID_ROWS ? m->ntn - t
+		                                  : ways * GRID_ROWS;
+		/* a page's worth side by side; what fits one table, one */
+		per = n <= GRID_ROWS ? n : (n + ways - 1) / ways;
+		dr_doc_raw(c->d, "<div class=\"gridblock\">\n", NULL);
+		for (w = 0; w < ways && w * per < n; w++)
+			grid_table(c, col, ncol, head, t + w * per,
+			           t + (w + 1) * per < t + n ? t + (w + 1) * per
+			                                     : t + n);
+		dr_doc_raw(c->d, "</div>\n", NULL);
+	}
+out:
+	for (j = 0; j < ncol; j++)
+		free(own[j]);
+	free(own);
+	free(head);
+	free(col);
+}
+
+/* A count, in a cell coloured when it is not zero. */
+static void
+count_cell(struct ctx *c, const char *cls, size_t n)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%zu", n);
+	cell(c, n ? cls : NULL, b);
+}
+
+/* The tenant services, each over all of its tenants. */
+static void
+write_services(struct ctx *c)
+{
+	static const char *const head[] = {"Service",
+	                                   "Tier",
+	                                   "RTO",
+	                                   "Tenants",
+	                                   "Met",
+	                                   "Missed",
+	                                   "Not recovered",
+	                                   "First recovered",
+	                                   "Last recovered",
+	                                   "Missed RPO"};
+	const struct dr_rm *m = c->m;
+	struct dr_doc *d = c->d;
+	char a[32], b[64];
+	size_t v;
+
+	dr_doc_table_begin(d, "bysvc", m->any_rp ? 10 : 9, DR_DOC_THEAD);
+	dr_doc_table_head(d, head);
+	for (v = 0; v < m->nsv; v++) {
+		const struct dr_rm_service *x = &m->sv[v];
+		size_t notrec =
+		    x->verdicts[DR_RM_NOTREC] + x->verdicts[DR_RM_FAILED];
+
+		if (!x->scoped)
+			continue;
+		dr_doc_row_begin(d);
+		cell(c, NULL, x->name);
+		snprintf(a, sizeof(a), "%d", x->tier);
+		cell(c, NULL, a);
+		cell(c, NULL, dr_rm_target(x->rto_ms, a, sizeof(a)));
+		count_cell(c, NULL, x->ninst);
+		if (x->verdicts[DR_RM_NORTO]) {
+			snprintf(b, sizeof(b), "%zu (%zu without an RTO)",
+			         x->verdicts[DR_RM_MET] +
+			             x->verdicts[DR_RM_NORTO],
+			         x->verdicts[DR_RM_NORTO]);
+			cell(c, NULL, b);
+		} else {
+			count_cell(c, "r-met", x->verdicts[DR_RM_MET]);
+		}
+		count_cell(c, "r-missed", x->verdicts[DR_RM_MISSED]);
+		if (x->verdicts[DR_RM_FAILED]) {
+			snprintf(b, sizeof(b), "%zu (%zu failed)", notrec,
+			         x->verdicts[DR_RM_FAILED]);
+			cell(c, "r-not", b);
+		} else {
+			count_cell(c, "r-not", notrec);
+		}
+		snprintf(b, sizeof(b), "+%s",
+		         dr_rm_elapsed(m, x->rec_min, a, sizeof(a)));
+		cell(c, NULL, x->rec_min >= 0 ? b : "-");
+		snprintf(b, sizeof(b), "+%s",
+		         dr_rm_elapsed(m, x->rec_max, a, sizeof(a)));
+		cell(c, NULL, x->rec_max >= 0 ? b : "-");
+		if (m->any_rp)
+			count_cell(c, "r-missed", x->rpo_missed);
+		dr_doc_row_end(d);
+	}
+	dr_doc_table_end(d);
+}
+
+/* The colours of the grid, HTML only. */
+static void
+grid_legend(struct ctx *c)
+{
+	dr_doc_raw(c->d,
+	           "<div class=\"legend\"><span><span class=\"sw g-met\">"
+	           "</span>met its RTO</span><span><span class=\"sw "
+	           "g-norto\"></span>recovered, no RTO</span><span><span "
+	           "class=\"sw g-missed\"></span>recovered late</span><span>"
+	           "<span class=\"sw g-failed\"></span>failed</span><span>"
+	           "<span class=\"sw g-notrec\"></span>not recovered (not "
+	           "run to the end)</span></div>\n",
+	           NULL);
+}
+
 static void
 write_recovery(struct ctx *c)
 {
 	const struct dr_rm *m = c->m;
-	size_t i, j;
+	size_t i, nscoped = 0;
 	bool global = false;
 
-	dr_doc_heading(c->d, 2, NULL, NULL, "Recovery by tenant");
+	dr_doc_heading(c->d, 2, NULL, NULL, "Recovery by service");
 	if (m->ns == 0) {
 		dr_doc_p(c->d, NULL, "No services in the report.");
 		return;
@@ -775,22 +1158,31 @@ write_recovery(struct ctx *c)
 	for (i = 0; i < m->ns; i++)
 		if (m->s[i].tenant == NULL)
 			global = true;
+	for (i = 0; i < m->nsv; i++)
+		if (m->sv[i].scoped)
+			nscoped++;
 	if (global) {
 		dr_doc_heading(c->d, 3, NULL, NULL, "Global services");
 		svc_table(c, NULL);
 	}
-	for (i = 0; i < m->ns; i++) {
-		const char *tn = m->s[i].tenant;
-		if (tn == NULL)
-			continue;
-		for (j = 0; j < i; j++)
-			if (dr_rm_same(m->s[j].tenant, tn))
-				break;
-		if (j < i)
-			continue;
-		dr_doc_heading(c->d, 3, NULL, NULL, tn);
-		svc_table(c, tn);
-	}
+	if (nscoped == 0)
+		return;
+	dr_doc_heading(c->d, 3, NULL, NULL, "Tenant services");
+	write_services(c);
+
+	dr_doc_heading(c->d, 2, "by-tenant", NULL, "Recovery by tenant");
+	dr_doc_p_begin(c->d, NULL);
+	dr_doc_textf(c->d,
+	             "%zu tenant%s in priority order, one column per service: "
+	             "when it was recovered, elapsed since the run started, "
+	             "against its RTO.",
+	             m->ntn, m->ntn == 1 ? "" : "s");
+	if (m->any_rp)
+		dr_doc_text(c->d, " Data lost to the restore point below it.");
+	dr_doc_p_end(c->d);
+	if (c->html)
+		grid_legend(c);
+	write_grid(c);
 }
 
 /* ---- against the previous run ---------------------------------------- */
@@ -832,16 +1224,102 @@ recovery_cell(struct ctx *c, bool recovered, int64_t ms)
 		cell(c, NULL, ms >= 0 ? dr_rm_duration(ms, a, sizeof(a)) : "?");
 }
 
-/* Has this run a service instance that p was? */
-static bool
-prev_matched(const struct dr_rm *m, const struct dr_rm_prev *p)
+/* A row of the comparison: an instance now, and before. */
+static void
+cmp_row(struct ctx *c, const struct dr_rm_svc *s)
 {
-	size_t i;
+	const struct dr_rm_prev *p = prev_of(c->m, s);
+	int64_t delta;
+	enum cmp k = compare(c->m, s, &delta);
 
-	for (i = 0; i < m->ns; i++)
-		if (prev_of(m, &m->s[i]) == p)
-			return true;
-	return false;
+	dr_doc_row_begin(c->d);
+	cell(c, NULL, s->service);
+	cell(c, NULL, s->tenant);
+	recovery_cell(c, s->recovered, s->recovery_ms);
+	if (p)
+		recovery_cell(c, p->recovery_ms >= 0, p->recovery_ms);
+	else
+		cell(c, "r-none", DASH);
+	cmp_cell(c, k, delta);
+	dr_doc_row_end(c->d);
+}
+
+/*
+ * HTML, at scale: the comparison per service, then only the instances
+ * recovered before and not now, up to PREV_ROWS_MAX; report.md has them
+ * all.
+ */
+static void
+previous_by_service(struct ctx *c)
+{
+	static const char *const head[] = {
+	    "Service",           "Faster",       "Slower", "Same", "New",
+	    "Not recovered now", "Recovered now"};
+	static const char *const rhead[] = {"Service", "Tenant", "This run",
+	                                    "Previous", "Change"};
+	const struct dr_rm *m = c->m;
+	size_t(*k)[CMP_N] = dr_xcalloc(m->nsv + 1, sizeof(*k));
+	size_t i, v, gone = 0, lost = 0, shown = 0;
+	int64_t delta;
+
+	for (i = 0; i < m->ns; i++) {
+		enum cmp x = compare(m, &m->s[i], &delta);
+		k[m->s[i].sv][x]++;
+		if (x == CMP_NOTREC && prev_of(m, &m->s[i])->recovery_ms >= 0)
+			lost++;
+	}
+	for (i = 0; i < m->np; i++)
+		if (m->p[i].service && !m->p[i].matched)
+			gone++;
+	dr_doc_table_begin(c->d, "cmpsvc", 7, DR_DOC_THEAD);
+	dr_doc_table_head(c->d, head);
+	for (v = 0; v < m->nsv; v++) {
+		if (m->sv[v].ninst == 0)
+			continue;
+		dr_doc_row_begin(c->d);
+		cell(c, NULL, m->sv[v].name);
+		count_cell(c, "r-met", k[v][CMP_FASTER]);
+		count_cell(c, "r-missed", k[v][CMP_SLOWER]);
+		count_cell(c, NULL, k[v][CMP_SAME]);
+		count_cell(c, NULL, k[v][CMP_NEW]);
+		count_cell(c, "r-not", k[v][CMP_NOTREC]);
+		count_cell(c, "r-met", k[v][CMP_RECNOW]);
+		dr_doc_row_end(c->d);
+	}
+	dr_doc_table_end(c->d);
+	if (gone) {
+		dr_doc_p_begin(c->d, NULL);
+		dr_doc_textf(c->d,
+		             "%zu service instances of the previous %s are not "
+		             "in this one (listed in report.md).",
+		             gone, prev_word(m));
+		dr_doc_p_end(c->d);
+	}
+	if (lost) {
+		dr_doc_heading_begin(c->d, 3, NULL, NULL);
+		dr_doc_textf(c->d,
+		             "Recovered in the previous %s, not now (%zu)",
+		             prev_word(m), lost);
+		dr_doc_heading_end(c->d);
+		dr_doc_table_begin(c->d, "cmp", 5, DR_DOC_THEAD);
+		dr_doc_table_head(c->d, rhead);
+		for (i = 0; i < m->ns && shown < PREV_ROWS_MAX; i++) {
+			if (compare(m, &m->s[i], &delta) != CMP_NOTREC ||
+			    prev_of(m, &m->s[i])->recovery_ms < 0)
+				continue;
+			cmp_row(c, &m->s[i]);
+			shown++;
+		}
+		dr_doc_table_end(c->d);
+		if (shown < lost) {
+			dr_doc_p_begin(c->d, "small");
+			dr_doc_textf(c->d,
+			             "%zu more in report.md and report.json.",
+			             lost - shown);
+			dr_doc_p_end(c->d);
+		}
+	}
+	free(k);
 }
 
 static void
@@ -853,7 +1331,6 @@ write_previous(struct ctx *c)
 	struct dr_doc *d = c->d;
 	char out[64], dur[32], *title;
 	size_t i;
-	int64_t delta;
 
 	if (!m->has_prev)
 		return;
@@ -873,28 +1350,18 @@ write_previous(struct ctx *c)
 	dr_doc_p_end(d);
 	if (m->ns == 0 && m->np == 0)
 		return;
+	if (c->html && m->ns + m->np > PREV_ROWS_MAX) {
+		previous_by_service(c);
+		return;
+	}
 	dr_doc_table_begin(d, "cmp", 5, DR_DOC_THEAD);
 	dr_doc_table_head(d, head);
-	for (i = 0; i < m->ns; i++) {
-		const struct dr_rm_svc *s = &m->s[i];
-		const struct dr_rm_prev *p = prev_of(m, s);
-		enum cmp k = compare(m, s, &delta);
-
-		dr_doc_row_begin(d);
-		cell(c, NULL, s->service);
-		cell(c, NULL, s->tenant);
-		recovery_cell(c, s->recovered, s->recovery_ms);
-		if (p)
-			recovery_cell(c, p->recovery_ms >= 0, p->recovery_ms);
-		else
-			cell(c, "r-none", DASH);
-		cmp_cell(c, k, delta);
-		dr_doc_row_end(d);
-	}
+	for (i = 0; i < m->ns; i++)
+		cmp_row(c, &m->s[i]);
 	for (i = 0; i < m->np; i++) {
 		const struct dr_rm_prev *p = &m->p[i];
 
-		if (p->service == NULL || prev_matched(m, p))
+		if (p->service == NULL || p->matched)
 			continue;
 		dr_doc_row_begin(d);
 		cell(c, NULL, p->service);
@@ -1035,6 +1502,58 @@ quiet_cancel(const struct dr_rm_task *t)
 	       (t->tail == NULL || *t->tail == '\0') && t->attempts <= 0;
 }
 
+/*
+ * Many tasks cancelled before they started (a run stopped early, with a
+ * thousand tenants still to go): one row per service rather than per task;
+ * each is in the task log.
+ */
+static void
+quiet_by_service(struct ctx *c)
+{
+	static const char *const head[] = {"Service", "Tasks", "Tenants",
+	                                   "Message"};
+	const struct dr_rm *m = c->m;
+	size_t *n = dr_xcalloc(m->nsv + 1, sizeof(*n));
+	size_t *ntn = dr_xcalloc(m->nsv + 1, sizeof(*ntn));
+	const char **msg = dr_xcalloc(m->nsv + 1, sizeof(*msg));
+	size_t last = SIZE_MAX, k, v;
+	char a[32], b[32];
+
+	for (k = 0; k < m->nt; k++) {
+		const struct dr_rm_task *t = &m->t[m->order[k]];
+		const struct dr_rm_group *g = &m->g[t->group];
+
+		if (!is_failure(t) || !quiet_cancel(t))
+			continue;
+		if (n[g->sv]++ == 0)
+			msg[g->sv] = t->message;
+		if (t->group != last && g->tenant)
+			ntn[g->sv]++;
+		last = t->group;
+	}
+	dr_doc_p(c->d, NULL,
+	         c->html ? "By service; every task is in the task log."
+	                 : "By service; every task is in the timeline.");
+	dr_doc_table_begin(c->d, "cancelled", 4, DR_DOC_THEAD);
+	dr_doc_table_head(c->d, head);
+	for (v = 0; v < m->nsv; v++) {
+		if (n[v] == 0)
+			continue;
+		snprintf(a, sizeof(a), "%zu", n[v]);
+		snprintf(b, sizeof(b), "%zu", ntn[v]);
+		dr_doc_row_begin(c->d);
+		cell(c, NULL, m->sv[v].name);
+		cell(c, NULL, a);
+		cell(c, NULL, m->sv[v].scoped ? b : "global");
+		cell(c, NULL, msg[v]);
+		dr_doc_row_end(c->d);
+	}
+	dr_doc_table_end(c->d);
+	free(n);
+	free(ntn);
+	free(msg);
+}
+
 static void
 write_failures(struct ctx *c)
 {
@@ -1067,6 +1586,10 @@ write_failures(struct ctx *c)
 	dr_doc_heading_begin(d, 3, NULL, NULL);
 	dr_doc_textf(d, "Cancelled before they started (%zu)", nquiet);
 	dr_doc_heading_end(d);
+	if (nquiet > QUIET_MAX) {
+		quiet_by_service(c);
+		return;
+	}
 	dr_doc_table_begin(d, "cancelled", 3, DR_DOC_THEAD);
 	dr_doc_table_head(d, head);
 	for (k = 0; k < m->nt; k++) {
@@ -1168,10 +1691,14 @@ write_task_log(struct ctx *c)
 		dr_doc_p(d, NULL, "Times are elapsed since the run started.");
 	if (m->nt == 0)
 		dr_doc_p(d, NULL, "No tasks.");
+	else if (c->html)
+		detail_summary(c, "Every task");
 	for (k = 0; k < m->nt; k++) {
 		const struct dr_rm_task *t = &m->t[m->order[k]];
 		const struct dr_rm_group *g = &m->g[t->group];
 
+		if (c->html && !c->gshow[t->group])
+			continue;
 		if (g->tier != last_tier) {
 			if (last_tier != INT32_MIN)
 				dr_doc_table_end(d);
@@ -1185,6 +1712,8 @@ write_task_log(struct ctx *c)
 	}
 	if (last_tier != INT32_MIN)
 		dr_doc_table_end(d);
+	if (m->nt > 0)
+		dr_doc_raw(d, "</details>\n", NULL);
 	dr_doc_raw(d, "</section>\n", NULL);
 }
 
@@ -1200,8 +1729,10 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	    (fmt != DR_RENDER_MD && fmt != DR_RENDER_HTML))
 		return DR_EINVAL;
 	dr_rm_load(report, &m);
+	memset(&c, 0, sizeof(c));
 	c.m = &m;
 	c.html = fmt == DR_RENDER_HTML;
+	pick_detail(&c);
 	c.d = dr_doc_new(out, c.html ? DR_DOC_HTML : DR_DOC_MD);
 	title = dr_xasprintf("Run report: %s %s", m.plan ? m.plan : "plan",
 	                     m.run_id ? m.run_id : "");
@@ -1217,6 +1748,8 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	r = dr_doc_end(c.d);
 	dr_doc_free(c.d);
 	free(title);
+	free(c.tshow);
+	free(c.gshow);
 	dr_rm_free(&m);
 	return r;
 }

@@ -78,23 +78,40 @@ dr_rm_same(const char *a, const char *b)
 }
 
 static size_t
-group_of(struct dr_rm *m, const char *service, const char *tenant, int tier,
-         size_t *cap)
+str_hash(size_t h, const char *s)
 {
-	size_t i;
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h * 16777619u;
+}
 
-	for (i = 0; i < m->ng; i++)
-		if (m->g[i].tier == tier &&
-		    dr_rm_same(m->g[i].service, service) &&
-		    dr_rm_same(m->g[i].tenant, tenant))
-			return i;
-	dr_grow((void **)&m->g, cap, m->ng + 1, sizeof(*m->g));
+/*
+ * The group of (service, tenant, tier), added when new. slot[] (cap, a
+ * power of two above the most groups there can be) holds group indexes
+ * plus one by hash of the three: a report of 26,000 tasks is grouped in
+ * one pass instead of a search of every group per task.
+ */
+static size_t
+group_of(struct dr_rm *m, size_t *slot, size_t cap, const char *service,
+         const char *tenant, int tier, size_t *gcap)
+{
+	size_t h = str_hash(str_hash(2166136261u, service), tenant);
+
+	h = (h ^ (size_t)(unsigned)tier) & (cap - 1);
+	for (; slot[h] != 0; h = (h + 1) & (cap - 1)) {
+		const struct dr_rm_group *g = &m->g[slot[h] - 1];
+		if (g->tier == tier && dr_rm_same(g->service, service) &&
+		    dr_rm_same(g->tenant, tenant))
+			return slot[h] - 1;
+	}
+	dr_grow((void **)&m->g, gcap, m->ng + 1, sizeof(*m->g));
 	m->g[m->ng] = (struct dr_rm_group){.service = service,
 	                                   .tenant = tenant,
 	                                   .tier = tier,
 	                                   .svc = SIZE_MAX,
 	                                   .order = m->ng,
 	                                   .first = INT64_MAX};
+	slot[h] = m->ng + 1;
 	return m->ng++;
 }
 
@@ -170,9 +187,235 @@ load_previous(struct dr_rm *m, const json_t *prev)
 		const json_t *o = json_array_get(prev, i);
 
 		m->p[i] =
-		    (struct dr_rm_prev){jstr(o, "service"), jstr(o, "tenant"),
-		                        jms(o, "recovery_ms")};
+		    (struct dr_rm_prev){.service = jstr(o, "service"),
+		                        .tenant = jstr(o, "tenant"),
+		                        .recovery_ms = jms(o, "recovery_ms")};
 	}
+}
+
+/*
+ * Names to indexes: an open-addressing table over the names of the
+ * services or the tenants, so that a report of a thousand tenants is read
+ * in one pass rather than a search per instance. NULL is a name too.
+ */
+struct names {
+	const char **key;
+	size_t *val;
+	size_t cap; /* a power of two, at least twice the names */
+};
+
+static void
+names_init(struct names *nm, size_t max)
+{
+	nm->cap = 16;
+	while (nm->cap < 2 * max + 2)
+		nm->cap *= 2;
+	nm->key = dr_xcalloc(nm->cap, sizeof(*nm->key));
+	nm->val = dr_xcalloc(nm->cap, sizeof(*nm->val));
+}
+
+static void
+names_free(struct names *nm)
+{
+	free(nm->key);
+	free(nm->val);
+}
+
+/* The slot of name: its own, or the empty one where it would go. */
+static size_t
+names_slot(const struct names *nm, const char *name)
+{
+	size_t h = str_hash(2166136261u, name) & (nm->cap - 1);
+
+	while (nm->val[h] != 0 && !dr_rm_same(nm->key[h], name))
+		h = (h + 1) & (nm->cap - 1);
+	return h;
+}
+
+/* The index of name, or next (which is then name's) when it is new. */
+static size_t
+names_get(struct names *nm, const char *name, size_t next, bool *added)
+{
+	size_t h = names_slot(nm, name);
+
+	*added = nm->val[h] == 0;
+	if (*added) {
+		nm->key[h] = name;
+		nm->val[h] = next + 1;
+	}
+	return nm->val[h] - 1;
+}
+
+enum dr_rm_verdict
+dr_rm_verdict(const struct dr_rm_svc *s)
+{
+	if (!s->recovered)
+		return s->nfailed ? DR_RM_FAILED : DR_RM_NOTREC;
+	if (s->rto_ms == 0)
+		return DR_RM_NORTO;
+	return s->met ? DR_RM_MET : DR_RM_MISSED;
+}
+
+static size_t
+service_of(struct dr_rm *m, struct names *nm, const char *name, int tier)
+{
+	bool added;
+	size_t v = names_get(nm, name, m->nsv, &added);
+
+	if (added)
+		m->sv[m->nsv++] = (struct dr_rm_service){.name = name,
+		                                         .tier = tier,
+		                                         .rec_min = -1,
+		                                         .rec_max = -1,
+		                                         .first = -1,
+		                                         .last = -1};
+	return v;
+}
+
+static size_t
+tenant_of(struct dr_rm *m, struct names *nm, const char *name)
+{
+	bool added;
+	size_t k;
+
+	if (name == NULL)
+		return SIZE_MAX;
+	k = names_get(nm, name, m->ntn, &added);
+	if (added)
+		m->tn[m->ntn++] = (struct dr_rm_tenant){.name = name};
+	return k;
+}
+
+static bool
+task_failed(const struct dr_rm_task *t)
+{
+	return dr_rm_same(t->state, "failed") ||
+	       dr_rm_same(t->state, "indeterminate");
+}
+
+/*
+ * Services in group order (tier, first start), then those without tasks;
+ * tenants in the order of services[] (tier, then priority), then those
+ * with tasks only; and what became of every instance.
+ */
+static void
+load_summary(struct dr_rm *m)
+{
+	struct names svn, tnn;
+	size_t i, n = m->ng + m->ns;
+
+	names_init(&svn, n);
+	names_init(&tnn, n);
+	m->sv = dr_xcalloc(n + 1, sizeof(*m->sv));
+	m->tn = dr_xcalloc(n + 1, sizeof(*m->tn));
+	for (i = 0; i < m->ng; i++)
+		m->g[i].sv = service_of(m, &svn, m->g[i].service, m->g[i].tier);
+	for (i = 0; i < m->ns; i++) {
+		struct dr_rm_svc *s = &m->s[i];
+
+		s->sv = service_of(m, &svn, s->service, s->tier);
+		s->tn = tenant_of(m, &tnn, s->tenant);
+		if (m->sv[s->sv].rto_ms == 0)
+			m->sv[s->sv].rto_ms = s->rto_ms;
+	}
+	for (i = 0; i < m->ng; i++) {
+		m->g[i].tn = tenant_of(m, &tnn, m->g[i].tenant);
+		if (m->g[i].tenant)
+			m->sv[m->g[i].sv].scoped = true;
+	}
+	for (i = 0; i < m->nt; i++) {
+		const struct dr_rm_task *t = &m->t[i];
+		const struct dr_rm_group *g = &m->g[t->group];
+		struct dr_rm_service *v = &m->sv[g->sv];
+
+		v->ntasks++;
+		if (t->t0 >= 0 && (v->first < 0 || t->t0 < v->first))
+			v->first = t->t0;
+		if (t->t1 > v->last)
+			v->last = t->t1;
+		if (g->svc != SIZE_MAX && task_failed(t))
+			m->s[g->svc].nfailed++;
+	}
+	m->grid = dr_xcalloc(m->ntn * m->nsv + 1, sizeof(*m->grid));
+	for (i = 0; i < m->ntn * m->nsv; i++)
+		m->grid[i] = SIZE_MAX;
+	for (i = 0; i < m->ns; i++) {
+		const struct dr_rm_svc *s = &m->s[i];
+		struct dr_rm_service *v = &m->sv[s->sv];
+		enum dr_rm_verdict vd = dr_rm_verdict(s);
+
+		v->ninst++;
+		v->verdicts[vd]++;
+		if (s->has_rp && s->rpo_ms && !s->rpo_met)
+			v->rpo_missed++;
+		if (s->recovered && s->recovery_ms >= 0) {
+			if (v->rec_min < 0 || s->recovery_ms < v->rec_min)
+				v->rec_min = s->recovery_ms;
+			if (s->recovery_ms > v->rec_max)
+				v->rec_max = s->recovery_ms;
+		}
+		if (s->tn == SIZE_MAX)
+			continue;
+		v->scoped = true;
+		m->tn[s->tn].verdicts[vd]++;
+		if (m->grid[s->tn * m->nsv + s->sv] == SIZE_MAX)
+			m->grid[s->tn * m->nsv + s->sv] = i;
+	}
+	names_free(&svn);
+	names_free(&tnn);
+}
+
+/*
+ * Each service instance's in the previous run (by service and tenant, the
+ * first of a name), by hash: a search per instance is quadratic in the
+ * tenants.
+ */
+static void
+link_previous(struct dr_rm *m)
+{
+	size_t cap = 16, i, *slot;
+
+	for (i = 0; i < m->ns; i++)
+		m->s[i].prev = SIZE_MAX;
+	if (m->np == 0)
+		return;
+	while (cap < 2 * m->np + 2)
+		cap *= 2;
+	slot = dr_xcalloc(cap, sizeof(*slot));
+	for (i = 0; i < m->np; i++) {
+		const struct dr_rm_prev *p = &m->p[i];
+		size_t h =
+		    str_hash(str_hash(2166136261u, p->service), p->tenant) &
+		    (cap - 1);
+
+		if (p->service == NULL)
+			continue;
+		while (slot[h] != 0 &&
+		       !(dr_rm_same(m->p[slot[h] - 1].service, p->service) &&
+		         dr_rm_same(m->p[slot[h] - 1].tenant, p->tenant)))
+			h = (h + 1) & (cap - 1);
+		if (slot[h] == 0)
+			slot[h] = i + 1;
+	}
+	for (i = 0; i < m->ns; i++) {
+		struct dr_rm_svc *s = &m->s[i];
+		size_t h =
+		    str_hash(str_hash(2166136261u, s->service), s->tenant) &
+		    (cap - 1);
+
+		if (s->service == NULL)
+			continue;
+		for (; slot[h] != 0; h = (h + 1) & (cap - 1)) {
+			struct dr_rm_prev *p = &m->p[slot[h] - 1];
+			if (dr_rm_same(p->service, s->service) &&
+			    dr_rm_same(p->tenant, s->tenant)) {
+				s->prev = slot[h] - 1;
+				p->matched = true;
+				break;
+			}
+		}
+	}
+	free(slot);
 }
 
 /* "milan, rome" from an array of names, or a name. */
@@ -284,7 +527,7 @@ dr_rm_load(const json_t *rep, struct dr_rm *m)
 {
 	const json_t *tasks = json_object_get(rep, "tasks");
 	const json_t *svcs = json_object_get(rep, "services");
-	size_t i, gcap = 0, *remap;
+	size_t i, gcap = 0, *remap, *slot, scap = 16;
 	struct ord *ord;
 	long long n;
 	int64_t end = 0;
@@ -325,22 +568,28 @@ dr_rm_load(const json_t *rep, struct dr_rm *m)
 	for (i = 0; i < m->ns; i++)
 		load_svc(m, json_array_get(svcs, i), &m->s[i]);
 	load_previous(m, json_object_get(rep, "previous"));
+	link_previous(m);
 
 	/* Groups: service instances in services[] order, then strays. */
+	while (scap < 2 * (m->ns + m->nt) + 2)
+		scap *= 2;
+	slot = dr_xcalloc(scap, sizeof(*slot));
 	for (i = 0; i < m->ns; i++) {
-		size_t k = group_of(m, m->s[i].service, m->s[i].tenant,
-		                    m->s[i].tier, &gcap);
+		size_t k = group_of(m, slot, scap, m->s[i].service,
+		                    m->s[i].tenant, m->s[i].tier, &gcap);
 		m->g[k].svc = i;
 	}
 	for (i = 0; i < m->nt; i++) {
 		struct dr_rm_task *t = &m->t[i];
-		size_t k = group_of(m, t->service, t->tenant, t->tier, &gcap);
+		size_t k = group_of(m, slot, scap, t->service, t->tenant,
+		                    t->tier, &gcap);
 
 		t->group = k;
 		m->g[k].ntasks++;
 		if (t->t0 >= 0 && t->t0 < m->g[k].first)
 			m->g[k].first = t->t0;
 	}
+	free(slot);
 	/* Drop service instances without tasks, sort, and renumber. */
 	for (i = 0; i < m->ng; i++)
 		if (m->g[i].ntasks == 0)
@@ -365,6 +614,7 @@ dr_rm_load(const json_t *rep, struct dr_rm *m)
 	for (i = 0; i < m->nt; i++)
 		m->order[i] = ord[i].idx;
 	free(ord);
+	load_summary(m);
 }
 
 void
@@ -375,6 +625,9 @@ dr_rm_free(struct dr_rm *m)
 	free(m->s);
 	free(m->g);
 	free(m->order);
+	free(m->sv);
+	free(m->tn);
+	free(m->grid);
 	free(m->p);
 	memset(m, 0, sizeof(*m));
 }

@@ -222,6 +222,13 @@ count(const char *hay, const char *needle)
 	return n;
 }
 
+/* The per-task detail of the timeline: its collapsible section. */
+static const char *
+detail(const char *html)
+{
+	return find(html, "<details class=\"detail\"");
+}
+
 /* The numeric attribute name="..." of the element starting at elem. */
 static double
 attr(const char *elem, const char *name)
@@ -342,42 +349,69 @@ test_summary(void **state)
 }
 
 static void
-test_tenant_tables(void **state)
+test_grid(void **state)
 {
 	struct fixture *fx = *state;
 	const char *doc[] = {fx->md, fx->html};
-	const char *g, *b, *l, *f;
+	const char *g, *ts, *b, *l, *f;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		const char *rec = find(doc[i], "Recovery by tenant");
+		const char *rec = find(doc[i], "Recovery by service");
 		g = find(rec, "Global services");
-		b = find(rec, "comune-brescia");
-		l = find(rec, "comune-lodi");
+		ts = find(rec, "Tenant services");
+		b = find(find(rec, "Recovery by tenant"), "comune-brescia");
+		l = find(b, "comune-lodi");
 		f = find(rec, "Failures");
-		assert_true(g < b && b < l && l < f);
+		assert_true(g < ts && ts < b && b < l && l < f);
 	}
-	/* One table per tenant: service, tier, recovered at, RTO, met. */
-	find(fx->md, "| Service | Tier | Recovered at | RTO | Met |");
+	/* the global services: one row each, as before */
 	g = find(fx->md, "### Global services");
+	find(g, "| Service | Tier | Recovered at | RTO | Met |");
 	find(g, "| fence | 0 | +01:00 (10:01:00 UTC) | - | recovered (no "
 	        "RTO) |");
-	b = find(fx->md, "### comune-brescia");
-	find(b, "| payroll | 1 | +05:00 (10:05:00 UTC) | 4m | MISSED (1m00s "
-	        "late) |");
-	find(b, "| einvoicing | 2 | - | 30m | NOT RECOVERED |");
-	find(b, "| website | 2 | +10:00 (10:10:00 UTC) | 1h | met (50m00s to "
-	        "spare) |");
-	l = find(fx->md, "### comune-lodi");
-	find(l, "| payroll | 1 | - | 4m | NOT RECOVERED |");
-	find(l, "| website | 2 | - | 1h | NOT RECOVERED |");
-	/* Global services only in their own table. */
-	assert_true(strstr(b, "| fence |") > l);
+	/* the tenant services, each over its tenants */
+	ts = find(fx->md, "### Tenant services");
+	find(ts, "| Service | Tier | RTO | Tenants | Met | Missed | Not "
+	         "recovered | First recovered | Last recovered |");
+	find(ts, "| payroll | 1 | 4m | 2 | 0 | 1 | 1 (1 failed) | +05:00 | "
+	         "+05:00 |");
+	find(ts, "| einvoicing | 2 | 30m | 1 | 0 | 0 | 1 (1 failed) | - | - "
+	         "|");
+	find(ts, "| website | 2 | 1h | 2 | 1 | 0 | 1 | +10:00 | +10:00 |");
+	assert_true(strstr(ts, "| fence |") >
+	            find(ts, "## Recovery by tenant"));
 
-	b = find(fx->html, "<h3>comune-brescia</h3>");
-	find(b, "<td class=\"r-missed\">MISSED (1m00s late)</td>");
-	find(b, "<td class=\"r-met\">met (50m00s to spare)</td>");
-	find(b, "<td class=\"r-not\">NOT RECOVERED</td>");
+	/* the grid: a row per tenant, a column per tenant service, in tier
+	 * order; what the tenant tables said, one cell each */
+	g = find(fx->md, "## Recovery by tenant");
+	find(g, "2 tenants in priority order");
+	find(g, "| Tenant | payroll (RTO 4m) | einvoicing (RTO 30m) | website "
+	        "(RTO 1h) |");
+	find(g, "| comune-brescia | +05:00 MISSED (1m00s late) | FAILED | "
+	        "+10:00 met (50m00s to spare) |");
+	find(g, "| comune-lodi | FAILED | \xe2\x80\x94 | NOT RECOVERED |");
+
+	g = find(fx->html, "<h2 id=\"by-tenant\">Recovery by tenant</h2>");
+	find(g, "<span class=\"sw g-missed\"></span>recovered late");
+	b = find(g, "<div class=\"gridblock\">\n<table class=\"grid\">");
+	find(b, "<th>Tenant</th><th>payroll (RTO 4m)</th><th>einvoicing "
+	        "(RTO 30m)</th><th>website (RTO 1h)</th>");
+	find(b, "<tr><td class=\"gt\">comune-brescia</td><td "
+	        "class=\"g-missed\">+05:00 late</td><td "
+	        "class=\"g-failed\">FAILED</td><td class=\"g-met\">+10:00"
+	        "</td></tr>");
+	find(b, "<tr><td class=\"gt\">comune-lodi</td><td "
+	        "class=\"g-failed\">FAILED</td><td class=\"g-none\">"
+	        "\xe2\x80\x94</td><td class=\"g-notrec\">not recovered"
+	        "</td></tr>");
+	/* two tenants: one table */
+	assert_int_equal(count(fx->html, "<table class=\"grid\">"), 1);
+	absent(fx->html, "<h3>comune-brescia</h3>");
+	ts = find(fx->html, "<table class=\"bysvc\">");
+	find(ts, "<td>payroll</td><td>1</td><td>4m</td><td>2</td><td>0</td>"
+	         "<td class=\"r-missed\">1</td><td class=\"r-not\">1 (1 "
+	         "failed)</td>");
 }
 
 static void
@@ -449,8 +483,9 @@ test_self_contained(void **state)
 	absent(fx->html, "<link");
 	absent(fx->html, "<img");
 	absent(fx->html, "<script");
-	assert_int_equal(count(fx->html, "<svg"), 1);
-	assert_int_equal(count(fx->html, "</svg>"), 1);
+	/* per service, then per task */
+	assert_int_equal(count(fx->html, "<svg"), 2);
+	assert_int_equal(count(fx->html, "</svg>"), 2);
 	absent(fx->md, "<svg");
 	find(fx->md, "## Timeline");
 }
@@ -459,7 +494,7 @@ static void
 test_timeline_bars(void **state)
 {
 	struct fixture *fx = *state;
-	const char *svg = find(fx->html, "<svg");
+	const char *svg = find(detail(fx->html), "<svg");
 	const char *f, *pb, *pl, *wb, *ei, *tick0, *tick5;
 	double x0, w1, span_w;
 
@@ -507,11 +542,76 @@ test_timeline_bars(void **state)
 	         "torino/to-db1: restore: exit 3 &lt;script&gt;");
 }
 
+/* The first <svg> of html, up to its end, as a string of its own. */
+static char *
+first_svg(const char *html)
+{
+	const char *p = find(html, "<svg"), *q = find(p, "</svg>");
+
+	return strndup(p, (size_t)(q - p) + 6);
+}
+
+/* Per service: one bar each, from the first task's start to the last
+ * one's end, in the colour of the worst, a tick per failed task. */
+static void
+test_timeline_services(void **state)
+{
+	struct fixture *fx = *state;
+	char *svg = first_svg(find(fx->html, "<section class=\"timeline\">"));
+	const char *f, *p, *e, *w, *tick0, *mark;
+	double x0, w1;
+	char pat[64];
+
+	find(svg, "Timeline of run 20261122T100000Z-pa-recovery-7c1e, per "
+	          "service</title>");
+	assert_int_equal(count(svg, "<rect class=\"bar "), 4);
+	f = find(svg, "<rect class=\"bar s-succeeded\" data-service=\"fence\"");
+	p = find(svg, "<rect class=\"bar s-failed\" data-service=\"payroll\"");
+	e = find(svg,
+	         "<rect class=\"bar s-failed\" data-service=\"einvoicing\"");
+	w = find(svg,
+	         "<rect class=\"bar s-cancelled\" data-service=\"website\"");
+	tick0 = label(svg, ">00:00</text>");
+	x0 = attr(tick0, "x");
+	w1 = attr(f, "width");
+	near(attr(f, "x"), x0, "fence x");
+	near(attr(p, "x"), x0 + w1, "payroll x");
+	near(attr(p, "width"), 4 * w1, "payroll width");
+	near(attr(e, "x"), x0 + 5 * w1, "einvoicing x");
+	near(attr(e, "width"), 2 * w1, "einvoicing width");
+	near(attr(w, "width"), 5 * w1, "website width");
+	/* payroll lodi failed at 3m, einvoicing brescia at 7m */
+	assert_int_equal(count(svg, "<line class=\"failm\""), 2);
+	mark = find(svg, "<line class=\"failm\"");
+	near(attr(mark, "x1"), x0 + 3 * w1, "payroll failure");
+	near(attr(find(mark + 1, "<line class=\"failm\""), "x1"), x0 + 7 * w1,
+	     "einvoicing failure");
+	/* labels and tooltips */
+	find(svg, "<text class=\"svcl bad\"");
+	find(svg, ">payroll<title>payroll</title>");
+	find(svg, ">2 tenants, 3 tasks</text>");
+	find(svg, ">global, 1 task</text>");
+	find(p, "<title>payroll\ntier 1, RTO 4m\n2 tenants: 1 missed their "
+	        "RTO, 1 failed\n3 tasks, 1 failed\n+01:00 \xe2\x86\x92 "
+	        "+05:00\nlast recovered +05:00</title>");
+	find(svg, ">Tier 2 \xc2\xb7 einvoicing, website<");
+	/* the deadlines, as per task */
+	assert_int_equal(count(svg, "<g class=\"rtog\""), 3);
+	snprintf(pat, sizeof(pat), "%s", "after the run, not to scale");
+	find(svg, pat);
+	/* a small run: the detail shows all and is open, so it prints */
+	find(fx->html, "<details class=\"detail\" open><summary><b>Per "
+	               "task</b>: all 7 tasks</summary>");
+	find(fx->html, "<details class=\"detail\" open><summary><b>Every "
+	               "task</b>: all 7 tasks</summary>");
+	free(svg);
+}
+
 static void
 test_timeline_labels(void **state)
 {
 	struct fixture *fx = *state;
-	const char *svg = find(fx->html, "<svg");
+	const char *svg = find(detail(fx->html), "<svg");
 	const char *t0, *t1, *t2, *pb, *pl;
 
 	/* rows grouped by tier, then service and tenant, top to bottom */
@@ -547,7 +647,7 @@ static void
 test_rto_markers(void **state)
 {
 	struct fixture *fx = *state;
-	const char *svg = find(fx->html, "<svg");
+	const char *svg = find(detail(fx->html), "<svg");
 	const char *p, *f, *tick0, *line;
 	double x0, w1;
 
@@ -677,8 +777,8 @@ test_long_run(void **state)
 	                      "duration_ms", (json_int_t)(60 * MIN));
 	json_t *tasks = json_array(), *svcs = json_array();
 	const char *steps[] = {"fetch", "restore", "verify", "healthy"};
-	char *html;
-	const char *p, *q;
+	char *html, *md;
+	const char *p, *q, *d;
 	size_t i, j, parts;
 
 	(void)state;
@@ -702,14 +802,28 @@ test_long_run(void **state)
 	json_object_set_new(r, "tasks", tasks);
 	json_object_set_new(r, "services", svcs);
 	html = render(r, DR_RENDER_HTML);
-	assert_int_equal(count(html, "<rect class=\"bar "), 160);
-	parts = count(html, "<svg");
-	assert_true(parts >= 3);
-	assert_int_equal(count(html, "<g class=\"rtog\""), parts);
-	assert_int_equal(count(html, " (continued)<"), parts - 1);
+	/* per service: one bar for the 40 tenants */
+	find(html, "data-service=\"payroll\" x=");
+	find(html, ">40 tenants, 160 tasks</text>");
+	/* per task: 20 of the 40 tenants, those late first (8 to 39, in
+	 * priority order), in a section closed by default */
+	d = find(html, "<details class=\"detail\"><summary><b>Per task</b>: "
+	               "the 80 tasks of the global services and of 20 of the "
+	               "40 tenants (failed, not recovered, late, then by "
+	               "priority); 20 tenants and 80 tasks left out, all in "
+	               "report.md and report.json</summary>");
+	find(d, ">payroll \xc2\xb7 comune-08<");
+	find(d, ">payroll \xc2\xb7 comune-27<");
+	absent(d, ">payroll \xc2\xb7 comune-07<");
+	absent(d, ">payroll \xc2\xb7 comune-28<");
+	assert_int_equal(count(d, "<rect class=\"bar "), 80);
+	parts = count(d, "<svg");
+	assert_true(parts >= 2);
+	assert_int_equal(count(d, "<g class=\"rtog\""), parts);
+	assert_int_equal(count(d, " (continued)<"), parts - 1);
 	/* no service instance is split between two parts, and every part
 	 * fits an A4 landscape page (1300 wide, at most ~900 high) */
-	for (p = strstr(html, "<svg"); p; p = q) {
+	for (p = strstr(d, "<svg"); p; p = q) {
 		const char *vb = strstr(p, "viewBox=\"0 0 1300 ");
 		const char *end = strstr(p, "</svg>");
 		assert_non_null(vb);
@@ -723,6 +837,14 @@ test_long_run(void **state)
 			assert_true(lbl && bar1 && lbl < bar1);
 		}
 	}
+	/* the HTML task log has the same tenants; the Markdown has all */
+	d = find(html, "<section class=\"log\">");
+	find(d, "<td>comune-08</td>");
+	absent(d, "<td>comune-07</td>");
+	md = render(r, DR_RENDER_MD);
+	find(find(md, "## Timeline"), "| payroll | comune-07 |");
+	assert_int_equal(count(md, "| succeeded | 1 |"), 160);
+	free(md);
 	free(html);
 	json_decref(r);
 }
@@ -744,7 +866,13 @@ test_lab_fixture(void **state)
 	md = render(r, DR_RENDER_MD);
 	find(html, ">SUCCEEDED</div>");
 	find(html, "milan, rome \xe2\x86\x92 torino");
+	/* per service: 7 bars; per task, open (83 tasks): 80 bars */
 	svg = find(html, "<svg");
+	assert_int_equal(count(svg, "<rect class=\"bar ") -
+	                     count(detail(html), "<rect class=\"bar "),
+	                 7);
+	svg = find(detail(html), "<svg");
+	find(html, "<details class=\"detail\" open>");
 	assert_int_equal(count(svg, "<rect class=\"bar "), 80);
 	assert_int_equal(count(svg, "<rect class=\"bar s-succeeded\""), 80);
 	/* 80 rows print on two pages: one SVG each, cut between service
@@ -758,8 +886,12 @@ test_lab_fixture(void **state)
 	find(svg, ">Tier 5 \xc2\xb7 website<");
 	find(md, "**Services against RTO** (17): 15 met, 0 missed, 0 not "
 	         "recovered, 2 recovered without an RTO");
-	find(md, "### comune-bergamo");
-	find(md, "| payroll | 1 | +00:03.1 (10:43:03 UTC) | 10m | met");
+	find(md, "| Tenant | payroll (RTO 10m) | anagrafe (RTO 15m) | "
+	         "einvoicing (RTO 20m) | preservation (RTO 30m) | website (RTO "
+	         "1h) |");
+	find(md, "| comune-bergamo | +00:03.1 met (9m56s to spare) |");
+	find(md, "| payroll | 1 | 10m | 3 | 3 | 0 | 0 | +00:02.6 | +00:03.1 "
+	         "|");
 	find(md, "No task failed or was cancelled.");
 	absent(html, " href=");
 	absent(html, " src=");
@@ -874,7 +1006,7 @@ test_restore_points(void **state)
 {
 	json_t *r = restore_run("drill");
 	char *md = render(r, DR_RENDER_MD), *html = render(r, DR_RENDER_HTML);
-	const char *b, *l, *f;
+	const char *g, *f;
 
 	(void)state;
 	/* the incident in the header */
@@ -883,33 +1015,37 @@ test_restore_points(void **state)
 	find(html, "<b>Incident declared / restore points before:</b> "
 	           "2026-11-22 09:30:00 UTC");
 
-	/* data lost against the RPO, per tenant */
-	find(md,
-	     "| Service | Tier | Recovered at | RTO | Met | Data lost | RPO "
-	     "|");
-	b = find(md, "### comune-brescia");
-	l = find(md, "### comune-lodi");
-	find(b, "| payroll | 1 | +05:00 (10:05:00 UTC) | 8m | met (3m00s to "
-	        "spare) | 1d 12h (backup 2026-11-20 21:30:00 UTC) | 2d: met |");
-	find(b, "| anagrafe | 1 | +03:00 (10:03:00 UTC) | 8m | met (5m00s to "
-	        "spare) | 2d 6h (backup 2026-11-20 03:30:00 UTC) | 1d: MISSED "
-	        "(1d 6h over) |");
-	find(b, "| website | 2 | +04:00 (10:04:00 UTC) | 1h | met (56m00s to "
-	        "spare) | \xe2\x80\x94 | \xe2\x80\x94 |");
-	find(l, "| protocollo | 1 | - | 8m | NOT RECOVERED | 7h 30m (backup "
-	        "2026-11-21 02:00:00 UTC) | no RPO |");
+	/* data lost against the RPO, per tenant and service */
+	g = find(md, "## Recovery by tenant");
+	find(g, "Data lost to the restore point below it.");
+	find(g, "| Tenant | payroll (RTO 8m) | anagrafe (RTO 8m) | protocollo "
+	        "(RTO 8m) | website (RTO 1h) |");
+	find(g, "| comune-brescia | +05:00 met (3m00s to spare) \xc2\xb7 lost "
+	        "1d 12h (backup 2026-11-20 21:30:00 UTC), RPO 2d: met | +03:00 "
+	        "met (5m00s to spare) \xc2\xb7 lost 2d 6h (backup 2026-11-20 "
+	        "03:30:00 UTC), RPO 1d: MISSED (1d 6h over) | \xe2\x80\x94 | "
+	        "+04:00 met (56m00s to spare) |");
+	find(g, "| comune-lodi | \xe2\x80\x94 | \xe2\x80\x94 | FAILED "
+	        "\xc2\xb7 lost 7h 30m (backup 2026-11-21 02:00:00 UTC), no RPO "
+	        "| \xe2\x80\x94 |");
+	find(md, "| Service | Tier | RTO | Tenants | Met | Missed | Not "
+	         "recovered | First recovered | Last recovered | Missed RPO |");
+	find(md, "| anagrafe | 1 | 8m | 1 | 1 | 0 | 0 | +03:00 | +03:00 | 1 |");
 	find(find(md, "### Global services"),
 	     "| fence | 0 | +01:00 (10:01:00 UTC) | - | recovered (no RTO) | "
 	     "\xe2\x80\x94 | \xe2\x80\x94 |");
 	find(md, "- **Restored from restore points** (3): 1 missed their RPO");
 
 	find(html, "<table class=\"svc rp\">");
-	b = find(html, "<h3>comune-brescia</h3>");
-	find(b, "<td>1d 12h<br><span class=\"small\">backup 2026-11-20 "
-	        "21:30:00 UTC</span></td><td class=\"r-met\">2d: met</td>");
-	find(b, "<td class=\"r-missed\">1d: MISSED (1d 6h over)</td>");
-	find(b, "<td class=\"r-none\">\xe2\x80\x94</td><td "
-	        "class=\"r-none\">\xe2\x80\x94</td></tr>");
+	g = find(html, "<table class=\"grid\">");
+	find(g, "<td class=\"g-met\">+05:00<br><span class=\"small\">lost "
+	        "1d 12h</span></td><td class=\"g-met\">+03:00<br><span "
+	        "class=\"small r-missed\">lost 2d 6h &gt; RPO</span></td>");
+	find(g, "<td class=\"g-failed\">FAILED<br><span class=\"small\">lost "
+	        "7h 30m</span></td>");
+	find(html, "<td>anagrafe</td><td>1</td><td>8m</td><td>1</td><td "
+	           "class=\"r-met\">1</td><td>0</td><td>0</td><td>+03:00</td>"
+	           "<td>+03:00</td><td class=\"r-missed\">1</td>");
 	find(html, "<div class=\"n\">1</div><div class=\"l\">missed their "
 	           "RPO");
 
@@ -1011,13 +1147,14 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 	    cmocka_unit_test(test_outcomes),
 	    cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tenant_tables, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_grid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_self_contained, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeline_bars, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_timeline_services, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_timeline_labels, setup,
 	                                    teardown),
