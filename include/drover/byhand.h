@@ -6,12 +6,16 @@
  *
  * Every word that is not the program's own is a literal shell word or is
  * single-quoted. A command to run on a host is quoted once more for the
- * ssh line, so that it arrives as it was written. Strings only: the caller
- * puts them in a document.
+ * ssh line, so that it arrives as it was written: in single quotes, or in
+ * double quotes when it holds a single quote and nothing that double
+ * quotes expand. Every ssh and scp line names the plan's key (-i) and its
+ * known_hosts file with strict checking. Strings only: the caller puts
+ * them in a document.
  */
 #ifndef DROVER_BYHAND_H
 #define DROVER_BYHAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "drover/graph.h"
@@ -36,13 +40,23 @@ const char *dr_byhand_user(const struct dr_plan *p, const struct dr_host *h);
 /* "site/host", as people name a host. Caller frees. */
 char *dr_byhand_label(const struct dr_host *h);
 
-/* "ssh -p PORT USER@ADDRESS": a login to h. Caller frees. */
+/*
+ * "ssh -i KEY -o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes
+ * -p PORT USER@ADDRESS": a login to h (-i and -o when the plan gives a key
+ * and a known_hosts file). Caller frees.
+ */
 char *dr_byhand_login(const struct dr_plan *p, const struct dr_host *h);
 
 /*
- * "ssh -p PORT USER@ADDRESS 'CMD'" and, when input is not NULL,
- * " < INPUT" (a local file for the command's standard input). Caller
- * frees.
+ * Whether cmd reads well as the last word of an ssh line: one line, and
+ * quotable without '\'' (see above). Otherwise log in and paste it.
+ */
+bool dr_byhand_fits_line(const char *cmd);
+
+/*
+ * The login of dr_byhand_login(), then " 'CMD'" and, when input is not
+ * NULL, " < INPUT" (a local file for the command's standard input).
+ * Caller frees.
  */
 char *dr_byhand_ssh(const struct dr_plan *p, const struct dr_host *h,
                     const char *cmd, const char *input);
@@ -58,12 +72,14 @@ struct dr_byhand_step {
 
 /*
  * The instructions of the copy task t: fetch the file from its source
- * host (when it has one), check its sha256 (the digest the plan gives, or
- * the manifest beside the file), send it to the destination and check it
- * there (or keep it on the workstation). Fills out and returns how many;
- * free them with dr_byhand_clear().
+ * host (when it has one) into the workstation directory dir (a tenant's
+ * own, made first; NULL: the current one), check its sha256 (the digest
+ * the plan gives, or the manifest beside the file), send it to the
+ * destination and check it there (or keep it on the workstation). Fills
+ * out and returns how many; free them with dr_byhand_clear().
  */
 size_t dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
+                      const char *dir,
                       struct dr_byhand_step out[DR_BYHAND_MAX]);
 
 /* Frees the n instructions of s. */

@@ -88,7 +88,8 @@ int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
  * option (cmd.c: f --from, t --to, d --drill, O --only, n --dry-run, y --yes,
  * A --auto-approve, j --json, M --metrics, I --incident-at, S
  * --take-stale-lock, P --plan-changed, D --assume-done, R --rerun, X
- * --rerun-indeterminate, m --mode, F --format, o --output, k --known-hosts;
+ * --rerun-indeterminate, m --mode, F --format, o --output, k --known-hosts, W
+ * --follow, r --remaining;
  * --help always), then exactly one operand (PLAN or RUN).
  */
 struct dr_cmd_args {

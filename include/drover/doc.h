@@ -121,6 +121,12 @@ void dr_doc_note_end(struct dr_doc *d);
  * and a command reads as one on paper. */
 #define DR_DOC_PRE_LINES 0x1u
 
+/* With dr_doc_pre_begin(): HTML, each word (between spaces) of at most 40
+ * bytes that holds a hyphen is one box (<span class="w">), so that the
+ * stylesheet can keep it whole: a command line then breaks at spaces, never
+ * after the hyphen of an option. */
+#define DR_DOC_PRE_WORDS 0x2u
+
 /*
  * A preformatted block: HTML, <pre> of class cls (may be NULL); Markdown,
  * a fenced code block with the info string lang ("sh", "text"). s is all
@@ -208,6 +214,14 @@ void dr_doc_span_end(struct dr_doc *d);
 
 /* An empty box to tick by hand: HTML "\u2610", Markdown "[ ]". */
 void dr_doc_checkbox(struct dr_doc *d);
+
+/*
+ * A link to the anchor id of this document (a heading's id), of class cls
+ * (may be NULL), around what the calls up to dr_doc_link_end() write: HTML
+ * <a href="#ID">; Markdown writes the content alone. id and cls are markup.
+ */
+void dr_doc_link_begin(struct dr_doc *d, const char *id, const char *cls);
+void dr_doc_link_end(struct dr_doc *d);
 
 /*
  * Markup only one format has, where no call above says it: html in an

@@ -131,6 +131,8 @@ struct dr_secret {
 	const char *name;
 	const char *env;  /* environment variable, or NULL */
 	const char *file; /* path to a file of mode 0600 or stricter, or NULL */
+	const char *hint; /* where a person gets the value (free text, for
+	                     the runbook), or NULL */
 	int line;
 };
 

@@ -1,6 +1,8 @@
 /*
- * cmd-runbook.c: drover runbook PLAN --from S[,S] --to S [--format md|html]
- * [--known-hosts FILE] [-o FILE] [--drill]: the printable runbook.
+ * cmd-runbook.c: drover runbook PLAN --from S[,S] --to S
+ * [--format md|html|pdf] [--known-hosts FILE] [-o FILE] [--drill]
+ * [--only NAME]... [--remaining RUN]: the printable runbook, of the whole
+ * plan, of some services or tenants, or of what a run has not done yet.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,9 @@
 #include "drover/common.h"
 #include "drover/graph.h"
 #include "drover/plan.h"
+#include "drover/records.h"
 #include "drover/runbook.h"
+#include "drover/runs.h"
 
 static bool
 ends_with(const char *s, const char *suffix)
@@ -75,7 +79,7 @@ plan_known_hosts(const struct dr_plan *p)
 /* What runbook's own options say. */
 struct runbook_args {
 	struct dr_runbook_opts o;
-	const char *output, *known_hosts;
+	const char *output, *known_hosts, *remaining;
 	bool format_set;
 };
 
@@ -86,6 +90,8 @@ runbook_opt(int c, const char *arg, void *ctx)
 
 	if (c == 'k') {
 		ra->known_hosts = arg;
+	} else if (c == 'r') {
+		ra->remaining = arg;
 	} else if (c == 'o') {
 		ra->output = arg;
 	} else if (c != 'F') {
@@ -94,13 +100,116 @@ runbook_opt(int c, const char *arg, void *ctx)
 		ra->o.format = DR_RUNBOOK_MD;
 	} else if (strcmp(arg, "html") == 0) {
 		ra->o.format = DR_RUNBOOK_HTML;
+	} else if (strcmp(arg, "pdf") == 0) {
+		ra->o.format = DR_RUNBOOK_PDF;
 	} else {
-		fprintf(stderr, "drover: --format: \"%s\" is not md or html\n",
+		fprintf(stderr,
+		        "drover: --format: \"%s\" is not md, html or pdf\n",
 		        arg);
 		return DR_EXIT_USAGE;
 	}
 	ra->format_set = ra->format_set || c == 'F';
 	return 0;
+}
+
+/* What --remaining RUN needs: the run read back and its tasks by key. */
+struct remaining {
+	char *sdir, *run_dir;
+	struct dr_rs_run rs;
+	bool loaded;
+	const struct dr_rs_task **by_key; /* sorted by key */
+	bool *done;                       /* per task of the graph */
+};
+
+static int
+by_key_cmp(const void *a, const void *b)
+{
+	const struct dr_rs_task *const *x = a, *const *y = b;
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/*
+ * Reads run id's journal and takes from it what the command line leaves
+ * out: the direction, the mode, --only. Returns 0 or an exit status after
+ * saying why.
+ */
+static int
+remaining_load(struct remaining *rm, const char *id, struct dr_cmd_dir *dir)
+{
+	char *why = NULL;
+	size_t i;
+	int r;
+
+	rm->sdir = dr_state_dir();
+	r = dr_cmd_open_run(rm->sdir, id, &rm->run_dir, &rm->rs, &why);
+	if (r == DR_ENOTFOUND)
+		return DR_EXIT_FAIL;
+	rm->loaded = true;
+	if (r != 0) {
+		fprintf(stderr, "drover: runbook: --remaining %s: %s\n", id,
+		        why ? why : dr_strerror(r));
+		free(why);
+		return DR_EXIT_FAIL;
+	}
+	if (dir->nfrom == 0) {
+		for (i = 0; i < rm->rs.nfrom && i < DR_CMD_MAXFROM; i++)
+			dir->from[i] = rm->rs.from[i];
+		dir->nfrom = i;
+	}
+	if (dir->to == NULL)
+		dir->to = rm->rs.to;
+	if (rm->rs.mode && strcmp(rm->rs.mode, "drill") == 0)
+		dir->drill = true;
+	if (dir->nonly == 0)
+		for (i = 0; i < rm->rs.nonly && i < DR_NELEM(dir->only); i++)
+			dir->only[dir->nonly++] = rm->rs.only[i];
+	rm->by_key = dr_xmalloc(sizeof(*rm->by_key) *
+	                        (rm->rs.ntasks ? rm->rs.ntasks : 1));
+	for (i = 0; i < rm->rs.ntasks; i++)
+		rm->by_key[i] = &rm->rs.tasks[i];
+	qsort(rm->by_key, rm->rs.ntasks, sizeof(*rm->by_key), by_key_cmp);
+	return 0;
+}
+
+/* Marks the tasks of g that the run finished; says how many. */
+static void
+remaining_mark(struct remaining *rm, const struct dr_graph *g,
+               const struct dr_plan *plan, const char *id)
+{
+	size_t i, n = 0;
+
+	if (rm->rs.plan_sha256 && strcmp(rm->rs.plan_sha256, plan->sha256) != 0)
+		fprintf(stderr,
+		        "drover: runbook: the plan changed since run %s (its "
+		        "sha256 was %.12s...): its tasks are matched by name\n",
+		        id, rm->rs.plan_sha256);
+	rm->done = dr_xcalloc(g->ntasks ? g->ntasks : 1, sizeof(bool));
+	for (i = 0; i < g->ntasks; i++) {
+		struct dr_rs_task k = {.key = g->tasks[i].key};
+		const struct dr_rs_task *kp = &k, *const * f;
+
+		f = bsearch(&kp, rm->by_key, rm->rs.ntasks, sizeof(*rm->by_key),
+		            by_key_cmp);
+		if (f && (*f)->state == DR_TS_SUCCEEDED) {
+			rm->done[i] = true;
+			n++;
+		}
+	}
+	fprintf(stderr,
+	        "drover: runbook: %zu of %zu tasks done in run %s "
+	        "are left out\n",
+	        n, g->ntasks, id);
+}
+
+static void
+remaining_free(struct remaining *rm)
+{
+	if (rm->loaded)
+		dr_rs_run_free(&rm->rs);
+	free(rm->by_key);
+	free(rm->done);
+	free(rm->run_dir);
+	free(rm->sdir);
 }
 
 int
@@ -110,10 +219,11 @@ dr_cmd_runbook(int argc, char **argv)
 	struct runbook_args ra = {0};
 	struct dr_runbook_opts *o = &ra.o;
 	const char *path = NULL, *output;
-	struct dr_cmd_args a = {"runbook",   "ftdFko", "ho:", &dir,
-	                        runbook_opt, &ra,      &path};
+	struct dr_cmd_args a = {"runbook",   "ftdOFkor", "ho:", &dir,
+	                        runbook_opt, &ra,        &path};
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
+	struct remaining rm = {0};
 	char *kh = NULL;
 	int rc;
 
@@ -123,21 +233,32 @@ dr_cmd_runbook(int argc, char **argv)
 		goto out;
 	}
 	output = ra.output;
+	if (ra.remaining && (rc = remaining_load(&rm, ra.remaining, &dir)) != 0)
+		goto out;
 	if (dir.nfrom == 0 || dir.to == NULL) {
 		fprintf(stderr, "drover: runbook: give the direction: --from "
 		                "SITE[,SITE] --to SITE\n");
 		rc = dr_cmd_usage("runbook");
 		goto out;
 	}
-	/* -o runbook.html without --format means html. */
+	/* -o runbook.html without --format means html; .pdf, pdf. */
 	if (!ra.format_set && output &&
 	    (ends_with(output, ".html") || ends_with(output, ".htm")))
 		o->format = DR_RUNBOOK_HTML;
+	if (!ra.format_set && output && ends_with(output, ".pdf"))
+		o->format = DR_RUNBOOK_PDF;
+	o->only = dir.only;
+	o->nonly = dir.nonly;
 
 	if ((rc = dr_cmd_load_plan(path, &plan)) != 0)
 		goto out;
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
+	if (ra.remaining) {
+		remaining_mark(&rm, g, plan, ra.remaining);
+		o->done = rm.done;
+		o->run_id = ra.remaining;
+	}
 	if (ra.known_hosts && access(ra.known_hosts, R_OK) != 0) {
 		fprintf(stderr, "drover: runbook: --known-hosts %s: %s\n",
 		        ra.known_hosts, strerror(errno));
@@ -162,6 +283,7 @@ dr_cmd_runbook(int argc, char **argv)
 out:
 	free(kh);
 	dr_graph_free(g);
+	remaining_free(&rm);
 	dr_plan_free(plan);
 	dr_cmd_dir_free(&dir);
 	return rc;

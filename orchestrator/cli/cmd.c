@@ -196,6 +196,7 @@ static const struct option every_opt[] = {
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
     {"known-hosts", required_argument, NULL, 'k'},
+    {"remaining", required_argument, NULL, 'r'},
     {"follow", no_argument, NULL, 'W'},
     {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
 };
@@ -367,8 +368,8 @@ static const struct dr_cmd cmd_table[] = {
     {"graph", "PLAN --from S[,S] --to S [--drill]",
      "write the task graph as Graphviz DOT", dr_cmd_graph},
     {"runbook",
-     "PLAN --from S[,S] --to S [--format md|html] [--known-hosts FILE] "
-     "[--drill] [-o FILE]",
+     "PLAN --from S[,S] --to S [--format md|html|pdf] [--known-hosts FILE] "
+     "[--drill] [--only NAME]... [--remaining RUN] [-o FILE]",
      "render the printable runbook for a direction", dr_cmd_runbook},
     {"check", "PLAN --to S [--from S[,S]] [--drill] [--json]",
      "readiness: hosts, host keys, auth, required commands and backups; "

@@ -699,6 +699,7 @@ read_secret(struct loader *ld, const config_setting_t *g, const char *what,
 
 	x->env = get_str(ld, g, "env", what, false);
 	x->file = get_str(ld, g, "file", what, false);
+	x->hint = get_str(ld, g, "hint", what, false);
 	if (!x->env == !x->file)
 		ERR(ld, x->line,
 		    "%s: give exactly one of \"env\" (an environment "
@@ -710,7 +711,7 @@ read_secret(struct loader *ld, const config_setting_t *g, const char *what,
 
 static const struct list_kind secret_list =
     LIST_KIND("secrets", "secret", struct dr_secret, 0, read_secret,
-              KEYS("name", "env", "file"));
+              KEYS("name", "env", "file", "hint"));
 
 /* Parses "from:ROLE", "to:ROLE", "SITE:NAME"; names checked later. */
 static bool

@@ -53,29 +53,77 @@ shell_word(struct dr_buf *b, const char *s)
 		dr_sh_quote(b, s);
 }
 
-/* "ssh -p PORT user@address". */
+/*
+ * The options every ssh and scp line carries: the plan's key, and its
+ * known_hosts file with strict checking, so that a host whose key is not
+ * pinned there is refused (no trust on first use during a disaster).
+ */
+static void
+conn_opts(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h)
+{
+	const char *kh =
+	    h->known_hosts ? h->known_hosts : p->defaults.known_hosts;
+	char *o;
+
+	if (p->defaults.identity) {
+		dr_buf_puts(b, "-i ");
+		shell_word(b, p->defaults.identity);
+		dr_buf_puts(b, " ");
+	}
+	if (kh) {
+		o = dr_xasprintf("UserKnownHostsFile=%s", kh);
+		dr_buf_puts(b, "-o ");
+		shell_word(b, o);
+		dr_buf_puts(b, " -o StrictHostKeyChecking=yes ");
+		free(o);
+	}
+}
+
+/* "ssh OPTS -p PORT user@address". */
 static void
 ssh_dest(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h)
 {
 	char *s = dr_xasprintf("%s@%s", dr_byhand_user(p, h), h->address);
 
-	dr_buf_printf(b, "ssh -p %d ", dr_byhand_port(p, h));
+	dr_buf_puts(b, "ssh ");
+	conn_opts(p, b, h);
+	dr_buf_printf(b, "-p %d ", dr_byhand_port(p, h));
 	shell_word(b, s);
 	free(s);
 }
 
-/* "ssh -p PORT user@address 'CMD'": cmd quoted once more for the line. */
+/* Characters that double quotes do not keep literal (! for bash's
+ * history expansion at a prompt). */
+#define DQ_SPECIAL "\"$`\\!"
+
+/*
+ * cmd as one argument of the ssh line, in the simplest quoting that keeps
+ * it as it is: single quotes; double quotes when it holds a single quote
+ * and nothing double quotes would expand; otherwise single quotes with
+ * '\'' for each quote inside (safe, but hard to read and type).
+ */
+static void
+remote_arg(struct dr_buf *b, const char *cmd)
+{
+	if (strchr(cmd, '\'') != NULL && strpbrk(cmd, DQ_SPECIAL) == NULL) {
+		dr_buf_printf(b, "\"%s\"", cmd);
+		return;
+	}
+	dr_sh_quote(b, cmd);
+}
+
+/* "ssh OPTS -p PORT user@address 'CMD'": cmd quoted once more. */
 static void
 ssh_line(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h,
          const char *cmd)
 {
 	ssh_dest(p, b, h);
 	dr_buf_puts(b, " ");
-	dr_sh_quote(b, cmd);
+	remote_arg(b, cmd);
 }
 
-/* "scp -P PORT FROM TO" where one side is user@address:path on h (IPv6
- * addresses in brackets) and the other the local file. */
+/* "scp OPTS -P PORT FROM TO" where one side is user@address:path on h
+ * (IPv6 addresses in brackets) and the other the local file. */
 static void
 scp_line(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h,
          const char *path, const char *local, bool to_host)
@@ -84,7 +132,9 @@ scp_line(const struct dr_plan *p, struct dr_buf *b, const struct dr_host *h,
 	    dr_xasprintf(strchr(h->address, ':') ? "%s@[%s]:%s" : "%s@%s:%s",
 	                 dr_byhand_user(p, h), h->address, path);
 
-	dr_buf_printf(b, "scp -P %d ", dr_byhand_port(p, h));
+	dr_buf_puts(b, "scp ");
+	conn_opts(p, b, h);
+	dr_buf_printf(b, "-P %d ", dr_byhand_port(p, h));
 	shell_word(b, to_host ? local : remote);
 	dr_buf_puts(b, " ");
 	shell_word(b, to_host ? remote : local);
@@ -99,6 +149,13 @@ dr_byhand_login(const struct dr_plan *p, const struct dr_host *h)
 	dr_buf_init(&b, 0);
 	ssh_dest(p, &b, h);
 	return dr_buf_steal(&b);
+}
+
+bool
+dr_byhand_fits_line(const char *cmd)
+{
+	return strchr(cmd, '\n') == NULL &&
+	       (strchr(cmd, '\'') == NULL || strpbrk(cmd, DQ_SPECIAL) == NULL);
 }
 
 char *
@@ -127,6 +184,7 @@ struct copy {
 	bool manifest;        /* FILE.sha256 beside the file */
 	char *dst_file;       /* where it goes on dst */
 	char *local;          /* where it is on the workstation */
+	const char *dir;      /* the workstation directory, or NULL */
 };
 
 static const char *
@@ -143,6 +201,11 @@ fetch_lines(const struct copy *c)
 	struct dr_buf b;
 
 	dr_buf_init(&b, 0);
+	if (c->dir) {
+		dr_buf_puts(&b, "mkdir -p ");
+		shell_word(&b, c->dir);
+		dr_buf_puts(&b, "\n");
+	}
 	scp_line(c->p, &b, c->src, c->src_path, c->local, false);
 	if (c->manifest) {
 		char *m = dr_xasprintf("%s.sha256", c->src_path);
@@ -173,14 +236,21 @@ check_lines(const struct copy *c)
 		char *ldir = dr_xstrdup(c->local), *sl = strrchr(ldir, '/');
 		char *lm = dr_xasprintf("%s.sha256", c->name);
 
-		if (sl && !(sl == ldir + 1 && ldir[0] == '.')) {
+		/* The manifest names the file alone: check it from its own
+		 * directory, in a subshell so the next lines start where
+		 * these did. */
+		bool sub = sl && !(sl == ldir + 1 && ldir[0] == '.');
+
+		if (sub) {
 			*sl = '\0';
-			dr_buf_puts(&b, "cd ");
+			dr_buf_puts(&b, "(cd ");
 			shell_word(&b, sl == ldir ? "/" : ldir);
 			dr_buf_puts(&b, " && ");
 		}
 		dr_buf_puts(&b, "sha256sum -c ");
 		shell_word(&b, lm);
+		if (sub)
+			dr_buf_puts(&b, ")");
 		free(lm);
 		free(ldir);
 	} else {
@@ -258,7 +328,7 @@ send_lines(const struct copy *c, const char *mode)
 
 size_t
 dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
-               struct dr_byhand_step out[DR_BYHAND_MAX])
+               const char *dir, struct dr_byhand_step out[DR_BYHAND_MAX])
 {
 	const struct dr_step *st = t->step;
 	struct copy c = {.p = p, .src = t->src_host, .dst = t->host};
@@ -276,8 +346,15 @@ dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
 		c.dst_file = dr_xasprintf("%s%s", t->dst_path, c.name);
 	else
 		c.dst_file = dr_xstrdup(t->dst_path ? t->dst_path : c.name);
-	c.local = c.src ? dr_xasprintf("./%s", c.name)
-	                : dr_xstrdup(t->src_path ? t->src_path : c.name);
+	/* Each tenant's files in a directory of its own: the same file name
+	 * of two tenants never meets on the workstation. */
+	c.dir = c.src ? dir : NULL;
+	if (c.src && dir)
+		c.local = dr_xasprintf("./%s/%s", dir, c.name);
+	else if (c.src)
+		c.local = dr_xasprintf("./%s", c.name);
+	else
+		c.local = dr_xstrdup(t->src_path ? t->src_path : c.name);
 
 	if (c.src) {
 		hl = dr_byhand_label(c.src);

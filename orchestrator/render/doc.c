@@ -29,6 +29,7 @@ struct dr_doc {
 	bool in_cell;      /* writing a cell: a newline is a line break */
 	size_t fence;      /* Markdown block: backticks of the fence */
 	bool lines;        /* HTML block: one <span class="l"> per line */
+	bool words;        /* HTML block: hyphenated words kept whole */
 	bool line_break;   /* a line ended: a new box when one starts */
 	bool at_bol;       /* Markdown block: the content ended a line */
 };
@@ -391,6 +392,7 @@ dr_doc_pre_begin(struct dr_doc *d, const char *cls, const char *lang,
 	if (d->html) {
 		open_tag(d, "pre", cls);
 		d->lines = (flags & DR_DOC_PRE_LINES) != 0;
+		d->words = (flags & DR_DOC_PRE_WORDS) != 0;
 		if (d->lines)
 			put(d, "<span class=\"l\">");
 		return;
@@ -404,6 +406,42 @@ dr_doc_pre_begin(struct dr_doc *d, const char *cls, const char *lang,
 	d->at_bol = true;
 }
 
+/* The longest word kept whole: a longer one may break where it must. */
+#define WORD_MAX 40
+
+/*
+ * Verbatim content whose words holding a hyphen are each a box that does
+ * not break: a browser may break a line after any hyphen ("-" at the end
+ * of a line, "P 22" on the next), which reads as hyphenation.
+ */
+static void
+escape_words(struct dr_doc *d, const char *s, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		for (j = i; j < n && !strchr(" \t\n", s[j]); j++)
+			;
+		if (j == i) {
+			escape(d, s + i, 1, ESC_VERB);
+			i++;
+			continue;
+		}
+		if (j - i > WORD_MAX || memchr(s + i, '-', j - i) == NULL) {
+			escape(d, s + i, j - i, ESC_VERB);
+		} else {
+			if (d->line_break) {
+				put(d, "</span><span class=\"l\">");
+				d->line_break = false;
+			}
+			put(d, "<span class=\"w\">");
+			escape(d, s + i, j - i, ESC_VERB);
+			put(d, "</span>");
+		}
+		i = j;
+	}
+}
+
 void
 dr_doc_verbatim(struct dr_doc *d, const char *s)
 {
@@ -412,7 +450,10 @@ dr_doc_verbatim(struct dr_doc *d, const char *s)
 	if (s == NULL || (!d->html && d->fence == 0))
 		return;
 	n = strlen(s);
-	escape(d, s, n, ESC_VERB);
+	if (d->html && d->words)
+		escape_words(d, s, n);
+	else
+		escape(d, s, n, ESC_VERB);
 	if (n)
 		d->at_bol = s[n - 1] == '\n';
 }
@@ -422,7 +463,7 @@ dr_doc_pre_end(struct dr_doc *d)
 {
 	if (d->html) {
 		put(d, d->lines ? "</span></pre>\n" : "</pre>\n");
-		d->lines = d->line_break = false;
+		d->lines = d->words = d->line_break = false;
 		return;
 	}
 	if (!d->at_bol)
@@ -677,6 +718,29 @@ void
 dr_doc_checkbox(struct dr_doc *d)
 {
 	put(d, d->html ? "\xe2\x98\x90" : "[ ]");
+}
+
+void
+dr_doc_link_begin(struct dr_doc *d, const char *id, const char *cls)
+{
+	if (!d->html)
+		return;
+	put(d, "<a href=\"#");
+	put(d, id);
+	put(d, "\"");
+	if (cls) {
+		put(d, " class=\"");
+		put(d, cls);
+		put(d, "\"");
+	}
+	put(d, ">");
+}
+
+void
+dr_doc_link_end(struct dr_doc *d)
+{
+	if (d->html)
+		put(d, "</a>");
 }
 
 void

@@ -283,6 +283,48 @@ test_document(void **state)
 }
 
 /* The first failed write is reported at the end, with its errno. */
+/* A link: HTML an anchor to the id around its content; Markdown the
+ * content alone. */
+static void
+test_link(void **state)
+{
+	struct mem m;
+	struct dr_doc *d;
+
+	(void)state;
+	d = open_doc(&m, DR_DOC_HTML);
+	dr_doc_link_begin(d, "s-1-1", NULL);
+	dr_doc_text(d, "1.1 <x>");
+	dr_doc_link_end(d);
+	dr_doc_link_begin(d, "c-1-1", "pg");
+	dr_doc_link_end(d);
+	expect(close_doc(&m), "<a href=\"#s-1-1\">1.1 &lt;x&gt;</a>"
+	                      "<a href=\"#c-1-1\" class=\"pg\"></a>");
+	d = open_doc(&m, DR_DOC_MD);
+	dr_doc_link_begin(d, "s-1-1", NULL);
+	dr_doc_text(d, "1.1 <x>");
+	dr_doc_link_end(d);
+	expect(close_doc(&m), "1.1 \\<x\\>");
+}
+
+/* A word with a hyphen stays whole in a command block (HTML). */
+static void
+test_pre_words(void **state)
+{
+	struct mem m;
+
+	(void)state;
+	dr_doc_pre(open_doc(&m, DR_DOC_HTML), NULL, "sh",
+	           "ssh -p 22 a<b\nx -o\n",
+	           DR_DOC_PRE_LINES | DR_DOC_PRE_WORDS);
+	expect(close_doc(&m), "<pre><span class=\"l\">ssh <span class=\"w\">"
+	                      "-p</span> 22 a&lt;b</span><span class=\"l\">x "
+	                      "<span class=\"w\">-o</span></span></pre>\n");
+	dr_doc_pre(open_doc(&m, DR_DOC_MD), NULL, "sh", "ssh -p 22",
+	           DR_DOC_PRE_LINES | DR_DOC_PRE_WORDS);
+	expect(close_doc(&m), "```sh\nssh -p 22\n```\n\n");
+}
+
 static void
 test_write_error(void **state)
 {
@@ -319,6 +361,7 @@ main(void)
 	    cmocka_unit_test(test_code),     cmocka_unit_test(test_pre),
 	    cmocka_unit_test(test_tables),   cmocka_unit_test(test_blocks),
 	    cmocka_unit_test(test_document), cmocka_unit_test(test_write_error),
+	    cmocka_unit_test(test_link),     cmocka_unit_test(test_pre_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
