@@ -468,7 +468,9 @@ static void
 got_conn(struct attempt *a, struct conn *c, int status, const char *msg)
 {
 	if (c != NULL) {
-		if (a->conn[0] == NULL)
+		/* [0] is the task's host (a copy's destination), [1] a copy's
+		 * source, whichever connects first. */
+		if (a->conn[0] == NULL && c->pool == pool_of(a->ex, a->t->conn))
 			a->conn[0] = c;
 		else
 			a->conn[1] = c;

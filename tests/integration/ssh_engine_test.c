@@ -19,6 +19,7 @@
 
 #include "drover/sha256.h"
 #include "drover/ssh.h"
+#include "drover/tasklog.h"
 #include "drover/transfer.h"
 
 static char fixdir[512];
@@ -217,6 +218,22 @@ test_exit_code_and_signal(void **state)
 	loop_done(l);
 }
 
+/* Bytes the frames named name hold in dir's output file (tasklog.h). */
+struct mb_count {
+	const char *name;
+	size_t bytes;
+};
+
+static void
+count_frame(void *arg, const char *name, const char *data, size_t n)
+{
+	struct mb_count *mc = arg;
+
+	(void)data;
+	if (strcmp(name, mc->name) == 0)
+		mc->bytes += n;
+}
+
 static void
 test_megabytes(void **state)
 {
@@ -225,8 +242,7 @@ test_megabytes(void **state)
 	char log[700];
 	struct stat st;
 
-	snprintf(log, sizeof(log), "%s/mb.log", fixdir);
-	unlink(log);
+	snprintf(log, sizeof(log), "%s/mb-%d.log", fixdir, (int)getpid());
 	conn_open(l, &c, host1, known, 2222);
 	assert_int_equal(c.status, 0);
 	run_cmd(l, &c,
@@ -239,10 +255,19 @@ test_megabytes(void **state)
 	assert_int_equal(c.res.bytes_err, 8000000);
 	assert_true(c.res.tail_len <= 1000);
 	assert_true(c.res.tail_truncated);
-	assert_int_equal(stat(log, &st), 0);
-	assert_int_equal(st.st_size, 16000004);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	unlink(log);
+	{
+		/* Every byte in the log, in the run's one output file. */
+		char name[64], out[800];
+		struct mb_count mc = {name, 0};
+		uint64_t pos = 0;
+		snprintf(name, sizeof(name), "mb-%d", (int)getpid());
+		assert_int_equal(
+		    dr_tasklog_read(fixdir, &pos, count_frame, &mc), 0);
+		assert_int_equal(mc.bytes, 16000004);
+		snprintf(out, sizeof(out), "%s/%s", fixdir, DR_TASKLOG_FILE);
+		assert_int_equal(stat(out, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
 	conn_close(l, &c);
 	loop_done(l);
 }

@@ -315,6 +315,32 @@ def test_exit_signal():
     check(t["exit_signal"] == "TERM", "exit signal reported: %s" % t)
 
 
+def sessions(host):
+    p = "%s/sshd/%s/sshd.log" % (LAB, host)
+    return open(p, errors="replace").read().count("Starting session")
+
+
+def test_copy_reads_source_writes_destination():
+    """A copy reads on the source's session and writes on the
+    destination's, whichever connects first: the vault serves one session
+    (the read), torino two (the write, the check). Each run connects anew,
+    so the order in which the two connects finish varies between runs."""
+    clean("to-db1", "cpdir")
+    p = plan("cpdir", """
+      { name = "cp"; tier = 1; scope = "global"; steps = (
+        { name = "one"; copy = { from = "vault:backup:${var.root}/va-bk1/backups/comune-lodi/payroll.tar";
+                                 to = "torino:to-db1:${var.root}/${host}/itest/cpdir/"; }; } ); }
+    """)
+    for i in range(8):
+        v0, t0 = sessions("va-bk1"), sessions("to-db1")
+        rc, out, rep = run(p)
+        check(rc == 0, "copy %d succeeds (rc %d)" % (i, rc), out)
+        dv, dt = sessions("va-bk1") - v0, sessions("to-db1") - t0
+        check((dv, dt) == (1, 2),
+              "run %d: sessions on the vault %d (want 1: the read), on "
+              "torino %d (want 2: write and check)" % (i, dv, dt))
+
+
 def test_copy_checksum_mismatch():
     clean("to-db1", "copy")
     p = plan("copy", """
