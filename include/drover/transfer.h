@@ -3,12 +3,15 @@
  * relayed through the controller so that the target never holds credentials
  * for the source (the vault).
  *
- * The bytes flow src -> controller -> dst with backpressure: at most two
- * 128 KiB buffers are held, the source stream is paused while they are full.
- * The controller hashes the stream (SHA-256); the destination writes a
- * temporary file next to the target (umask 077), then verifies it with its
- * own sha256sum before renaming it into place. On any failure the temporary
- * file is removed. Remote tools used: sh, cat, mkdir, sha256sum, chmod, mv.
+ * The bytes flow src -> controller -> dst with backpressure: the controller
+ * holds at most a 1 MiB ring per transfer (plus the source channel's 2 MiB
+ * receive window), and the source stream is paused while the ring is full;
+ * the destination is written while the source is read. The controller
+ * hashes the stream (SHA-256, on a libuv worker thread); the destination
+ * writes a temporary file next to the target (umask 077), then reads it
+ * back and hashes it itself before renaming it into place. On any failure
+ * the temporary file is removed. Remote tools used: sh, cat, mkdir,
+ * openssl dgst when installed (else sha256sum), chmod, mv.
  */
 #ifndef DROVER_TRANSFER_H
 #define DROVER_TRANSFER_H

@@ -368,7 +368,7 @@ static bool
 job_step(struct job *j)
 {
 	struct dr_ssh *s = j->s;
-	int rc;
+	int rc, idle_pass = 0;
 
 	for (;;) {
 		switch (j->st) {
@@ -399,6 +399,8 @@ job_step(struct job *j)
 			break;
 		case J_IO: {
 			bool blocked = false;
+			unsigned long wwin = 1, queued = 0;
+			uint64_t got = j->bytes_out + j->bytes_err;
 			int r0, r1;
 
 			while (j->in != NULL && j->in_off < j->in_len) {
@@ -444,6 +446,8 @@ job_step(struct job *j)
 			}
 			if (s->out_owner == j)
 				s->out_owner = NULL;
+			if (blocked && j->in != NULL)
+				wwin = libssh2_channel_window_write(j->ch);
 			if (log_backlog(j) > LOG_BACKLOG)
 				return blocked;
 			r0 = read_stream(j, 0);
@@ -471,6 +475,28 @@ job_step(struct job *j)
 			if (libssh2_channel_eof(j->ch)) {
 				job_set_state(j, J_WAITCLOSED);
 				break;
+			}
+			/*
+			 * Every read drains the socket into libssh2's queue,
+			 * for both streams, and takes in window adjustments:
+			 * the stderr read can leave stdout queued, a read can
+			 * reopen the window the write gave up on. A peer out
+			 * of window, or waiting for our data, sends nothing
+			 * more to wake us (a stall until the next keepalive
+			 * reply, seconds): go again while that is so, but not
+			 * twice in a row without reading anything.
+			 */
+			if (wwin == 0 &&
+			    libssh2_channel_window_write(j->ch) > 0)
+				continue;
+			if (!(j->kind == K_READ && j->paused))
+				libssh2_channel_window_read_ex(j->ch, &queued,
+				                               NULL);
+			if (queued > 0) {
+				if (j->bytes_out + j->bytes_err != got)
+					idle_pass = 0;
+				if (idle_pass++ == 0)
+					continue;
 			}
 			return blocked || r0 == 1 || r1 == 1;
 		}

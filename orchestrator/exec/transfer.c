@@ -3,9 +3,18 @@
  *
  * Phases (enum xfer_state): read the manifest, relay (a READ stream on the
  * source or local uv_fs reads, a WRITE stream on the destination), verify
- * and rename at the destination, clean up after a failure. Two buffers:
- * "fill" receives source bytes, "flight" is being written to the
- * destination; they swap when the flight drains.
+ * and rename at the destination, clean up after a failure.
+ *
+ * The relay holds its bytes in one ring, at stream offsets: the source
+ * appends at t->bytes, the destination is handed what follows t->written
+ * and a worker thread hashes what follows t->hashed, each up to a
+ * contiguous piece at a time; a byte is released when both have had it.
+ * Source, destination and digest overlap: the source pauses only when less
+ * than a chunk of the ring is free. The loop thread does both sessions'
+ * crypto (libssh2), which bounds the relay, so the controller's SHA-256
+ * runs off it. Small buffers that wait for each other starve both sshd
+ * servers on a busy machine (0.38 of scp -3's throughput with two 128 KiB
+ * buffers in lock step).
  */
 #include "drover/transfer.h"
 #include "drover/shcmd.h"
@@ -16,13 +25,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#define XBUF (128 * 1024)
+/*
+ * XRING bounds the controller's memory per transfer (plus the source
+ * channel's receive window, 2 MiB, which libssh2 may hold while the source
+ * is paused). XWRITE is the most handed to the destination at once: small
+ * enough that the source always has room while a write drains, large
+ * enough that a busy loop turn moves a lot.
+ */
+#define XRING (1024 * 1024)
+#define XWRITE (256 * 1024)
+#define XHASH (512 * 1024) /* bytes per hashing job */
+#define XREAD (256 * 1024) /* local source: bytes per uv_fs_read */
 #define CLEANUP_MS 30000
 
 enum xfer_state {
 	X_MANIFEST, /* reading SRC.sha256 */
 	X_RELAY,    /* streams running */
-	X_VERIFY,   /* sha256sum, chmod, mv at the destination */
+	X_VERIFY,   /* digest, chmod, mv at the destination */
 	X_CLEANUP,  /* rm -f the temporary file */
 	X_CLOSING,  /* closing the timer */
 	X_LAST
@@ -43,18 +62,23 @@ struct dr_transfer {
 	uint64_t timeout_ms, start_ms;
 	uv_timer_t timer;
 
-	struct dr_sha256 sha;
+	struct dr_sha256 sha; /* the worker's while hashing */
 	char got[DR_SHA256_HEX];
-	uint64_t bytes;
-	char *fill, *flight;
-	size_t fill_len, flight_len;
-	bool in_flight, src_paused, src_eof, eof_sent;
+	char *ring;       /* XRING bytes; stream offset o is at o % XRING */
+	uint64_t bytes;   /* relayed: the source's bytes so far */
+	uint64_t written; /* taken by the destination */
+	uint64_t hashed;  /* in the digest */
+	size_t wlen;      /* the write in flight, from written; 0: none */
+	uv_work_t hwork;
+	size_t hlen; /* the hashing job in flight, from hashed */
+	bool hashing;
+	bool src_paused, src_eof, eof_sent;
 	bool src_running, dst_running, exec_running;
 
 	/* local source */
 	uv_fs_t fs;
 	uv_file lfd;
-	bool fs_busy, local_reading;
+	bool fs_busy;
 	uint64_t loff;
 	uv_buf_t lbuf;
 
@@ -115,8 +139,15 @@ fail(struct dr_transfer *t, int status, const char *fmt, ...)
 		return;
 	t->status = status;
 	DR_VFORMAT(t->err, fmt);
-	if (t->src_running && t->src != NULL)
+	if (t->src_running && t->src != NULL) {
 		dr_ssh_cancel(t->src);
+		/* Drop what it still sends: a paused stream never sees its
+		 * end and would hold the session until the kill's grace. */
+		if (t->src_paused) {
+			t->src_paused = false;
+			dr_ssh_stream_resume(t->src);
+		}
+	}
 	if (t->dst_running || t->exec_running)
 		dr_ssh_cancel(t->dst);
 }
@@ -158,8 +189,7 @@ on_closed(uv_handle_t *h)
 	free(t->tmp);
 	free(t->mode);
 	free(t->err);
-	free(t->fill);
-	free(t->flight);
+	free(t->ring);
 	free(t);
 }
 
@@ -270,7 +300,7 @@ after_failure(struct dr_transfer *t)
 	struct dr_buf cmd;
 
 	if (t->st == X_CLOSING || t->src_running || t->dst_running ||
-	    t->exec_running || t->fs_busy)
+	    t->exec_running || t->fs_busy || t->hashing)
 		return;
 	if (t->tmp_created && dr_ssh_ready(t->dst)) {
 		dr_buf_init(&cmd, 0);
@@ -328,8 +358,17 @@ start_verify(struct dr_transfer *t)
 	struct dr_buf c;
 	int rc;
 
+	/*
+	 * openssl first: it has SHA-NI and hashes several times faster than
+	 * coreutils (300 MB: 0.3 s against 1 s), and the verify runs after the
+	 * relay, so its time adds to the copy's. A host without it, or whose
+	 * openssl prints no digest, uses sha256sum.
+	 */
 	dr_buf_init(&c, 0);
-	dr_buf_puts(&c, "d=$(sha256sum < ");
+	dr_buf_puts(&c, "d=$(openssl dgst -sha256 -r < ");
+	dr_sh_quote(&c, t->tmp);
+	dr_buf_puts(&c,
+	            " 2>/dev/null) && [ ${#d} -ge 64 ] || d=$(sha256sum < ");
 	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, ") || exit 4; d=${d%% *}; echo \"$d\"; if [ \"$d\" = ");
 	dr_sh_quote(&c, t->want[0] ? t->want : t->got);
@@ -362,34 +401,61 @@ relay_check_end(struct dr_transfer *t)
 		after_failure(t);
 		return;
 	}
-	if (t->src_running || t->dst_running || t->fs_busy)
+	if (t->src_running || t->dst_running || t->fs_busy || t->hashing ||
+	    t->hashed != t->bytes)
 		return;
 	dr_sha256_final(&t->sha, d);
 	dr_sha256_tohex(d, t->got);
 	start_verify(t);
 }
 
+/* Bytes held: not yet both written and hashed. */
+static size_t
+ring_held(const struct dr_transfer *t)
+{
+	return (size_t)(t->bytes -
+	                (t->written < t->hashed ? t->written : t->hashed));
+}
+
+/* Free bytes at the source's offset before the ring wraps or fills. */
+static size_t
+ring_room(const struct dr_transfer *t)
+{
+	size_t room = XRING - ring_held(t), end = XRING - t->bytes % XRING;
+
+	return room < end ? room : end;
+}
+
+/* At most max bytes from stream offset off up to `to`, before the wrap. */
+static size_t
+ring_piece(uint64_t off, uint64_t to, size_t max)
+{
+	uint64_t n = to - off;
+
+	if (n > XRING - off % XRING)
+		n = XRING - off % XRING;
+	return n > max ? max : (size_t)n;
+}
+
+static void hash_more(struct dr_transfer *t);
+
 static void
 pump(struct dr_transfer *t)
 {
-	char *p;
+	size_t n;
 
 	if (t->status != 0 || !t->dst_running)
 		return;
-	if (!t->in_flight && t->fill_len > 0 && !t->local_reading) {
-		p = t->flight;
-		t->flight = t->fill;
-		t->flight_len = t->fill_len;
-		t->fill = p;
-		t->fill_len = 0;
-		if (dr_ssh_stream_write(t->dst, t->flight, t->flight_len) !=
-		    0) {
+	if (t->wlen == 0 && t->written < t->bytes) {
+		n = ring_piece(t->written, t->bytes, XWRITE);
+		if (dr_ssh_stream_write(t->dst, t->ring + t->written % XRING,
+		                        n) != 0) {
 			fail(t, DR_EPROTO, "relay: destination refused data");
 			return;
 		}
-		t->in_flight = true;
+		t->wlen = n;
 	}
-	if (t->fill_len + DR_SSH_CHUNK <= XBUF) {
+	if (XRING - ring_held(t) >= DR_SSH_CHUNK) {
 		if (t->src != NULL && t->src_paused) {
 			t->src_paused = false;
 			dr_ssh_stream_resume(t->src);
@@ -397,19 +463,71 @@ pump(struct dr_transfer *t)
 			local_read(t);
 		}
 	}
-	if (!t->in_flight && t->fill_len == 0 && t->src_eof && !t->eof_sent) {
+	if (t->wlen == 0 && t->written == t->bytes && t->src_eof &&
+	    !t->eof_sent) {
 		t->eof_sent = true;
 		dr_ssh_stream_eof(t->dst);
 	}
 }
 
+/* Worker thread: the ring's piece is not released while it is hashed. */
+static void
+on_hash_work(uv_work_t *w)
+{
+	struct dr_transfer *t = w->data;
+
+	dr_sha256_update(&t->sha, t->ring + t->hashed % XRING, t->hlen);
+}
+
+static void
+on_hash_done(uv_work_t *w, int status)
+{
+	struct dr_transfer *t = w->data;
+
+	(void)status; /* never cancelled */
+	t->hashing = false;
+	t->hashed += t->hlen;
+	if (t->status != 0) {
+		after_failure(t);
+		return;
+	}
+	hash_more(t);
+	pump(t);
+	relay_check_end(t);
+}
+
+/* Hands the next piece of unhashed bytes to a worker thread. */
+static void
+hash_more(struct dr_transfer *t)
+{
+	if (t->hashing || t->status != 0 || t->hashed == t->bytes)
+		return;
+	t->hlen = ring_piece(t->hashed, t->bytes, XHASH);
+	t->hwork.data = t;
+	if (uv_queue_work(t->loop, &t->hwork, on_hash_work, on_hash_done) ==
+	    0) {
+		t->hashing = true;
+		return;
+	}
+	/* No worker: hash it here. */
+	dr_sha256_update(&t->sha, t->ring + t->hashed % XRING, t->hlen);
+	t->hashed += t->hlen;
+}
+
+/* Appends len source bytes (at most the free space) at the source's
+ * offset. */
 static void
 take(struct dr_transfer *t, const void *data, size_t len)
 {
-	dr_sha256_update(&t->sha, data, len);
+	size_t n = ring_room(t);
+
+	if (n > len)
+		n = len;
+	memcpy(t->ring + t->bytes % XRING, data, n);
+	/* The rest wraps to the start (room ended at the ring's end). */
+	memcpy(t->ring, (const char *)data + n, len - n);
 	t->bytes += len;
-	memcpy(t->fill + t->fill_len, data, len);
-	t->fill_len += len;
+	hash_more(t);
 }
 
 static void
@@ -420,7 +538,8 @@ on_src_data(struct dr_ssh *s, const void *data, size_t len, void *arg)
 	if (t->status != 0)
 		return;
 	take(t, data, len);
-	if (t->fill_len + DR_SSH_CHUNK > XBUF) {
+	/* Stop before a chunk could overrun the bytes still held. */
+	if (XRING - ring_held(t) < DR_SSH_CHUNK) {
 		t->src_paused = true;
 		dr_ssh_stream_pause(s);
 	}
@@ -432,8 +551,8 @@ on_dst_drain(struct dr_ssh *s, void *arg)
 {
 	struct dr_transfer *t = arg;
 
-	t->in_flight = false;
-	t->flight_len = 0;
+	t->written += t->wlen;
+	t->wlen = 0;
 	pump(t);
 }
 
@@ -496,7 +615,6 @@ on_local_fs(uv_fs_t *req)
 			t->lfd = (uv_file)r;
 		}
 	} else if (type == UV_FS_READ) {
-		t->local_reading = false;
 		if (r < 0) {
 			fail(t, DR_EIO, "read %s: %s", t->src_path,
 			     uv_strerror((int)r));
@@ -504,12 +622,10 @@ on_local_fs(uv_fs_t *req)
 		} else if (r == 0) {
 			t->src_eof = true;
 		} else if (t->status == 0) {
-			/* The bytes are already in fill: account for them. */
-			dr_sha256_update(&t->sha, t->fill + t->fill_len,
-			                 (size_t)r);
+			/* The bytes landed at the source's offset. */
 			t->bytes += (uint64_t)r;
-			t->fill_len += (size_t)r;
 			t->loff += (uint64_t)r;
+			hash_more(t);
 		}
 	} else if (type == UV_FS_CLOSE) {
 		t->lfd = -1;
@@ -533,12 +649,14 @@ on_local_fs(uv_fs_t *req)
 static void
 local_read(struct dr_transfer *t)
 {
-	size_t room = XBUF - t->fill_len;
+	size_t room = ring_room(t);
 
 	if (t->fs_busy || t->src_eof || t->lfd < 0 || room == 0 ||
 	    t->status != 0)
 		return;
-	t->lbuf = uv_buf_init(t->fill + t->fill_len, (unsigned)room);
+	if (room > XREAD)
+		room = XREAD;
+	t->lbuf = uv_buf_init(t->ring + t->bytes % XRING, (unsigned)room);
 	t->fs.data = t;
 	if (uv_fs_read(t->loop, &t->fs, t->lfd, &t->lbuf, 1, (int64_t)t->loff,
 	               on_local_fs) != 0) {
@@ -547,12 +665,11 @@ local_read(struct dr_transfer *t)
 		return;
 	}
 	t->fs_busy = true;
-	t->local_reading = true;
 }
 
 /*
- * pump() moves local bytes only between reads: a read writes straight
- * into fill, so fill must not swap while one is in flight.
+ * A local read lands in the free part of the ring, never in the bytes
+ * held, so writes go on while it is in flight.
  */
 static void
 start_relay(struct dr_transfer *t)
@@ -805,8 +922,7 @@ dr_transfer_start(uv_loop_t *loop, const struct dr_transfer_opts *o,
 		lower_hex(t->want, o->sha256);
 	t->timeout_ms = o->timeout_ms;
 	t->start_ms = dr_now_mono_ms();
-	t->fill = dr_xmalloc(XBUF);
-	t->flight = dr_xmalloc(XBUF);
+	t->ring = dr_xmalloc(XRING);
 	t->lfd = -1;
 	t->cb = cb;
 	t->arg = arg;
