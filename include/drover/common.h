@@ -109,6 +109,10 @@ void dr_arena_free(struct dr_arena *a);
  * never call it on the loop thread while a run is live. Returns 0 or
  * DR_EIO (errno says why).
  */
+/* Writes all len bytes to fd, again after EINTR and short writes. Returns
+ * 0, or -1 (errno says why; a write of 0 bytes is EIO). Blocks. */
+int dr_write_all(int fd, const void *data, size_t len);
+
 int dr_write_file_atomic(const char *path, const void *data, size_t len,
                          unsigned mode);
 

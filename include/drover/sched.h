@@ -37,6 +37,9 @@ enum dr_task_state {
 
 const char *dr_task_state_name(enum dr_task_state s);
 
+/* Whether s ends a task (every state but pending, running, retry-wait). */
+bool dr_task_state_final(enum dr_task_state s);
+
 /* What an executor reports for one attempt. */
 struct dr_outcome {
 	int status;      /* 0 success, else DR_E* (DR_EEXIT: nonzero exit) */

@@ -110,14 +110,6 @@ struct frame {
 	bool tiers_only;
 };
 
-static bool
-is_final(enum dr_task_state s)
-{
-	return s == DR_TS_SUCCEEDED || s == DR_TS_FAILED ||
-	       s == DR_TS_SKIPPED || s == DR_TS_CANCELLED ||
-	       s == DR_TS_REFUSED || s == DR_TS_INDETERMINATE;
-}
-
 /* As the summary counts it (report.c): the table must not disagree. */
 static bool
 recovered(const struct dr_task_run *r)
@@ -341,7 +333,7 @@ dr_live_new(const struct dr_live_opts *o, struct dr_live **out)
 		l->tier[t->tier].total++;
 		l->all.total++;
 		count(l, t, st, 1);
-		if (r && is_final(st)) {
+		if (r && dr_task_state_final(st)) {
 			set_unrecovered(l, t, !recovered(r));
 			ended_at(l, t,
 			         r->end_wall_ms > origin_wall
@@ -402,8 +394,8 @@ dr_live_change(struct dr_live *l, const struct dr_task *t,
 	count(l, t, old, -1);
 	count(l, t, st, 1);
 	l->state[t->id] = (uint8_t)st;
-	set_unrecovered(l, t, is_final(st) && !recovered(r));
-	if (is_final(st))
+	set_unrecovered(l, t, dr_task_state_final(st) && !recovered(r));
+	if (dr_task_state_final(st))
 		ended_at(l, t, now + l->o.rto_offset_ms);
 	wait_del(l, t->id); /* every answer changes the task's state */
 	if (st == DR_TS_FAILED || st == DR_TS_RETRY_WAIT ||

@@ -91,8 +91,8 @@ dr_task_state_name(enum dr_task_state s)
 	return "?";
 }
 
-static bool
-is_final(enum dr_task_state s)
+bool
+dr_task_state_final(enum dr_task_state s)
 {
 	return s == DR_TS_SUCCEEDED || s == DR_TS_FAILED ||
 	       s == DR_TS_SKIPPED || s == DR_TS_CANCELLED ||
@@ -134,7 +134,7 @@ set_state(struct dr_sched *s, size_t id, enum dr_task_state st)
 		r->start_wall_ms = dr_now_wall_ms();
 		r->start_mono_ms = dr_now_mono_ms();
 	}
-	if (is_final(st) && !is_final(old)) {
+	if (dr_task_state_final(st) && !dr_task_state_final(old)) {
 		r->end_wall_ms = dr_now_wall_ms();
 		r->end_mono_ms = dr_now_mono_ms();
 		if (r->start_wall_ms == 0) {
@@ -665,7 +665,7 @@ maybe_end(struct dr_sched *s)
 		 * (an interrupted drill still leaves its site as found). */
 		for (i = 0; i < s->g->ntasks; i++) {
 			if (s->g->tasks[i].cleanup ||
-			    is_final(s->runs[i].state))
+			    dr_task_state_final(s->runs[i].state))
 				continue;
 			free(s->runs[i].message);
 			s->runs[i].message = dr_xstrdup(
@@ -683,7 +683,7 @@ maybe_end(struct dr_sched *s)
 		return;
 	}
 	for (i = 0; i < s->g->ntasks; i++) {
-		if (!is_final(s->runs[i].state)) {
+		if (!dr_task_state_final(s->runs[i].state)) {
 			const char *wait =
 			    s->blocked_by[i]
 			        ? s->g->tasks[s->blocked_by[i] - 1].key
@@ -810,7 +810,8 @@ dr_sched_preset(struct dr_sched *s, size_t id, const struct dr_task_run *from)
 {
 	struct dr_task_run *r = &s->runs[id];
 
-	if (s->started || is_final(r->state) || !is_final(from->state))
+	if (s->started || dr_task_state_final(r->state) ||
+	    !dr_task_state_final(from->state))
 		return;
 	r->attempts = from->attempts;
 	r->exit_code = from->exit_code;
@@ -840,7 +841,7 @@ dr_sched_start(struct dr_sched *s)
 	/* Presets count as settled dependencies. */
 	for (i = 0; i < s->g->ntasks; i++) {
 		const struct dr_task *t = &s->g->tasks[i];
-		if (!is_final(s->runs[i].state))
+		if (!dr_task_state_final(s->runs[i].state))
 			continue;
 		if (!lets_dependents_run(&s->runs[i])) {
 			skip_dependents(s, i);

@@ -422,16 +422,8 @@ write_new(struct keydir *d, const char *name, const char *text, unsigned mode)
 	if (fchmod(fd, (mode_t)mode) != 0)
 		goto fail;
 	what = "write";
-	while (len > 0) {
-		ssize_t w = write(fd, text, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		text += w;
-		len -= (size_t)w;
-	}
+	if (dr_write_all(fd, text, len) != 0)
+		goto fail;
 	what = "fsync";
 	if (fsync(fd) != 0)
 		goto fail;

@@ -376,12 +376,31 @@ dr_read_file(const char *path, size_t limit, char **data, size_t *len)
 }
 
 int
+dr_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
 dr_write_file_atomic(const char *path, const void *data, size_t len,
                      unsigned mode)
 {
 	char *tmp = dr_xasprintf("%s.tmp.XXXXXX", path);
 	char *dir = dr_xstrdup(path), *slash;
-	const char *p = data;
 	int fd, dfd, r = DR_EIO;
 
 	fd = mkstemp(tmp);
@@ -389,15 +408,8 @@ dr_write_file_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	if (fchmod(fd, (mode_t)mode) != 0)
 		goto fail;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		len -= (size_t)w;
-	}
+	if (dr_write_all(fd, data, len) != 0)
+		goto fail;
 	if (fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
