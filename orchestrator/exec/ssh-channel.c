@@ -24,20 +24,39 @@
 #define LOG_BACKLOG (4 << 20) /* stop reading while the log lags this much */
 
 /*
- * The remote wrapper. $1 is the command, $2 the kill tag. The command runs
- * as an asynchronous list (so setsid does not need to fork and $! is the
- * process group id) with the session's stdin passed explicitly; the outer
- * shell waits, removes the pid file and dies with the same signal so that
- * sshd reports exit-signal.
+ * The remote wrapper. $1 is the command, $2 the kill tag. Its first bytes
+ * on stderr, before the command starts, are a marker that job_output never
+ * passes on: PID_MARK, then the process group to kill, or '-'.
+ *
+ * When the wrapper leads its own process group (OpenSSH's session child
+ * calls setsid(); the check reads /proc with builtins only), the command
+ * replaces it: no fork, no file, and the group the controller kills is the
+ * marker's pid. Otherwise ('-') the command runs as an asynchronous list
+ * (so setsid does not need to fork and $! is the process group id) with
+ * the session's stdin passed explicitly; the outer shell writes the pid
+ * file that KILLER reads, waits, removes the file and dies with the same
+ * signal so that sshd reports exit-signal.
  */
+#define PID_MARK "\036drover-pgid="
 static const char WRAPPER[] =
+    "if read -r _ _ _ _ g _ 2>/dev/null </proc/$$/stat && [ \"$g\" = $$ ]; "
+    "then printf '\\036drover-pgid=%s\\036' $$ >&2; exec sh -c \"$1\"; fi; "
+    "printf '\\036drover-pgid=-\\036' >&2; "
     "f=\"${TMPDIR:-/tmp}/drover-$2.pid\"; exec 3<&0; "
     "setsid sh -c \"$1\" <&3 3<&- & c=$!; echo $c >\"$f\"; exec 3<&-; "
     "wait $c; r=$?; rm -f \"$f\"; "
     "if [ $r -gt 128 ]; then kill -$((r - 128)) $$; fi; exit $r";
 
+/* The kill job for a group the marker named: $1 is its id. */
+static const char KILL_GROUP[] =
+    "p=$1; kill -TERM -$p 2>/dev/null || exit 0; i=0; "
+    "while [ $i -lt 20 ] && kill -0 -$p 2>/dev/null; do "
+    "sleep 0.1; i=$((i + 1)); done; "
+    "kill -KILL -$p 2>/dev/null; exit 0";
+
 /*
- * The kill job: TERM the group, up to 2 s of grace, then KILL. A kill sent
+ * The kill job without a marked group: TERM the group, up to 2 s of grace,
+ * then KILL. A kill sent
  * right after the exec can arrive before the wrapper wrote its pid file:
  * wait up to 2 s for it (the caller's channel is still open, so the
  * command has not ended and removed it).
@@ -107,7 +126,13 @@ struct job {
 	bool kill_done;
 	bool chan_done;
 	bool exec_sent; /* channel exec was called: the command may run */
-	bool end_seen;  /* the channel closed with the command's end */
+	/* The wrapper's marker on stderr (not for the kill job). */
+	enum { M_WAIT, M_GROUP, M_FILE, M_NONE } mark;
+	char mbuf[40];
+	size_t mlen;
+	long pgid;         /* M_GROUP: the process group to kill */
+	bool kill_waiting; /* a kill waits for the marker */
+	bool end_seen;     /* the channel closed with the command's end */
 
 	dr_ssh_exec_cb cb;
 	void *arg;
@@ -115,6 +140,7 @@ struct job {
 
 static void job_try_complete(struct job *j);
 static void start_kill(struct job *j, int why);
+static void mark_none(struct job *j);
 static void kill_finished(struct dr_ssh *s);
 static void on_job_timer(uv_timer_t *t);
 
@@ -205,6 +231,12 @@ job_chan_end(struct job *j, int status, const char *reason)
 {
 	if (j->chan_done)
 		return;
+	if (j->kill_waiting) {
+		j->kill_waiting = false;
+		uv_timer_stop(&j->s->kill_timer);
+	}
+	if (j->mark == M_WAIT)
+		mark_none(j);
 	if (status != 0 && j->status == 0) {
 		j->status = status;
 		free(j->reason);
@@ -305,6 +337,73 @@ job_try_complete(struct job *j)
 	ssh_kick(s);
 }
 
+/* No marker after all: what was held back is the command's output. */
+static void
+mark_none(struct job *j)
+{
+	size_t n = j->mlen;
+
+	j->mark = M_NONE;
+	j->mlen = 0;
+	if (n > 0)
+		job_output(j, j->mbuf, n);
+	if (j->kill_waiting) { /* kill by the pid file, if there is one */
+		j->kill_waiting = false;
+		uv_timer_stop(&j->s->kill_timer);
+		start_kill(j, j->stop);
+	}
+}
+
+/*
+ * Takes the wrapper's marker (PID_MARK, a group id or '-', then \036) off
+ * the front of stderr, across reads. Returns how many of the n bytes it
+ * took; the rest is the command's output.
+ */
+static size_t
+take_mark(struct job *j, const char *p, size_t n)
+{
+	static const char pre[] = PID_MARK;
+	const size_t plen = sizeof(pre) - 1;
+	size_t used = 0;
+
+	while (used < n && j->mark == M_WAIT) {
+		char c = p[used];
+
+		if (j->mlen < plen ? c != pre[j->mlen]
+		                   : !(c == '\036' || c == '-' ||
+		                       (c >= '0' && c <= '9')) ||
+		                         j->mlen + 1 >= sizeof(j->mbuf)) {
+			mark_none(j);
+			break;
+		}
+		used++;
+		if (j->mlen < plen || c != '\036') {
+			j->mbuf[j->mlen++] = c;
+			continue;
+		}
+		j->mbuf[j->mlen] = '\0';
+		if (strcmp(j->mbuf + plen, "-") == 0) {
+			j->mark = M_FILE;
+		} else {
+			char *end;
+			long g = strtol(j->mbuf + plen, &end, 10);
+			if (*end != '\0' || g <= 1 || end == j->mbuf + plen) {
+				mark_none(j);
+				break;
+			}
+			j->mark = M_GROUP;
+			j->pgid = g;
+		}
+		j->mlen = 0;
+		if (j->kill_waiting) {
+			j->kill_waiting = false;
+			uv_timer_stop(&j->s->kill_timer);
+			start_kill(j, j->stop);
+		}
+	}
+	return used;
+}
+
 /* Reads one stream until EAGAIN. Returns 1 on EAGAIN, 0 at EOF-or-empty,
  * negative libssh2 code on error. */
 static int
@@ -333,6 +432,17 @@ read_stream(struct job *j, int stream)
 					           j->sarg);
 				continue;
 			}
+		} else if (j->mark == M_WAIT) {
+			size_t m =
+			    take_mark(j, (const char *)s->rbuf, (size_t)n);
+			j->bytes_err += (uint64_t)n - m;
+			if (m > 0 && (size_t)n > m)
+				job_output(j, s->rbuf + m, (size_t)n - m);
+			else if (m == 0)
+				job_output(j, s->rbuf, (size_t)n);
+			if (log_backlog(j) > LOG_BACKLOG)
+				return 0;
+			continue;
 		} else {
 			j->bytes_err += (uint64_t)n;
 		}
@@ -590,6 +700,7 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	j->s = s;
 	j->kind = kind;
 	j->st = J_OPEN;
+	j->mark = kind == K_KILL ? M_NONE : M_WAIT;
 	j->start_ms = dr_now_mono_ms();
 	dr_buf_init(&j->tail, tail_cap ? tail_cap : DEFAULT_TAIL);
 	if (tag != NULL)
@@ -599,7 +710,12 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 		         ++seq, (unsigned long long)dr_now_wall_ms());
 	dr_buf_init(&b, 0);
 	dr_buf_puts(&b, "exec sh -c ");
-	if (kind == K_KILL) {
+	if (kind == K_KILL && command != NULL) { /* command: the group */
+		dr_sh_quote(&b, KILL_GROUP);
+		dr_buf_puts(&b, " drover ");
+		dr_sh_quote(&b, command);
+		dr_buf_puts(&b, " ");
+	} else if (kind == K_KILL) {
 		dr_sh_quote(&b, KILLER);
 		dr_buf_puts(&b, " drover ");
 	} else {
@@ -634,7 +750,24 @@ start_kill(struct job *j, int why)
 		job_try_complete(j);
 		return;
 	}
-	k = job_new(s, K_KILL, NULL, j->tag, 1024);
+	if (j->mark == M_WAIT) {
+		/* Executed, but which group to kill is not known yet: the
+		 * marker comes before the command runs, or the kill timer
+		 * gives the channel up. */
+		if (!j->kill_waiting) {
+			j->kill_waiting = true;
+			uv_timer_start(&s->kill_timer, on_job_timer, KILL_MS,
+			               0);
+		}
+		return;
+	}
+	if (j->mark == M_GROUP) {
+		char g[24];
+		snprintf(g, sizeof(g), "%ld", j->pgid);
+		k = job_new(s, K_KILL, g, j->tag, 1024);
+	} else {
+		k = job_new(s, K_KILL, NULL, j->tag, 1024);
+	}
 	s->kjob = k;
 	uv_timer_start(&s->kill_timer, on_job_timer, KILL_MS, 0);
 	ssh_kick(s);
@@ -647,6 +780,20 @@ on_job_timer(uv_timer_t *t)
 	struct job *j = s->job;
 
 	if (t == &s->kill_timer) {
+		if (j != NULL && j->kill_waiting && !j->chan_done) {
+			/* No marker to kill by: give the channel up. */
+			j->kill_waiting = false;
+			j->kill_done = true;
+			s->broken = true;
+			j->ch = NULL;
+			if (s->out_owner == j)
+				s->out_owner = NULL;
+			job_chan_end(j, j->stop ? j->stop : DR_ETIMEDOUT,
+			             "the remote wrapper never started the "
+			             "command; not killed");
+			job_try_complete(j);
+			return;
+		}
 		/* The kill job itself hung. */
 		if (s->kjob != NULL) {
 			s->broken = true;
