@@ -24,7 +24,8 @@
 
 static char fixdir[512];
 static char key[600], known[600], known_bad[600];
-static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2";
+static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2",
+                  *host3 = "127.0.9.3"; /* forks: no group leader */
 
 /* Per-case state */
 struct conn {
@@ -297,6 +298,44 @@ test_timeout_kills(void **state)
 	run_cmd(l, &c,
 	        "pgrep -u drtest -f 'sleep 30[01]' || echo none; "
 	        "ls ${TMPDIR:-/tmp}/drover-engine-test-hang.pid 2>/dev/null "
+	        "|| echo nopid",
+	        NULL, 0, 10000);
+	assert_string_equal(c.res.tail, "none\nnopid\n");
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+/*
+ * Where the wrapper does not lead a process group (server 3 forks a
+ * subshell for every command), it runs the command under setsid with a pid
+ * file: output, exit codes and the kill work the same.
+ */
+static void
+test_not_group_leader(void **state)
+{
+	uv_loop_t *l = loop_new();
+	struct conn c;
+	struct dr_ssh_exec_opts o;
+
+	conn_open(l, &c, host3, known, 2222);
+	assert_int_equal(c.status, 0);
+	run_cmd(l, &c, "echo out; echo err >&2; exit 3", NULL, 0, 10000);
+	assert_int_equal(c.res.status, 0);
+	assert_int_equal(c.res.exit_code, 3);
+	assert_int_equal(c.res.bytes_out, 4);
+	assert_int_equal(c.res.bytes_err, 4);
+	memset(&o, 0, sizeof(o));
+	o.command = "sleep 305 & sleep 304; echo never";
+	o.timeout_ms = 2000;
+	o.kill_tag = "engine-test-forked";
+	c.done = 0;
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	run_until(l, &c.done);
+	assert_int_equal(c.res.status, DR_ETIMEDOUT);
+	assert_null(strstr(c.res.tail, "never"));
+	run_cmd(l, &c,
+	        "pgrep -u drtest -f 'sleep 30[45]' || echo none; "
+	        "ls ${TMPDIR:-/tmp}/drover-engine-test-forked.pid 2>/dev/null "
 	        "|| echo nopid",
 	        NULL, 0, 10000);
 	assert_string_equal(c.res.tail, "none\nnopid\n");
@@ -731,6 +770,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_exit_code_and_signal),
 	    cmocka_unit_test(test_megabytes),
 	    cmocka_unit_test(test_timeout_kills),
+	    cmocka_unit_test(test_not_group_leader),
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_hostkey_mismatch),
 	    cmocka_unit_test(test_unreachable),
