@@ -226,9 +226,13 @@ dr_cmd_unknown(const char *verb)
 int
 dr_cmd_helpverb(int argc, char **argv)
 {
-	if (argc == 1 || (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-	                                strcmp(argv[1], "-h") == 0))) {
+	if (argc == 1) {
 		dr_cmd_list(stdout);
+		return DR_EXIT_OK;
+	}
+	if (argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		dr_cmd_help("help");
 		return DR_EXIT_OK;
 	}
 	if (argc != 2)
