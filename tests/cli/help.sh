@@ -96,8 +96,9 @@ for v in $verbs; do
 	cmp -s "$tmp/out" "$tmp/help-$v" && ok || fail "$v -h differs from $v --help"
 	expect 0 "$drover" help "$v"
 	cmp -s "$tmp/out" "$tmp/help-$v" && ok || fail "help $v differs from $v --help"
-	# The man page has a section per verb; the completion knows it.
+	# The man page has a section per verb, README's CLI reference a line.
 	grep -qE "^\.SS \"$v( |\")" "$man" && ok || fail "the man page has no section for $v"
+	grep -qE "^drover $v( |\$)" "$top/README.md" && ok || fail "README's CLI reference has no drover $v"
 done
 if [ -s "$tmp/optfails" ]; then
 	while read -r l; do fail "${l#FAIL: }"; done <"$tmp/optfails"
