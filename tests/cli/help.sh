@@ -1,4 +1,6 @@
 #!/bin/bash
+# ok always succeeds: A && ok || fail is if-then-else here.
+# shellcheck disable=SC2015,SC2001
 # help.sh: what the CLI says about itself, from the outside.
 #
 #   tests/cli/help.sh path/to/drover
@@ -168,6 +170,9 @@ fi
 
 # The completion: bash -n, then its function driven as bash would.
 bash -n "$comp" && ok || fail "bash -n $comp"
+if command -v shellcheck >/dev/null; then
+	shellcheck -s bash "$comp" >"$tmp/sc" 2>&1 && ok || fail "shellcheck $comp: $(cat "$tmp/sc")"
+fi
 # complete WORD...: the completions of the last word, one a line.
 complete_words() {
 	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
