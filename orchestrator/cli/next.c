@@ -118,7 +118,8 @@ after_locked(const char *sdir, const char *to)
 		    "resumable\n",
 		    who, host, pid, host);
 		fprintf(stderr,
-		        "  then: drover resume %s   # rather than a new run\n",
+		        "  drover resume %s   # then: go on from where it "
+		        "stopped, rather than a new run\n",
 		        id);
 	} else {
 		fprintf(stderr,
