@@ -25,17 +25,47 @@ enum {
 /* A verb: argv[0] is the verb; returns the exit status. */
 typedef int dr_cmd_fn(int argc, char **argv);
 
+/*
+ * A verb: one entry of cmd.c's table. Adding a verb is one entry; its
+ * --help, drover help VERB, the completion (drover __complete) and the
+ * checks of tests/cli/help.sh follow from it.
+ */
 struct dr_cmd {
-	const char *name;
+	const char *name;  /* a name starting with '_' is hidden */
 	const char *usage; /* arguments after the verb */
 	const char *summary;
 	dr_cmd_fn *exec;
+	const char *letters; /* its options, by their letters in every_opt */
+	const char *shorts;  /* their short forms it takes ("ny": -n -y) */
+	const char *help;    /* what it does, for --help and the man page */
 };
+
+/*
+ * An option of the verbs, once for all of them: adding one is one entry
+ * of cmd.c's every_opt. The verbs that take it name its letter.
+ */
+struct dr_cmd_opt {
+	const char *name; /* --NAME */
+	int has_arg;      /* getopt's no_argument or required_argument */
+	int letter;       /* what the verbs' switches see */
+	int shortname;    /* -X where a verb takes it (dr_cmd.shorts), or 0 */
+	const char *arg;  /* the argument's name in the help (FILE), or NULL */
+	const char *help; /* what it does */
+};
+
+/* The verbs (cmd_table, *n of them) and the options (every_opt). */
+const struct dr_cmd *dr_cmd_table(size_t *n);
+const struct dr_cmd_opt *dr_cmd_opts(size_t *n);
+
+/* The option of letter, or NULL. */
+const struct dr_cmd_opt *dr_cmd_opt_find(int letter);
 
 /* The verbs, one cmd-<verb>.c each. */
 dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
     dr_cmd_check, dr_cmd_failover, dr_cmd_drill, dr_cmd_resume, dr_cmd_status,
     dr_cmd_report, dr_cmd_audit, dr_cmd_history, dr_cmd_logs;
+/* help.c: drover help [VERB] and the completion helper drover __complete. */
+dr_cmd_fn dr_cmd_helpverb, dr_cmd_complete;
 
 struct dr_plan;
 struct dr_graph;
@@ -174,8 +204,17 @@ int dr_cmd_open_run(const char *sdir, const char *id, char **run_dir,
 /* The exit status for how a run ended (run.h). */
 int dr_cmd_exit_status(int end);
 
-/* Prints "usage: drover VERB USAGE" for the verb to stderr; returns 2. */
+/*
+ * Prints "usage: drover VERB USAGE" for the verb to stderr and how to get
+ * its help; returns 2.
+ */
 int dr_cmd_usage(const char *verb);
+
+/*
+ * help.c: the verb's help on f: its usage, what it does, and each of its
+ * options described. An unknown verb gets the list of verbs.
+ */
+void dr_cmd_help_to(FILE *f, const char *verb);
 
 /* The same on stdout, for --help. */
 void dr_cmd_help(const char *verb);
@@ -183,8 +222,42 @@ void dr_cmd_help(const char *verb);
 /* The verb called name, or NULL. */
 const struct dr_cmd *dr_cmd_find(const char *name);
 
-/* Prints every verb with its summary. */
+/* Prints every verb (hidden ones aside) with its summary. */
 void dr_cmd_list(FILE *f);
+
+/*
+ * help.c: the names among cands[0..n) closest to word by edit distance
+ * (transpositions count one), when close enough to be a slip: at most
+ * max names into out, returns how many (0: nothing close).
+ */
+size_t dr_cmd_suggest(const char *word, const char *const *cands, size_t n,
+                      const char **out, size_t max);
+
+/*
+ * For an unknown verb: says so on stderr with "did you mean VERB?" when
+ * one is close, else lists the verbs. Returns 2.
+ */
+int dr_cmd_unknown(const char *verb);
+
+/*
+ * Resolves a RUN operand: a run id, a unique prefix of one, or "last" (the
+ * newest run) under sdir/runs. Returns 0 with *id (caller frees); or, after
+ * saying why on stderr, DR_EXIT_FAIL (no such run) or DR_EXIT_USAGE (the
+ * prefix names several runs: they are listed).
+ */
+int dr_cmd_resolve_run(const char *sdir, const char *ref, char **id);
+
+/* The same saying nothing (for the completion). */
+int dr_cmd_resolve_run_quiet(const char *sdir, const char *ref, char **id);
+
+/*
+ * next.c: after a run of run_id (target site to) ended with exit status
+ * rc, says on stderr what to do next: on 3 the resume line; on 1 the
+ * failed tasks, the logs and report lines and whether resume retries them;
+ * on 4 who holds the site and how to reach it. Nothing on 0.
+ */
+void dr_cmd_next_steps(const char *sdir, const char *run_id, const char *to,
+                       int rc);
 
 /*
  * Continues run_id after its first stage provisioned the target (run.h,

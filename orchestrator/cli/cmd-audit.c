@@ -35,16 +35,27 @@ int
 dr_cmd_audit(int argc, char **argv)
 {
 	struct dr_rs_run rs;
-	char *sdir, *run_dir, *path, *why = NULL;
+	char *sdir, *run_dir, *path, *why = NULL, *id = NULL;
 	size_t n = 0;
-	int r, rc = DR_EXIT_FAIL;
+	int i, r, rc = DR_EXIT_FAIL;
 	bool loaded;
 
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			dr_cmd_help("audit");
+			return DR_EXIT_OK;
+		}
 	if (argc != 3 ||
 	    (strcmp(argv[1], "verify") != 0 && strcmp(argv[1], "show") != 0))
 		return dr_cmd_usage("audit");
 	sdir = dr_state_dir();
-	r = dr_cmd_open_run(sdir, argv[2], &run_dir, &rs, &why);
+	if ((rc = dr_cmd_resolve_run(sdir, argv[2], &id)) != 0) {
+		free(sdir);
+		return rc;
+	}
+	rc = DR_EXIT_FAIL;
+	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
 	path = dr_xasprintf("%s/audit", run_dir);
 	loaded = r != DR_ENOTFOUND;
 	if (r == DR_ENOTFOUND)
@@ -63,10 +74,10 @@ dr_cmd_audit(int argc, char **argv)
 	/* A finished run recorded its last audit hash in the journal. */
 	if (dr_audit_verify(path, rs.final_state ? rs.audit_head : NULL, &n,
 	                    NULL, &why) != 0) {
-		printf("audit %s: BROKEN: %s\n", argv[2], why);
+		printf("audit %s: BROKEN: %s\n", id, why);
 		goto out;
 	}
-	printf("audit %s: %zu records, chain intact%s\n", argv[2], n,
+	printf("audit %s: %zu records, chain intact%s\n", id, n,
 	       rs.final_state ? ", ends where the run ended"
 	                      : " (run not finished)");
 	rc = DR_EXIT_OK;
@@ -76,6 +87,7 @@ out:
 	free(why);
 	free(path);
 	free(run_dir);
+	free(id);
 	free(sdir);
 	return rc;
 }

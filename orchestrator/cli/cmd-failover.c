@@ -101,12 +101,14 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 		end = dr_run_execute(&run.ro);
 		if (end != DR_END_PROVISIONED) {
 			rc = dr_cmd_exit_status(end);
+			dr_cmd_next_steps(sdir, run_id, g->to->name, rc);
 			goto out;
 		}
 		rc = dr_cmd_continue(run_id, lock, &run, cmdline);
 		goto out;
 	}
 	rc = dr_cmd_exit_status(dr_run_execute(&run.ro));
+	dr_cmd_next_steps(sdir, run_id, g->to->name, rc);
 out:
 	free(header);
 	free(order);

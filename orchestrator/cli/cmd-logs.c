@@ -198,7 +198,7 @@ dr_cmd_logs(int argc, char **argv)
 	const char *id = NULL, *task = NULL;
 	struct dr_cmd_args a = {"logs", "W", "h", NULL, logs_opt, &lg, &id};
 	char **av = dr_xcalloc((size_t)argc + 1, sizeof(char *));
-	char *sdir = NULL, *why = NULL, *name = NULL;
+	char *sdir = NULL, *why = NULL, *name = NULL, *rid = NULL;
 	bool loaded = false, known = false;
 	int ac = 0, i, nops = 0, r, rc;
 
@@ -217,7 +217,10 @@ dr_cmd_logs(int argc, char **argv)
 		return rc < 0 ? DR_EXIT_OK : rc;
 	rc = DR_EXIT_FAIL;
 	sdir = dr_state_dir();
-	r = dr_cmd_open_run(sdir, id, &lg.run_dir, &rs, &why);
+	if ((rc = dr_cmd_resolve_run(sdir, id, &rid)) != 0)
+		goto out;
+	rc = DR_EXIT_FAIL;
+	r = dr_cmd_open_run(sdir, rid, &lg.run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
 	if (r == DR_ENOTFOUND)
 		goto out;
@@ -275,6 +278,7 @@ out:
 	if (loaded)
 		dr_rs_run_free(&rs);
 	free(why);
+	free(rid);
 	free(sdir);
 	return rc;
 }

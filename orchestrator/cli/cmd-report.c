@@ -36,7 +36,7 @@ dr_cmd_report(int argc, char **argv)
 	struct dr_cmd_args a = {"report",   "Fo", "f:o:h", NULL,
 	                        report_opt, v,    &id};
 	struct dr_rs_run rs;
-	char *sdir = NULL, *run_dir = NULL, *why = NULL;
+	char *sdir = NULL, *run_dir = NULL, *why = NULL, *rid = NULL;
 	json_t *report = NULL;
 	bool loaded = false;
 	int r, rc;
@@ -50,7 +50,10 @@ dr_cmd_report(int argc, char **argv)
 	    strcmp(format, "html"))
 		return dr_cmd_usage("report");
 	sdir = dr_state_dir();
-	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
+	if ((rc = dr_cmd_resolve_run(sdir, id, &rid)) != 0)
+		goto out;
+	rc = DR_EXIT_FAIL;
+	r = dr_cmd_open_run(sdir, rid, &run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
 	if (r == DR_ENOTFOUND)
 		goto out;
@@ -76,6 +79,7 @@ out:
 		dr_rs_run_free(&rs);
 	free(why);
 	free(run_dir);
+	free(rid);
 	free(sdir);
 	return rc;
 }

@@ -251,13 +251,16 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
 	bool loaded = false, staged = false;
 	char *sdir = NULL, *run_dir = NULL, *why = NULL, *kh = NULL;
-	char *audit_path = NULL, *jpath = NULL, head[65];
+	char *rid = NULL, *audit_path = NULL, *jpath = NULL, head[65];
 	uint64_t jseq = 0, aseq = 0;
 	size_t naudit = 0;
 	int r, rc = DR_EXIT_FAIL;
 
 	sdir = dr_state_dir();
-	r = dr_cmd_open_run(sdir, id, &run_dir, &rs, &why);
+	if ((rc = dr_cmd_resolve_run(sdir, id, &rid)) != 0)
+		goto out;
+	rc = DR_EXIT_FAIL;
+	r = dr_cmd_open_run(sdir, rid, &run_dir, &rs, &why);
 	loaded = r != DR_ENOTFOUND;
 	if (r == DR_ENOTFOUND)
 		goto out;
@@ -282,6 +285,8 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 		fprintf(stderr, "drover: cannot resume %s: %s\n", rs.run_id,
 		        why ? why : dr_strerror(r));
 		rc = r == DR_ELOCKED ? DR_EXIT_LOCKED : DR_EXIT_FAIL;
+		if (rc == DR_EXIT_LOCKED)
+			dr_cmd_next_steps(sdir, rs.run_id, rs.to, rc);
 		goto out;
 	}
 	if (why) { /* a stale lock of another run was taken over */
@@ -444,14 +449,17 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 		ro->keep_lock = &kept;
 		end = dr_run_execute(ro);
 		lock = NULL; /* released by the run, or kept */
-		if (end == DR_END_PROVISIONED)
+		if (end == DR_END_PROVISIONED) {
 			rc = dr_cmd_continue(rs.run_id, kept, &dc.run, cmdline);
-		else
+		} else {
 			rc = dr_cmd_exit_status(end);
+			dr_cmd_next_steps(sdir, rs.run_id, rs.to, rc);
+		}
 		goto out;
 	}
 	rc = dr_cmd_exit_status(dr_run_execute(ro));
 	lock = NULL; /* released by the run */
+	dr_cmd_next_steps(sdir, rs.run_id, rs.to, rc);
 out:
 	dr_lock_release(lock);
 	for (i = 0; i < nnotes; i++)
@@ -474,6 +482,7 @@ out:
 	free(why);
 	free(kh);
 	free(run_dir);
+	free(rid);
 	free(sdir);
 	free(cmdline);
 	return rc;

@@ -114,7 +114,7 @@ runbook_opt(int c, const char *arg, void *ctx)
 
 /* What --remaining RUN needs: the run read back and its tasks by key. */
 struct remaining {
-	char *sdir, *run_dir;
+	char *sdir, *run_dir, *id; /* id: the run --remaining names */
 	struct dr_rs_run rs;
 	bool loaded;
 	const struct dr_rs_task **by_key; /* sorted by key */
@@ -141,7 +141,9 @@ remaining_load(struct remaining *rm, const char *id, struct dr_cmd_dir *dir)
 	int r;
 
 	rm->sdir = dr_state_dir();
-	r = dr_cmd_open_run(rm->sdir, id, &rm->run_dir, &rm->rs, &why);
+	if ((r = dr_cmd_resolve_run(rm->sdir, id, &rm->id)) != 0)
+		return r;
+	r = dr_cmd_open_run(rm->sdir, rm->id, &rm->run_dir, &rm->rs, &why);
 	if (r == DR_ENOTFOUND)
 		return DR_EXIT_FAIL;
 	rm->loaded = true;
@@ -209,6 +211,7 @@ remaining_free(struct remaining *rm)
 	free(rm->by_key);
 	free(rm->done);
 	free(rm->run_dir);
+	free(rm->id);
 	free(rm->sdir);
 }
 
@@ -255,9 +258,9 @@ dr_cmd_runbook(int argc, char **argv)
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
 	if (ra.remaining) {
-		remaining_mark(&rm, g, plan, ra.remaining);
+		remaining_mark(&rm, g, plan, rm.id);
 		o->done = rm.done;
-		o->run_id = ra.remaining;
+		o->run_id = rm.id;
 	}
 	if (ra.known_hosts && access(ra.known_hosts, R_OK) != 0) {
 		fprintf(stderr, "drover: runbook: --known-hosts %s: %s\n",

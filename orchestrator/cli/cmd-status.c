@@ -177,13 +177,22 @@ show_run(const char *sdir, const char *id)
 int
 dr_cmd_status(int argc, char **argv)
 {
-	char *sdir;
+	char *sdir, *id = NULL;
 	int rc;
 
+	if (argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		dr_cmd_help("status");
+		return DR_EXIT_OK;
+	}
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
 		return dr_cmd_usage("status");
 	sdir = dr_state_dir();
-	rc = argc == 2 ? show_run(sdir, argv[1]) : list_runs(sdir);
+	if (argc == 1)
+		rc = list_runs(sdir);
+	else if ((rc = dr_cmd_resolve_run(sdir, argv[1], &id)) == 0)
+		rc = show_run(sdir, id);
+	free(id);
 	free(sdir);
 	return rc;
 }

@@ -27,8 +27,9 @@ dr_cmd_validate(int argc, char **argv)
 	int i, rc = DR_EXIT_OK;
 
 	if (argc < 2 || argv[1][0] == '-') {
-		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-			printf("usage: drover validate PLAN...\n");
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+		                  strcmp(argv[1], "-h") == 0)) {
+			dr_cmd_help("validate");
 			return DR_EXIT_OK;
 		}
 		return dr_cmd_usage("validate");

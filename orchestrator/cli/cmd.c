@@ -172,65 +172,179 @@ dr_cmd_preflight(const struct dr_graph *g)
 }
 
 /*
- * Every long option of the verbs, each once: its name, whether it takes an
- * argument, and the letter the verbs' switches see. A verb names the ones it
- * takes by their letters (dr_cmd_parse).
+ * Every option of the verbs, each once: its name, whether it takes an
+ * argument, the letter the verbs' switches see, its short form, and its
+ * help. A verb names the ones it takes by their letters (cmd_table below,
+ * and the verb's own dr_cmd_args, which dr_cmd_parse checks against it).
  */
-static const struct option every_opt[] = {
-    {"from", required_argument, NULL, 'f'},
-    {"to", required_argument, NULL, 't'},
-    {"drill", no_argument, NULL, 'd'},
-    {"only", required_argument, NULL, 'O'},
-    {"dry-run", no_argument, NULL, 'n'},
-    {"yes", no_argument, NULL, 'y'},
-    {"auto-approve", no_argument, NULL, 'A'},
-    {"json", no_argument, NULL, 'j'},
-    {"metrics", required_argument, NULL, 'M'},
-    {"incident-at", required_argument, NULL, 'I'},
-    {"take-stale-lock", no_argument, NULL, 'S'},
-    {"plan-changed", no_argument, NULL, 'P'},
-    {"assume-done", required_argument, NULL, 'D'},
-    {"rerun", required_argument, NULL, 'R'},
-    {"rerun-indeterminate", no_argument, NULL, 'X'},
-    {"mode", required_argument, NULL, 'm'},
-    {"format", required_argument, NULL, 'F'},
-    {"output", required_argument, NULL, 'o'},
-    {"known-hosts", required_argument, NULL, 'k'},
-    {"remaining", required_argument, NULL, 'r'},
-    {"follow", no_argument, NULL, 'W'},
-    {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
+static const struct dr_cmd_opt every_opt[] = {
+    {"from", required_argument, 'f', 0, "SITE[,SITE]",
+     "the lost site, or several separated by commas: production sites "
+     "(role primary or secondary) only; drill and check default to every "
+     "production site"},
+    {"to", required_argument, 't', 0, "SITE",
+     "the site that takes over: a standby site for failover, a drill "
+     "site for drill"},
+    {"drill", no_argument, 'd', 0, NULL,
+     "expand the plan as a drill would (steps on the lost sites skipped, "
+     "cleanup steps at the end)"},
+    {"only", required_argument, 'O', 0, "NAME",
+     "keep only this service or tenant; repeat for several"},
+    {"dry-run", no_argument, 'n', 'n', NULL,
+     "print the tasks in the order they would run; connects to nothing"},
+    {"yes", no_argument, 'y', 'y', NULL,
+     "do not ask for the target site's name before acting; needed "
+     "without a terminal"},
+    {"auto-approve", no_argument, 'A', 0, NULL,
+     "pass approval gates unattended, each pass audited (--yes alone "
+     "does not)"},
+    {"json", no_argument, 'j', 0, NULL,
+     "machine-readable output on stdout: for a run one NDJSON event per "
+     "task state change (the board goes to stderr), else one JSON "
+     "document"},
+    {"metrics", required_argument, 'M', 0, "FILE",
+     "write a Prometheus textfile-collector file when the run ends"},
+    {"incident-at", required_argument, 'I', 0, "TIME",
+     "when the incident began, UTC (2023-12-08T03:00:00Z): restore "
+     "points are the newest backups taken before it"},
+    {"take-stale-lock", no_argument, 'S', 0, NULL,
+     "take the target site's lock left by a run that died (a live "
+     "holder is never overridden)"},
+    {"plan-changed", no_argument, 'P', 0, NULL,
+     "resume although the plan file changed since the run started "
+     "(review with drover show first)"},
+    {"assume-done", required_argument, 'D', 0, "TASK",
+     "a task whose outcome is unknown did its work (you checked on the "
+     "host): count it done; repeatable"},
+    {"rerun", required_argument, 'R', 0, "TASK",
+     "run a task whose outcome is unknown again; repeatable"},
+    {"rerun-indeterminate", no_argument, 'X', 0, NULL,
+     "run again every task whose outcome is unknown and not decided yet"},
+    {"mode", required_argument, 'm', 0, "MODE",
+     "only runs of this mode: drill or failover"},
+    {"format", required_argument, 'F', 'f', "FORMAT",
+     "the document's format: md, html or pdf for runbook (default md, or "
+     "-o's extension); json, md or html for report (default md)"},
+    {"output", required_argument, 'o', 'o', "FILE",
+     "write the document to FILE instead of stdout"},
+    {"known-hosts", required_argument, 'k', 0, "FILE",
+     "print the host key fingerprints pinned in this known_hosts file "
+     "(default: the plan's, when it exists)"},
+    {"remaining", required_argument, 'r', 0, "RUN",
+     "leave out what that run finished (RUN as for resume); direction, "
+     "mode and --only come from its journal unless given"},
+    {"follow", no_argument, 'W', 0, NULL,
+     "with TASK, keep printing its output as it comes until the run "
+     "ends"},
+    {"help", no_argument, 'h', 'h', NULL,
+     "print this help and exit"}, /* last: every verb takes it */
 };
 
 #define NOPTS (sizeof(every_opt) / sizeof(every_opt[0]))
+
+const struct dr_cmd_opt *
+dr_cmd_opts(size_t *n)
+{
+	*n = NOPTS;
+	return every_opt;
+}
+
+const struct dr_cmd_opt *
+dr_cmd_opt_find(int letter)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (every_opt[i].letter == letter)
+			return &every_opt[i];
+	return NULL;
+}
+
+/* Whether the letters of x and y are the same set ('h' and ':' aside). */
+static bool
+same_letters(const char *x, const char *y)
+{
+	const char *p;
+
+	for (p = x; *p; p++)
+		if (*p != 'h' && *p != ':' && strchr(y, *p) == NULL)
+			return false;
+	for (p = y; *p; p++)
+		if (*p != 'h' && *p != ':' && strchr(x, *p) == NULL)
+			return false;
+	return true;
+}
+
+/* After getopt's "unrecognized option '--fromm'": the closest of opts. */
+static void
+suggest_opt(const char *arg, const struct option *opts, size_t n)
+{
+	const char *names[NOPTS + 1], *best[3];
+	char word[64];
+	size_t i, k;
+
+	if (arg == NULL || strncmp(arg, "--", 2) != 0)
+		return;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="),
+	         arg + 2);
+	for (i = 0; i < n; i++)
+		names[i] = opts[i].name;
+	k = dr_cmd_suggest(word, names, n, best, 3);
+	for (i = 0; i < k; i++)
+		fprintf(stderr, "%s--%s", i ? " or " : "drover: did you mean ",
+		        best[i]);
+	if (k)
+		fprintf(stderr, "?\n");
+}
 
 int
 dr_cmd_parse(int argc, char **argv, const struct dr_cmd_args *a)
 {
 	struct option opts[NOPTS + 1];
+	const struct dr_cmd *verb = dr_cmd_find(a->verb);
+	const char *shortopts = a->shortopts ? a->shortopts : "h";
 	size_t i, n = 0;
 	const char *l;
 	int c, rc;
 
+	/* The help describes what the table says the verb takes: it must be
+	 * what the verb parses. */
+	if (verb == NULL || !same_letters(verb->letters, a->letters) ||
+	    !same_letters(verb->shorts, shortopts)) {
+		fprintf(stderr,
+		        "drover: bug: %s's options differ from its entry in "
+		        "cmd_table\n",
+		        a->verb);
+		abort();
+	}
 	for (l = a->letters; *l; l++) {
-		for (i = 0; i < NOPTS && every_opt[i].val != *l; i++)
+		for (i = 0; i < NOPTS && every_opt[i].letter != *l; i++)
 			;
 		if (i == NOPTS) { /* a verb names a letter the table lacks */
 			fprintf(stderr, "drover: bug: no option '%c'\n", *l);
 			abort();
 		}
-		opts[n++] = every_opt[i];
+		opts[n++] =
+		    (struct option){every_opt[i].name, every_opt[i].has_arg,
+		                    NULL, every_opt[i].letter};
 	}
-	opts[n++] = every_opt[NOPTS - 1]; /* --help */
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	memset(&opts[n], 0, sizeof(opts[n]));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, a->shortopts ? a->shortopts : "h",
-	                        opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (c == 'h') {
 			dr_cmd_help(a->verb);
 			return -1;
 		}
-		if (c == '?' || c == ':')
-			return DR_EXIT_USAGE; /* getopt said what was wrong */
+		if (c == '?' || c == ':') { /* getopt said what was wrong */
+			if (c == '?' && optopt == 0)
+				suggest_opt(argv[optind - 1], opts, n);
+			fprintf(stderr,
+			        "drover: drover %s --help describes its "
+			        "options\n",
+			        a->verb);
+			return DR_EXIT_USAGE;
+		}
 		if (a->dir && strchr("ftdO", c) != NULL)
 			rc = dr_cmd_dir_opt(a->dir, c, optarg);
 		else
@@ -359,88 +473,130 @@ out:
 	return rc;
 }
 
-/* The verbs, in the order `drover help` lists them. */
+#define RUN_OPERAND                                                            \
+	"RUN is a run id (drover status lists them), a unique prefix of one, " \
+	"or last for the newest run."
+
+/*
+ * The verbs, in the order `drover help` lists them: name, usage, summary,
+ * function, option letters (every_opt), short forms, what it does.
+ */
 static const struct dr_cmd cmd_table[] = {
-    {"validate", "PLAN", "check a plan and report every error",
-     dr_cmd_validate},
-    {"show", "PLAN --from S[,S] --to S [--drill] [--only NAME]",
-     "list the tasks in the order they would run", dr_cmd_show},
-    {"graph", "PLAN --from S[,S] --to S [--drill]",
-     "write the task graph as Graphviz DOT", dr_cmd_graph},
+    {"validate", "PLAN...", "check a plan and report every error",
+     dr_cmd_validate, "", "",
+     "Loads each plan and reports every error as FILE:LINE: message; exit "
+     "1 if any plan is invalid. What a run would need from this controller "
+     "(known_hosts, keys, secrets, scripts) is reported as FILE:LINE: "
+     "warning: lines, since a plan may be validated elsewhere."},
+    {"show", "PLAN --from S[,S] --to S [--drill] [--only NAME]...",
+     "list the tasks in the order they would run", dr_cmd_show, "ftdO", "",
+     "Expands the plan for one direction and lists its tasks by tier, in "
+     "the order they would run. Connects to nothing."},
+    {"graph", "PLAN --from S[,S] --to S [--drill] [--only NAME]...",
+     "write the task graph as Graphviz DOT", dr_cmd_graph, "ftdO", "",
+     "Writes the task graph of one direction as Graphviz DOT on stdout "
+     "(drover graph ... | dot -Tsvg > graph.svg)."},
     {"runbook",
      "PLAN --from S[,S] --to S [--format md|html|pdf] [--known-hosts FILE] "
      "[--drill] [--only NAME]... [--remaining RUN] [-o FILE]",
-     "render the printable runbook for a direction", dr_cmd_runbook},
+     "render the printable runbook for a direction", dr_cmd_runbook, "ftdOFkor",
+     "o",
+     "Renders the plan for people working by hand: every step with its "
+     "commands, hosts and checks, and a checklist of tenant by step. "
+     "--format pdf (or -o FILE.pdf) prints it with headless Chromium."},
     {"check", "PLAN --to S [--from S[,S]] [--drill] [--json]",
      "readiness: hosts, host keys, auth, required commands and backups; "
      "changes nothing",
-     dr_cmd_check},
+     dr_cmd_check, "ftdj", "",
+     "Connects to every host the direction needs (pinned host key, "
+     "authentication), checks the commands steps require, that every "
+     "copied backup exists, has its manifest and is younger than the "
+     "service's rpo, what failover needs on this controller, and that no "
+     "run holds the target site. Prints a table of host by check and an "
+     "estimate of the run's duration; exit 1 if anything failed. Changes "
+     "nothing."},
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
      "[--take-stale-lock]",
-     "run the plan: fence, restore, bring services back", dr_cmd_failover},
+     "run the plan: fence, restore, bring services back", dr_cmd_failover,
+     "ftOnyAjSMI", "ny",
+     "Runs the plan from the lost sites to the target: fences the lost "
+     "sites, restores, brings the services back, and prints each "
+     "service's recovery time against its RTO. Asks for the target site's "
+     "name first (--yes skips it). The run is journaled under the state "
+     "directory: Ctrl-C stops starting work and exits 3, and drover "
+     "resume RUN continues it. Exit 0 succeeded, 1 a task failed, 3 "
+     "interrupted or waiting for a decision, 4 another run holds the "
+     "target site."},
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
      "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
      "[--incident-at TIME] [--take-stale-lock]",
      "rehearse the failover in a drill site; production is never touched",
-     dr_cmd_drill},
+     dr_cmd_drill, "ftOnyAjSMI", "ny",
+     "A failover into a site of role drill that connects to no "
+     "production address: steps on the lost sites are skipped, any other "
+     "task that would reach production is refused before anything "
+     "connects, and cleanup steps run at the end whatever the outcome. "
+     "--from defaults to every production site. Exit status as for "
+     "failover."},
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "
      "[--take-stale-lock]",
-     "continue an interrupted run from its journal", dr_cmd_resume},
+     "continue an interrupted run from its journal", dr_cmd_resume, "PDRXyAjMS",
+     "y",
+     "Continues an interrupted or failed run from its journal, after "
+     "taking the target site's lock (a live run is named, exit 4). "
+     "Succeeded tasks never run again; failed ones and those whose "
+     "outcome is unknown but are readonly or idempotent run again; for "
+     "the others decide with --assume-done, --rerun or "
+     "--rerun-indeterminate. Refuses a changed plan file unless "
+     "--plan-changed. " RUN_OPERAND},
     {"status", "[RUN]", "list runs, or show one run's tasks by tier",
-     dr_cmd_status},
+     dr_cmd_status, "", "",
+     "Without RUN, lists the runs with their state, progress and elapsed "
+     "time, the newest last. With RUN, shows its tasks by tier. Reads "
+     "journals only; works while a run is live. " RUN_OPERAND},
     {"report", "RUN [--format json|md|html] [-o FILE]",
-     "render a run's report from its journal", dr_cmd_report},
+     "render a run's report from its journal", dr_cmd_report, "Fo", "fo",
+     "Rebuilds the run's report from its journal, at any time, "
+     "interrupted runs included; the HTML has a timeline of every task "
+     "against the RTO deadlines. " RUN_OPERAND},
     {"logs", "RUN [TASK] [--follow]",
      "a task's output (a live run's too), or every task's output size",
-     dr_cmd_logs},
+     dr_cmd_logs, "W", "",
+     "With TASK (its key, as drover status RUN prints it), prints the "
+     "task's output, secrets scrubbed; a live run's too. Without, lists "
+     "the size of every task's output. " RUN_OPERAND},
     {"history", "PLAN [--mode drill|failover] [--json]",
      "past runs of a plan; drill recovery times against the previous one",
-     dr_cmd_history},
+     dr_cmd_history, "mj", "",
+     "Lists a plan's past runs and compares the last drill's recovery "
+     "times with the previous one's."},
     {"audit", "verify|show RUN", "check or show a run's audit trail",
-     dr_cmd_audit},
+     dr_cmd_audit, "", "",
+     "verify checks the run's hash-chained audit trail (who ran what, "
+     "approvals, decisions, overrides, signals): a removed, changed or "
+     "reordered record is reported, exit 1. show prints its "
+     "records. " RUN_OPERAND},
+    {"help", "[VERB]", "describe a verb and its options", dr_cmd_helpverb, "",
+     "",
+     "Prints what VERB does and each of its options, as drover VERB --help "
+     "does; without VERB, lists the verbs."},
+    {"__complete", "verbs|options VERB|runs|tasks RUN|sites PLAN [from|to]",
+     "for the shell completion", dr_cmd_complete, "", "",
+     "Prints one candidate a line for contrib/bash-completion/drover."},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
 
-void
-dr_cmd_list(FILE *f)
+const struct dr_cmd *
+dr_cmd_table(size_t *n)
 {
-	size_t i;
-
-	fprintf(f, "usage: drover COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "  %-9s %s\n", cmd_table[i].name,
-		        cmd_table[i].summary);
-	fprintf(f, "\nrun 'drover COMMAND --help' for its arguments\n");
-}
-
-static void
-usage_to(FILE *f, const char *verb)
-{
-	const struct dr_cmd *c = dr_cmd_find(verb);
-
-	if (c)
-		fprintf(f, "usage: drover %s %s\n", verb, c->usage);
-	else
-		dr_cmd_list(f);
-}
-
-int
-dr_cmd_usage(const char *verb)
-{
-	usage_to(stderr, verb);
-	return DR_EXIT_USAGE;
-}
-
-void
-dr_cmd_help(const char *verb)
-{
-	usage_to(stdout, verb);
+	*n = NCMDS;
+	return cmd_table;
 }
 
 const struct dr_cmd *

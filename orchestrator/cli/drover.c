@@ -13,8 +13,7 @@ main(int argc, char **argv)
 		dr_cmd_list(stderr);
 		return DR_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		dr_cmd_list(stdout);
 		return DR_EXIT_OK;
 	}
@@ -24,7 +23,5 @@ main(int argc, char **argv)
 	}
 	if ((cmd = dr_cmd_find(argv[1])) != NULL)
 		return cmd->exec(argc - 1, argv + 1);
-	fprintf(stderr, "drover: unknown command '%s'\n", argv[1]);
-	dr_cmd_list(stderr);
-	return DR_EXIT_USAGE;
+	return dr_cmd_unknown(argv[1]);
 }
