@@ -441,25 +441,39 @@ out:
 	return r;
 }
 
+/*
+ * mkdir 0700; inside a setgid directory (a team's state directory, README
+ * "Shared state") 02770 instead, so that the group reaches the runs.
+ */
+static int
+mkdir_one(char *p)
+{
+	struct stat st;
+
+	if (mkdir(p, 0700) != 0)
+		return errno == EEXIST ? 0 : -1;
+	if (stat(p, &st) == 0 && (st.st_mode & S_ISGID))
+		chmod(p, 02770);
+	return 0;
+}
+
 int
 dr_mkdirs(const char *path)
 {
 	char *p = dr_xstrdup(path), *s;
+	int r = 0;
 
-	for (s = p + 1; *s; s++) {
+	for (s = p + 1; *s && r == 0; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
+		r = mkdir_one(p);
 		*s = '/';
 	}
+	if (r == 0)
+		r = mkdir_one(p);
 	free(p);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	return r;
 }
 
 void
