@@ -36,6 +36,13 @@ struct dr_cmd {
 dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
     dr_cmd_check, dr_cmd_failover, dr_cmd_drill, dr_cmd_resume, dr_cmd_status,
     dr_cmd_report, dr_cmd_audit, dr_cmd_history, dr_cmd_logs;
+/* cmd-control.c: a live run steered through its control socket. */
+dr_cmd_fn dr_cmd_approve, dr_cmd_deny, dr_cmd_pause, dr_cmd_continue_run,
+    dr_cmd_abort, dr_cmd_answer, dr_cmd_watch;
+
+/* drover status: a live run's waiting gates and pauses, asked through its
+ * control socket, one line each after indent (nothing when none). */
+void dr_cmd_print_waiting(const char *run_dir, const char *indent);
 
 struct dr_plan;
 struct dr_graph;

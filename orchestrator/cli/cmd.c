@@ -198,7 +198,8 @@ static const struct option every_opt[] = {
     {"known-hosts", required_argument, NULL, 'k'},
     {"remaining", required_argument, NULL, 'r'},
     {"follow", no_argument, NULL, 'W'},
-    {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
+    {"comment", required_argument, NULL, 'c'}, /* approve, deny */
+    {"help", no_argument, NULL, 'h'},          /* last: every verb takes it */
 };
 
 #define NOPTS (sizeof(every_opt) / sizeof(every_opt[0]))
@@ -403,6 +404,20 @@ static const struct dr_cmd cmd_table[] = {
      dr_cmd_history},
     {"audit", "verify|show RUN", "check or show a run's audit trail",
      dr_cmd_audit},
+    {"approve", "RUN GATE [--comment TEXT]",
+     "approve a live run's gate, from any terminal", dr_cmd_approve},
+    {"deny", "RUN GATE [--comment TEXT]",
+     "deny a live run's gate (it fails as its on_failure says)", dr_cmd_deny},
+    {"pause", "RUN", "a live run starts nothing new until continue",
+     dr_cmd_pause},
+    {"continue", "RUN", "a paused run starts what is ready again",
+     dr_cmd_continue_run},
+    {"abort", "RUN", "stop a live run as Ctrl-C does (exit 3, resumable)",
+     dr_cmd_abort},
+    {"answer", "RUN TASK retry|skip|abort",
+     "answer a task that paused (on_failure = \"pause\")", dr_cmd_answer},
+    {"watch", "RUN", "a live run's board, read-only, until it ends",
+     dr_cmd_watch},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -13,6 +13,7 @@
 #include "drover/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -222,6 +223,39 @@ dr_ctl_vote(int needed, bool not_by_starter, uid_t starter_uid,
 			return DR_VOTE_TWICE;
 	return (int)n + 1 >= (needed < 1 ? 1 : needed) ? DR_VOTE_PASS
 	                                               : DR_VOTE_MORE;
+}
+
+/*
+ * A socket's path as bind() and connect() can take it: path itself, or,
+ * when it is longer than sun_path holds (a deep state directory), the same
+ * file through its directory's descriptor (*dfd, caller closes):
+ * /proc/self/fd/N/control.sock. Caller frees; NULL when neither works.
+ */
+static char *
+short_path(const char *path, int *dfd)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	const char *slash = strrchr(path, '/');
+	char *dir, *p;
+
+	*dfd = -1;
+	if (strlen(path) < max)
+		return dr_xstrdup(path);
+	if (slash == NULL)
+		return NULL;
+	dir = dr_xstrndup(path, (size_t)(slash - path));
+	*dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (*dfd < 0)
+		return NULL;
+	p = dr_xasprintf("/proc/self/fd/%d/%s", *dfd, slash + 1);
+	if (strlen(p) >= max) {
+		free(p);
+		close(*dfd);
+		*dfd = -1;
+		return NULL;
+	}
+	return p;
 }
 
 /* --- the server ------------------------------------------------------- */
@@ -521,8 +555,6 @@ dr_control_open(uv_loop_t *loop, const char *path, gid_t gid, dr_ctl_handler h,
 	int r;
 
 	*out = NULL;
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return DR_EINVAL;
 	c = dr_xcalloc(1, sizeof(*c));
 	c->loop = loop;
 	c->path = dr_xstrdup(path);
@@ -533,7 +565,14 @@ dr_control_open(uv_loop_t *loop, const char *path, gid_t gid, dr_ctl_handler h,
 	uv_pipe_init(loop, &c->server, 0);
 	c->server.data = c;
 	c->nhandles = 1;
-	r = uv_pipe_bind(&c->server, path);
+	{
+		int dfd = -1;
+		char *bindp = short_path(path, &dfd);
+		r = bindp ? uv_pipe_bind(&c->server, bindp) : -ENAMETOOLONG;
+		if (dfd >= 0)
+			close(dfd);
+		free(bindp);
+	}
 	if (r == 0 && gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)
 		r = -errno;
 	if (r == 0 && chmod(path, 0660) != 0)
@@ -607,16 +646,21 @@ dr_ctl_call(const char *run_dir, const struct dr_ctl_msg *m, char **text,
 	struct dr_buf in;
 	char chunk[4096];
 	bool replied = false;
-	int fd = -1, r = DR_EIO;
+	int fd = -1, dfd = -1, r = DR_EIO;
 	ssize_t n;
 
 	*text = NULL;
 	dr_buf_init(&in, 0);
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		*text = dr_xasprintf("%s: path too long for a socket", path);
-		goto out;
+	{
+		char *p = short_path(path, &dfd);
+		if (p == NULL) {
+			*text = dr_xasprintf("%s: path too long for a socket",
+			                     path);
+			goto out;
+		}
+		memcpy(sa.sun_path, p, strlen(p) + 1);
+		free(p);
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*text = dr_xasprintf("socket: %s", strerror(errno));
@@ -667,6 +711,12 @@ dr_ctl_call(const char *run_dir, const struct dr_ctl_msg *m, char **text,
 				            : NULL;
 				replied = true;
 				r = ok ? 0 : DR_EREFUSED;
+				if (ok && on_line && m->op == DR_CTL_WATCH &&
+				    *text) { /* the board's head, first */
+					on_line(arg, *text);
+					free(*text);
+					*text = NULL;
+				}
 			} else if (o && on_line &&
 			           json_is_string(
 			               v = json_object_get(o, "line"))) {
@@ -685,6 +735,8 @@ dr_ctl_call(const char *run_dir, const struct dr_ctl_msg *m, char **text,
 out:
 	if (fd >= 0)
 		close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	dr_buf_free(&in);
 	free(req);
 	free(path);
