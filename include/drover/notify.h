@@ -55,6 +55,11 @@ int dr_notify_new(const struct dr_notify_opts *o, struct dr_notifier **out);
 void dr_notify_send(struct dr_notifier *n, struct json_t *event,
                     const char *text);
 
+/* Failures go to failed(arg, msg) from now on (the owner is going away
+ * before n: dr_notify_close). */
+void dr_notify_rehook(struct dr_notifier *n,
+                      void (*failed)(void *arg, const char *msg), void *arg);
+
 /*
  * No more events: what is in flight goes on for at most one deadline
  * (notify.timeout) from now, without further retries; then everything is

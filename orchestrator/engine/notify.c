@@ -534,6 +534,16 @@ last_fire(uv_timer_t *t)
 }
 
 void
+dr_notify_rehook(struct dr_notifier *n,
+                 void (*failed)(void *arg, const char *msg), void *arg)
+{
+	if (n == NULL)
+		return;
+	n->o.failed = failed;
+	n->o.arg = arg;
+}
+
+void
 dr_notify_close(struct dr_notifier *n)
 {
 	struct job *j, *next;

@@ -648,6 +648,9 @@ dr_team_end(struct dr_team *t, const char *final_state)
 	}
 	dr_control_close(t->ctl);
 	t->ctl = NULL;
+	/* The notifier outlives t by up to one deadline: its failures go to
+	 * the run itself from now on. */
+	dr_notify_rehook(t->notifier, t->o.warn, t->o.arg);
 	dr_notify_close(t->notifier);
 	t->notifier = NULL;
 	if (t->nhandles == 0)

@@ -443,17 +443,26 @@ out:
 
 /*
  * mkdir 0700; inside a setgid directory (a team's state directory, README
- * "Shared state") 02770 instead, so that the group reaches the runs.
+ * "Shared state") 0770, which inherits the group and the setgid bit, so
+ * that the group reaches the runs (a umask that took the group's bits is
+ * undone, keeping the inherited bit).
  */
 static int
 mkdir_one(char *p)
 {
-	struct stat st;
+	struct stat st, parent;
+	char *slash = strrchr(p, '/');
+	bool team = false;
 
-	if (mkdir(p, 0700) != 0)
+	if (slash && slash != p) {
+		*slash = '\0';
+		team = stat(p, &parent) == 0 && (parent.st_mode & S_ISGID);
+		*slash = '/';
+	}
+	if (mkdir(p, team ? 0770 : 0700) != 0)
 		return errno == EEXIST ? 0 : -1;
-	if (stat(p, &st) == 0 && (st.st_mode & S_ISGID))
-		chmod(p, 02770);
+	if (team && stat(p, &st) == 0 && (st.st_mode & 0770) != 0770)
+		chmod(p, (st.st_mode & 07777) | 0770);
 	return 0;
 }
 

@@ -194,6 +194,9 @@ def test_waits_then_approve_from_another_process_and_watch():
     g = task(rep, "fence/confirm-isolation")
     assert g["state"] == "succeeded"
     assert "approved by root (uid 0)" in g["message"]
+    with open(os.path.join(state, "runs", rid, "report.md")) as f:
+        md = f.read()
+    assert "Decisions at gates" in md and "approved by root (uid 0)" in md
     # The socket goes with the run.
     assert not os.path.exists(os.path.join(state, "runs", rid,
                                            "control.sock"))
