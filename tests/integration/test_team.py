@@ -395,7 +395,8 @@ def test_webhook_gets_gate_waiting_and_run_ended_without_secrets():
         leak = """, { name = "leaky"; on = "to:db";
                       run = "echo token=${secret.token} >&2; exit 4";
                       on_failure = "continue"; }"""
-        p = plan(notify='notify = { webhooks = ["%s"]; timeout = "5s"; };'
+        p = plan(notify='notify = { webhooks = ["%s"]; timeout = "5s"; '
+                 'command = "echo \\"$DROVER_EVENT\\" >> events.ndjson"; };'
                  % r.url, extra_steps=leak)
         state = state_dir()
         proc = start(p, state)
@@ -420,6 +421,13 @@ def test_webhook_gets_gate_waiting_and_run_ended_without_secrets():
         assert gw["event"]["command"] in gw["text"]
         end = [b for b in r.bodies if b["event"]["type"] == "run-ended"][0]
         assert end["event"]["state"] == "failed"
+        # The local command got the same events, in its environment.
+        with open(os.path.join(os.path.dirname(p), "events.ndjson")) as f:
+            cmd = [json.loads(line) for line in f if line.strip()]
+        ctypes = [b["event"]["type"] for b in cmd]
+        for t in ("run-start", "gate-waiting", "task-failed", "run-ended"):
+            assert t in ctypes, ctypes
+        assert all(SECRET not in json.dumps(b) for b in cmd)
     finally:
         r.close()
 

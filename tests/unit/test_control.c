@@ -22,7 +22,10 @@
 #include "drover/common.h"
 #include "drover/control.h"
 #include "drover/diag.h"
+#include "drover/notify.h"
 #include "drover/plan.h"
+
+#include <jansson.h>
 
 static void
 parse_ok(const char *s, struct dr_ctl_msg *m)
@@ -373,6 +376,60 @@ test_socket(void **state)
 	free(path);
 }
 
+/* A notification carries no secret: the scrubber replaces its value in
+ * the text and in the event, and the command gets both. */
+static void
+test_notify_scrubs(void **state)
+{
+	char dir[] = "/tmp/drover-notify-XXXXXX", *cmd, *path, *data = NULL;
+	struct dr_secret_value sv = {.name = "tok"};
+	struct dr_notify cfg = {0};
+	struct dr_notify_opts o = {0};
+	struct dr_notifier *n = NULL;
+	uv_loop_t loop;
+	json_t *e;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = dr_xasprintf("%s/out", dir);
+	cmd = dr_xasprintf("printf '%%s\\n%%s\\n' \"$DROVER_EVENT_TEXT\" "
+	                   "\"$DROVER_EVENT\" > %s",
+	                   path);
+	sv.value = dr_xstrdup("hunter2-xyz");
+	cfg.command = cmd;
+	cfg.timeout_ms = 10000;
+	uv_loop_init(&loop);
+	o.loop = &loop;
+	o.cfg = &cfg;
+	o.cwd = dir;
+	o.secrets = &sv;
+	o.nsecrets = 1;
+	assert_int_equal(dr_notify_new(&o, &n), 0);
+	assert_non_null(n);
+	e = json_pack("{s:s, s:s}", "type", "task-failed", "message",
+	              "login with hunter2-xyz refused");
+	dr_notify_send(n, e, "drover: token hunter2-xyz leaked?");
+	dr_notify_close(n);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(dr_read_file(path, 65536, &data, &len), 0);
+	assert_null(strstr(data, "hunter2"));
+	assert_non_null(strstr(data, "drover: token <secret:tok> leaked?"));
+	assert_non_null(strstr(data, "login with <secret:tok> refused"));
+	assert_non_null(strstr(data, "\"type\":\"task-failed\""));
+	/* Nobody to tell: no notifier. */
+	cfg.command = NULL;
+	assert_int_equal(dr_notify_new(&o, &n), 0);
+	assert_null(n);
+	free(data);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(cmd);
+	free(sv.value);
+}
+
 int
 main(void)
 {
@@ -381,6 +438,7 @@ main(void)
 	    cmocka_unit_test(test_four_eyes),
 	    cmocka_unit_test(test_plan_keys),
 	    cmocka_unit_test(test_socket),
+	    cmocka_unit_test(test_notify_scrubs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
