@@ -67,6 +67,14 @@ dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
 /* help.c: drover help [VERB] and the completion helper drover __complete. */
 dr_cmd_fn dr_cmd_helpverb, dr_cmd_complete;
 
+/* cmd-control.c: a live run steered through its control socket. */
+dr_cmd_fn dr_cmd_approve, dr_cmd_deny, dr_cmd_pause, dr_cmd_continue_run,
+    dr_cmd_abort, dr_cmd_answer, dr_cmd_watch;
+
+/* drover status: a live run's waiting gates and pauses, asked through its
+ * control socket, one line each after indent (nothing when none). */
+void dr_cmd_print_waiting(const char *run_dir, const char *indent);
+
 struct dr_plan;
 struct dr_graph;
 struct dr_rs_run;

@@ -72,6 +72,14 @@ int dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out);
 /* Fills the scheduler's view of this executor; sched is bound later. */
 void dr_exec_executor(struct dr_exec *ex, struct dr_executor *out);
 
+/*
+ * Ends a gate raised through the gate hook with status (0 approved,
+ * DR_EREFUSED denied, DR_ETIMEDOUT no answer in time) and message ("approved
+ * by alice (uid 1001)"). A gate no longer waiting is left alone.
+ */
+void dr_exec_gate_finish(struct dr_exec *ex, size_t task_id, int status,
+                         const char *message);
+
 /* Answers a gate raised through the gate hook: approved or not. */
 void dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
                          const char *who);

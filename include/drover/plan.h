@@ -193,6 +193,8 @@ struct dr_step {
 	struct dr_probe probe;
 	struct dr_provision provision;
 	const char *prompt;    /* approve: the question for the operator */
+	int approvers;         /* approve: distinct users needed (>= 1) */
+	bool not_by_starter;   /* approve: the run's starter does not count */
 	struct dr_selector on; /* where it runs; DR_SEL_NONE: controller */
 	const char *const *requires; /* commands that must exist on the host,
 	                                checked by drover check */
@@ -239,6 +241,8 @@ struct dr_defaults {
 	int retries;
 	uint64_t retry_delay_ms;
 	uint64_t keepalive_ms;
+	int approvers;       /* gates: distinct approvers, unless a step says */
+	bool not_by_starter; /* gates: the starter does not count */
 	int identity_line, known_hosts_line; /* where they were given */
 };
 
@@ -246,6 +250,17 @@ struct dr_limits {
 	int sessions; /* open SSH sessions in all */
 	int per_site;
 	int per_host;
+};
+
+/* notify: who is told when a run starts, waits at a gate, fails, pauses,
+ * ends (engine/notify.c). */
+struct dr_notify {
+	const char *const *webhooks; /* http(s) URLs: POST JSON */
+	size_t nwebhooks;
+	const char *command; /* a local command, the event on stdin */
+	uint64_t timeout_ms; /* per attempt; default 5 s */
+	int retries;         /* default 2 */
+	int line;
 };
 
 struct dr_plan {
@@ -258,6 +273,7 @@ struct dr_plan {
 	bool strict_tiers;
 	struct dr_defaults defaults;
 	struct dr_limits limits;
+	struct dr_notify notify;
 	const struct dr_site *sites;
 	size_t nsites;
 	const struct dr_tenant *tenants;

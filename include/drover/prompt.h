@@ -29,6 +29,10 @@ struct dr_prompts {
 	struct dr_exec *ex;
 	void (*audit)(void *arg, const char *event, const char *detail);
 	void *arg;
+	/* Set: a gate's yes/no goes here (it decides, audits and ends the
+	 * gate: four eyes, engine/team.c), and a terminal that goes away
+	 * drops its questions (the control socket still answers them). */
+	void (*gate_answer)(void *arg, size_t task, bool yes);
 	/* The prompts' own. */
 	uv_tty_t tty;
 	bool tty_open, tty_reading;
@@ -41,6 +45,9 @@ void dr_prompts_gate(struct dr_prompts *p, size_t task);
 
 /* Asks what to do with a paused task (sched.h's pause hook). */
 void dr_prompts_pause(struct dr_prompts *p, size_t task);
+
+/* A question answered elsewhere (the control socket): no longer asked. */
+void dr_prompts_drop(struct dr_prompts *p, size_t task);
 
 /* At the end of the run: closes the terminal, drops what is unasked. */
 void dr_prompts_close(struct dr_prompts *p);

@@ -127,6 +127,12 @@ int dr_task_state_parse(const char *name);
 /* Audit chain: a record's payload with "prev" = hash of the previous one. */
 char *dr_audit_record(const char *prev_hash, const char *event,
                       const char *detail);
+/* The same for a decision another person made through the control socket
+ * (control.h): "by" {user, uid} as the kernel named them, and the comment
+ * they gave (may be NULL). */
+char *dr_audit_record_by(const char *prev_hash, const char *event,
+                         const char *detail, const char *by_user,
+                         unsigned long by_uid, const char *comment);
 /* (audit.h verifies the chain and hashes its records.) */
 
 #endif

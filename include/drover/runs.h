@@ -15,8 +15,13 @@
 
 struct json_t;
 
-/* The state directory: $DROVER_STATE_DIR, $XDG_STATE_HOME/drover or
- * ~/.local/state/drover. Caller frees. */
+/* A team's state directory, used when it exists and is setgid (README
+ * "Shared state"). */
+#define DR_TEAM_STATE_DIR "/var/lib/drover"
+
+/* The state directory: $DROVER_STATE_DIR, else DR_TEAM_STATE_DIR when it
+ * is set up, else $XDG_STATE_HOME/drover or ~/.local/state/drover. Caller
+ * frees. */
 char *dr_state_dir(void);
 
 /* The runs found, newest first. */

@@ -99,7 +99,10 @@ enum dr_pause_answer {
 	DR_PAUSE_RETRY,
 	DR_PAUSE_SKIP,
 	DR_PAUSE_ABORT,
-	DR_PAUSE_DONE
+	DR_PAUSE_DONE,
+	DR_PAUSE_LATER /* an unknown outcome nobody is asked about now (no
+	                  terminal): indeterminate, its dependents wait, the
+	                  rest goes on, resume decides */
 };
 
 struct dr_sched_hooks {
@@ -166,6 +169,14 @@ void dr_sched_durable(struct dr_sched *s, size_t id, int status);
 
 /* True once a journal write failed (see dr_sched_durable). */
 bool dr_sched_journal_failed(const struct dr_sched *s);
+
+/*
+ * drover pause / continue: while held, nothing new starts (running tasks
+ * go on; an interrupt or abort still ends the run). Releasing it
+ * dispatches what is ready.
+ */
+void dr_sched_hold(struct dr_sched *s, bool on);
+bool dr_sched_held(const struct dr_sched *s);
 
 /* Answers a pause raised through on_pause. */
 void dr_sched_answer_pause(struct dr_sched *s, size_t id,

@@ -27,6 +27,18 @@ show_record(uint64_t seq, const char *payload, size_t len, void *arg)
 	    json_string_value(json_object_get(o, "user")) ?: "?",
 	    json_string_value(json_object_get(o, "host")) ?: "?",
 	    json_string_value(json_object_get(o, "detail")) ?: "");
+	{ /* a person's decision through the control socket (team.h) */
+		json_t *by = json_object_get(o, "by");
+		const char *c =
+		    json_string_value(json_object_get(o, "comment"));
+		if (json_is_object(by))
+			printf("      by %s (uid %lld)%s%s\n",
+			       json_string_value(json_object_get(by, "user"))
+			           ?: "?",
+			       (long long)json_integer_value(
+			           json_object_get(by, "uid")),
+			       c ? ": " : "", c ? c : "");
+	}
 	json_decref(o);
 	return 0;
 }

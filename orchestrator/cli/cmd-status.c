@@ -84,6 +84,8 @@ list_runs(const char *sdir)
 			    "%-44s %-8s %-20s %-11s %-9s %s\n", rs.run_id,
 			    rs.mode, dirn, st, prog,
 			    dr_duration_fmt(elapsed(st, &rs), d2, sizeof(d2)));
+			if (strcmp(st, "running") == 0)
+				dr_cmd_print_waiting(dir, "    ");
 		}
 		dr_rs_run_free(&rs);
 		free(why);
@@ -147,6 +149,8 @@ show_run(const char *sdir, const char *id)
 	       counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED],
 	       counts[DR_TS_RUNNING], counts[DR_TS_SKIPPED],
 	       counts[DR_TS_CANCELLED], counts[DR_TS_REFUSED]);
+	if (strcmp(st, "running") == 0)
+		dr_cmd_print_waiting(dir, "  ");
 	qsort(rs.tasks, rs.ntasks, sizeof(rs.tasks[0]), cmp_task);
 	for (i = 0; i < rs.ntasks; i++) {
 		const struct dr_rs_task *t = &rs.tasks[i];

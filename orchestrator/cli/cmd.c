@@ -236,6 +236,9 @@ static const struct dr_cmd_opt every_opt[] = {
     {"follow", no_argument, 'W', 0, NULL,
      "with TASK, keep printing its output as it comes until the run "
      "ends"},
+    {"comment", required_argument, 'c', 0, "TEXT",
+     "why: kept with the decision in the audit trail, the report and the "
+     "notifications"},
     {"help", no_argument, 'h', 'h', NULL,
      "print this help and exit"}, /* last: every verb takes it */
 };
@@ -588,6 +591,45 @@ static const struct dr_cmd cmd_table[] = {
     {"__complete", "verbs|options VERB|runs|tasks RUN|sites PLAN [from|to]",
      "for the shell completion", dr_cmd_complete, "", "",
      "Prints one candidate a line for contrib/bash-completion/drover."},
+    {"approve", "RUN GATE [--comment TEXT]",
+     "approve a live run's gate, from any terminal", dr_cmd_approve, "c", "",
+     "Approves the gate GATE (its task key, as on the board, in the runbook "
+     "and in report.json: fence/confirm-isolation) of the live run RUN, "
+     "through the run's control socket. Who approves is the kernel's "
+     "answer for this process (its uid), never $USER. A step with "
+     "approvers = N waits for N distinct users; with not_by_starter the "
+     "user who started the run does not count. Each approval is an audit "
+     "record. Exit 0 recorded, 1 refused (the reason is printed), 3 the run "
+     "is not live. " RUN_OPERAND},
+    {"deny", "RUN GATE [--comment TEXT]",
+     "deny a live run's gate (it fails as its on_failure says)", dr_cmd_deny,
+     "c", "",
+     "Denies the gate GATE of the live run RUN: the gate fails, and its "
+     "on_failure decides what follows. Audited with user, uid, time and "
+     "comment. Exit status as for approve."},
+    {"pause", "RUN", "a live run starts nothing new until continue",
+     dr_cmd_pause, "", "",
+     "The live run RUN starts no new task; what runs goes on to its end. "
+     "drover continue RUN lifts it. Audited."},
+    {"continue", "RUN", "a paused run starts what is ready again",
+     dr_cmd_continue_run, "", "",
+     "Lifts a pause (drover pause) of the live run RUN. Audited."},
+    {"abort", "RUN", "stop a live run as Ctrl-C does (exit 3, resumable)",
+     dr_cmd_abort, "", "",
+     "Stops the live run RUN as a first Ctrl-C on its terminal would: "
+     "nothing new starts, running tasks end, the run exits 3 and drover "
+     "resume RUN continues it. Audited."},
+    {"answer", "RUN TASK retry|skip|abort",
+     "answer a task that paused (on_failure = \"pause\")", dr_cmd_answer, "",
+     "",
+     "A task whose step says on_failure = \"pause\" failed and waits: "
+     "retry runs it again, skip counts it skipped (its dependents do not "
+     "run), abort stops the run as drover abort does. Audited."},
+    {"watch", "RUN", "a live run's board, read-only, until it ends",
+     dr_cmd_watch, "", "",
+     "Shows the live board of the run RUN from another terminal, "
+     "read-only, and exits when the run ends. Any user in the run's group "
+     "may watch."},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))

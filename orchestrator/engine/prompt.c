@@ -43,6 +43,13 @@ answer(struct dr_prompts *pr, const char *text)
 			return;
 		}
 		pr->queue = p->next;
+		if (pr->gate_answer) {
+			size_t task = p->task;
+			free(p);
+			pr->gate_answer(pr->arg, task, yes);
+			ask_next(pr);
+			return;
+		}
 		pr->audit(pr->arg, yes ? "approve" : "refuse",
 		          pr->g->tasks[p->task].key);
 		dr_exec_gate_answer(pr->ex, p->task, yes, who);
@@ -91,6 +98,14 @@ tty_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		/* The terminal went away: refuse what is pending. */
 		uv_read_stop(s);
 		pr->tty_reading = false;
+		if (pr->gate_answer) { /* the control socket still answers */
+			while (pr->queue) {
+				struct dr_prompt *p = pr->queue;
+				pr->queue = p->next;
+				free(p);
+			}
+			return;
+		}
 		while (pr->queue)
 			answer(pr, pr->queue->gate ? "no" : "abort");
 		return;
@@ -187,6 +202,31 @@ void
 dr_prompts_pause(struct dr_prompts *pr, size_t task)
 {
 	push_prompt(pr, false, task);
+}
+
+void
+dr_prompts_drop(struct dr_prompts *pr, size_t task)
+{
+	struct dr_prompt **pp, *p;
+	bool first;
+
+	for (pp = &pr->queue; *pp; pp = &(*pp)->next) {
+		if ((*pp)->task != task)
+			continue;
+		p = *pp;
+		first = p == pr->queue;
+		*pp = p->next;
+		free(p);
+		if (first) {
+			fprintf(stderr, "\n  (answered elsewhere: %s)\n",
+			        pr->g->tasks[task].key);
+			pr->line.len = 0;
+			if (pr->line.data)
+				pr->line.data[0] = '\0';
+			ask_next(pr);
+		}
+		return;
+	}
 }
 
 static void

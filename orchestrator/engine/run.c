@@ -39,6 +39,7 @@
 #include "drover/report.h"
 #include "drover/records.h"
 #include "drover/ssh.h"
+#include "drover/team.h"
 
 struct run {
 	uv_loop_t loop;
@@ -56,6 +57,7 @@ struct run {
 	char *run_dir;
 	bool interactive;
 	struct dr_prompts prompts; /* gates and pauses, on the terminal */
+	struct dr_team *team;      /* the control socket, notifications */
 	uint64_t end_wall_ms;
 	/* Durability. */
 	struct dr_journal *journal;
@@ -172,6 +174,29 @@ audit(struct run *rn, const char *event, const char *detail)
 	free(payload);
 }
 
+/* An audit record for a decision a person made (team.h). */
+static void
+audit_by(void *arg, const char *event, const char *detail, const char *user,
+         unsigned long uid, const char *comment)
+{
+	struct run *rn = arg;
+	char *payload;
+
+	if (rn->audit == NULL)
+		return;
+	if (user == NULL) { /* the run's own decision (a gate's timeout) */
+		payload = dr_audit_record(rn->audit_prev, event, detail);
+	} else {
+		payload = dr_audit_record_by(rn->audit_prev, event, detail,
+		                             user, uid, comment);
+	}
+	dr_audit_hash(payload, rn->audit_prev);
+	if (dr_journal_append(rn->audit, payload, strlen(payload), NULL,
+	                      NULL) != 0)
+		fprintf(stderr, "drover: audit: cannot record %s\n", event);
+	free(payload);
+}
+
 /* Milliseconds since the scheduler started the run; 0 before. */
 static uint64_t
 since_start(const struct run *rn)
@@ -202,6 +227,7 @@ on_change(void *arg, const struct dr_task *t, const struct dr_task_run *r,
 	if (r->state == DR_TS_PENDING)
 		return;
 	journal_task(rn, t, r);
+	dr_team_change(rn->team, t, r, old, since);
 	if (t->step->action == DR_ACT_APPROVE && r->state == DR_TS_SUCCEEDED &&
 	    r->message && strstr(r->message, "--auto-approve"))
 		audit(rn, "auto-approve", t->key);
@@ -224,7 +250,45 @@ on_gate(void *arg, struct dr_exec *ex, const struct dr_task *t)
 	(void)ex;
 	if (rn->live) /* no frame over the question */
 		dr_live_wait(rn->live, t, NULL);
-	dr_prompts_gate(&rn->prompts, t->id);
+	dr_team_gate(rn->team, t->id);
+}
+
+/* The terminal's answer to a gate: the team decides (four eyes). */
+static void
+tty_gate_answer(void *arg, size_t task, bool yes)
+{
+	struct run *rn = arg;
+
+	dr_team_tty_answer(rn->team, task, yes);
+}
+
+/* Something for the operator on the board (never fatal). */
+static void
+team_warn(void *arg, const char *msg)
+{
+	struct run *rn = arg;
+
+	aside(rn);
+	fprintf(stderr, "drover: %s\n", msg);
+	fflush(stderr);
+}
+
+/* drover abort: the first Ctrl-C's clean stop. */
+static void
+team_interrupt(void *arg, const char *why)
+{
+	struct run *rn = arg;
+
+	aside(rn);
+	if (++rn->interrupts > 1)
+		return;
+	fprintf(stderr,
+	        "\ndrover: %s: starting nothing new, cancelling running "
+	        "tasks%s\n",
+	        why,
+	        rn->has_cleanup ? "; the drill's cleanup steps still run" : "");
+	fflush(stderr);
+	dr_sched_interrupt(rn->sched);
 }
 
 /* A write of the run's records failed: the run must not end "ok". */
@@ -293,6 +357,11 @@ on_note(void *arg, const struct dr_task *t, const char *msg)
 		dr_live_note(rn->live, t, msg);
 	else
 		dr_board_note(rn->board, t, msg, since_start(rn));
+	if (rn->team) {
+		char *l = dr_xasprintf("  %s: %s", t->key, msg);
+		dr_team_line(rn->team, l);
+		free(l);
+	}
 }
 
 static void
@@ -300,9 +369,14 @@ on_pause(void *arg, const struct dr_task *t, const struct dr_task_run *r)
 {
 	struct run *rn = arg;
 
+	if (!rn->interactive && r->unknown) {
+		/* Nobody is asked now: resume decides (exit 3). */
+		dr_sched_answer_pause(rn->sched, t->id, DR_PAUSE_LATER);
+		return;
+	}
 	if (rn->live)
 		dr_live_wait(rn->live, t, r);
-	dr_prompts_pause(&rn->prompts, t->id);
+	dr_team_pause(rn->team, t->id);
 }
 
 static void
@@ -352,6 +426,8 @@ on_end(void *arg, struct dr_sched *s)
 			free(fin);
 		}
 	}
+	dr_team_end(rn->team, rn->final_state);
+	rn->team = NULL;
 	if (rn->journal)
 		dr_journal_stats(rn->journal, &rn->jrecords, &rn->jsyncs);
 	dr_journal_close(rn->journal, NULL, NULL);
@@ -640,7 +716,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.incident_ms = o->incident_ms ? o->incident_ms : dr_now_wall_ms();
 	eo.secrets = secrets;
 	eo.nsecrets = nsecrets;
-	eo.gate = rn.interactive ? on_gate : NULL;
+	eo.gate = on_gate; /* the control socket, and the terminal if any */
 	eo.note = on_note;
 	eo.fault = on_fault;
 	eo.hook_arg = &rn;
@@ -658,7 +734,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	}
 	dr_exec_executor(rn.ex, &exr);
 	hooks.on_change = on_change;
-	hooks.on_pause = rn.interactive ? on_pause : NULL;
+	hooks.on_pause = on_pause;
 	hooks.barrier = no_journal ? NULL : on_barrier;
 	hooks.on_end = on_end;
 	hooks.arg = &rn;
@@ -668,7 +744,27 @@ dr_run_execute(const struct dr_run_opts *o)
 	rn.prompts.sched = rn.sched;
 	rn.prompts.ex = rn.ex;
 	rn.prompts.audit = audit_answer;
+	rn.prompts.gate_answer = tty_gate_answer;
 	rn.prompts.arg = &rn;
+	{
+		struct dr_team_opts to = {0};
+		to.loop = &rn.loop;
+		to.g = g;
+		to.sched = rn.sched;
+		to.ex = rn.ex;
+		to.prompts = rn.interactive ? &rn.prompts : NULL;
+		to.run_id = o->run_id;
+		to.run_dir = rn.run_dir;
+		to.mode = o->mode;
+		to.secrets = secrets;
+		to.nsecrets = nsecrets;
+		to.audit = audit_by;
+		to.interrupt = team_interrupt;
+		to.warn = team_warn;
+		to.arg = &rn;
+		dr_team_new(&to, &rn.team);
+		dr_team_share(rn.run_dir);
+	}
 	for (i = 0; o->presets && i < g->ntasks; i++)
 		if (o->presets[i].state != DR_TS_PENDING)
 			dr_sched_preset(rn.sched, i, &o->presets[i]);
@@ -769,6 +865,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	info.start_wall_ms = rn.start_wall_ms;
 	info.end_wall_ms = rn.end_wall_ms;
 	write_reports(&rn, g, &info);
+	dr_team_share(rn.run_dir);
 	journal_failed = dr_sched_journal_failed(rn.sched) || rn.journal_warned;
 	if (journal_failed)
 		fprintf(stderr,

@@ -59,6 +59,7 @@ struct dr_sched {
 	struct retry *retries;
 
 	bool started, stopping, interrupted, failed, ended;
+	bool held; /* drover pause: start nothing new until continue */
 	bool in_dispatch, again;
 	uv_timer_t end_timer;
 	bool end_timer_open;
@@ -364,7 +365,8 @@ dispatch(struct dr_sched *s)
 	do {
 		s->again = false;
 		while (dr_ready_count(s->ready) > 0 &&
-		       (!s->stopping || s->cleanup_phase) && s->paused == 0) {
+		       (!s->stopping || s->cleanup_phase) && s->paused == 0 &&
+		       (!s->held || s->stopping)) {
 			size_t id, sk;
 			const struct dr_task *t;
 
@@ -579,6 +581,22 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 }
 
 void
+dr_sched_hold(struct dr_sched *s, bool on)
+{
+	if (s->held == on)
+		return;
+	s->held = on;
+	if (!on && s->started && !s->ended)
+		dispatch(s);
+}
+
+bool
+dr_sched_held(const struct dr_sched *s)
+{
+	return s->held;
+}
+
+void
 dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
 {
 	struct dr_task_run *r = &s->runs[id];
@@ -604,6 +622,15 @@ dr_sched_answer_pause(struct dr_sched *s, size_t id, enum dr_pause_answer a)
 		set_state(s, id, DR_TS_FAILED);
 		skip_dependents(s, id);
 		break;
+	case DR_PAUSE_LATER:
+		if (r->unknown) {
+			s->undecided++;
+			set_state(s, id, DR_TS_INDETERMINATE);
+			block_dependents(s, id, id);
+			break;
+		}
+		/* A failure without an answer aborts. */
+		__attribute__((fallthrough));
 	case DR_PAUSE_ABORT:
 		s->stopping = true;
 		stop_retries(s);

@@ -1225,6 +1225,21 @@ dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
 }
 
 void
+dr_exec_gate_finish(struct dr_exec *ex, size_t task_id, int status,
+                    const char *message)
+{
+	struct attempt *a;
+
+	for (a = ex->attempts; a; a = a->next) {
+		if (a->t->id != task_id || a->kind != AK_GATE || a->reported)
+			continue;
+		finish(a, status, status == 0 ? 0 : 1, "", message, NULL,
+		       false);
+		return;
+	}
+}
+
+void
 dr_exec_ssh_opts(const struct dr_conn *cn, const char *label,
                  const struct dr_guard *guard, struct dr_ssh_opts *so)
 {

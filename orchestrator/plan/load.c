@@ -387,17 +387,18 @@ static void
 load_defaults(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "user",    "identity",        "known_hosts",
-	    "port",    "connect_timeout", "timeout",
-	    "retries", "retry_delay",     "keepalive",
-	    NULL};
+	    "user",      "identity",        "known_hosts",
+	    "port",      "connect_timeout", "timeout",
+	    "retries",   "retry_delay",     "keepalive",
+	    "approvers", "not_by_starter",  NULL};
 	static const struct dr_defaults initial = {.user = "drover",
 	                                           .port = 22,
 	                                           .connect_timeout_ms = 10000,
 	                                           .timeout_ms = 600000,
 	                                           .retries = 0,
 	                                           .retry_delay_ms = 5000,
-	                                           .keepalive_ms = 15000};
+	                                           .keepalive_ms = 15000,
+	                                           .approvers = 1};
 	struct dr_defaults *d = &ld->p->defaults;
 	const config_setting_t *g;
 	const char *kh;
@@ -426,6 +427,53 @@ load_defaults(struct loader *ld, const config_setting_t *root)
 	get_int(ld, g, "retries", "defaults", false, 0, 100, &d->retries);
 	get_dur(ld, g, "retry_delay", "defaults", &d->retry_delay_ms);
 	get_dur(ld, g, "keepalive", "defaults", &d->keepalive_ms);
+	get_int(ld, g, "approvers", "defaults", false, 1, 9, &d->approvers);
+	get_bool(ld, g, "not_by_starter", "defaults", &d->not_by_starter);
+}
+
+/* notify = { webhooks = ["https://..."]; command = "..."; timeout; retries } */
+static void
+load_notify(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const keys[] = {"webhooks", "command", "timeout",
+	                                   "retries", NULL};
+	struct dr_notify *n = &ld->p->notify;
+	const config_setting_t *g;
+	size_t i;
+
+	n->timeout_ms = 5000;
+	n->retries = 2;
+	g = get_group(ld, root, "notify", "notify");
+	if (g == NULL)
+		return;
+	n->line = line_of(g);
+	check_keys(ld, g, "notify", keys);
+	n->webhooks = get_str_list(ld, g, "webhooks", "notify", &n->nwebhooks);
+	for (i = 0; i < n->nwebhooks; i++) {
+		const char *u = n->webhooks[i];
+		size_t k;
+		bool bad = strncmp(u, "http://", 7) != 0 &&
+		           strncmp(u, "https://", 8) != 0;
+		for (k = 0; u[k] && !bad; k++)
+			bad = (unsigned char)u[k] <= 0x20 || u[k] == 0x7f;
+		if (bad)
+			ERR(ld,
+			    line_of(config_setting_get_member(g, "webhooks")),
+			    "notify: webhook \"%s\" is not an http:// or "
+			    "https:// URL without spaces",
+			    u);
+	}
+	n->command = get_str(ld, g, "command", "notify", false);
+	get_dur(ld, g, "timeout", "notify", &n->timeout_ms);
+	if (n->timeout_ms == 0 || n->timeout_ms > 60000)
+		ERR(ld, line_of(config_setting_get_member(g, "timeout")),
+		    "notify: \"timeout\" must be 1ms to 60s (a notification "
+		    "never holds the run longer)");
+	get_int(ld, g, "retries", "notify", false, 0, 10, &n->retries);
+	if (n->nwebhooks == 0 && n->command == NULL)
+		ERR(ld, n->line,
+		    "notify: give \"webhooks\" or \"command\" (or leave "
+		    "notify out)");
 }
 
 static void
@@ -1009,6 +1057,19 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 	get_int(ld, g, "retries", what, false, 0, 100, &st->retries);
 	get_dur(ld, g, "retry_delay", what, &st->retry_delay_ms);
 	get_bool(ld, g, "idempotent", what, &st->idempotent);
+	st->approvers = ld->p->defaults.approvers;
+	st->not_by_starter = ld->p->defaults.not_by_starter;
+	if (config_setting_get_member(g, "approvers") &&
+	    st->action != DR_ACT_APPROVE)
+		ERR(ld, line_of(config_setting_get_member(g, "approvers")),
+		    "%s: \"approvers\" applies to an approve step only", what);
+	if (config_setting_get_member(g, "not_by_starter") &&
+	    st->action != DR_ACT_APPROVE)
+		ERR(ld, line_of(config_setting_get_member(g, "not_by_starter")),
+		    "%s: \"not_by_starter\" applies to an approve step only",
+		    what);
+	get_int(ld, g, "approvers", what, false, 1, 9, &st->approvers);
+	get_bool(ld, g, "not_by_starter", what, &st->not_by_starter);
 	get_bool(ld, g, "readonly", what, &st->readonly);
 	get_bool(ld, g, "cleanup", what, &st->cleanup);
 	if (st->action == DR_ACT_COPY && st->readonly)
@@ -1066,7 +1127,8 @@ static const struct list_kind step_list = LIST_KIND(
     KEYS("name", "on", "run", "script", "args", "copy", "probe", "approve",
          "local", "provision", "deprovision", "timeout", "retries",
          "retry_delay", "idempotent", "readonly", "on_failure", "unreachable",
-         "when", "cleanup", "success", "on_error", "requires"));
+         "when", "cleanup", "success", "on_error", "requires", "approvers",
+         "not_by_starter"));
 
 static void
 read_service(struct loader *ld, const config_setting_t *g, const char *what,
@@ -1097,9 +1159,10 @@ static void
 load_root(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "version", "name",    "description", "strict_tiers", "defaults",
-	    "limits",  "sites",   "tenants",     "services",     "contacts",
-	    "vars",    "secrets", NULL};
+	    "version",  "name",     "description", "strict_tiers",
+	    "defaults", "limits",   "sites",       "tenants",
+	    "services", "contacts", "vars",        "secrets",
+	    "notify",   NULL};
 	const config_setting_t *vars;
 	struct dr_plan *p = ld->p;
 
@@ -1116,6 +1179,7 @@ load_root(struct loader *ld, const config_setting_t *root)
 	get_bool(ld, root, "strict_tiers", "plan", &p->strict_tiers);
 	load_defaults(ld, root);
 	load_limits(ld, root);
+	load_notify(ld, root);
 	vars = get_group(ld, root, "vars", "plan");
 	if (vars)
 		p->vars = load_vars(ld, vars, "vars", &p->nvars);

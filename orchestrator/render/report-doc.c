@@ -1717,6 +1717,42 @@ write_task_log(struct ctx *c)
 	dr_doc_raw(d, "</section>\n", NULL);
 }
 
+/* ---- decisions: who approved or denied each gate (team.h) -------------- */
+
+static void
+write_decisions(struct ctx *c)
+{
+	static const char *const head[] = {"gate", "state", "decision"};
+	const struct dr_rm *m = c->m;
+	struct dr_doc *d = c->d;
+	size_t k, n = 0;
+
+	for (k = 0; k < m->nt; k++)
+		if (m->t[k].action && strcmp(m->t[k].action, "approve") == 0)
+			n++;
+	if (n == 0)
+		return;
+	dr_doc_heading(d, 2, "decisions", NULL, "Decisions at gates");
+	dr_doc_p(d, NULL,
+	         "Who approved or denied each gate, as the kernel named them "
+	         "(drover audit show RUN has each record with its time and "
+	         "comment).");
+	dr_doc_table_begin(d, "decisions", 3, DR_DOC_THEAD);
+	dr_doc_table_head(d, head);
+	for (k = 0; k < m->nt; k++) {
+		const struct dr_rm_task *t = &m->t[m->order[k]];
+
+		if (t->action == NULL || strcmp(t->action, "approve") != 0)
+			continue;
+		dr_doc_row_begin(d);
+		cell(c, NULL, t->key);
+		cell(c, NULL, t->state);
+		cell(c, NULL, t->message);
+		dr_doc_row_end(d);
+	}
+	dr_doc_table_end(d);
+}
+
 int
 dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 {
@@ -1744,6 +1780,7 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	write_recovery(&c);
 	write_previous(&c);
 	write_failures(&c);
+	write_decisions(&c);
 	write_task_log(&c);
 	r = dr_doc_end(c.d);
 	dr_doc_free(c.d);

@@ -307,12 +307,38 @@ step_command(struct rb *r, const struct dr_task *t)
 	"Do not go on until the decision is made and signed. If the answer "   \
 	"is no, stop: the steps after this one wait."
 
+/* Who may approve, and how while drover runs (team.h): the gate's key. */
+static void
+gate_team(struct rb *r, const struct dr_task *t)
+{
+	const struct dr_step *st = t->step;
+	struct dr_doc *d = r->d;
+
+	if (st->approvers > 1 || st->not_by_starter) {
+		dr_doc_bold(d, "Four eyes:");
+		dr_doc_textf(
+		    d, " %d different %s%s. ", st->approvers,
+		    st->approvers == 1 ? "person approves" : "people approve",
+		    st->not_by_starter ? ", not the one who started the run"
+		                       : "");
+	}
+	dr_doc_text(d, "While drover runs, answer from any terminal of the "
+	               "team: ");
+	{
+		char *c = dr_xasprintf("drover approve RUN %s", t->key);
+		dr_doc_code(d, c);
+		free(c);
+	}
+	dr_doc_text(d, " (or deny).");
+}
+
 /* An approval: the question, and where to write the decision. */
 static void
 step_gate(struct rb *r, const struct dr_task *t, bool shared)
 {
 	const char *q = t->prompt ? t->prompt : t->step->prompt;
 	struct dr_doc *d = r->d;
+	int n;
 
 	if (shared) {
 		/* One decision per tenant: the checklist holds them. */
@@ -331,6 +357,9 @@ step_gate(struct rb *r, const struct dr_task *t, bool shared)
 		dr_doc_p(d, "q", q);
 		dr_doc_p(d, NULL, GATE_WAIT);
 		dr_doc_p_begin(d, NULL);
+		gate_team(r, t);
+		dr_doc_p_end(d);
+		dr_doc_p_begin(d, NULL);
 	} else {
 		dr_doc_note_begin(d, NULL);
 		dr_doc_bold(d, "DECISION:");
@@ -339,12 +368,18 @@ step_gate(struct rb *r, const struct dr_task *t, bool shared)
 		dr_doc_raw(d, NULL, "\n>\n> ");
 		dr_doc_text(d, GATE_WAIT);
 		dr_doc_raw(d, NULL, "\n>\n> ");
+		gate_team(r, t);
+		dr_doc_raw(d, NULL, "\n>\n> ");
 	}
 	dr_doc_checkbox(d);
 	dr_doc_text(d, " yes   ");
 	dr_doc_checkbox(d);
 	dr_doc_text(d, " no   ");
 	rb_blank(r, "Approved by");
+	for (n = 1; n < t->step->approvers; n++) {
+		dr_doc_raw(d, NULL, "  ");
+		rb_blank(r, "and");
+	}
 	dr_doc_raw(d, NULL, "  ");
 	rb_blank(r, "at");
 	if (RB_HTML(r))

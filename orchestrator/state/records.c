@@ -505,6 +505,24 @@ dr_rs_find(const struct dr_rs_run *r, const char *key)
 }
 
 char *
+dr_audit_record_by(const char *prev_hash, const char *event, const char *detail,
+                   const char *by_user, unsigned long by_uid,
+                   const char *comment)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:o}", "type", "audit", "prev",
+	              prev_hash, "event", event, "detail", jstr(detail));
+
+	who(o);
+	json_object_set_new(o, "by",
+	                    json_pack("{s:o, s:I}", "user", jstr(by_user),
+	                              "uid", (json_int_t)by_uid));
+	if (comment)
+		json_object_set_new(o, "comment", json_string(comment));
+	return seal(o);
+}
+
+char *
 dr_audit_record(const char *prev_hash, const char *event, const char *detail)
 {
 	json_t *o =

@@ -5,6 +5,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "drover/common.h"
 
@@ -17,8 +19,15 @@ dr_state_dir(void)
 	const char *x = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 
+	struct stat st;
+
 	if (d && *d)
 		return dr_xstrdup(d);
+	/* A team's shared state: set up by the administrator (README
+	 * "Shared state"), recognised by its setgid bit. */
+	if (stat(DR_TEAM_STATE_DIR, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & S_ISGID) && access(DR_TEAM_STATE_DIR, X_OK) == 0)
+		return dr_xstrdup(DR_TEAM_STATE_DIR);
 	if (x && *x)
 		return dr_xasprintf("%s/drover", x);
 	return dr_xasprintf("%s/.local/state/drover", home ? home : "/tmp");

@@ -441,25 +441,48 @@ out:
 	return r;
 }
 
+/*
+ * mkdir 0700; inside a setgid directory (a team's state directory, README
+ * "Shared state") 0770, which inherits the group and the setgid bit, so
+ * that the group reaches the runs (a umask that took the group's bits is
+ * undone, keeping the inherited bit).
+ */
+static int
+mkdir_one(char *p)
+{
+	struct stat st, parent;
+	char *slash = strrchr(p, '/');
+	bool team = false;
+
+	if (slash && slash != p) {
+		*slash = '\0';
+		team = stat(p, &parent) == 0 && (parent.st_mode & S_ISGID);
+		*slash = '/';
+	}
+	if (mkdir(p, team ? 0770 : 0700) != 0)
+		return errno == EEXIST ? 0 : -1;
+	if (team && stat(p, &st) == 0 && (st.st_mode & 0770) != 0770)
+		chmod(p, (st.st_mode & 07777) | 0770);
+	return 0;
+}
+
 int
 dr_mkdirs(const char *path)
 {
 	char *p = dr_xstrdup(path), *s;
+	int r = 0;
 
-	for (s = p + 1; *s; s++) {
+	for (s = p + 1; *s && r == 0; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
+		r = mkdir_one(p);
 		*s = '/';
 	}
+	if (r == 0)
+		r = mkdir_one(p);
 	free(p);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	return r;
 }
 
 void

@@ -649,7 +649,9 @@ def test_torn_and_corrupt_journal():
     n_before = data.count(b"\n")
     # A copy for the corruption case, taken before anything is cut.
     state2 = new_state()
-    shutil.copytree(state + "/runs", state2 + "/runs")
+    # (A run killed with -9 leaves its control socket behind: not a file.)
+    shutil.copytree(state + "/runs", state2 + "/runs",
+                    ignore=shutil.ignore_patterns("control.sock"))
     # Torn: the last record loses its second half.
     cut = last_nl + 1 + len(last) // 2
     with open(jpath, "r+b") as f:
@@ -919,7 +921,8 @@ def tamper(state, rid, fn):
     file as fn wrote it); returns (rc, output) of audit verify."""
     st2 = new_state()
     shutil.copytree(os.path.join(state, "runs", rid),
-                    os.path.join(st2, "runs", rid))
+                    os.path.join(st2, "runs", rid),
+                    ignore=shutil.ignore_patterns("control.sock"))
     path = os.path.join(st2, "runs", rid, "audit")
     recs = [pl for _, pl in read_records(path)]
     new = fn(recs, path)

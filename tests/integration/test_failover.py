@@ -391,10 +391,12 @@ def test_limits():
 
 
 def test_gate_needs_operator():
-    """--yes starts the run but does not pass gates without --auto-approve."""
+    """--yes starts the run but does not pass gates without --auto-approve:
+    without a terminal the gate waits for drover approve (test_team.py)
+    until its step's timeout, then fails."""
     p = plan("gate", """
       { name = "go"; tier = 1; scope = "global"; steps = (
-        { name = "ask"; approve = "Open the routes?"; },
+        { name = "ask"; approve = "Open the routes?"; timeout = "2s"; },
         { name = "after"; on = "torino:to-db1"; run = "true"; } ); }
     """)
     state = tempfile.mkdtemp(prefix="drover-state-")
@@ -406,7 +408,8 @@ def test_gate_needs_operator():
     out = r.stdout.decode(errors="replace")
     check(r.returncode == 1, "an unanswered gate fails the run (rc %d)" %
           r.returncode, out)
-    check("needs an operator" in out, "says the gate needs an operator", out)
+    check("drover approve " in out, "says how to answer the gate", out)
+    check("no answer within 2" in out, "says nobody answered in time", out)
     rc, out, rep = run(p)  # run() passes --auto-approve
     check(rc == 0 and task(rep, "go/ask")["state"] == "succeeded",
           "--auto-approve passes it", out)

@@ -1,0 +1,564 @@
+/*
+ * notify.c: the run's notifications (notify.h).
+ *
+ * One job per receiver and event: a webhook POST (an easy handle in the
+ * notifier's own CURLM, driven as in curl's docs/examples/multi-uv.c and
+ * exec/probe.c) or a command (uv_spawn). A job ends delivered, or failed
+ * after its retries, or abandoned when the notifier's last deadline
+ * expires after dr_notify_close(). The notifier is freed in the last close
+ * callback of its handles.
+ */
+#include "drover/notify.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "drover/common.h"
+#include "drover/scrub.h"
+
+#define RETRY_MS 1000
+
+struct job {
+	struct dr_notifier *n;
+	struct job *next;
+	char *target; /* URL, or "command" */
+	char *body;   /* the JSON */
+	char *text;
+	int attempt;
+	bool command;
+	CURL *easy;
+	struct curl_slist *hdr;
+	char err[CURL_ERROR_SIZE];
+	uv_process_t proc;
+	bool proc_open;   /* the handle is not closed yet */
+	bool proc_live;   /* the process runs: not being closed */
+	uv_timer_t timer; /* retry wait; a command's deadline */
+	bool timer_open;
+	bool done;
+};
+
+struct nsock {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct dr_notifier *n;
+};
+
+struct dr_notifier {
+	struct dr_notify_opts o;
+	CURLM *multi;
+	uv_timer_t curl_timer, last_timer;
+	struct job *jobs;
+	int nhandles;
+	bool closing, dead;
+	char **svals;
+	const char **snames;
+};
+
+static void check_done(struct dr_notifier *n);
+static void job_start(struct job *j);
+
+static void
+release(struct dr_notifier *n)
+{
+	if (--n->nhandles == 0 && n->dead) {
+		curl_global_cleanup();
+		free(n->svals);
+		free(n->snames);
+		free(n);
+	}
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	release(h->data);
+}
+
+static void
+nsock_closed(uv_handle_t *h)
+{
+	struct nsock *s = h->data;
+	struct dr_notifier *n = s->n;
+
+	free(s);
+	release(n);
+}
+
+/* --- libcurl on the loop --------------------------------------------- */
+
+static void info_read(struct dr_notifier *n);
+
+static void
+on_poll(uv_poll_t *h, int status, int events)
+{
+	struct nsock *s = h->data;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(s->n->multi, s->fd, flags, &running);
+	info_read(s->n);
+}
+
+static void
+on_curl_timer(uv_timer_t *t)
+{
+	struct dr_notifier *n = t->data;
+	int running;
+
+	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	info_read(n);
+}
+
+static int
+socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+	struct dr_notifier *n = userp;
+	struct nsock *s = sockp;
+	int events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			uv_poll_stop(&s->poll);
+			uv_close((uv_handle_t *)&s->poll, nsock_closed);
+			curl_multi_assign(n->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = dr_xcalloc(1, sizeof(*s));
+		if (uv_poll_init_socket(n->o.loop, &s->poll, fd) != 0) {
+			free(s); /* the transfer times out on its own */
+			return 0;
+		}
+		s->poll.data = s;
+		s->fd = fd;
+		s->n = n;
+		n->nhandles++;
+		curl_multi_assign(n->multi, fd, s);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, on_poll);
+	return 0;
+}
+
+static int
+timer_cb(CURLM *multi, long ms, void *userp)
+{
+	struct dr_notifier *n = userp;
+
+	(void)multi;
+	if (ms < 0)
+		uv_timer_stop(&n->curl_timer);
+	else
+		uv_timer_start(&n->curl_timer, on_curl_timer, (uint64_t)ms, 0);
+	return 0;
+}
+
+static size_t
+discard(char *p, size_t size, size_t nmemb, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* --- jobs --------------------------------------------------------------- */
+
+static void
+job_free(struct job *j)
+{
+	free(j->target);
+	free(j->body);
+	free(j->text);
+	curl_slist_free_all(j->hdr);
+	free(j);
+}
+
+static void
+job_timer_closed(uv_handle_t *h)
+{
+	struct job *j = h->data;
+	struct dr_notifier *n = j->n;
+
+	j->timer_open = false;
+	if (!j->proc_open)
+		job_free(j);
+	release(n);
+}
+
+static void
+proc_closed(uv_handle_t *h)
+{
+	struct job *j = h->data;
+	struct dr_notifier *n = j->n;
+
+	j->proc_open = false;
+	if (!j->timer_open)
+		job_free(j);
+	release(n);
+}
+
+/* The job is over: unlinked, its handles closed (it is freed with them). */
+static void
+job_end(struct job *j, const char *failure)
+{
+	struct dr_notifier *n = j->n;
+	struct job **pp;
+
+	if (j->done)
+		return;
+	j->done = true;
+	if (failure && n->o.failed) {
+		char *m = dr_xasprintf("notification to %s failed: %s",
+		                       j->target, failure);
+		n->o.failed(n->o.arg, m);
+		free(m);
+	}
+	for (pp = &n->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	if (j->easy) {
+		curl_multi_remove_handle(n->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	if (j->proc_live) {
+		uv_process_kill(&j->proc, SIGKILL);
+		j->proc_live = false;
+		uv_close((uv_handle_t *)&j->proc, proc_closed);
+	}
+	uv_timer_stop(&j->timer);
+	uv_close((uv_handle_t *)&j->timer, job_timer_closed);
+	check_done(n);
+}
+
+static void
+retry_fire(uv_timer_t *t)
+{
+	job_start(t->data);
+}
+
+/* An attempt failed: again later, or the end. */
+static void
+attempt_failed(struct job *j, const char *why)
+{
+	struct dr_notifier *n = j->n;
+
+	if (j->attempt <= n->o.cfg->retries && !n->closing) {
+		uv_timer_start(&j->timer, retry_fire,
+		               (uint64_t)RETRY_MS << (j->attempt - 1), 0);
+		return;
+	}
+	job_end(j, why);
+}
+
+static void
+info_read(struct dr_notifier *n)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
+		struct job *j = NULL;
+		long code = 0;
+		char why[CURL_ERROR_SIZE + 64];
+		CURL *e = m->easy_handle;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		if (m->data.result == CURLE_OK && code >= 200 && code < 300) {
+			job_end(j, NULL);
+			continue;
+		}
+		if (m->data.result != CURLE_OK)
+			snprintf(why, sizeof(why), "%s",
+			         j->err[0]
+			             ? j->err
+			             : curl_easy_strerror(m->data.result));
+		else
+			snprintf(why, sizeof(why), "HTTP %ld", code);
+		curl_multi_remove_handle(n->multi, e);
+		curl_easy_cleanup(e);
+		j->easy = NULL;
+		attempt_failed(j, why);
+	}
+}
+
+static void
+on_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+	struct job *j = p->data;
+	char why[64];
+
+	j->proc_live = false;
+	uv_close((uv_handle_t *)&j->proc, proc_closed);
+	uv_timer_stop(&j->timer);
+	if (status == 0 && sig == 0) {
+		job_end(j, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exit %d",
+	         sig ? sig : (int)status);
+	attempt_failed(j, why);
+}
+
+static void
+cmd_deadline(uv_timer_t *t)
+{
+	struct job *j = t->data;
+
+	if (j->proc_live)
+		uv_process_kill(&j->proc, SIGKILL); /* exit_cb follows */
+}
+
+static void
+job_start(struct job *j)
+{
+	struct dr_notifier *n = j->n;
+
+	j->attempt++;
+	j->err[0] = '\0';
+	if (j->command) {
+		char *ev = dr_xasprintf("DROVER_EVENT=%s", j->body);
+		char *tx = dr_xasprintf("DROVER_EVENT_TEXT=%s", j->text);
+		char *args[] = {"/bin/sh", "-c", (char *)n->o.cfg->command,
+		                NULL};
+		char *env[] = {ev, tx, "PATH=/usr/local/bin:/usr/bin:/bin",
+		               NULL};
+		uv_process_options_t po = {0};
+		uv_stdio_container_t io[3] = {
+		    {UV_IGNORE, {0}}, {UV_IGNORE, {0}}, {UV_IGNORE, {0}}};
+		int r;
+		po.file = "/bin/sh";
+		po.args = args;
+		po.env = env;
+		po.cwd = n->o.cwd;
+		po.exit_cb = on_exit_cb;
+		po.stdio = io;
+		po.stdio_count = 3;
+		po.flags = UV_PROCESS_DETACHED;
+		j->proc.data = j;
+		j->proc_open = true;
+		n->nhandles++;
+		r = uv_spawn(n->o.loop, &j->proc, &po);
+		free(ev);
+		free(tx);
+		if (r != 0) {
+			uv_close((uv_handle_t *)&j->proc, proc_closed);
+			attempt_failed(j, uv_strerror(r));
+			return;
+		}
+		j->proc_live = true;
+		uv_timer_start(&j->timer, cmd_deadline, n->o.cfg->timeout_ms,
+		               0);
+		return;
+	}
+	j->easy = curl_easy_init();
+	if (j->easy == NULL) {
+		attempt_failed(j, "libcurl: no handle");
+		return;
+	}
+	curl_easy_setopt(j->easy, CURLOPT_URL, j->target);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, (char *)j);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->hdr);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
+	                 (long)n->o.cfg->timeout_ms);
+	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->err);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS,
+	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (curl_multi_add_handle(n->multi, j->easy) != CURLM_OK) {
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+		attempt_failed(j, "libcurl: cannot add the transfer");
+	}
+}
+
+static void
+add_job(struct dr_notifier *n, const char *target, bool command,
+        const char *body, const char *text)
+{
+	struct job *j = dr_xcalloc(1, sizeof(*j));
+
+	j->n = n;
+	j->target = dr_xstrdup(target);
+	j->command = command;
+	j->body = dr_xstrdup(body);
+	j->text = dr_xstrdup(text);
+	j->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	uv_timer_init(n->o.loop, &j->timer);
+	j->timer.data = j;
+	j->timer_open = true;
+	n->nhandles++;
+	j->next = n->jobs;
+	n->jobs = j;
+	job_start(j);
+}
+
+/* --- the notifier ------------------------------------------------------- */
+
+int
+dr_notify_new(const struct dr_notify_opts *o, struct dr_notifier **out)
+{
+	struct dr_notifier *n;
+	size_t i;
+
+	*out = NULL;
+	if (o->cfg == NULL || (o->cfg->nwebhooks == 0 && !o->cfg->command))
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return DR_EIO;
+	n = dr_xcalloc(1, sizeof(*n));
+	n->o = *o;
+	n->multi = curl_multi_init();
+	if (n->multi == NULL) {
+		curl_global_cleanup();
+		free(n);
+		return DR_EIO;
+	}
+	curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
+	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
+	uv_timer_init(o->loop, &n->curl_timer);
+	uv_timer_init(o->loop, &n->last_timer);
+	n->curl_timer.data = n->last_timer.data = n;
+	n->nhandles = 2;
+	n->svals = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
+	n->snames = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
+	for (i = 0; i < o->nsecrets; i++) {
+		n->svals[i] = o->secrets[i].value;
+		n->snames[i] = o->secrets[i].name;
+	}
+	*out = n;
+	return 0;
+}
+
+static char *
+scrubbed(struct dr_notifier *n, const char *s)
+{
+	struct dr_scrub sc;
+	struct dr_buf b;
+
+	dr_scrub_init(&sc, (const char *const *)n->svals, n->snames,
+	              n->o.nsecrets);
+	dr_buf_init(&b, 0);
+	dr_scrub_feed(&sc, s, strlen(s), &b);
+	dr_scrub_flush(&sc, &b);
+	dr_scrub_free(&sc);
+	if (b.data == NULL)
+		return dr_xstrdup("");
+	return dr_buf_steal(&b);
+}
+
+void
+dr_notify_send(struct dr_notifier *n, json_t *event, const char *text)
+{
+	json_t *o;
+	char *body, *clean_body, *clean_text;
+	size_t i;
+
+	if (n == NULL || n->closing) {
+		json_decref(event);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "text", json_string(text));
+	json_object_set_new(o, "event", event);
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (body == NULL)
+		return;
+	/* A secret's value is replaced wherever it appears; the JSON stays
+	 * JSON (the replacement is plain text). */
+	clean_body = scrubbed(n, body);
+	clean_text = scrubbed(n, text);
+	for (i = 0; i < n->o.cfg->nwebhooks; i++)
+		add_job(n, n->o.cfg->webhooks[i], false, clean_body,
+		        clean_text);
+	if (n->o.cfg->command)
+		add_job(n, "command", true, clean_body, clean_text);
+	free(body);
+	free(clean_body);
+	free(clean_text);
+}
+
+/* Once closing and no job is left: the handles close, n is freed. */
+static void
+check_done(struct dr_notifier *n)
+{
+	if (!n->closing || n->jobs != NULL || n->dead)
+		return;
+	n->dead = true;
+	curl_multi_cleanup(n->multi);
+	n->multi = NULL;
+	uv_timer_stop(&n->curl_timer);
+	uv_timer_stop(&n->last_timer);
+	uv_close((uv_handle_t *)&n->curl_timer, handle_closed);
+	uv_close((uv_handle_t *)&n->last_timer, handle_closed);
+}
+
+static void
+last_fire(uv_timer_t *t)
+{
+	struct dr_notifier *n = t->data;
+
+	while (n->jobs)
+		job_end(n->jobs, "no answer before the run ended (deadline)");
+}
+
+void
+dr_notify_rehook(struct dr_notifier *n,
+                 void (*failed)(void *arg, const char *msg), void *arg)
+{
+	if (n == NULL)
+		return;
+	n->o.failed = failed;
+	n->o.arg = arg;
+}
+
+void
+dr_notify_close(struct dr_notifier *n)
+{
+	struct job *j, *next;
+
+	if (n == NULL || n->closing)
+		return;
+	n->closing = true;
+	/* Jobs waiting to retry end now; those in flight get one deadline. */
+	for (j = n->jobs; j; j = next) {
+		next = j->next;
+		if (j->easy == NULL && !j->proc_live)
+			job_end(j, "not retried: the run ended");
+	}
+	if (n->jobs)
+		uv_timer_start(&n->last_timer, last_fire, n->o.cfg->timeout_ms,
+		               0);
+	check_done(n);
+}
