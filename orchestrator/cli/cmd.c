@@ -187,6 +187,7 @@ static const struct option every_opt[] = {
     {"json", no_argument, NULL, 'j'},
     {"metrics", required_argument, NULL, 'M'},
     {"incident-at", required_argument, NULL, 'I'},
+    {"clean-before", required_argument, NULL, 'C'},
     {"take-stale-lock", no_argument, NULL, 'S'},
     {"plan-changed", no_argument, NULL, 'P'},
     {"assume-done", required_argument, NULL, 'D'},
@@ -259,6 +260,15 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 		*flag = true;
 	} else if (c == 'M') {
 		r->ro.metrics_path = arg;
+	} else if (c == 'C') {
+		if (dr_time_parse(arg, &r->ro.clean_before_ms) != 0) {
+			fprintf(
+			    stderr,
+			    "drover: --clean-before %s: give a UTC time like "
+			    "2023-12-05T00:00:00Z\n",
+			    arg);
+			return DR_EXIT_USAGE;
+		}
 	} else if (c != 'I') {
 		return DR_EXIT_USAGE;
 	} else if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
@@ -378,12 +388,12 @@ static const struct dr_cmd cmd_table[] = {
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
-     "[--take-stale-lock]",
+     "[--clean-before TIME] [--take-stale-lock]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover},
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
      "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
-     "[--incident-at TIME] [--take-stale-lock]",
+     "[--incident-at TIME] [--clean-before TIME] [--take-stale-lock]",
      "rehearse the failover in a drill site; production is never touched",
      dr_cmd_drill},
     {"resume",
