@@ -298,9 +298,56 @@ def test_resume_does_not_rescan_judged_point():
              "the unjudged (timed out) one was scanned again: %s" % scans)
 
 
+def test_lab_failover_restores_databases():
+    """plans/lab.cfg (the lab's copy): every tenant's payroll and anagrafe
+    come back in PostgreSQL on torino from the newest clean point before
+    the incident; each table's rows match the backup's manifest and the
+    count the lab put in that night's database."""
+    plan = os.path.join(LAB, "lab.cfg")
+    rc, out, rep = tf.run(plan, "--incident-at", "2023-12-08T03:00:00Z",
+                          timeout=400)
+    tf.check(rc == 0, "lab failover succeeds (rc %d)" % rc, out)
+    pgbin = sorted(d for d in os.listdir("/usr/lib/postgresql"))[-1]
+    psql = "/usr/lib/postgresql/%s/bin/psql" % pgbin
+    sock = ROOT + "/to-app1/run/pg"
+    for tenant, code in (("comune-brescia", "BS"), ("comune-bergamo", "BG"),
+                         ("comune-lodi", "LO")):
+        for svc, table, base, per in (("payroll", "employees", 120, 7),
+                                      ("anagrafe", "residents", 900, 31)):
+            t = tf.task(rep, "%s/%s/fetch-backup" % (svc, tenant))
+            tf.check(t["backup"].endswith("%s-20231207T2300Z.dump" % svc),
+                     "%s/%s: the last clean night's point: %s"
+                     % (svc, tenant, t["backup"]))
+            tf.check([r[0] for r in rejected(t)] ==
+                     ["%s-20231208T0200Z.dump" % svc],
+                     "%s/%s: the point with the intrusion is rejected: %s"
+                     % (svc, tenant, rejected(t)))
+
+            def q(sql):
+                r = subprocess.run(["runuser", "-u", "drlab", "--", psql,
+                                    "-h", sock, "-p", "5432", "-d",
+                                    "%s_%s" % (svc, code), "-Atc", sql],
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+                tf.check(r.returncode == 0, "psql: %s" % r.stdout.decode())
+                return int(r.stdout.decode().strip())
+            n = q("SELECT count(*) FROM %s" % table)
+            m = q("SELECT rows FROM drover_manifest WHERE tbl = '%s'" % table)
+            mult = 3 if svc == "anagrafe" else 1
+            want = base + per * 3 + mult * len(tenant)
+            tf.check(n == m == want, "%s_%s.%s: %d rows, manifest %d, lab %d"
+                     % (svc, code, table, n, m, want))
+    payroll = [t for t in rep["tasks"] if t["service"] == "payroll" and
+               "fetch-backup" in t["key"]]
+    tf.check(all("drover_lab_lockbit_note" in t["rejected"][0]["reason"]
+                 for t in payroll), "the finding is named: %s" %
+             [t["rejected"] for t in payroll])
+
+
 TESTS = [test_newest_infected_previous_clean_restored,
          test_every_point_within_max_fallback_infected,
          test_hanging_scan_killed_at_timeout,
          test_indicator_moves_every_tenant_before_it,
          test_clean_before_flag,
-         test_resume_does_not_rescan_judged_point]
+         test_resume_does_not_rescan_judged_point,
+         test_lab_failover_restores_databases]
