@@ -346,10 +346,55 @@ def test_lab_failover_restores_databases():
              [t["rejected"] for t in payroll])
 
 
+def test_check_lists_newest_clean_point():
+    """drover check: per tenant and service the newest clean point of each
+    set, its age against the RPO, the points passed over; nothing copied."""
+    plan = os.path.join(LAB, "lab.cfg")
+    state = tempfile.mkdtemp(prefix="drover-state-")
+    before = sorted(os.listdir(ROOT + "/to-app1"))
+    r = subprocess.run([tf.DROVER, "check", plan, "--from", "milan,rome",
+                        "--to", "torino", "--json"],
+                       env=dict(os.environ, DROVER_STATE_DIR=state),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    out = r.stdout.decode(errors="replace")
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            o = json.loads(line)
+            rows[o["check"]] = o
+    for tenant in ("comune-brescia", "comune-bergamo", "comune-lodi"):
+        d = "%s/va-bk1/points/%s" % (ROOT, tenant)
+        for svc in ("payroll", "anagrafe", "einvoicing", "website"):
+            o = rows.get("backup %s/%s" % (svc, tenant))
+            tf.check(o is not None, "a row for %s/%s" % (svc, tenant), out)
+            pts = sorted((f for f in os.listdir(d) if f.startswith(svc + "-")
+                          and not f.endswith(".sha256")),
+                         key=lambda f: -os.path.getmtime(os.path.join(d, f)))
+            infected = svc == "payroll" or \
+                (svc, tenant) in (("einvoicing", "comune-brescia"),
+                                  ("website", "comune-lodi"))
+            want = pts[1] if infected else pts[0]
+            tf.check(o["status"] == "ok" and
+                     ("newest clean point %s," % want) in o["detail"] and
+                     "rpo 24h" in o["detail"],
+                     "%s/%s: %s" % (svc, tenant, o["detail"]))
+            if infected:
+                tf.check(("passed over: %s: infected" % pts[0]) in o["detail"],
+                         "names the infected point: %s" % o["detail"])
+            else:
+                tf.check("after the compromise time" in o["detail"],
+                         "a point after the compromise is flagged: %s"
+                         % o["detail"])
+    tf.check(sorted(os.listdir(ROOT + "/to-app1")) == before,
+             "check copied nothing to the target")
+
+
 TESTS = [test_newest_infected_previous_clean_restored,
          test_every_point_within_max_fallback_infected,
          test_hanging_scan_killed_at_timeout,
          test_indicator_moves_every_tenant_before_it,
          test_clean_before_flag,
          test_resume_does_not_rescan_judged_point,
+         test_check_lists_newest_clean_point,
          test_lab_failover_restores_databases]
