@@ -33,8 +33,9 @@ NOTE = "All your important files are stolen and encrypted. LockBit Black\n"
 def setup_module(module):
     for d in (VAULT, DST):
         shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-        subprocess.run(["chown", "drlab:drlab", d], check=True)
+        # itest/ too belongs to the lab user: other tests write there.
+        subprocess.run(["install", "-d", "-o", "drlab", "-g", "drlab",
+                        os.path.dirname(d), d], check=True)
     shutil.copy(os.path.join(HERE, "data", "clean.yar"), DST + "/rules.yar")
     os.chmod(DST + "/rules.yar", 0o644)
 
