@@ -28,9 +28,9 @@
 struct json_t;
 
 /* The quarantine directory of a copy task: beside its destination,
- * ".drover-quarantine-" and 12 hex digits of the task key's SHA-256.
- * Caller frees. */
-char *dr_scan_qdir(const char *dst_path, const char *task_key);
+ * ".drover-quarantine-" and the destination's file name (the step's name
+ * when the destination is a directory). Caller frees. */
+char *dr_scan_qdir(const char *dst_path, const char *step_name);
 
 /* Whether a copy step's sets are scanned: it has a scan or the plan has
  * indicators. */

@@ -443,7 +443,7 @@ scan_task(struct expander *x, struct tctx *c, struct dr_task *t)
 
 	if (!dr_scan_wanted(p, st) || strchr(t->src_path, '*') == NULL)
 		return;
-	q = dr_scan_qdir(t->dst_path, t->key);
+	q = dr_scan_qdir(t->dst_path, st->name);
 	t->qdir = dr_arena_strdup(x->g->arena, q);
 	if ((s = dr_scan_ioc_script(p, q)) != NULL) {
 		t->ioc_script = dr_arena_strdup(x->g->arena, s);

@@ -10,22 +10,23 @@
 #include <string.h>
 
 #include "drover/common.h"
-#include "drover/sha256.h"
 #include "drover/time.h"
 
 char *
-dr_scan_qdir(const char *dst_path, const char *task_key)
+dr_scan_qdir(const char *dst_path, const char *step_name)
 {
-	char hex[DR_SHA256_HEX];
 	const char *slash = strrchr(dst_path, '/');
-	size_t dir = slash ? (size_t)(slash - dst_path) : 0;
+	const char *base = slash ? slash + 1 : dst_path;
+	int dir = slash ? (int)(slash - dst_path) : 0;
 
-	dr_sha256_hex(task_key, strlen(task_key), hex);
-	hex[12] = '\0';
+	/* Named after the file it holds, so that the runbook prints one
+	 * path for every tenant whose destination differs only by its
+	 * values; a destination directory gets the step's name. */
+	if (*base == '\0')
+		base = step_name;
 	if (slash == NULL)
-		return dr_xasprintf(".drover-quarantine-%s", hex);
-	return dr_xasprintf("%.*s/.drover-quarantine-%s", (int)dir, dst_path,
-	                    hex);
+		return dr_xasprintf(".drover-quarantine-%s", base);
+	return dr_xasprintf("%.*s/.drover-quarantine-%s", dir, dst_path, base);
 }
 
 bool
