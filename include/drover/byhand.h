@@ -68,7 +68,9 @@ struct dr_byhand_step {
 	char *lines;
 };
 
-#define DR_BYHAND_MAX 3 /* instructions of a copy at the most */
+#define DR_BYHAND_MAX                                                          \
+	5 /* instructions of a copy at the most (a scanned                     \
+	    restore point: into quarantine, scan, move) */
 
 /*
  * The instructions of the copy task t: fetch the file from its source

@@ -22,6 +22,7 @@
 #include "drover/ssh.h"
 
 struct dr_exec;
+struct json_t;
 
 /*
  * Asks the operator to answer an approval gate. The hook must eventually
@@ -61,6 +62,14 @@ struct dr_exec_opts {
 	 * or an error with *why (caller frees): the step fails. */
 	int (*provisioned)(void *arg, const struct dr_task *t,
 	                   const struct dr_inventory *inv, char **why);
+	/* Restore points (scan.h): points must also be older than this
+	 * (--clean-before; 0: no bound); the verdicts of earlier runs of
+	 * this run (journal records, borrowed; NULL: none); and where a new
+	 * verdict record goes (the journal), NULL: nowhere. */
+	uint64_t clean_before_ms;
+	const struct json_t *verdict_records;
+	void (*journal_note)(void *arg, const struct dr_task *t,
+	                     const char *record);
 };
 
 /*

@@ -64,8 +64,16 @@ struct dr_task {
 	char *src_path;                 /* copy: rendered source path */
 	char *dst_path;                 /* copy: rendered destination path */
 	char *sha256;                   /* copy: expected digest, or NULL */
-	char *target;                   /* probe: rendered host:port or URL */
-	char *prompt;                   /* approve: rendered question */
+	/* A copy from a restore-point set that is scanned (scan.h): its
+	 * quarantine directory on the destination, drover's indicator
+	 * script and the plan's scan script (each NULL when absent), and
+	 * what names that pair of checks in verdicts. */
+	char *qdir;
+	char *ioc_script;
+	char *scan_script;
+	char *scan_id;
+	char *target; /* probe: rendered host:port or URL */
+	char *prompt; /* approve: rendered question */
 
 	/* Dependencies: tasks that must end before this one starts. */
 	size_t *deps;

@@ -157,6 +157,13 @@ struct dr_copy {
 	                          NULL; "manifest" reads PATH.sha256 beside
 	                          the source */
 	const char *mode; /* octal file mode for the destination, or NULL */
+	/* A restore-point set's scan (scan.h): a template run on the
+	 * destination in the quarantine directory ({} names it), exit 0
+	 * clean, 1 infected; resolved from the copy, its service or the
+	 * defaults; NULL: none. */
+	const char *scan;
+	uint64_t scan_timeout_ms;
+	int max_fallback; /* older points tried after the newest */
 };
 
 enum dr_probe_kind { DR_PROBE_TCP, DR_PROBE_HTTP };
@@ -228,6 +235,8 @@ struct dr_service {
 	const struct dr_service *const *after_svc; /* resolved */
 	const struct dr_step *steps;
 	size_t nsteps;
+	const char *scan; /* for its copies from restore-point sets, or NULL */
+	uint64_t scan_timeout_ms; /* 0: the defaults' */
 	int line;
 };
 
@@ -243,6 +252,9 @@ struct dr_defaults {
 	uint64_t keepalive_ms;
 	int approvers;       /* gates: distinct approvers, unless a step says */
 	bool not_by_starter; /* gates: the starter does not count */
+	const char *scan;    /* restore-point sets' scan, or NULL */
+	uint64_t scan_timeout_ms;            /* default 10m */
+	int max_fallback;                    /* default 3 */
 	int identity_line, known_hosts_line; /* where they were given */
 };
 
@@ -286,6 +298,16 @@ struct dr_plan {
 	size_t nvars;
 	const struct dr_secret *secrets;
 	size_t nsecrets;
+	/* Indicators of compromise (scan.h): what drover itself looks for in
+	 * every scanned restore point. */
+	const char *const *ioc_names; /* file names: "README-LOCKBIT.txt" */
+	size_t nioc_names;
+	const char *const *ioc_extensions; /* ".lockbit" */
+	size_t nioc_extensions;
+	const char *const *ioc_sha256; /* files' digests, lower-case hex */
+	size_t nioc_sha256;
+	const char *ioc_yara; /* a YARA rules file on the destination hosts */
+	int ioc_line;
 	struct dr_arena *arena;
 };
 

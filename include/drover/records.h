@@ -18,6 +18,10 @@
  *   inventory {site, task, inventory: {hosts: [...]}, user, host, pid, t}:
  *            the hosts a provision step created and their pinned keys,
  *            written before the step's own record says it succeeded
+ *   verdict {task, host, backup, backup_t, scan, verdict: "clean"|"infected",
+ *            indicator, finding, t}: a restore point judged (scan.h),
+ *            written the moment it is known
+ *   clean_before {clean_before_t, t}: --clean-before, after the run record
  *   resume  {tasks, user, host, pid, command, t}: tasks in the graph now
  *   finish  {state, audit_head, t}
  * Secrets never reach a record: messages and tails are scrubbed.
@@ -67,6 +71,7 @@ struct dr_rs_task {
 	char *tail;
 	char *backup; /* restore point a copy used */
 	uint64_t backup_ms;
+	char *rejected; /* points passed over: JSON array text, or NULL */
 	uint64_t start_ms, end_ms;
 	/* The operator's decision recorded since the last state change of a
 	 * task whose outcome is unknown, and who gave it. */
@@ -101,6 +106,10 @@ struct dr_rs_run {
 	 * journal form of provision.h), or NULL. */
 	char *inventory_site;
 	struct json_t *inventory;
+	/* Judged restore points ("verdict" records, scan.h), or NULL; and
+	 * --clean-before ("clean_before" record), or 0. */
+	struct json_t *verdicts;
+	uint64_t clean_before_ms;
 	struct dr_rs_task *tasks; /* in first-seen order */
 	size_t ntasks;
 	size_t *index; /* tasks by key: open addressing, index + 1; 0 empty */

@@ -14,6 +14,8 @@
 #include "drover/lock.h"
 #include "drover/sched.h"
 
+struct json_t;
+
 struct dr_run_opts {
 	const struct dr_graph *graph;
 	const char *mode; /* "failover" or "drill" */
@@ -46,8 +48,11 @@ struct dr_run_opts {
 	 * caller goes on as drover resume does (dr_cmd_continue). */
 	bool stage_provision;
 	struct dr_lock **keep_lock;
-	bool continuing;      /* that second stage */
-	uint64_t incident_ms; /* restore points older than this; 0: start */
+	bool continuing;          /* that second stage */
+	uint64_t incident_ms;     /* restore points older than this; 0: start */
+	uint64_t clean_before_ms; /* --clean-before: and older than this */
+	const struct json_t *verdicts; /* resume: judged restore points
+	                                  (journal records), or NULL */
 };
 
 /* How a run ended; the CLI turns it into an exit status. */

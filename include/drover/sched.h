@@ -45,11 +45,13 @@ struct dr_outcome {
 	int status;      /* 0 success, else DR_E* (DR_EEXIT: nonzero exit) */
 	int exit_code;   /* -1 when the command did not exit */
 	char signal[32]; /* exit signal name, "" if none */
-	const char *message; /* borrowed for the call: "exit 3", ... */
-	const char *tail;    /* borrowed: last output, may be NULL */
-	const char *backup;  /* copy from a restore-point set: the backup
-	                        used, or NULL */
-	uint64_t backup_ms;  /* when that backup was taken (mtime) */
+	const char *message;  /* borrowed for the call: "exit 3", ... */
+	const char *tail;     /* borrowed: last output, may be NULL */
+	const char *backup;   /* copy from a restore-point set: the backup
+	                         used, or NULL */
+	uint64_t backup_ms;   /* when that backup was taken (mtime) */
+	const char *rejected; /* restore points passed over: a JSON array of
+	                         {backup, reason}, borrowed; NULL: none */
 	bool unknown; /* the command may have run and its end was not seen
 	                 (connection lost, deadline, cancel): unless the step
 	                 is idempotent or readonly, the task becomes
@@ -71,6 +73,7 @@ struct dr_task_run {
 	char *tail;             /* last output tail, owned */
 	char *backup;           /* restore point a copy used, owned, or NULL */
 	uint64_t backup_ms;     /* when it was taken */
+	char *rejected;         /* points passed over (JSON array), owned */
 	uint64_t start_wall_ms; /* first attempt started */
 	uint64_t end_wall_ms;   /* ended (any final state) */
 	uint64_t start_mono_ms;

@@ -41,8 +41,8 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	struct dr_cmd_dir dir = {0};
 	struct dr_cmd_run run = {0};
 	const char *path = NULL;
-	struct dr_cmd_args a = {verb,           "ftOnyAjSMI", "hny", &dir,
-	                        dr_cmd_run_opt, &run,         &path};
+	struct dr_cmd_args a = {verb,           "ftOnyAjSMIC", "hny", &dir,
+	                        dr_cmd_run_opt, &run,          &path};
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
 	size_t *order = NULL;

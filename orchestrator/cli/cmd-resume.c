@@ -432,6 +432,8 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	ro->continuing = held != NULL;
 	ro->first_start_ms = rs.start_ms;
 	ro->incident_ms = rs.incident_ms ? rs.incident_ms : rs.start_ms;
+	ro->clean_before_ms = rs.clean_before_ms;
+	ro->verdicts = rs.verdicts;
 	ro->journal_next_seq = jseq + 1;
 	ro->audit_next_seq = aseq + 1;
 	ro->audit_prev = head;

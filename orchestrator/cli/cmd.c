@@ -207,6 +207,10 @@ static const struct dr_cmd_opt every_opt[] = {
     {"incident-at", required_argument, 'I', 0, "TIME",
      "when the incident began, UTC (2023-12-08T03:00:00Z): restore "
      "points are the newest backups taken before it"},
+    {"clean-before", required_argument, 'C', 0, "TIME",
+     "the attackers were in before TIME (UTC): every tenant's restore "
+     "point is taken before it, as when an indicator of compromise is "
+     "found"},
     {"take-stale-lock", no_argument, 'S', 0, NULL,
      "take the target site's lock left by a run that died (a live "
      "holder is never overridden)"},
@@ -376,6 +380,15 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 		*flag = true;
 	} else if (c == 'M') {
 		r->ro.metrics_path = arg;
+	} else if (c == 'C') {
+		if (dr_time_parse(arg, &r->ro.clean_before_ms) != 0) {
+			fprintf(
+			    stderr,
+			    "drover: --clean-before %s: give a UTC time like "
+			    "2023-12-05T00:00:00Z\n",
+			    arg);
+			return DR_EXIT_USAGE;
+		}
 	} else if (c != 'I') {
 		return DR_EXIT_USAGE;
 	} else if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
@@ -521,9 +534,9 @@ static const struct dr_cmd cmd_table[] = {
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
-     "[--take-stale-lock]",
+     "[--clean-before TIME] [--take-stale-lock]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover,
-     "ftOnyAjSMI", "ny",
+     "ftOnyAjSMIC", "ny",
      "Runs the plan from the lost sites to the target: fences the lost "
      "sites, restores, brings the services back, and prints each "
      "service's recovery time against its RTO. Asks for the target site's "
@@ -535,9 +548,9 @@ static const struct dr_cmd cmd_table[] = {
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
      "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
-     "[--incident-at TIME] [--take-stale-lock]",
+     "[--incident-at TIME] [--clean-before TIME] [--take-stale-lock]",
      "rehearse the failover in a drill site; production is never touched",
-     dr_cmd_drill, "ftOnyAjSMI", "ny",
+     dr_cmd_drill, "ftOnyAjSMIC", "ny",
      "A failover into a site of role drill that connects to no "
      "production address: steps on the lost sites are skipped, any other "
      "task that would reach production is refused before anything "

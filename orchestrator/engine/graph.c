@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "drover/common.h"
+#include "drover/scan.h"
+#include "drover/sha256.h"
 #include "drover/shcmd.h"
 #include "drover/template.h"
 
@@ -429,6 +431,53 @@ fill_action(struct expander *x, struct tctx *c, struct dr_task *t)
 	}
 }
 
+/* A scanned copy from a restore-point set: its quarantine and scripts. */
+static void
+scan_task(struct expander *x, struct tctx *c, struct dr_task *t)
+{
+	const struct dr_plan *p = x->g->plan;
+	const struct dr_step *st = c->st;
+	char *q, *s, *why = NULL, hex[DR_SHA256_HEX];
+	struct dr_buf id;
+	size_t i;
+
+	if (!dr_scan_wanted(p, st) || strchr(t->src_path, '*') == NULL)
+		return;
+	q = dr_scan_qdir(t->dst_path, st->name);
+	t->qdir = dr_arena_strdup(x->g->arena, q);
+	if ((s = dr_scan_ioc_script(p, q)) != NULL) {
+		t->ioc_script = dr_arena_strdup(x->g->arena, s);
+		free(s);
+	}
+	if (st->copy.scan) {
+		s = dr_scan_script(st->copy.scan, q, lookup, c, &why);
+		if (s == NULL) {
+			char *m = dr_xasprintf("scan: %s", why ? why : "?");
+			template_error(c, m);
+			free(m);
+		} else {
+			t->scan_script = dr_arena_strdup(x->g->arena, s);
+		}
+		free(s);
+		free(why);
+	}
+	/* The same checks judge a point the same way, wherever it lands. */
+	dr_buf_init(&id, 0);
+	dr_buf_printf(&id, "scan=%s\n", st->copy.scan ? st->copy.scan : "");
+	for (i = 0; i < p->nioc_names; i++)
+		dr_buf_printf(&id, "name=%s\n", p->ioc_names[i]);
+	for (i = 0; i < p->nioc_extensions; i++)
+		dr_buf_printf(&id, "ext=%s\n", p->ioc_extensions[i]);
+	for (i = 0; i < p->nioc_sha256; i++)
+		dr_buf_printf(&id, "sha256=%s\n", p->ioc_sha256[i]);
+	dr_buf_printf(&id, "yara=%s\n", p->ioc_yara ? p->ioc_yara : "");
+	dr_sha256_hex(id.data, id.len, hex);
+	hex[16] = '\0';
+	t->scan_id = dr_arena_strdup(x->g->arena, hex);
+	dr_buf_free(&id);
+	free(q);
+}
+
 /* Resolves a selector to hosts for this direction. */
 struct hostlist {
 	const struct dr_host **v;
@@ -605,6 +654,9 @@ expand_step(struct expander *x, const struct dr_service *svc,
 			t->sha256 = render(&c, st->copy.sha256);
 			c.h = sh;
 			t->src_path = render(&c, st->copy.from.path);
+			c.h = hosts.v[i];
+			if (t->dst_path && t->src_path)
+				scan_task(x, &c, t);
 			drill_guard(x, t);
 			idset_add(out, t->id);
 		}

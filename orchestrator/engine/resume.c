@@ -159,6 +159,7 @@ dr_resume_rebuild(const struct dr_rs_run *rs, struct dr_plan **plan,
 		v[i].tail = t->tail;
 		v[i].backup = t->backup;
 		v[i].backup_ms = t->backup_ms;
+		v[i].rejected = t->rejected;
 		v[i].start_wall_ms = t->start_ms;
 		v[i].end_wall_ms = t->end_ms;
 	}
@@ -198,6 +199,7 @@ dr_resume_presets(const struct dr_graph *g, const struct dr_rs_run *rs,
 		p->end_wall_ms = jt->end_ms;
 		p->backup = jt->backup;
 		p->backup_ms = jt->backup_ms;
+		p->rejected = jt->rejected;
 		switch (jt->state) {
 		case DR_TS_SUCCEEDED:
 		case DR_TS_REFUSED:

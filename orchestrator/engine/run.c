@@ -38,6 +38,7 @@
 #include "drover/provisioner.h"
 #include "drover/report.h"
 #include "drover/records.h"
+#include "drover/scan.h"
 #include "drover/ssh.h"
 #include "drover/team.h"
 
@@ -300,6 +301,23 @@ on_fault(void *arg, const struct dr_task *t, const char *msg)
 	rn->faults++;
 	aside(rn);
 	fprintf(stderr, "drover: %s: %s\n", t ? t->key : "run", msg);
+}
+
+/* A restore point judged (scan.h): journaled at once, and audited when
+ * infected. */
+static void
+on_journal_note(void *arg, const struct dr_task *t, const char *record)
+{
+	struct run *rn = arg;
+
+	if (rn->journal && dr_journal_append(rn->journal, record,
+	                                     strlen(record), NULL, NULL) != 0)
+		journal_warn(rn);
+	if (strstr(record, "\"verdict\":\"infected\"")) {
+		char *d = dr_xasprintf("%s: %s", t->key, record);
+		audit(rn, "infected", d);
+		free(d);
+	}
 }
 
 /*
@@ -574,6 +592,12 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 		                     o->incident_ms);
 		dr_journal_append(rn->journal, p, strlen(p), NULL, NULL);
 		free(p);
+		if (o->clean_before_ms) {
+			p = dr_scan_clean_before_record(o->clean_before_ms);
+			dr_journal_append(rn->journal, p, strlen(p), NULL,
+			                  NULL);
+			free(p);
+		}
 		d = dr_xasprintf("%s %s from %s to %s, plan %s sha256 %s%s",
 		                 o->mode, o->run_id, dr_graph_from_names(g),
 		                 g->to->name, g->plan->path, g->plan->sha256,
@@ -722,6 +746,9 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.hook_arg = &rn;
 	eo.run_dir = rn.run_dir;
 	eo.provisioned = on_provisioned;
+	eo.clean_before_ms = o->clean_before_ms;
+	eo.verdict_records = o->verdicts;
+	eo.journal_note = on_journal_note;
 	if (g->mode == DR_MODE_DRILL)
 		eo.guard = guard = dr_guard_production(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {

@@ -532,6 +532,10 @@ dr_sched_task_done(struct dr_sched *s, size_t id, const struct dr_outcome *o)
 		r->backup = dr_xstrdup(o->backup);
 		r->backup_ms = o->backup_ms;
 	}
+	if (o->rejected) {
+		free(r->rejected);
+		r->rejected = dr_xstrdup(o->rejected);
+	}
 	r->unknown = o->unknown;
 	if (o->status == 0) {
 		set_state(s, id, DR_TS_SUCCEEDED);
@@ -847,6 +851,7 @@ dr_sched_preset(struct dr_sched *s, size_t id, const struct dr_task_run *from)
 	r->message = from->message ? dr_xstrdup(from->message) : NULL;
 	r->backup = from->backup ? dr_xstrdup(from->backup) : NULL;
 	r->backup_ms = from->backup_ms;
+	r->rejected = from->rejected ? dr_xstrdup(from->rejected) : NULL;
 	r->start_wall_ms = from->start_wall_ms;
 	r->end_wall_ms = from->end_wall_ms;
 	r->start_mono_ms = r->end_mono_ms = dr_now_mono_ms();
@@ -974,6 +979,7 @@ sched_closed(uv_handle_t *h)
 		free(s->runs[i].message);
 		free(s->runs[i].tail);
 		free(s->runs[i].backup);
+		free(s->runs[i].rejected);
 	}
 	free(s->runs);
 	free(s->deps_left);

@@ -89,7 +89,11 @@ struct dr_check {
 	dr_check_done_cb done;
 	void *arg;
 	struct dr_check_row *rows;
-	bool *manifest; /* by row: backup needs its manifest */
+	bool *manifest;   /* by row: backup needs its manifest */
+	char **rejected;  /* by row: a restore-point set's points passed over */
+	int64_t *point_s; /* by row: the set's newest clean point, 0: none */
+	int64_t compromise_s; /* the earliest point an indicator is in */
+	char *compromise_row; /* which row found it */
 	size_t nrows, cap;
 	struct hcheck *hosts;
 	size_t nhosts;
@@ -147,6 +151,8 @@ add_row(struct dr_check *c, const struct dr_host *h, enum dr_check_kind kind,
 
 	dr_grow((void **)&c->rows, &c->cap, c->nrows + 1, sizeof(*c->rows));
 	c->manifest = dr_xrealloc(c->manifest, c->cap * sizeof(bool));
+	c->rejected = dr_xrealloc(c->rejected, c->cap * sizeof(char *));
+	c->point_s = dr_xrealloc(c->point_s, c->cap * sizeof(int64_t));
 	r = &c->rows[c->nrows];
 	memset(r, 0, sizeof(*r));
 	r->site = h ? h->site : NULL;
@@ -158,6 +164,8 @@ add_row(struct dr_check *c, const struct dr_host *h, enum dr_check_kind kind,
 	r->age_ms = -1;
 	r->rpo_ms = rpo_ms;
 	c->manifest[c->nrows] = manifest;
+	c->rejected[c->nrows] = NULL;
+	c->point_s[c->nrows] = 0;
 	return c->nrows++;
 }
 
@@ -403,6 +411,31 @@ kick_closed(uv_handle_t *handle)
 	c->done(c, c->arg);
 }
 
+/* A set's newest clean point taken at or after the earliest point an
+ * indicator is in (in any set): a run takes an older one (scan.h). */
+static void
+compromise(struct dr_check *c)
+{
+	char when[40], *d;
+	size_t i;
+
+	if (c->compromise_s == 0)
+		return;
+	dr_time_fmt((uint64_t)c->compromise_s * 1000, when, sizeof(when));
+	for (i = 0; i < c->nrows; i++) {
+		struct dr_check_row *r = &c->rows[i];
+		if (c->point_s[i] == 0 || c->point_s[i] < c->compromise_s)
+			continue;
+		d = dr_xasprintf("%s; but taken after the compromise time %s "
+		                 "(an indicator in %s): a run restores an "
+		                 "older point",
+		                 r->detail ? r->detail : "", when,
+		                 c->compromise_row);
+		free((char *)r->detail);
+		r->detail = d;
+	}
+}
+
 static void
 maybe_end(struct dr_check *c)
 {
@@ -414,6 +447,7 @@ maybe_end(struct dr_check *c)
 		if (c->hosts[i].st != H_DONE)
 			return;
 	c->ended = true;
+	compromise(c);
 	uv_close((uv_handle_t *)&c->kick, kick_closed);
 }
 
@@ -456,6 +490,55 @@ strip_label(const struct hcheck *h, const char *msg)
 	return msg;
 }
 
+/* A set row's lines: "rej WHY", "ok MTIME PATH", "noclean N". */
+static void
+set_line(struct dr_check *c, size_t idx, const char *word, const char *rest,
+         const char *eol, const char *user)
+{
+	struct dr_check_row *r = &c->rows[idx];
+	size_t n = eol ? (size_t)(eol - rest) : strlen(rest);
+	char *text, *d;
+
+	if (n && *rest == ' ') {
+		rest++;
+		n--;
+	}
+	text = dr_xstrndup(rest, n);
+	if (strcmp(word, "rej") == 0) {
+		char *old = c->rejected[idx], *sp = strchr(text, ' ');
+		int64_t m = strtoll(text, NULL, 10);
+		const char *why = sp ? sp + 1 : text;
+		c->rejected[idx] =
+		    old ? dr_xasprintf("%s; %s", old, why) : dr_xstrdup(why);
+		free(old);
+		if (strstr(why, ": infected: ") && m > 0 &&
+		    (c->compromise_s == 0 || m < c->compromise_s)) {
+			c->compromise_s = m;
+			free(c->compromise_row);
+			c->compromise_row = dr_xstrdup(r->name);
+		}
+	} else if (strcmp(word, "ok") == 0) {
+		char *sp = strchr(text, ' ');
+		const char *pt = sp ? sp + 1 : "?", *base = strrchr(pt, '/');
+		c->point_s[idx] = strtoll(text, NULL, 10);
+		backup_result(c, idx, B_OK, c->point_s[idx], user);
+		d = dr_xasprintf("newest clean point %s, %s%s%s",
+		                 base ? base + 1 : pt,
+		                 r->detail ? r->detail : "",
+		                 c->rejected[idx] ? "; passed over: " : "",
+		                 c->rejected[idx] ? c->rejected[idx] : "");
+		free((char *)r->detail);
+		r->detail = d;
+	} else {
+		set_row(r, DR_CHECK_FAILED,
+		        dr_xasprintf("no clean restore point in %s%s%s",
+		                     r->path,
+		                     c->rejected[idx] ? ": passed over: " : "",
+		                     c->rejected[idx] ? c->rejected[idx] : ""));
+	}
+	free(text);
+}
+
 static void
 parse_output(struct hcheck *h, const char *out)
 {
@@ -487,6 +570,11 @@ parse_output(struct hcheck *h, const char *out)
 		word[w] = '\0';
 		if (end[w] == ' ')
 			mtime = strtoll(end + w + 1, NULL, 10);
+		if (c->rows[idx].kind == DR_CHECK_BACKUP &&
+		    strchr(c->rows[idx].path, '*') != NULL) {
+			set_line(c, idx, word, end + w, eol, user);
+			goto next;
+		}
 		if (c->rows[idx].kind == DR_CHECK_COMMAND) {
 			const char *cmd =
 			    c->rows[idx].name + strlen("command ");
@@ -542,6 +630,89 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	next_batch(h);
 }
 
+/*
+ * A restore-point set: its points newest first, each checked on the source
+ * host as it is (nothing is copied or unpacked): its checksum, and the
+ * plan's indicators that can be seen there (names and extensions of a tar
+ * file's members, the YARA rules on the raw file when yara is installed
+ * there), at most max_fallback older than the newest. Prints "@K rej WHY"
+ * per point passed over, then "@K ok MTIME PATH" or "@K noclean".
+ */
+static void
+set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
+{
+	const struct dr_plan *p = c->o.graph->plan;
+	const char *q = path, *star;
+	int maxf = p->defaults.max_fallback;
+	size_t i;
+
+	for (i = 0; i < c->o.graph->ntasks; i++) {
+		const struct dr_task *t = &c->o.graph->tasks[i];
+		if (t->src_path && strcmp(t->src_path, path) == 0) {
+			maxf = t->step->copy.max_fallback;
+			break;
+		}
+	}
+	dr_buf_puts(b, "(for f in ");
+	while ((star = strchr(q, '*')) != NULL) {
+		if (star > q) {
+			char *piece = dr_xstrndup(q, (size_t)(star - q));
+			dr_sh_quote(b, piece);
+			free(piece);
+		}
+		dr_buf_puts(b, "*");
+		q = star + 1;
+	}
+	if (*q)
+		dr_sh_quote(b, q);
+	dr_buf_puts(b,
+	            "; do case \"$f\" in *.sha256) continue;; esac; "
+	            "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done) | "
+	            "sort -rn | { n=0; while read -r m f; do n=$((n + 1)); ");
+	dr_buf_printf(b, "if [ \"$n\" -gt %d ]; then break; fi; ", maxf + 1);
+	dr_buf_printf(
+	    b,
+	    "d=${f%%/*}; x=${f##*/}; "
+	    "if ! (cd \"$d\" && sha256sum -c --status -- \"$x.sha256\"); then "
+	    "echo \"@%zu rej $m $x: checksum does not verify\"; continue; fi; "
+	    "hit=; ",
+	    k);
+	if (p->nioc_names || p->nioc_extensions) {
+		dr_buf_puts(b,
+		            "if tar -tf \"$f\" >/dev/null 2>&1; then "
+		            "hit=$(tar -tf \"$f\" | while IFS= read -r y; do "
+		            "case \"$y\" in ");
+		for (i = 0; i < p->nioc_names; i++) {
+			dr_buf_puts(b, "*/");
+			dr_sh_quote(b, p->ioc_names[i]);
+			dr_buf_puts(b, "|");
+			dr_sh_quote(b, p->ioc_names[i]);
+			dr_buf_puts(b, ") echo \"file name $y\"; break;; ");
+		}
+		for (i = 0; i < p->nioc_extensions; i++) {
+			dr_buf_puts(b, "*");
+			dr_sh_quote(b, p->ioc_extensions[i]);
+			dr_buf_puts(b, ") echo \"extension $y\"; break;; ");
+		}
+		dr_buf_puts(b, "esac; done); fi; ");
+	}
+	if (p->ioc_yara) {
+		dr_buf_puts(b, "if [ -z \"$hit\" ] && command -v yara "
+		               ">/dev/null 2>&1; then y=$(yara ");
+		dr_sh_quote(b, p->ioc_yara);
+		dr_buf_puts(
+		    b, " \"$f\" | head -n 1); "
+		       "[ -z \"$y\" ] || hit=\"yara rule ${y%% *}\"; fi; ");
+	}
+	dr_buf_printf(
+	    b,
+	    "if [ -n \"$hit\" ]; then echo \"@%zu rej $m $x: infected: "
+	    "$hit\"; continue; fi; "
+	    "echo \"@%zu ok $m $f\"; exit 0; done; "
+	    "echo \"@%zu noclean $n\"; }\n",
+	    k, k, k);
+}
+
 /* One batch as a POSIX sh script: one "@K WORD [MTIME]" line per row. */
 static void
 build_script(struct hcheck *h, struct dr_buf *b)
@@ -561,6 +732,10 @@ build_script(struct hcheck *h, struct dr_buf *b)
 			              " >/dev/null; then echo '@%zu ok'; "
 			              "else echo '@%zu missing'; fi\n",
 			              k, k);
+			continue;
+		}
+		if (strchr(r->path, '*') != NULL) {
+			set_script(c, b, r->path, k);
 			continue;
 		}
 		dr_buf_puts(b, "f=");
@@ -933,9 +1108,13 @@ dr_check_free(struct dr_check *c)
 		free((char *)c->rows[i].name);
 		free((char *)c->rows[i].path);
 		free((char *)c->rows[i].detail);
+		free(c->rejected[i]);
 	}
 	free(c->rows);
 	free(c->manifest);
+	free(c->rejected);
+	free(c->point_s);
+	free(c->compromise_row);
 	free(c->hosts);
 	free(c->site_active);
 	free(c->local.res);

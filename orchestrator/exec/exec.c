@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "drover/time.h"
 #include "drover/probe.h"
 #include "drover/provisioner.h"
+#include "drover/scan.h"
 #include "drover/shcmd.h"
 #include "drover/spawn.h"
 #include "drover/tasklog.h"
@@ -88,6 +90,11 @@ struct cand {
 	uint64_t mtime_ms;
 };
 
+/* A candidate of a scanned restore-point set (scan.h), on the destination:
+ * the quarantine made empty, the copy into it, drover's indicators, the
+ * plan's scan, the move into place. */
+enum cphase { CP_NONE, CP_PREP, CP_COPY, CP_IOC, CP_SCAN, CP_PROMOTE };
+
 struct attempt {
 	struct dr_exec *ex;
 	const struct dr_task *t;
@@ -116,6 +123,11 @@ struct attempt {
 	struct cand *cands;
 	size_t ncands, icand;
 	struct dr_buf skipped; /* why newer candidates were passed over */
+	json_t *rejected;      /* [{backup, reason}] */
+	size_t tried;          /* candidates judged or copied: at most
+	                          max_fallback + 1 */
+	enum cphase phase;
+	bool phase_exec; /* a phase's command runs on conn[0] */
 	struct attempt *next;
 };
 
@@ -135,6 +147,7 @@ struct dr_exec {
 	void (*close_cb)(void *);
 	void *close_arg;
 	bool close_requested;
+	struct dr_verdicts *verdicts; /* judged restore points (scan.h) */
 };
 
 static void at_set(struct attempt *a, enum at_state st);
@@ -379,6 +392,7 @@ attempt_free(struct attempt *a)
 		free(a->cands[i].path);
 	free(a->cands);
 	dr_buf_free(&a->skipped);
+	json_decref(a->rejected);
 	free(a->log_path);
 	free(a->conn_msg);
 	dr_prov_free(a->prov);
@@ -518,6 +532,8 @@ cancel_operation(struct attempt *a)
 	case AK_COPY:
 		if (a->xfer)
 			dr_transfer_cancel(a->xfer);
+		else if (a->phase_exec && a->conn[0] != NULL) /* quarantine */
+			dr_ssh_cancel(a->conn[0]->ssh);
 		else if (a->conn[1] != NULL) /* listing a restore-point set */
 			dr_ssh_cancel(a->conn[1]->ssh);
 		break;
@@ -600,7 +616,337 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	free(msg);
 }
 
-static void start_candidate(struct attempt *a);
+static void next_candidate(struct attempt *a);
+static int transfer(struct attempt *a, const char *src_path,
+                    const char *dst_path);
+
+/* When every task's points must have been taken before: the incident, or
+ * earlier --clean-before, or the first point an indicator was found in. */
+static uint64_t
+cutoff_ms(const struct dr_exec *ex, bool *compromise)
+{
+	uint64_t t = ex->o.incident_ms,
+	         c = dr_verdicts_compromise(ex->verdicts);
+
+	*compromise = false;
+	if (ex->o.clean_before_ms && (t == 0 || ex->o.clean_before_ms < t)) {
+		t = ex->o.clean_before_ms;
+		*compromise = true;
+	}
+	if (c && (t == 0 || c < t)) {
+		t = c;
+		*compromise = true;
+	}
+	return t;
+}
+
+/* A candidate passed over: in the task's message and its rejected list. */
+static void
+reject(struct attempt *a, const struct cand *c, const char *reason)
+{
+	if (a->rejected == NULL)
+		a->rejected = json_array();
+	json_array_append_new(
+	    a->rejected,
+	    json_pack("{s:s, s:s}", "backup", c->path, "reason", reason));
+	dr_buf_printf(&a->skipped, "%s%s (%s)", a->skipped.len ? ", " : "",
+	              c->path, reason);
+}
+
+static bool
+scanned(const struct attempt *a)
+{
+	return a->t->qdir != NULL;
+}
+
+/* Remembers a verdict for the run and journals it at once. */
+static void
+judged(struct attempt *a, const struct cand *c, bool infected, bool indicator,
+       const char *finding)
+{
+	struct dr_verdict v = {.host = a->t->src_host ? a->t->src_host->name
+	                                              : "local",
+	                       .path = c->path,
+	                       .mtime_ms = c->mtime_ms,
+	                       .scan_id = a->t->scan_id,
+	                       .infected = infected,
+	                       .indicator = indicator,
+	                       .finding = finding,
+	                       .task = a->t->key};
+	char *rec;
+
+	dr_verdicts_add(a->ex->verdicts, &v);
+	if (a->ex->o.journal_note) {
+		rec = dr_verdict_record(&v);
+		a->ex->o.journal_note(a->ex->o.hook_arg, a->t, rec);
+		free(rec);
+	}
+}
+
+/* The chosen point is in place: the task succeeds. */
+static void
+set_done(struct attempt *a)
+{
+	const struct cand *c = &a->cands[a->icand];
+	char when[40], age[32], *rej = NULL;
+	uint64_t inc = a->ex->o.incident_ms;
+	struct dr_buf b;
+	struct dr_outcome o = {0};
+
+	dr_buf_init(&b, 0);
+	dr_buf_printf(&b, "restored %s, taken %s (%s before the incident)%s",
+	              c->path, dr_time_fmt(c->mtime_ms, when, sizeof(when)),
+	              dr_duration_fmt(inc > c->mtime_ms ? inc - c->mtime_ms : 0,
+	                              age, sizeof(age)),
+	              scanned(a) ? ", scanned clean" : "");
+	if (a->skipped.len)
+		dr_buf_printf(&b, "; passed over: %s", a->skipped.data);
+	release(a);
+	a->reported = true;
+	if (a->timer_open)
+		uv_timer_stop(&a->timer);
+	o.status = 0;
+	o.exit_code = -1;
+	o.message = b.data;
+	o.backup = c->path;
+	o.backup_ms = c->mtime_ms;
+	if (a->rejected)
+		rej = json_dumps(a->rejected, JSON_COMPACT);
+	o.rejected = rej;
+	dr_sched_task_done(a->ex->sched, a->t->id, &o);
+	free(rej);
+	dr_buf_free(&b);
+	attempt_end(a);
+}
+
+/* Ends the attempt as failed with the rejected points in its record. */
+static void
+set_fail(struct attempt *a, int status, const char *msg)
+{
+	struct dr_outcome o = {0};
+	char *rej = NULL, *m;
+
+	m = a->skipped.len
+	        ? dr_xasprintf("%s; passed over: %s", msg, a->skipped.data)
+	        : dr_xstrdup(msg);
+	release(a);
+	if (a->reported) {
+		free(m);
+		attempt_end(a);
+		return;
+	}
+	a->reported = true;
+	if (a->timer_open)
+		uv_timer_stop(&a->timer);
+	o.status = status;
+	o.exit_code = -1;
+	o.message = m;
+	if (a->rejected)
+		rej = json_dumps(a->rejected, JSON_COMPACT);
+	o.rejected = rej;
+	dr_sched_task_done(a->ex->sched, a->t->id, &o);
+	free(rej);
+	free(m);
+	attempt_end(a);
+}
+
+static void on_phase(struct dr_ssh *ssh, const struct dr_ssh_result *res,
+                     void *arg);
+
+/* Runs one phase's command on the destination. */
+static void
+phase_exec(struct attempt *a, enum cphase ph, const char *cmd,
+           uint64_t timeout_ms)
+{
+	struct dr_ssh_exec_opts eo = {0};
+	char *tag = kill_tag(a), *t2;
+	int r;
+
+	t2 = dr_xasprintf("%s-q%zu-%d", tag, a->icand, (int)ph);
+	a->phase = ph;
+	a->phase_exec = true;
+	eo.command = cmd;
+	eo.log_path = a->log_path;
+	eo.tail_cap = TAIL_CAP;
+	eo.timeout_ms = timeout_ms;
+	eo.kill_tag = t2;
+	r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_phase, a);
+	free(tag);
+	free(t2);
+	if (r != 0) {
+		char *m = dr_xasprintf("%s: quarantine: %s", a->t->key,
+		                       dr_strerror(r));
+		a->phase_exec = false;
+		set_fail(a, r, m);
+		free(m);
+	}
+}
+
+/* rm -rf QDIR && mkdir -p QDIR; or mv FILE DST && rm -rf QDIR. */
+static void
+phase_prep(struct attempt *a)
+{
+	struct dr_sh sh;
+	char *cmd;
+
+	dr_sh_init(&sh, 0);
+	dr_sh_text(&sh, "rm -rf -- ");
+	dr_sh_value(&sh, a->t->qdir);
+	dr_sh_text(&sh, " && mkdir -p -m 0700 -- ");
+	dr_sh_value(&sh, a->t->qdir);
+	cmd = dr_sh_finish(&sh);
+	dr_sh_free(&sh);
+	phase_exec(a, CP_PREP, cmd, LIST_MS);
+	free(cmd);
+}
+
+static char *
+cand_base(const struct cand *c)
+{
+	const char *s = strrchr(c->path, '/');
+
+	return dr_xstrdup(s ? s + 1 : c->path);
+}
+
+static void
+phase_promote(struct attempt *a)
+{
+	const struct cand *c = &a->cands[a->icand];
+	struct dr_sh sh;
+	char *cmd, *base = cand_base(c), *q;
+	size_t n = strlen(a->t->dst_path);
+
+	q = dr_xasprintf("%s/%s", a->t->qdir, base);
+	dr_sh_init(&sh, 0);
+	dr_sh_text(&sh, "mv -f -- ");
+	dr_sh_value(&sh, q);
+	dr_sh_text(&sh, " ");
+	if (n && a->t->dst_path[n - 1] == '/') {
+		char *d = dr_xasprintf("%s%s", a->t->dst_path, base);
+		dr_sh_value(&sh, d);
+		free(d);
+	} else {
+		dr_sh_value(&sh, a->t->dst_path);
+	}
+	dr_sh_text(&sh, " && cd / && rm -rf -- ");
+	dr_sh_value(&sh, a->t->qdir);
+	cmd = dr_sh_finish(&sh);
+	dr_sh_free(&sh);
+	phase_exec(a, CP_PROMOTE, cmd, LIST_MS);
+	free(cmd);
+	free(q);
+	free(base);
+}
+
+/* After the copy (or the indicators): the plan's scan, unless this point
+ * was judged clean by the same checks already. */
+static void
+phase_after(struct attempt *a, enum cphase done)
+{
+	const struct dr_step *st = a->t->step;
+
+	if (done == CP_COPY && a->t->ioc_script) {
+		phase_exec(a, CP_IOC, a->t->ioc_script,
+		           st->copy.scan_timeout_ms);
+		return;
+	}
+	if (done != CP_SCAN && a->t->scan_script) {
+		phase_exec(a, CP_SCAN, a->t->scan_script,
+		           st->copy.scan_timeout_ms);
+		return;
+	}
+	phase_promote(a);
+}
+
+static void
+on_phase(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
+{
+	struct attempt *a = arg;
+	const struct cand *c = &a->cands[a->icand];
+	enum cphase ph = a->phase;
+	char d[32], *m, *finding;
+
+	(void)ssh;
+	a->phase_exec = false;
+	if (a->st == AT_DETACHED) {
+		detached_end(a, res->ended, res->message);
+		return;
+	}
+	if (res->log_error && a->ex->o.fault)
+		a->ex->o.fault(a->ex->o.hook_arg, a->t, res->log_error);
+	if (ph == CP_SCAN || ph == CP_IOC) {
+		const char *what = ph == CP_SCAN ? "scan" : "indicators";
+		if (res->status == DR_ETIMEDOUT) {
+			m = dr_xasprintf(
+			    "%s of %s timed out after %s and was killed; the "
+			    "point is not judged (it stays in quarantine %s)",
+			    what, c->path,
+			    dr_duration_fmt(a->t->step->copy.scan_timeout_ms, d,
+			                    sizeof(d)),
+			    a->t->qdir);
+			set_fail(a, DR_ETIMEDOUT, m);
+			free(m);
+			return;
+		}
+		if (res->status == 0 && res->exit_code == 1 &&
+		    !res->exit_signal[0]) {
+			char *why;
+			finding = dr_scan_finding(res->tail);
+			judged(a, c, true, ph == CP_IOC, finding);
+			why = dr_xasprintf("infected: %s", finding);
+			reject(a, c, why);
+			free(why);
+			free(finding);
+			a->icand++;
+			next_candidate(a);
+			return;
+		}
+		if (res->status != 0 || res->exit_code != 0 ||
+		    res->exit_signal[0]) {
+			finding = dr_scan_finding(res->tail);
+			m = dr_xasprintf(
+			    "%s of %s failed (%s), neither clean (exit 0) nor "
+			    "infected (exit 1): %s; the point is not judged",
+			    what, c->path,
+			    res->message ? res->message
+			                 : dr_strerror(res->status),
+			    finding);
+			set_fail(a, res->status ? res->status : DR_EEXIT, m);
+			free(m);
+			free(finding);
+			return;
+		}
+		if (ph == CP_SCAN || a->t->scan_script == NULL)
+			judged(a, c, false, false, NULL);
+		phase_after(a, ph);
+		return;
+	}
+	if (res->status != 0 || res->exit_code != 0 || res->exit_signal[0]) {
+		m = dr_xasprintf("%s %s: %s",
+		                 ph == CP_PREP ? "preparing quarantine"
+		                               : "moving into place",
+		                 ph == CP_PREP ? a->t->qdir : c->path,
+		                 res->message ? res->message
+		                              : dr_strerror(res->status));
+		set_fail(a, res->status ? res->status : DR_EEXIT, m);
+		free(m);
+		return;
+	}
+	if (ph == CP_PREP) {
+		char *q = dr_xasprintf("%s/", a->t->qdir);
+		int r;
+		a->phase = CP_COPY;
+		r = transfer(a, c->path, q);
+		free(q);
+		if (r != 0) {
+			m = dr_xasprintf("%s: %s", a->t->key, dr_strerror(r));
+			set_fail(a, r, m);
+			free(m);
+		}
+		return;
+	}
+	set_done(a); /* CP_PROMOTE */
+}
 
 static void
 on_transfer(const struct dr_transfer_result *res, void *arg)
@@ -617,58 +963,41 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 	}
 	if (a->cands != NULL) { /* a restore-point set */
 		const struct cand *c = &a->cands[a->icand];
-		char when[40], age[32];
-		uint64_t inc = a->ex->o.incident_ms;
 
 		if (res->status == 0) {
-			struct dr_buf b;
-			struct dr_outcome o = {0};
-			dr_buf_init(&b, 0);
-			dr_buf_printf(
-			    &b,
-			    "restored %s, taken %s (%s before the incident)",
-			    c->path,
-			    dr_time_fmt(c->mtime_ms, when, sizeof(when)),
-			    dr_duration_fmt(
-			        inc > c->mtime_ms ? inc - c->mtime_ms : 0, age,
-			        sizeof(age)));
-			if (a->skipped.len)
-				dr_buf_printf(&b, "; passed over: %s",
-				              a->skipped.data);
-			release(a);
-			a->reported = true;
-			if (a->timer_open)
-				uv_timer_stop(&a->timer);
-			o.status = 0;
-			o.exit_code = -1;
-			o.message = b.data;
-			o.backup = c->path;
-			o.backup_ms = c->mtime_ms;
-			dr_sched_task_done(a->ex->sched, a->t->id, &o);
-			dr_buf_free(&b);
 			free(msg);
-			attempt_end(a);
+			if (!scanned(a)) {
+				set_done(a);
+				return;
+			}
+			/* In quarantine and intact: judge it. */
+			const struct dr_verdict *v = dr_verdicts_find(
+			    a->ex->verdicts,
+			    a->t->src_host ? a->t->src_host->name : "local",
+			    c->path, c->mtime_ms, a->t->scan_id);
+			if (v && !v->infected)
+				phase_promote(a); /* judged clean before */
+			else
+				phase_after(a, CP_COPY);
 			return;
 		}
-		/* A newer backup that does not verify: fall back to the next
-		 * older one. Connection-level failures end the attempt. */
+		/* A backup that does not verify: fall back to the next older
+		 * one. Connection-level failures end the attempt. */
 		if ((res->status == DR_ECHECKSUM || res->status == DR_EINVAL ||
 		     res->status == DR_EEXIT) &&
-		    !a->cancelled && a->icand + 1 < a->ncands) {
-			dr_buf_printf(&a->skipped, "%s%s (%s)",
-			              a->skipped.len ? ", " : "", c->path,
-			              dr_strerror(res->status));
+		    !a->cancelled) {
+			char *why =
+			    dr_xasprintf("%s", dr_strerror(res->status));
+			reject(a, c, why);
+			free(why);
 			a->icand++;
 			free(msg);
-			start_candidate(a);
+			next_candidate(a);
 			return;
 		}
-		if (a->skipped.len) {
-			char *m = dr_xasprintf("%s; also passed over: %s", msg,
-			                       a->skipped.data);
-			free(msg);
-			msg = m;
-		}
+		set_fail(a, res->status, msg);
+		free(msg);
+		return;
 	}
 	/* A copy lands by rename after verification: rerunning it is safe,
 	 * so its outcome is never unknown. */
@@ -836,7 +1165,7 @@ gate_fire(uv_timer_t *t)
 }
 
 static int
-transfer(struct attempt *a, const char *src_path)
+transfer(struct attempt *a, const char *src_path, const char *dst_path)
 {
 	const struct dr_task *t = a->t;
 	struct dr_transfer_opts to = {0};
@@ -844,7 +1173,7 @@ transfer(struct attempt *a, const char *src_path)
 	to.src = a->conn[1] ? a->conn[1]->ssh : NULL;
 	to.src_path = src_path;
 	to.dst = a->conn[0]->ssh;
-	to.dst_path = t->dst_path;
+	to.dst_path = dst_path;
 	to.sha256 = t->sha256;
 	to.mode = t->step->copy.mode;
 	to.timeout_ms = 0; /* the attempt's deadline stops it */
@@ -852,15 +1181,88 @@ transfer(struct attempt *a, const char *src_path)
 	return dr_transfer_start(a->ex->o.loop, &to, on_transfer, a, &a->xfer);
 }
 
+/*
+ * Tries the next candidate, newest first: points taken after the
+ * compromise time are passed over, a point judged infected before is
+ * rejected without a copy, and at most max_fallback older points are tried
+ * after the newest.
+ */
 static void
-start_candidate(struct attempt *a)
+next_candidate(struct attempt *a)
 {
-	int r = transfer(a, a->cands[a->icand].path);
+	const struct dr_step *st = a->t->step;
+	int maxf = st->copy.max_fallback;
+	char when[40], *m;
 
-	if (r != 0) {
-		char *m = dr_xasprintf("%s: %s", a->t->key, dr_strerror(r));
-		finish(a, r, -1, "", m, NULL, false);
-		free(m);
+	for (;;) {
+		const struct cand *c;
+		bool comp;
+		uint64_t cut = cutoff_ms(a->ex, &comp);
+
+		if (a->icand >= a->ncands) {
+			m = dr_xasprintf(
+			    "no %srestore point left in %s%s",
+			    scanned(a) ? "clean " : "", a->t->src_path,
+			    scanned(a)
+			        ? "; nothing was put in place (the last "
+			          "point looked at stays in its quarantine)"
+			        : "");
+			set_fail(a, DR_ENOTFOUND, m);
+			free(m);
+			return;
+		}
+		c = &a->cands[a->icand];
+		if (comp && c->mtime_ms >= cut) {
+			m = dr_xasprintf("taken after the compromise time %s",
+			                 dr_time_fmt(cut, when, sizeof(when)));
+			reject(a, c, m);
+			free(m);
+			a->icand++;
+			continue;
+		}
+		if (a->tried >= (size_t)maxf + 1) {
+			m = dr_xasprintf(
+			    "no %srestore point within max_fallback = %d (the "
+			    "newest and %d older) in %s%s",
+			    scanned(a) ? "clean " : "", maxf, maxf,
+			    a->t->src_path,
+			    scanned(a)
+			        ? "; nothing was put in place (the last "
+			          "point looked at stays in its quarantine)"
+			        : "");
+			set_fail(a, DR_ENOTFOUND, m);
+			free(m);
+			return;
+		}
+		a->tried++;
+		if (scanned(a)) {
+			const struct dr_verdict *v = dr_verdicts_find(
+			    a->ex->verdicts,
+			    a->t->src_host ? a->t->src_host->name : "local",
+			    c->path, c->mtime_ms, a->t->scan_id);
+			if (v && v->infected) {
+				m = dr_xasprintf("infected (judged before, by "
+				                 "%s; not scanned again): %s",
+				                 v->task ? v->task : "?",
+				                 v->finding ? v->finding : "?");
+				reject(a, c, m);
+				free(m);
+				a->icand++;
+				continue;
+			}
+			phase_prep(a);
+			return;
+		}
+		{
+			int r = transfer(a, c->path, a->t->dst_path);
+			if (r != 0) {
+				m = dr_xasprintf("%s: %s", a->t->key,
+				                 dr_strerror(r));
+				set_fail(a, r, m);
+				free(m);
+			}
+		}
+		return;
 	}
 }
 
@@ -937,7 +1339,7 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	if (newer)
 		dr_buf_printf(&a->skipped, "%zu taken after the incident",
 		              newer);
-	start_candidate(a);
+	next_candidate(a);
 }
 
 /* Lists a restore-point set on the source host; '*' stays a glob, the
@@ -1021,7 +1423,7 @@ start_operation(struct attempt *a)
 			free(tag);
 			return;
 		}
-		r = transfer(a, t->src_path);
+		r = transfer(a, t->src_path, t->dst_path);
 		break;
 	case AK_PROBE: {
 		struct dr_probe_opts po = {0};
@@ -1277,6 +1679,7 @@ exec_free(struct dr_exec *ex)
 	free(ex->script_len);
 	free(ex->secret_values);
 	free(ex->secret_names);
+	dr_verdicts_free(ex->verdicts);
 	free(ex);
 }
 
@@ -1288,6 +1691,9 @@ dr_exec_new(const struct dr_exec_opts *o, struct dr_exec **out)
 	size_t i, j, n = g->nconns;
 
 	ex->o = *o;
+	ex->verdicts = dr_verdicts_new();
+	if (o->verdict_records)
+		dr_verdicts_load(ex->verdicts, o->verdict_records);
 	ex->pools = dr_xcalloc(n + 1, sizeof(struct pool));
 	for (i = 0; i < n; i++) {
 		struct pool *pl = &ex->pools[i];

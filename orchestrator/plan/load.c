@@ -387,10 +387,11 @@ static void
 load_defaults(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "user",      "identity",        "known_hosts",
-	    "port",      "connect_timeout", "timeout",
-	    "retries",   "retry_delay",     "keepalive",
-	    "approvers", "not_by_starter",  NULL};
+	    "user",         "identity",        "known_hosts",
+	    "port",         "connect_timeout", "timeout",
+	    "retries",      "retry_delay",     "keepalive",
+	    "approvers",    "not_by_starter",  "scan",
+	    "scan_timeout", "max_fallback",    NULL};
 	static const struct dr_defaults initial = {.user = "drover",
 	                                           .port = 22,
 	                                           .connect_timeout_ms = 10000,
@@ -398,7 +399,9 @@ load_defaults(struct loader *ld, const config_setting_t *root)
 	                                           .retries = 0,
 	                                           .retry_delay_ms = 5000,
 	                                           .keepalive_ms = 15000,
-	                                           .approvers = 1};
+	                                           .approvers = 1,
+	                                           .scan_timeout_ms = 600000,
+	                                           .max_fallback = 3};
 	struct dr_defaults *d = &ld->p->defaults;
 	const config_setting_t *g;
 	const char *kh;
@@ -427,6 +430,10 @@ load_defaults(struct loader *ld, const config_setting_t *root)
 	get_int(ld, g, "retries", "defaults", false, 0, 100, &d->retries);
 	get_dur(ld, g, "retry_delay", "defaults", &d->retry_delay_ms);
 	get_dur(ld, g, "keepalive", "defaults", &d->keepalive_ms);
+	d->scan = get_str(ld, g, "scan", "defaults", false);
+	get_dur(ld, g, "scan_timeout", "defaults", &d->scan_timeout_ms);
+	get_int(ld, g, "max_fallback", "defaults", false, 0, 1000,
+	        &d->max_fallback);
 	get_int(ld, g, "approvers", "defaults", false, 1, 9, &d->approvers);
 	get_bool(ld, g, "not_by_starter", "defaults", &d->not_by_starter);
 }
@@ -864,8 +871,9 @@ static void
 load_copy(struct loader *ld, const config_setting_t *g, const char *what,
           struct dr_copy *c)
 {
-	static const char *const keys[] = {"from", "to", "sha256", "mode",
-	                                   NULL};
+	static const char *const keys[] = {
+	    "from", "to",           "sha256",       "mode",
+	    "scan", "scan_timeout", "max_fallback", NULL};
 	const char *from, *to;
 
 	check_keys(ld, g, "copy", keys);
@@ -885,6 +893,10 @@ load_copy(struct loader *ld, const config_setting_t *g, const char *what,
 		    what);
 	c->sha256 = get_str(ld, g, "sha256", what, false);
 	c->mode = get_str(ld, g, "mode", what, false);
+	c->scan = get_str(ld, g, "scan", what, false);
+	c->max_fallback = -1;
+	get_dur(ld, g, "scan_timeout", what, &c->scan_timeout_ms);
+	get_int(ld, g, "max_fallback", what, false, 0, 1000, &c->max_fallback);
 	if (c->mode) {
 		const char *p;
 		bool ok = strlen(c->mode) >= 3 && strlen(c->mode) <= 4;
@@ -1008,6 +1020,20 @@ read_step(struct loader *ld, const config_setting_t *g, const char *step_what,
 		case DR_ACT_COPY:
 			if ((a = get_group(ld, g, "copy", what)) != NULL)
 				load_copy(ld, a, what, &st->copy);
+			/* The copy's own, else its service's, else the
+			 * defaults'. */
+			if (st->copy.scan == NULL)
+				st->copy.scan = svc->scan
+				                    ? svc->scan
+				                    : ld->p->defaults.scan;
+			if (st->copy.scan_timeout_ms == 0)
+				st->copy.scan_timeout_ms =
+				    svc->scan_timeout_ms
+				        ? svc->scan_timeout_ms
+				        : ld->p->defaults.scan_timeout_ms;
+			if (st->copy.max_fallback < 0)
+				st->copy.max_fallback =
+				    ld->p->defaults.max_fallback;
 			break;
 		case DR_ACT_PROBE:
 			if ((a = get_group(ld, g, "probe", what)) != NULL)
@@ -1146,23 +1172,80 @@ read_service(struct loader *ld, const config_setting_t *g, const char *what,
 	if (get_word(ld, g, "scope", what, true, scopes, &k))
 		x->scope = (enum dr_scope)k;
 	x->after = get_str_list(ld, g, "after", what, &x->nafter);
+	x->scan = get_str(ld, g, "scan", what, false);
+	get_dur(ld, g, "scan_timeout", what, &x->scan_timeout_ms);
 	x->steps = load_list(ld, g, what, &step_list, x, &x->nsteps);
 }
 
 static const struct list_kind service_list = LIST_KIND(
     "services", "service", struct dr_service, LIST_REQUIRED, read_service,
-    KEYS("name", "description", "tier", "rto", "rpo", "scope", "after",
-         "steps"));
+    KEYS("name", "description", "tier", "rto", "rpo", "scope", "after", "steps",
+         "scan", "scan_timeout"));
+
+/*
+ * indicators = { names = [...]; extensions = [...]; sha256 = [...];
+ *                yara = "FILE"; };
+ */
+static void
+load_indicators(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const keys[] = {"names", "extensions", "sha256",
+	                                   "yara", NULL};
+	const config_setting_t *g = get_group(ld, root, "indicators", "plan");
+	struct dr_plan *p = ld->p;
+	size_t i;
+
+	if (g == NULL)
+		return;
+	p->ioc_line = line_of(g);
+	check_keys(ld, g, "indicators", keys);
+	p->ioc_names =
+	    get_str_list(ld, g, "names", "indicators", &p->nioc_names);
+	p->ioc_extensions = get_str_list(ld, g, "extensions", "indicators",
+	                                 &p->nioc_extensions);
+	p->ioc_sha256 =
+	    get_str_list(ld, g, "sha256", "indicators", &p->nioc_sha256);
+	p->ioc_yara = get_str(ld, g, "yara", "indicators", false);
+	for (i = 0; i < p->nioc_names; i++)
+		if (*p->ioc_names[i] == '\0' || strchr(p->ioc_names[i], '/'))
+			ERR(ld, p->ioc_line,
+			    "indicators: name \"%s\" must be a file name "
+			    "(no '/')",
+			    p->ioc_names[i]);
+	for (i = 0; i < p->nioc_extensions; i++)
+		if (p->ioc_extensions[i][0] != '.' ||
+		    strchr(p->ioc_extensions[i], '/'))
+			ERR(ld, p->ioc_line,
+			    "indicators: extension \"%s\" must start with "
+			    "'.', e.g. \".lockbit\"",
+			    p->ioc_extensions[i]);
+	for (i = 0; i < p->nioc_sha256; i++) {
+		const char *h = p->ioc_sha256[i];
+		bool ok = strlen(h) == 64;
+		for (; *h; h++)
+			ok = ok && isxdigit((unsigned char)*h) &&
+			     !isupper((unsigned char)*h);
+		if (!ok)
+			ERR(ld, p->ioc_line,
+			    "indicators: sha256 \"%s\" must be 64 lower-case "
+			    "hex digits",
+			    p->ioc_sha256[i]);
+	}
+	if (p->ioc_yara && p->ioc_yara[0] != '/')
+		ERR(ld, p->ioc_line,
+		    "indicators: yara \"%s\" must be an absolute path on the "
+		    "destination hosts",
+		    p->ioc_yara);
+}
 
 /* Reads the root group: the plan's own keys, then each section in turn. */
 static void
 load_root(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "version",  "name",     "description", "strict_tiers",
-	    "defaults", "limits",   "sites",       "tenants",
-	    "services", "contacts", "vars",        "secrets",
-	    "notify",   NULL};
+	    "version", "name",    "description", "strict_tiers", "defaults",
+	    "limits",  "sites",   "tenants",     "services",     "contacts",
+	    "vars",    "secrets", "notify",      "indicators",   NULL};
 	const config_setting_t *vars;
 	struct dr_plan *p = ld->p;
 
@@ -1180,6 +1263,7 @@ load_root(struct loader *ld, const config_setting_t *root)
 	load_defaults(ld, root);
 	load_limits(ld, root);
 	load_notify(ld, root);
+	load_indicators(ld, root);
 	vars = get_group(ld, root, "vars", "plan");
 	if (vars)
 		p->vars = load_vars(ld, vars, "vars", &p->nvars);

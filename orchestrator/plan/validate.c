@@ -15,6 +15,7 @@
 
 #include "drover/common.h"
 #include "drover/plan.h"
+#include "drover/scan.h"
 #include "drover/shcmd.h"
 #include "drover/template.h"
 #include "plan-internal.h"
@@ -188,6 +189,8 @@ check_ref(const char *name, void *arg)
 	for (i = 0; always[i]; i++)
 		if (strcmp(name, always[i]) == 0)
 			return;
+	if (strcmp(name, "scan.dir") == 0 && strcmp(c->field, "scan") == 0)
+		return; /* {}: the quarantine directory (scan.h) */
 	for (i = 0; hostly[i]; i++) {
 		if (strcmp(name, hostly[i]) == 0) {
 			if (!c->has_host)
@@ -402,6 +405,11 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 		check_tmpl(&c, st->copy.to.path, "copy to", false,
 		           st->copy.to.sel.kind != DR_SEL_NONE);
 		check_tmpl(&c, st->copy.sha256, "sha256", false, false);
+		if (dr_scan_wanted(ld->p, st) && st->copy.scan) {
+			char *t = dr_scan_template(st->copy.scan);
+			check_tmpl(&c, t, "scan", true, true);
+			free(t);
+		}
 		if (st->copy.from.path && strchr(st->copy.from.path, '*')) {
 			const char *slash = strrchr(st->copy.from.path, '/');
 			if (st->copy.from.sel.kind == DR_SEL_NONE)

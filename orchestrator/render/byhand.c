@@ -326,6 +326,46 @@ send_lines(const struct copy *c, const char *mode)
 	return dr_buf_steal(&b);
 }
 
+/* In the quarantine: drover's indicators, the plan's scan, then the move
+ * into place of a point both found clean. */
+static size_t
+scan_lines(const struct copy *c, const struct dr_task *t, const char *place,
+           const char *hl, struct dr_byhand_step out[DR_BYHAND_MAX], size_t n)
+{
+	struct dr_buf b, rc;
+
+	dr_buf_init(&b, 0);
+	if (t->ioc_script) {
+		ssh_line(c->p, &b, c->dst, t->ioc_script);
+		dr_buf_puts(&b, "   # the plan's indicators\n");
+	}
+	if (t->scan_script)
+		ssh_line(c->p, &b, c->dst, t->scan_script);
+	out[n].say = dr_xasprintf(
+	    "%d. Scan it in its quarantine on %s before anything uses it. "
+	    "Exit 0: clean. Exit 1: infected, the output names what was "
+	    "found: do not use this point, delete it from the quarantine and "
+	    "start again from step 1 with the next older backup. Any other "
+	    "exit: the point is not judged; fix the scanner and scan again:",
+	    c->src ? 4 : 3, hl);
+	out[n++].lines = dr_buf_steal(&b);
+	dr_buf_init(&b, 0);
+	dr_buf_init(&rc, 0);
+	dr_buf_puts(&rc, "mv -f ");
+	shell_word(&rc, c->dst_file);
+	dr_buf_puts(&rc, " ");
+	shell_word(&rc, place);
+	dr_buf_puts(&rc, " && rm -rf ");
+	shell_word(&rc, t->qdir);
+	ssh_line(c->p, &b, c->dst, rc.data);
+	dr_buf_free(&rc);
+	out[n].say = dr_xasprintf("%d. Only when it is clean, move it into "
+	                          "place:",
+	                          c->src ? 5 : 4);
+	out[n++].lines = dr_buf_steal(&b);
+	return n;
+}
+
 size_t
 dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
                const char *dir, struct dr_byhand_step out[DR_BYHAND_MAX])
@@ -333,7 +373,7 @@ dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
 	const struct dr_step *st = t->step;
 	struct copy c = {.p = p, .src = t->src_host, .dst = t->host};
 	size_t n = 0;
-	char *hl;
+	char *hl, *place = NULL;
 
 	c.src_path = t->src_path;
 	c.name = base_name(t->src_path ? t->src_path : "file");
@@ -346,6 +386,11 @@ dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
 		c.dst_file = dr_xasprintf("%s%s", t->dst_path, c.name);
 	else
 		c.dst_file = dr_xstrdup(t->dst_path ? t->dst_path : c.name);
+	/* A scanned restore point lands in its quarantine first (scan.h). */
+	if (t->qdir && c.dst) {
+		place = c.dst_file;
+		c.dst_file = dr_xasprintf("%s/%s", t->qdir, c.name);
+	}
 	/* Each tenant's files in a directory of its own: the same file name
 	 * of two tenants never meets on the workstation. */
 	c.dir = c.src ? dir : NULL;
@@ -371,6 +416,8 @@ dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
 		out[n].say = dr_xasprintf(
 		    "%d. Send it to %s and check it there:", c.src ? 3 : 2, hl);
 		out[n++].lines = send_lines(&c, st->copy.mode);
+		if (place)
+			n = scan_lines(&c, t, place, hl, out, n);
 		free(hl);
 	} else {
 		struct dr_buf b;
@@ -387,6 +434,7 @@ dr_byhand_copy(const struct dr_plan *p, const struct dr_task *t,
 	}
 	free(c.local);
 	free(c.dst_file);
+	free(place);
 	return n;
 }
 

@@ -10,6 +10,7 @@
  * in the same mode) adds a comparison of recovery times per service.
  */
 #include "drover/report-doc.h"
+#include "drover/report-points.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -1778,6 +1779,7 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	if (c.html)
 		write_timeline(&c);
 	write_recovery(&c);
+	dr_report_points(c.d, report);
 	write_previous(&c);
 	write_failures(&c);
 	write_decisions(&c);

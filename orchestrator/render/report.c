@@ -185,6 +185,20 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 			json_object_set_new(o, "backup_taken_at",
 			                    jtime(tr->backup_ms));
 		}
+		if (t->src_path && strchr(t->src_path, '*')) {
+			/* A restore-point set: the point used (null: none)
+			 * and every point passed over, with why. */
+			json_t *rj = tr->rejected
+			                 ? json_loads(tr->rejected, 0, NULL)
+			                 : NULL;
+			if (!tr->backup)
+				json_object_set_new(o, "backup", json_null());
+			json_object_set_new(o, "rejected",
+			                    rj ? rj : json_array());
+			if (t->qdir)
+				json_object_set_new(o, "quarantine",
+				                    json_string(t->qdir));
+		}
 		if (tr->tail && tr->state != DR_TS_SUCCEEDED)
 			json_object_set_new(o, "tail", json_string(tr->tail));
 		json_object_set_new(o, "start", jtime(tr->start_wall_ms));

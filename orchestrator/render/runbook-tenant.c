@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "drover/common.h"
+#include "drover/scan.h"
 #include "drover/shcmd.h"
 #include "drover/template.h"
 #include "runbook-internal.h"
@@ -453,6 +454,8 @@ rb_shared_free(struct rb_shared *s)
 		free(s->tmpl[i].sha256);
 		free(s->tmpl[i].target);
 		free(s->tmpl[i].prompt);
+		free(s->tmpl[i].qdir);
+		free(s->tmpl[i].ioc_script);
 	}
 	for (i = 0; i < s->nph; i++) {
 		free(s->ph[i].ref);
@@ -553,6 +556,19 @@ rb_shared_new(const struct rb *r, const size_t *order, size_t from, size_t to)
 		take_fields(&s->tmpl[k], f);
 		s->tmpl[k].tenant = NULL;
 		filled = k + 1;
+		/* A scanned restore point: its quarantine beside the
+		 * placeholder destination, drover's own indicator script
+		 * for it; a plan scan (which may name the tenant's values
+		 * anywhere) is printed tenant by tenant. */
+		s->tmpl[k].qdir = s->tmpl[k].ioc_script = NULL;
+		if (t0->qdir && t0->scan_script)
+			ok = false;
+		else if (t0->qdir && s->tmpl[k].dst_path) {
+			s->tmpl[k].qdir =
+			    dr_scan_qdir(s->tmpl[k].dst_path, t0->step->name);
+			s->tmpl[k].ioc_script =
+			    dr_scan_ioc_script(g->plan, s->tmpl[k].qdir);
+		}
 		for (j = 1; j < s->ntenants && ok; j++) {
 			const struct dr_task *t =
 			    &g->tasks[s->ids[j * s->nsteps + k]];

@@ -157,6 +157,11 @@ dr_rs_task_record(const struct dr_task *t, const struct dr_task_run *r,
 		json_object_set_new(o, "backup_t",
 		                    json_integer((json_int_t)r->backup_ms));
 	}
+	if (r->rejected) {
+		json_t *rj = json_loads(r->rejected, 0, NULL);
+		if (rj)
+			json_object_set_new(o, "rejected", rj);
+	}
 	json_object_set_new(o, "t0",
 	                    json_integer((json_int_t)r->start_wall_ms));
 	free(msg);
@@ -371,12 +376,25 @@ on_record(uint64_t seq, const char *payload, size_t len, void *arg)
 			free(t->backup);
 			t->backup = sdup(o, "backup");
 			t->backup_ms = ival(o, "backup_t");
+			free(t->rejected);
+			t->rejected =
+			    json_object_get(o, "rejected")
+			        ? json_dumps(json_object_get(o, "rejected"),
+			                     JSON_COMPACT)
+			        : NULL;
 			t->start_ms = ival(o, "t0");
 			t->end_ms = s == DR_TS_RUNNING || s == DR_TS_PENDING
 			                ? 0
 			                : ival(o, "t");
 			t->decision = DR_RS_NONE; /* acted on since */
 		}
+	} else if (strcmp(type, "verdict") == 0) {
+		/* A judged restore point (scan.h): kept for resume. */
+		if (r->verdicts == NULL)
+			r->verdicts = json_array();
+		json_array_append(r->verdicts, o);
+	} else if (strcmp(type, "clean_before") == 0) {
+		r->clean_before_ms = ival(o, "clean_before_t");
 	} else if (strcmp(type, "decision") == 0) {
 		const char *key = json_string_value(json_object_get(o, "key"));
 		const char *d =
@@ -481,12 +499,14 @@ dr_rs_run_free(struct dr_rs_run *r)
 	free(r->audit_head);
 	free(r->inventory_site);
 	json_decref(r->inventory);
+	json_decref(r->verdicts);
 	free(r->index);
 	for (i = 0; i < r->ntasks; i++) {
 		free(r->tasks[i].key);
 		free(r->tasks[i].message);
 		free(r->tasks[i].tail);
 		free(r->tasks[i].backup);
+		free(r->tasks[i].rejected);
 		free(r->tasks[i].decided_by);
 	}
 	free(r->tasks);

@@ -1,0 +1,19 @@
+/*
+ * report-points.h: the "Restore points" section of the run report: per
+ * tenant and service (each copy task from a restore-point set), the point
+ * used and when it was taken, every point passed over and why (checksum,
+ * infected with the finding, after the compromise time), and the data-loss
+ * window. Read from the report JSON only, like the rest of the report.
+ */
+#ifndef DROVER_REPORT_POINTS_H
+#define DROVER_REPORT_POINTS_H
+
+#include <jansson.h>
+
+#include "drover/doc.h"
+
+/* Writes the section when a task of the report is a set copy; else
+ * nothing. */
+void dr_report_points(struct dr_doc *d, const json_t *report);
+
+#endif

@@ -1,0 +1,117 @@
+/* report-points.c: the report's restore points, per tenant and service. */
+#include "drover/report-points.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "drover/common.h"
+#include "drover/time.h"
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool
+eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *
+base(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+
+	return s ? s + 1 : (p ? p : "-");
+}
+
+/* The service instance's data-loss window, or NULL. */
+static const json_t *
+svc_of(const json_t *report, const json_t *t)
+{
+	const json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "services"), i, s)
+	{
+		if (eq(str(s, "service"), str(t, "service")) &&
+		    eq(str(s, "tenant"), str(t, "tenant")))
+			return s;
+	}
+	return NULL;
+}
+
+void
+dr_report_points(struct dr_doc *d, const json_t *report)
+{
+	static const char *const head[] = {"Service", "Tenant",   "Point used",
+	                                   "Taken",   "Rejected", "Data lost"};
+	const json_t *t, *r;
+	size_t i, j, n = 0;
+	char buf[48];
+
+	json_array_foreach(json_object_get(report, "tasks"), i, t)
+	{
+		if (json_is_array(json_object_get(t, "rejected")))
+			n++;
+	}
+	if (n == 0)
+		return;
+	dr_doc_heading(d, 2, "restore-points", NULL, "Restore points");
+	dr_doc_p(d, NULL,
+	         "Each copy from a restore-point set: the point restored, "
+	         "and every newer one passed over with the reason (its "
+	         "checksum, what its scan or the plan's indicators found, "
+	         "or a time after the compromise).");
+	dr_doc_table_begin(d, "points", 6, DR_DOC_THEAD);
+	dr_doc_table_head(d, head);
+	json_array_foreach(json_object_get(report, "tasks"), i, t)
+	{
+		const json_t *rej = json_object_get(t, "rejected");
+		const json_t *s;
+		json_t *loss;
+
+		if (!json_is_array(rej))
+			continue;
+		s = svc_of(report, t);
+		dr_doc_row_begin(d);
+		dr_doc_cell(d, NULL, str(t, "service"));
+		dr_doc_cell(d, NULL, str(t, "tenant") ? str(t, "tenant") : "-");
+		dr_doc_cell_begin(d, NULL);
+		if (str(t, "backup"))
+			dr_doc_code(d, base(str(t, "backup")));
+		else
+			dr_doc_bold(d, "none: not restored");
+		dr_doc_cell_end(d);
+		dr_doc_cell(d, NULL,
+		            str(t, "backup_taken_at")
+		                ? str(t, "backup_taken_at")
+		                : "-");
+		dr_doc_cell_begin(d, NULL);
+		if (json_array_size(rej) == 0)
+			dr_doc_text(d, "-");
+		json_array_foreach(rej, j, r)
+		{
+			if (j)
+				dr_doc_text(d, "; ");
+			dr_doc_code(d, base(str(r, "backup")));
+			dr_doc_text(d, ": ");
+			dr_doc_text(d,
+			            str(r, "reason") ? str(r, "reason") : "?");
+		}
+		dr_doc_cell_end(d);
+		loss = s ? json_object_get(s, "data_loss_ms") : NULL;
+		dr_doc_cell(
+		    d, NULL,
+		    json_is_integer(loss)
+		        ? dr_duration_fmt((uint64_t)json_integer_value(loss),
+		                          buf, sizeof(buf))
+		        : "-");
+		dr_doc_row_end(d);
+	}
+	dr_doc_table_end(d);
+	(void)n;
+}
