@@ -61,6 +61,10 @@ struct dr_exec_opts {
 	 * or an error with *why (caller frees): the step fails. */
 	int (*provisioned)(void *arg, const struct dr_task *t,
 	                   const struct dr_inventory *inv, char **why);
+	/* HA (ha.h): the leader's fencing token, decimal digits, exported
+	 * to every command (remote and local) as DROVER_FENCING_TOKEN and
+	 * part of the remote kill tags; NULL: none. */
+	const char *fencing_token;
 };
 
 /*

@@ -127,6 +127,11 @@ int dr_task_state_parse(const char *name);
 /* Audit chain: a record's payload with "prev" = hash of the previous one. */
 char *dr_audit_record(const char *prev_hash, const char *event,
                       const char *detail);
+
+/* The same, carrying the HA leader's fencing token ("fencing_token", a
+ * decimal string; ha.h); token 0: exactly dr_audit_record. */
+char *dr_audit_record_fenced(const char *prev_hash, const char *event,
+                             const char *detail, int64_t token);
 /* (audit.h verifies the chain and hashes its records.) */
 
 #endif

@@ -48,6 +48,15 @@ struct dr_run_opts {
 	struct dr_lock **keep_lock;
 	bool continuing;      /* that second stage */
 	uint64_t incident_ms; /* restore points older than this; 0: start */
+	/* HA over etcd (ha.h), or NULL: the local journal only. The run
+	 * takes the leadership (unless a standby already holds it), renews
+	 * its lease on the loop, replicates every group commit, checks the
+	 * lease before each task start and ends the run key. */
+	struct dr_ha *ha;
+	/* --no-quorum --attest TEXT: a single controller run without etcd,
+	 * attested by the operator (audited, on the board, in report.json);
+	 * NULL: none. */
+	const char *attestation;
 };
 
 /* How a run ended; the CLI turns it into an exit status. */

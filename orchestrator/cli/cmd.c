@@ -198,6 +198,9 @@ static const struct option every_opt[] = {
     {"known-hosts", required_argument, NULL, 'k'},
     {"remaining", required_argument, NULL, 'r'},
     {"follow", no_argument, NULL, 'W'},
+    {"etcd", required_argument, NULL, 'E'},
+    {"no-quorum", no_argument, NULL, 'Q'},
+    {"attest", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'}, /* last: every verb takes it */
 };
 
@@ -253,10 +256,15 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 	             : c == 'A' ? &r->ro.auto_approve
 	             : c == 'j' ? &r->ro.json
 	             : c == 'S' ? &r->ro.take_stale_lock
+	             : c == 'Q' ? &r->no_quorum
 	                        : NULL;
 
 	if (flag != NULL) {
 		*flag = true;
+	} else if (c == 'E') {
+		r->etcd = arg;
+	} else if (c == 'T') {
+		r->attest = arg;
 	} else if (c == 'M') {
 		r->ro.metrics_path = arg;
 	} else if (c != 'I') {
@@ -378,14 +386,22 @@ static const struct dr_cmd cmd_table[] = {
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
-     "[--take-stale-lock]",
+     "[--take-stale-lock] [--etcd URLS] [--no-quorum --attest TEXT]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover},
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
      "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
-     "[--incident-at TIME] [--take-stale-lock]",
+     "[--incident-at TIME] [--take-stale-lock] [--etcd URLS] "
+     "[--no-quorum --attest TEXT]",
      "rehearse the failover in a drill site; production is never touched",
      dr_cmd_drill},
+    {"standby",
+     "PLAN --from S[,S] --to S [--etcd URLS] [--drill] [--yes] "
+     "[--auto-approve] [--json] [--assume-done TASK]... [--rerun TASK]... "
+     "[--rerun-indeterminate] [--plan-changed] [--take-stale-lock]",
+     "wait as a standby controller; take the run over when its leader's "
+     "lease expires",
+     dr_cmd_standby},
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "

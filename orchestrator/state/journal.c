@@ -395,13 +395,14 @@ enum jstate {
 	J_IDLE,    /* nothing in flight */
 	J_WRITING, /* uv_fs_write of the inflight batch */
 	J_SYNCING, /* uv_fs_fdatasync after it */
+	J_REPLICATING, /* the replica hook has the synced batch */
 	J_CLOSING, /* uv_fs_close of the file */
 	J_CLOSED,  /* handles closing; freed in the last close callback */
 	J_LAST
 };
 
-static const char *const jstate_names[] = {"idle", "writing", "syncing",
-                                           "closing", "closed"};
+static const char *const jstate_names[] = {
+    "idle", "writing", "syncing", "replicating", "closing", "closed"};
 _Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
@@ -428,6 +429,9 @@ struct dr_journal {
 	int handles_open;
 	void (*close_cb)(void *);
 	void *close_arg;
+	dr_journal_replica_fn replica; /* NULL: the local file only */
+	void *replica_arg;
+	const char *name; /* the file's base name, for the replica */
 };
 
 static void kick(struct dr_journal *j);
@@ -584,6 +588,30 @@ injected(const struct dr_journal *j)
 	return j->fail_after != 0 && j->ops == j->fail_after;
 }
 
+/* The batch is durable here (and in the replica, if there is one). */
+static void
+batch_durable(struct dr_journal *j)
+{
+	j->nrecords += j->inflight.n;
+	set_state(j, J_IDLE);
+	deliver(&j->inflight, 0);
+	kick(j);
+}
+
+static void
+replica_done(void *arg, int status, const char *why)
+{
+	struct dr_journal *j = arg;
+
+	if (j->state != J_REPLICATING)
+		return;
+	if (status != 0) {
+		fail(j, "replicate", why ? why : dr_strerror(status));
+		return;
+	}
+	batch_durable(j);
+}
+
 static void
 sync_cb(uv_fs_t *req)
 {
@@ -596,10 +624,15 @@ sync_cb(uv_fs_t *req)
 		return;
 	}
 	j->nsyncs++;
-	j->nrecords += j->inflight.n;
-	set_state(j, J_IDLE);
-	deliver(&j->inflight, 0);
-	kick(j);
+	if (j->replica != NULL) {
+		/* The same batch, the same barrier: its callbacks wait for
+		 * the replica too. */
+		set_state(j, J_REPLICATING);
+		j->replica(j->replica_arg, j->name, j->inflight.recs[0].seq,
+		           j->inflight.buf, j->inflight.len, replica_done, j);
+		return;
+	}
+	batch_durable(j);
 }
 
 static void
@@ -894,6 +927,20 @@ dr_journal_stats(const struct dr_journal *j, uint64_t *records, uint64_t *syncs)
 		*records = j ? j->nrecords : 0;
 	if (syncs != NULL)
 		*syncs = j ? j->nsyncs : 0;
+}
+
+void
+dr_journal_set_replica(struct dr_journal *j, dr_journal_replica_fn fn,
+                       void *arg)
+{
+	const char *slash;
+
+	if (j == NULL)
+		return;
+	slash = strrchr(j->path, '/');
+	j->name = slash ? slash + 1 : j->path;
+	j->replica = fn;
+	j->replica_arg = arg;
 }
 
 void
