@@ -213,6 +213,17 @@ dr_cmd_standby(int argc, char **argv)
 	sb.run.ro.ha = ha;
 	sb.run.plan_path = path;
 	rc = dr_cmd_resume_ha(rargc, (char **)rargv, &sb.run);
+	if (dr_ha_token(ha) != 0 && rc == DR_EXIT_OK) {
+		/* Its leader had finished it and died before saying so. */
+		char *why = NULL;
+		uv_loop_init(&loop);
+		if (dr_ha_attach(ha, &loop, NULL, NULL, &why) != 0 ||
+		    dr_ha_end(ha, rc, &why) != 0)
+			fprintf(stderr, "drover: standby: %s\n", why);
+		free(why);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+	}
 	if (dr_ha_token(ha) != 0) {
 		/* The run did not start (a decision is awaited, the plan
 		 * changed...): another controller may take it at once. */

@@ -510,6 +510,9 @@ dr_ha_attach(struct dr_ha *ha, uv_loop_t *loop, dr_ha_lost_fn lost,
 	ha->timer.data = ha->retry.data = ha;
 	ha->timers_open = true;
 	uv_timer_start(&ha->timer, ka_tick, ha->interval_ms, ha->interval_ms);
+	/* They do not keep the run's loop alive: the run ends it. */
+	uv_unref((uv_handle_t *)&ha->timer);
+	uv_unref((uv_handle_t *)&ha->retry);
 	return 0;
 }
 
