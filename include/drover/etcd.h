@@ -37,10 +37,10 @@
 struct dr_etcd_cfg {
 	const char *endpoints[DR_ETCD_MAX_ENDPOINTS]; /* http(s)://host:port */
 	size_t nendpoints;
-	const char *cacert; /* TLS: CA bundle; NULL: the system's */
-	const char *cert;   /* TLS client certificate, or NULL */
-	const char *key;    /* its private key, or NULL */
-	const char *user;   /* etcd auth user, or NULL: no auth */
+	const char *cacert;   /* TLS: CA bundle; NULL: the system's */
+	const char *cert;     /* TLS client certificate, or NULL */
+	const char *key;      /* its private key, or NULL */
+	const char *user;     /* etcd auth user, or NULL: no auth */
 	const char *password; /* its password (from the environment) */
 };
 

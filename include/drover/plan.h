@@ -252,11 +252,11 @@ struct dr_limits {
 struct dr_controllers {
 	const char *const *etcd; /* client URLs, one per site */
 	size_t netcd;
-	uint64_t ttl_ms;       /* lease TTL (whole seconds); default 10s */
-	const char *cacert;    /* TLS CA bundle, or NULL */
-	const char *cert;      /* TLS client certificate, or NULL */
-	const char *key;       /* its key, or NULL */
-	const char *user;      /* etcd auth user, or NULL */
+	uint64_t ttl_ms;          /* lease TTL (whole seconds); default 10s */
+	const char *cacert;       /* TLS CA bundle, or NULL */
+	const char *cert;         /* TLS client certificate, or NULL */
+	const char *key;          /* its key, or NULL */
+	const char *user;         /* etcd auth user, or NULL */
 	const char *password_env; /* environment variable with its password */
 	int line;
 };

@@ -67,8 +67,9 @@ ha_setup(const struct dr_plan *plan, const struct dr_graph *g,
 	if ((rc = dr_cmd_ha_new(plan, g->to->name, run->etcd, true, ha)) != 0)
 		return rc;
 	if (*ha && g->ndeferred > 0 && !run->no_quorum) {
-		fprintf(stderr, "drover: %s is a provisioned site: HA over etcd "
-		                "does not cover provisioned targets yet\n",
+		fprintf(stderr,
+		        "drover: %s is a provisioned site: HA over etcd "
+		        "does not cover provisioned targets yet\n",
 		        g->to->name);
 		return DR_EXIT_USAGE;
 	}
@@ -91,9 +92,9 @@ ha_setup(const struct dr_plan *plan, const struct dr_graph *g,
 		free(why);
 	}
 	pw = getpwuid(getuid());
-	*attestation = dr_xasprintf("by %s (uid %u): %s",
-	                            pw ? pw->pw_name : "?",
-	                            (unsigned)getuid(), run->attest);
+	*attestation =
+	    dr_xasprintf("by %s (uid %u): %s", pw ? pw->pw_name : "?",
+	                 (unsigned)getuid(), run->attest);
 	return 0;
 }
 
@@ -104,8 +105,8 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	struct dr_cmd_dir dir = {0};
 	struct dr_cmd_run run = {0};
 	const char *path = NULL;
-	struct dr_cmd_args a = {verb,           "ftOnyAjSMIEQT", "hny", &dir,
-	                        dr_cmd_run_opt, &run,            &path};
+	struct dr_cmd_args a = {
+	    verb, "ftOnyAjSMIEQT", "hny", &dir, dr_cmd_run_opt, &run, &path};
 	struct dr_ha *ha = NULL;
 	char *attestation = NULL;
 	struct dr_plan *plan = NULL;

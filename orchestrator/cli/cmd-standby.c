@@ -29,8 +29,8 @@
 #include "drover/runs.h"
 
 int
-dr_cmd_ha_new(const struct dr_plan *plan, const char *to,
-              const char *etcd_arg, bool quiet, struct dr_ha **out)
+dr_cmd_ha_new(const struct dr_plan *plan, const char *to, const char *etcd_arg,
+              bool quiet, struct dr_ha **out)
 {
 	const struct dr_controllers *c = &plan->controllers;
 	struct dr_ha_opts o = {0};
@@ -96,8 +96,9 @@ standby_opt(int c, const char *arg, void *ctx)
 			return DR_EXIT_USAGE;
 		sb->resume_args[sb->nargs++] = c == 'D'   ? "--assume-done"
 		                               : c == 'R' ? "--rerun"
-		                               : c == 'X' ? "--rerun-indeterminate"
-		                                          : "--plan-changed";
+		                               : c == 'X'
+		                                   ? "--rerun-indeterminate"
+		                                   : "--plan-changed";
 		if (c == 'D' || c == 'R')
 			sb->resume_args[sb->nargs++] = arg;
 		return 0;
@@ -135,8 +136,8 @@ dr_cmd_standby(int argc, char **argv)
 	struct dr_cmd_dir dir = {0};
 	struct standby sb = {0};
 	const char *path = NULL;
-	struct dr_cmd_args a = {"standby",   "ftdEyAjSDRXP", "hy", &dir,
-	                        standby_opt, &sb,            &path};
+	struct dr_cmd_args a = {
+	    "standby", "ftdEyAjSDRXP", "hy", &dir, standby_opt, &sb, &path};
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
 	struct dr_ha *ha = NULL;
@@ -157,9 +158,10 @@ dr_cmd_standby(int argc, char **argv)
 	if ((rc = dr_cmd_expand(plan, &dir, &g)) != 0)
 		goto out;
 	if (g->ndeferred > 0) {
-		fprintf(stderr, "drover: standby: %s is a provisioned site: "
-		                "HA over etcd does not cover provisioned "
-		                "targets yet\n",
+		fprintf(stderr,
+		        "drover: standby: %s is a provisioned site: "
+		        "HA over etcd does not cover provisioned "
+		        "targets yet\n",
 		        g->to->name);
 		rc = DR_EXIT_USAGE;
 		goto out;

@@ -427,8 +427,9 @@ on_ha_lost(void *arg, const char *why)
 
 	aside(rn);
 	if (!rn->ha_said)
-		fprintf(stderr, "\ndrover: %s; starting no task, cancelling "
-		                "the running ones\n",
+		fprintf(stderr,
+		        "\ndrover: %s; starting no task, cancelling "
+		        "the running ones\n",
 		        why);
 	rn->ha_said = true;
 	fflush(stderr);
@@ -590,7 +591,7 @@ ha_begin(struct run *rn, const struct dr_run_opts *o)
 static void
 ha_finish(struct run *rn, enum dr_run_result res, bool journal_failed)
 {
-	int xs = journal_failed             ? 3
+	int xs = journal_failed            ? 3
 	         : res == DR_RUN_SUCCEEDED ? (rn->faults ? 1 : 0)
 	         : res == DR_RUN_FAILED    ? 1
 	                                   : 3;
@@ -722,8 +723,8 @@ dr_run_execute(const struct dr_run_opts *o)
 	if (rn.journal)
 		first_records(&rn, o);
 	if (rn.ha) {
-		char *d = dr_xasprintf("leader on etcd, fencing token %s",
-		                       rn.token);
+		char *d =
+		    dr_xasprintf("leader on etcd, fencing token %s", rn.token);
 		audit(&rn, "leader", d);
 		free(d);
 	}

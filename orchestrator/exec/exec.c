@@ -1009,10 +1009,10 @@ start_operation(struct attempt *a)
 		char *fenced = NULL;
 		eo.command = t->command;
 		if (ex->o.fencing_token) /* digits only: never code */
-			eo.command = fenced = dr_xasprintf(
-			    "DROVER_FENCING_TOKEN=%s; export "
-			    "DROVER_FENCING_TOKEN\n%s",
-			    ex->o.fencing_token, t->command);
+			eo.command = fenced =
+			    dr_xasprintf("DROVER_FENCING_TOKEN=%s; export "
+			                 "DROVER_FENCING_TOKEN\n%s",
+			                 ex->o.fencing_token, t->command);
 		eo.stdin_data = a->stdin_data;
 		eo.stdin_len = a->stdin_len;
 		eo.log_path = a->log_path;

@@ -31,8 +31,8 @@ dr_etcd_b64(const void *p, size_t n)
 	size_t i;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 |
-		             s[i + 2];
+		uint32_t v =
+		    (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
 		*w++ = b64chars[v >> 18 & 63];
 		*w++ = b64chars[v >> 12 & 63];
 		*w++ = b64chars[v >> 6 & 63];
@@ -247,11 +247,10 @@ load(const char *body, char **why)
 	}
 	if ((e = json_object_get(o, "error")) != NULL) {
 		json_t *m = json_object_get(o, "message");
-		*why = dr_xasprintf(
-		    "etcd: %s",
-		    json_is_string(m)   ? json_string_value(m)
-		    : json_is_string(e) ? json_string_value(e)
-		                        : "error");
+		*why = dr_xasprintf("etcd: %s",
+		                    json_is_string(m)   ? json_string_value(m)
+		                    : json_is_string(e) ? json_string_value(e)
+		                                        : "error");
 		json_decref(o);
 		return NULL;
 	}
@@ -269,9 +268,8 @@ bad(json_t *o, char **why, const char *what)
 static int
 header_revision(json_t *o, int64_t *rev)
 {
-	return dr_etcd_num(json_object_get(json_object_get(o, "header"),
-	                                   "revision"),
-	                   rev);
+	return dr_etcd_num(
+	    json_object_get(json_object_get(o, "header"), "revision"), rev);
 }
 
 int
@@ -335,15 +333,13 @@ dr_etcd_parse_range(const char *body, struct dr_etcd_kvs *out, char **why)
 	{
 		struct dr_etcd_kv *k = &out->kv[out->n];
 		if (!json_is_object(kv) ||
-		    kv_string(kv, "key", &k->key, NULL) != 0 ||
-		    (out->n++, 0) ||
+		    kv_string(kv, "key", &k->key, NULL) != 0 || (out->n++, 0) ||
 		    kv_string(kv, "value", &k->value, &k->len) != 0 ||
 		    dr_etcd_num(json_object_get(kv, "create_revision"),
 		                &k->create_revision) != 0 ||
 		    dr_etcd_num(json_object_get(kv, "mod_revision"),
 		                &k->mod_revision) != 0 ||
-		    dr_etcd_num(json_object_get(kv, "lease"), &k->lease) !=
-		        0) {
+		    dr_etcd_num(json_object_get(kv, "lease"), &k->lease) != 0) {
 			dr_etcd_kvs_free(out);
 			return bad(o, why, "a key-value is malformed");
 		}
@@ -568,8 +564,7 @@ post_one(struct dr_etcd *e, const char *base, const char *path,
 
 /* Logs in (etcd auth) if the cluster wants it; the token is cached. */
 static char *
-get_token(struct dr_etcd *e, const char *base, unsigned timeout_ms,
-          char **why)
+get_token(struct dr_etcd *e, const char *base, unsigned timeout_ms, char **why)
 {
 	struct dr_buf b;
 	json_t *o;
@@ -626,9 +621,8 @@ work_cb(uv_work_t *w)
 		char *one = NULL, *tok = NULL;
 		long http = 0;
 		int r;
-		if (e->user &&
-		    (tok = get_token(e, e->endpoints[k], q->timeout_ms,
-		                     &one)) == NULL) {
+		if (e->user && (tok = get_token(e, e->endpoints[k],
+		                                q->timeout_ms, &one)) == NULL) {
 			r = DR_EAUTH;
 		} else {
 			dr_buf_free(&q->answer);

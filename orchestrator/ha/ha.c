@@ -45,7 +45,7 @@ struct dr_ha {
 	int64_t token;
 	bool leader, lost;
 	char *lost_why;
-	char *why; /* dr_ha_may_start's answer */
+	char *why;            /* dr_ha_may_start's answer */
 	uint64_t deadline_ms; /* mono: tasks may start until then */
 	uint64_t renewed_ms;  /* mono: when the last good renewal was sent */
 	char *renew_error;    /* the last failed renewal's reason */
@@ -62,8 +62,7 @@ struct dr_ha {
 	uint64_t repl_txns;
 };
 
-static void
-say(const struct dr_ha *ha, const char *fmt, ...)
+static void say(const struct dr_ha *ha, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -135,7 +134,8 @@ dr_ha_new(const struct dr_ha_opts *o, struct dr_ha **out)
 	ha->ttl_ms = (uint64_t)ha->ttl_s * 1000;
 	ha->margin_ms = ha->ttl_ms / 4 > 300 ? ha->ttl_ms / 4 : 300;
 	ha->interval_ms = ha->ttl_ms / 4 > 100 ? ha->ttl_ms / 4 : 100;
-	ha->timeout_ms = (unsigned)(ha->ttl_ms / 3 > 500 ? ha->ttl_ms / 3 : 500);
+	ha->timeout_ms =
+	    (unsigned)(ha->ttl_ms / 3 > 500 ? ha->ttl_ms / 3 : 500);
 	if (ha->timeout_ms > 3000)
 		ha->timeout_ms = 3000;
 	ha->quiet = o->quiet;
@@ -188,8 +188,7 @@ dr_ha_stats(const struct dr_ha *ha, struct dr_etcd_stats *s,
 
 static void fail_queue(struct dr_ha *ha);
 
-static void
-lose(struct dr_ha *ha, const char *fmt, ...)
+static void lose(struct dr_ha *ha, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -252,10 +251,10 @@ leader_value(const struct dr_ha *ha, const char *run_id)
 static char *
 run_value(const struct dr_ha *ha, const char *state, int exit_status)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "run", ha->run_id,
-	                      "state", state, "plan_sha256",
-	                      ha->plan_sha256 ? ha->plan_sha256 : "",
-	                      "controller", ha->who);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s}", "run", ha->run_id, "state", state,
+	              "plan_sha256", ha->plan_sha256 ? ha->plan_sha256 : "",
+	              "controller", ha->who);
 	char *s;
 
 	if (exit_status >= 0)
@@ -367,8 +366,8 @@ dr_ha_lead(struct dr_ha *ha, uv_loop_t *loop, const char *run_id,
 		return r;
 	lv = leader_value(ha, run_id);
 	rv = run_value(ha, "running", -1);
-	ops[0] = (struct dr_etcd_op){ha->k_leader, lv, strlen(lv), ha->lease,
-	                             false};
+	ops[0] =
+	    (struct dr_etcd_op){ha->k_leader, lv, strlen(lv), ha->lease, false};
 	ops[1] = (struct dr_etcd_op){ha->k_run, rv, strlen(rv), 0, false};
 	body = dr_etcd_txn_body(&cmp, 1, ops, 2);
 	r = dr_etcd_call(ha->etcd, loop, "/v3/kv/txn", body, ha->timeout_ms,
@@ -437,8 +436,9 @@ ka_answer(int status, const char *body, const char *why, void *arg)
 		return;
 	}
 	free(ha->renew_error);
-	ha->renew_error =
-	    dr_xasprintf("renewal: %s", perr ? perr : why ? why : "?");
+	ha->renew_error = dr_xasprintf("renewal: %s", perr  ? perr
+	                                              : why ? why
+	                                                    : "?");
 	free(perr);
 }
 
@@ -470,8 +470,8 @@ ka_tick(uv_timer_t *t)
 }
 
 int
-dr_ha_attach(struct dr_ha *ha, uv_loop_t *loop, dr_ha_lost_fn lost,
-             void *arg, char **why)
+dr_ha_attach(struct dr_ha *ha, uv_loop_t *loop, dr_ha_lost_fn lost, void *arg,
+             char **why)
 {
 	char *body, *ans = NULL, *perr = NULL;
 	uint64_t sent = dr_now_mono_ms();
@@ -480,8 +480,9 @@ dr_ha_attach(struct dr_ha *ha, uv_loop_t *loop, dr_ha_lost_fn lost,
 
 	*why = NULL;
 	if (!ha->leader || ha->lost) {
-		*why = dr_xstrdup(ha->lost ? ha->lost_why
-		                           : "this controller is not the leader");
+		*why =
+		    dr_xstrdup(ha->lost ? ha->lost_why
+		                        : "this controller is not the leader");
 		return DR_EIO;
 	}
 	body = dr_etcd_lease_body(ha->lease);
@@ -592,8 +593,8 @@ repl_answer(int status, const char *body, const char *why, void *arg)
 			     ha->run_id ? ha->run_id : "?");
 			return;
 		}
-		q->off += q->len - q->off > PART_MAX ? PART_MAX
-		                                     : q->len - q->off;
+		q->off +=
+		    q->len - q->off > PART_MAX ? PART_MAX : q->len - q->off;
 		q->part++;
 		if (q->off < q->len) {
 			repl_send(ha);
@@ -640,8 +641,8 @@ repl_send(struct dr_ha *ha)
 	op.value = q->buf + q->off;
 	op.len = n;
 	body = dr_etcd_txn_body(&cmp, 1, &op, 1);
-	if (dr_etcd_post(ha->etcd, ha->loop, "/v3/kv/txn", body,
-	                 ha->timeout_ms, repl_answer, ha) == 0) {
+	if (dr_etcd_post(ha->etcd, ha->loop, "/v3/kv/txn", body, ha->timeout_ms,
+	                 repl_answer, ha) == 0) {
 		ha->repl_inflight = true;
 		ha->repl_txns++;
 	} else {
@@ -780,9 +781,8 @@ parse_run(const char *v, struct runkey *rk)
 	const char *run = NULL, *state = NULL, *sha = "";
 
 	memset(rk, 0, sizeof(*rk));
-	if (o == NULL ||
-	    json_unpack(o, "{s:s, s:s, s?s}", "run", &run, "state", &state,
-	                "plan_sha256", &sha) != 0) {
+	if (o == NULL || json_unpack(o, "{s:s, s:s, s?s}", "run", &run, "state",
+	                             &state, "plan_sha256", &sha) != 0) {
 		json_decref(o);
 		return false;
 	}
@@ -806,8 +806,8 @@ runkey_free(struct runkey *rk)
 
 /* The bytes of one replicated file of run: its keys' values in order. */
 static int
-download(struct dr_ha *ha, uv_loop_t *loop, const char *run,
-         const char *name, char **out, size_t *len, char **why)
+download(struct dr_ha *ha, uv_loop_t *loop, const char *run, const char *name,
+         char **out, size_t *len, char **why)
 {
 	char *pfx = dr_xasprintf("%slog/%s/%s/", ha->prefix, run, name);
 	struct dr_etcd_kvs k;
@@ -844,8 +844,8 @@ take_over(struct dr_ha *ha, uv_loop_t *loop, const struct runkey *rk,
 	if ((r = grant(ha, loop, why)) != 0)
 		return r;
 	lv = leader_value(ha, rk->run);
-	op = (struct dr_etcd_op){ha->k_leader, lv, strlen(lv), ha->lease,
-	                         false};
+	op =
+	    (struct dr_etcd_op){ha->k_leader, lv, strlen(lv), ha->lease, false};
 	body = dr_etcd_txn_body(cmp, 2, &op, 1);
 	r = dr_etcd_call(ha->etcd, loop, "/v3/kv/txn", body, ha->timeout_ms,
 	                 &ans, why);
@@ -962,7 +962,8 @@ dr_ha_standby(struct dr_ha *ha, uv_loop_t *loop, int *exit_status,
 		} else {
 			say(ha, "could not take run %s over: %s", run.run,
 			    r == DR_ELOCKED ? "another controller was first"
-			                    : why ? why : dr_strerror(r));
+			    : why           ? why
+			                    : dr_strerror(r));
 		}
 	next:
 		runkey_free(&run);

@@ -453,8 +453,8 @@ load_limits(struct loader *ld, const config_setting_t *root)
 static void
 load_controllers(struct loader *ld, const config_setting_t *root)
 {
-	static const char *const keys[] = {"etcd", "ttl",  "cacert",
-	                                   "cert", "key",  "user",
+	static const char *const keys[] = {"etcd",         "ttl", "cacert",
+	                                   "cert",         "key", "user",
 	                                   "password_env", NULL};
 	struct dr_controllers *c = &ld->p->controllers;
 	const config_setting_t *g;
@@ -488,8 +488,7 @@ load_controllers(struct loader *ld, const config_setting_t *root)
 	if (c->key && c->key[0] != '/')
 		c->key = arena_join(ld, ld->p->dir, c->key);
 	c->user = get_str(ld, g, "user", "controllers", false);
-	c->password_env =
-	    get_str(ld, g, "password_env", "controllers", false);
+	c->password_env = get_str(ld, g, "password_env", "controllers", false);
 	if (c->user && c->password_env == NULL)
 		ERR(ld, c->line,
 		    "controllers: user needs password_env, the environment "
@@ -1145,9 +1144,10 @@ static void
 load_root(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "version", "name",    "description", "strict_tiers", "defaults",
-	    "limits",  "sites",   "tenants",     "services",     "contacts",
-	    "vars",    "secrets", "controllers", NULL};
+	    "version",     "name",     "description", "strict_tiers",
+	    "defaults",    "limits",   "sites",       "tenants",
+	    "services",    "contacts", "vars",        "secrets",
+	    "controllers", NULL};
 	const config_setting_t *vars;
 	struct dr_plan *p = ld->p;
 

@@ -392,17 +392,17 @@ struct batch {
 };
 
 enum jstate {
-	J_IDLE,    /* nothing in flight */
-	J_WRITING, /* uv_fs_write of the inflight batch */
-	J_SYNCING, /* uv_fs_fdatasync after it */
+	J_IDLE,        /* nothing in flight */
+	J_WRITING,     /* uv_fs_write of the inflight batch */
+	J_SYNCING,     /* uv_fs_fdatasync after it */
 	J_REPLICATING, /* the replica hook has the synced batch */
-	J_CLOSING, /* uv_fs_close of the file */
-	J_CLOSED,  /* handles closing; freed in the last close callback */
+	J_CLOSING,     /* uv_fs_close of the file */
+	J_CLOSED,      /* handles closing; freed in the last close callback */
 	J_LAST
 };
 
-static const char *const jstate_names[] = {
-    "idle", "writing", "syncing", "replicating", "closing", "closed"};
+static const char *const jstate_names[] = {"idle",        "writing", "syncing",
+                                           "replicating", "closing", "closed"};
 _Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
