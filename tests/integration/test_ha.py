@@ -119,10 +119,14 @@ class Proc:
 
     def wait(self, timeout=90):
         try:
-            return self.p.wait(timeout)
+            rc = self.p.wait(timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()
             raise AssertionError("still running:\n" + self.text())
+        out = self.text()
+        for bad in ("Sanitizer", "runtime error:"):  # ASan/UBSan builds
+            assert bad not in out, out
+        return rc
 
     def kill(self):
         if self.p.poll() is None:
