@@ -156,8 +156,12 @@ int dr_ha_standby(struct dr_ha *ha, uv_loop_t *loop, int *exit_status,
  */
 int dr_ha_check_no_quorum(struct dr_ha *ha, uv_loop_t *loop, char **why);
 
-/* Requests made, and replication txns among them. */
+/*
+ * Requests made; replication txns sent (retries of an unknown outcome
+ * included), group commits handed to the replica (journal and audit
+ * trail), retries. Any pointer may be NULL.
+ */
 void dr_ha_stats(const struct dr_ha *ha, struct dr_etcd_stats *s,
-                 uint64_t *repl_txns);
+                 uint64_t *repl_txns, uint64_t *batches, uint64_t *retries);
 
 #endif

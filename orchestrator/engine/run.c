@@ -75,6 +75,7 @@ struct run {
 	struct dr_ha *ha;     /* HA over etcd, or NULL */
 	bool ha_said;         /* the lost leadership was said */
 	char token[32];       /* the fencing token, or "" */
+	bool ha_stats;        /* print the HA counters at the end (tests) */
 	const char *attestation;
 };
 
@@ -603,6 +604,17 @@ ha_finish(struct run *rn, enum dr_run_result res, bool journal_failed)
 	}
 	free(why);
 	uv_run(&rn->loop, UV_RUN_DEFAULT); /* the timers' close */
+	if (rn->ha_stats) {
+		struct dr_etcd_stats es;
+		uint64_t txns, batches, retries;
+		dr_ha_stats(rn->ha, &es, &txns, &batches, &retries);
+		fprintf(stderr,
+		        "ha: %llu replication txns for %llu group commits "
+		        "(%llu retried); %llu keepalives\n",
+		        (unsigned long long)txns, (unsigned long long)batches,
+		        (unsigned long long)retries,
+		        (unsigned long long)es.keepalive);
+	}
 }
 
 int
@@ -873,6 +885,10 @@ dr_run_execute(const struct dr_run_opts *o)
 		fprintf(stderr, "journal: %llu records, %llu syncs\n",
 		        (unsigned long long)rn.jrecords,
 		        (unsigned long long)rn.jsyncs);
+	if (getenv("DROVER_JOURNAL_STATS") && rn.ha) {
+		/* After ha_finish: the last group commits are counted. */
+		rn.ha_stats = true;
+	}
 #endif
 	dr_board_summary(rn.board, g, dr_sched_runs(rn.sched), o->run_id, res,
 	                 rn.start_wall_ms, rn.end_wall_ms, eo.incident_ms);

@@ -24,7 +24,7 @@ struct repl {
 	struct repl *next;
 	char *name;
 	uint64_t first_seq;
-	const char *buf;
+	char *buf;       /* a copy: the journal reuses its own */
 	size_t len, off; /* off: bytes already in etcd (parts) */
 	unsigned part;
 	dr_journal_replica_done done;
@@ -51,15 +51,19 @@ struct dr_ha {
 	char *renew_error;    /* the last failed renewal's reason */
 	/* On the loop. */
 	uv_loop_t *loop;
-	uv_timer_t timer, retry;
+	uv_timer_t timer;
 	bool timers_open;
 	bool ka_inflight;
 	uint64_t ka_sent_ms;
 	dr_ha_lost_fn on_lost;
 	void *lost_arg;
-	struct repl *head, *tail;
-	bool repl_inflight;
-	uint64_t repl_txns;
+	struct lane {
+		struct dr_ha *ha;
+		struct repl *head, *tail;
+		bool inflight;
+		uv_timer_t retry;
+	} lanes[2]; /* the journal's, the audit trail's */
+	uint64_t repl_txns, repl_retries, repl_batches;
 };
 
 static void say(const struct dr_ha *ha, const char *fmt, ...)
@@ -139,6 +143,7 @@ dr_ha_new(const struct dr_ha_opts *o, struct dr_ha **out)
 	if (ha->timeout_ms > 3000)
 		ha->timeout_ms = 3000;
 	ha->quiet = o->quiet;
+	ha->lanes[0].ha = ha->lanes[1].ha = ha;
 	*out = ha;
 	return 0;
 }
@@ -177,11 +182,15 @@ dr_ha_lost(const struct dr_ha *ha, const char **why)
 
 void
 dr_ha_stats(const struct dr_ha *ha, struct dr_etcd_stats *s,
-            uint64_t *repl_txns)
+            uint64_t *repl_txns, uint64_t *batches, uint64_t *retries)
 {
 	dr_etcd_stats(ha ? ha->etcd : NULL, s);
 	if (repl_txns)
 		*repl_txns = ha ? ha->repl_txns : 0;
+	if (batches)
+		*batches = ha ? ha->repl_batches : 0;
+	if (retries)
+		*retries = ha ? ha->repl_retries : 0;
 }
 
 /* ---- losing it ---- */
@@ -507,13 +516,16 @@ dr_ha_attach(struct dr_ha *ha, uv_loop_t *loop, dr_ha_lost_fn lost, void *arg,
 	ha->on_lost = lost;
 	ha->lost_arg = arg;
 	uv_timer_init(loop, &ha->timer);
-	uv_timer_init(loop, &ha->retry);
-	ha->timer.data = ha->retry.data = ha;
+	ha->timer.data = ha;
+	for (int i = 0; i < 2; i++) {
+		uv_timer_init(loop, &ha->lanes[i].retry);
+		ha->lanes[i].retry.data = &ha->lanes[i];
+		uv_unref((uv_handle_t *)&ha->lanes[i].retry);
+	}
 	ha->timers_open = true;
 	uv_timer_start(&ha->timer, ka_tick, ha->interval_ms, ha->interval_ms);
 	/* They do not keep the run's loop alive: the run ends it. */
 	uv_unref((uv_handle_t *)&ha->timer);
-	uv_unref((uv_handle_t *)&ha->retry);
 	return 0;
 }
 
@@ -528,7 +540,8 @@ dr_ha_detach(struct dr_ha *ha)
 {
 	if (ha->timers_open) {
 		uv_close((uv_handle_t *)&ha->timer, timer_closed);
-		uv_close((uv_handle_t *)&ha->retry, timer_closed);
+		uv_close((uv_handle_t *)&ha->lanes[0].retry, timer_closed);
+		uv_close((uv_handle_t *)&ha->lanes[1].retry, timer_closed);
 		ha->timers_open = false;
 	}
 	ha->on_lost = NULL;
@@ -538,28 +551,48 @@ dr_ha_detach(struct dr_ha *ha)
 
 /* ---- replication ---- */
 
-static void repl_send(struct dr_ha *ha);
+/*
+ * One lane per file (the journal, the audit trail): a file's batches go
+ * one at a time, in order; the two files' txns may be in flight together.
+ */
+static struct lane *
+lane_of(struct dr_ha *ha, const char *name)
+{
+	return &ha->lanes[strcmp(name, "journal") == 0 ? 0 : 1];
+}
+
+static void repl_send(struct lane *l);
 
 static void
-repl_pop(struct dr_ha *ha, int status, const char *why)
+repl_pop(struct lane *l, int status, const char *why)
 {
-	struct repl *q = ha->head;
+	struct repl *q = l->head;
 
-	ha->head = q->next;
-	if (ha->head == NULL)
-		ha->tail = NULL;
+	l->head = q->next;
+	if (l->head == NULL)
+		l->tail = NULL;
 	q->done(q->done_arg, status, why);
 	free(q->name);
+	free(q->buf);
 	free(q);
+}
+
+static void
+fail_lane(struct lane *l)
+{
+	struct dr_ha *ha = l->ha;
+
+	while (l->head && !l->inflight)
+		repl_pop(l, DR_EIO,
+		         ha->lost_why ? ha->lost_why
+		                      : "the controller gave up leadership");
 }
 
 static void
 fail_queue(struct dr_ha *ha)
 {
-	while (ha->head && !ha->repl_inflight)
-		repl_pop(ha, DR_EIO,
-		         ha->lost_why ? ha->lost_why
-		                      : "the controller gave up leadership");
+	fail_lane(&ha->lanes[0]);
+	fail_lane(&ha->lanes[1]);
 }
 
 static void
@@ -571,17 +604,18 @@ retry_cb(uv_timer_t *t)
 static void
 repl_answer(int status, const char *body, const char *why, void *arg)
 {
-	struct dr_ha *ha = arg;
-	struct repl *q = ha->head;
+	struct lane *l = arg;
+	struct dr_ha *ha = l->ha;
+	struct repl *q = l->head;
 	bool ok = false;
 	char *perr = NULL;
 	const char *mwhy;
 
-	ha->repl_inflight = false;
+	l->inflight = false;
 	if (q == NULL)
 		return;
 	if (ha->lost) {
-		fail_queue(ha);
+		fail_lane(l);
 		return;
 	}
 	if (status == 0 && dr_etcd_parse_txn(body, &ok, NULL, &perr) == 0) {
@@ -597,18 +631,25 @@ repl_answer(int status, const char *body, const char *why, void *arg)
 		    q->len - q->off > PART_MAX ? PART_MAX : q->len - q->off;
 		q->part++;
 		if (q->off < q->len) {
-			repl_send(ha);
+			repl_send(l);
 			return;
 		}
-		repl_pop(ha, 0, NULL);
-		if (ha->head)
-			repl_send(ha);
+		repl_pop(l, 0, NULL);
+		if (l->head)
+			repl_send(l);
 		return;
 	}
 	/* Unknown outcome: the put is idempotent, the compare the same. */
+	ha->repl_retries++;
+	if (dr_trace_on())
+		fprintf(stderr, "trace: ha: txn of %s/%" PRIu64 " again: %s\n",
+		        q->name, q->first_seq,
+		        perr  ? perr
+		        : why ? why
+		              : "?");
 	if (dr_ha_may_start(ha, &mwhy)) {
 		if (ha->timers_open)
-			uv_timer_start(&ha->retry, retry_cb, RETRY_MS, 0);
+			uv_timer_start(&l->retry, retry_cb, RETRY_MS, 0);
 	} else {
 		free(ha->lost_why); /* say what etcd said too */
 		ha->lost_why =
@@ -619,16 +660,17 @@ repl_answer(int status, const char *body, const char *why, void *arg)
 }
 
 static void
-repl_send(struct dr_ha *ha)
+repl_send(struct lane *l)
 {
-	struct repl *q = ha->head;
+	struct dr_ha *ha = l->ha;
+	struct repl *q = l->head;
 	struct dr_etcd_cmp cmp = {ha->k_leader, DR_ETCD_CREATE, ha->token};
 	struct dr_etcd_op op = {0};
 	char *key, *body;
 	size_t n;
 	const char *why;
 
-	if (q == NULL || ha->repl_inflight)
+	if (q == NULL || l->inflight)
 		return;
 	if (!dr_ha_may_start(ha, &why)) {
 		fail_queue(ha);
@@ -642,8 +684,8 @@ repl_send(struct dr_ha *ha)
 	op.len = n;
 	body = dr_etcd_txn_body(&cmp, 1, &op, 1);
 	if (dr_etcd_post(ha->etcd, ha->loop, "/v3/kv/txn", body, ha->timeout_ms,
-	                 repl_answer, ha) == 0) {
-		ha->repl_inflight = true;
+	                 repl_answer, l) == 0) {
+		l->inflight = true;
 		ha->repl_txns++;
 	} else {
 		lose(ha, "cannot queue an etcd request");
@@ -658,24 +700,27 @@ dr_ha_replicate(void *arg, const char *name, uint64_t first_seq,
                 void *done_arg)
 {
 	struct dr_ha *ha = arg;
+	struct lane *l = lane_of(ha, name);
 	struct repl *q = dr_xcalloc(1, sizeof(*q));
 
+	ha->repl_batches++;
 	q->name = dr_xstrdup(name);
 	q->first_seq = first_seq;
-	q->buf = buf;
+	q->buf = dr_xmalloc(len + 1);
+	memcpy(q->buf, buf, len);
 	q->len = len;
 	q->done = done;
 	q->done_arg = done_arg;
-	if (ha->tail)
-		ha->tail->next = q;
+	if (l->tail)
+		l->tail->next = q;
 	else
-		ha->head = q;
-	ha->tail = q;
+		l->head = q;
+	l->tail = q;
 	if (ha->lost || ha->loop == NULL) {
-		fail_queue(ha);
+		fail_lane(l);
 		return;
 	}
-	repl_send(ha);
+	repl_send(l);
 }
 
 /* ---- the end ---- */

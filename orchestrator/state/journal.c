@@ -395,7 +395,7 @@ enum jstate {
 	J_IDLE,        /* nothing in flight */
 	J_WRITING,     /* uv_fs_write of the inflight batch */
 	J_SYNCING,     /* uv_fs_fdatasync after it */
-	J_REPLICATING, /* the replica hook has the synced batch */
+	J_REPLICATING, /* synced here, the replica not done yet */
 	J_CLOSING,     /* uv_fs_close of the file */
 	J_CLOSED,      /* handles closing; freed in the last close callback */
 	J_LAST
@@ -432,6 +432,9 @@ struct dr_journal {
 	dr_journal_replica_fn replica; /* NULL: the local file only */
 	void *replica_arg;
 	const char *name; /* the file's base name, for the replica */
+	bool rep_pending; /* the inflight batch is with the replica */
+	int rep_status;   /* what the replica said of it */
+	char rep_why[256];
 };
 
 static void kick(struct dr_journal *j);
@@ -598,18 +601,36 @@ batch_durable(struct dr_journal *j)
 	kick(j);
 }
 
+/* Both ends of a batch are in: the file's fdatasync and the replica's. */
+static void
+finish_batch(struct dr_journal *j)
+{
+	if (j->rep_status != 0) {
+		fail(j, "replicate",
+		     j->rep_why[0] ? j->rep_why : dr_strerror(j->rep_status));
+		return;
+	}
+	batch_durable(j);
+}
+
+/*
+ * The replica's answer; it may come before or after the local fdatasync
+ * (both were started together), or after the journal failed.
+ */
 static void
 replica_done(void *arg, int status, const char *why)
 {
 	struct dr_journal *j = arg;
 
-	if (j->state != J_REPLICATING)
-		return;
+	j->rep_pending = false;
 	if (status != 0) {
-		fail(j, "replicate", why ? why : dr_strerror(status));
-		return;
+		j->rep_status = status;
+		snprintf(j->rep_why, sizeof(j->rep_why), "%s", why ? why : "");
 	}
-	batch_durable(j);
+	if (j->state == J_REPLICATING)
+		finish_batch(j);
+	else if (j->state == J_IDLE)
+		kick(j); /* failed meanwhile: a close may wait for this */
 }
 
 static void
@@ -624,15 +645,11 @@ sync_cb(uv_fs_t *req)
 		return;
 	}
 	j->nsyncs++;
-	if (j->replica != NULL) {
-		/* The same batch, the same barrier: its callbacks wait for
-		 * the replica too. */
+	if (j->rep_pending) { /* the same barrier waits for the replica */
 		set_state(j, J_REPLICATING);
-		j->replica(j->replica_arg, j->name, j->inflight.recs[0].seq,
-		           j->inflight.buf, j->inflight.len, replica_done, j);
 		return;
 	}
-	batch_durable(j);
+	finish_batch(j);
 }
 
 static void
@@ -677,6 +694,15 @@ start_write(struct dr_journal *j)
 	b.base = j->inflight.buf;
 	b.len = j->inflight.len;
 	set_state(j, J_WRITING);
+	if (j->replica != NULL) {
+		/* The replica gets the batch as the file does, at once: one
+		 * wait for both (it copies what it keeps). */
+		j->rep_pending = true;
+		j->rep_status = 0;
+		j->rep_why[0] = '\0';
+		j->replica(j->replica_arg, j->name, j->inflight.recs[0].seq,
+		           j->inflight.buf, j->inflight.len, replica_done, j);
+	}
 	j->ops++;
 	r = uv_fs_write(j->loop, &j->req, j->fd, &b, 1, -1, write_cb);
 	if (r < 0) {
@@ -736,7 +762,7 @@ start_close(struct dr_journal *j)
 static void
 kick(struct dr_journal *j)
 {
-	if (j->state != J_IDLE)
+	if (j->state != J_IDLE || j->rep_pending)
 		return;
 	if (!j->failed && j->pending.n > 0)
 		arm(j);
