@@ -34,18 +34,18 @@ dr_cmd_ha_new(const struct dr_plan *plan, const char *to, const char *etcd_arg,
 {
 	const struct dr_controllers *c = &plan->controllers;
 	struct dr_ha_opts o = {0};
-	static char *urls; /* the endpoints point into it; lives as long */
+	char *urls = NULL; /* the endpoints point into it (dr_ha_new copies) */
 	char *why = NULL;
 	size_t i;
 	int r;
 
 	*out = NULL;
 	if (etcd_arg != NULL) {
-		free(urls);
 		urls = dr_xstrdup(etcd_arg);
 		if (dr_ha_parse_endpoints(urls, &o.etcd, &why) != 0) {
 			fprintf(stderr, "drover: %s\n", why);
 			free(why);
+			free(urls);
 			return DR_EXIT_USAGE;
 		}
 	} else {
@@ -61,6 +61,7 @@ dr_cmd_ha_new(const struct dr_plan *plan, const char *to, const char *etcd_arg,
 	if (c->user) {
 		o.etcd.password = getenv(c->password_env);
 		if (o.etcd.password == NULL) {
+			free(urls);
 			fprintf(stderr,
 			        "drover: controllers: etcd user %s: set its "
 			        "password in $%s\n",
@@ -72,7 +73,9 @@ dr_cmd_ha_new(const struct dr_plan *plan, const char *to, const char *etcd_arg,
 	o.target = to;
 	o.ttl_s = (unsigned)(c->ttl_ms / 1000);
 	o.quiet = quiet;
-	if ((r = dr_ha_new(&o, out)) != 0) {
+	r = dr_ha_new(&o, out);
+	free(urls);
+	if (r != 0) {
 		fprintf(stderr, "drover: etcd: %s\n", dr_strerror(r));
 		return DR_EXIT_USAGE;
 	}

@@ -175,6 +175,23 @@ def test_kill9_leader_standby_resumes():
     assert len(slow) == 2 and slow[0] != slow[1], (slow, out)
     assert last == [slow[1]], (last, slow, out)
     assert int(slow[1]) > int(slow[0])  # a new leader, a larger token
+    # The token each command got is its leader's, and in every audit
+    # record the new leader wrote.
+    assert "fencing token %s)" % slow[1] in out, out
+    rid = re.search(r"took over run (\S+)", out).group(1)
+    a = subprocess.run([DROVER, "audit", "show", rid],
+                       env=dict(os.environ, DROVER_STATE_DIR=sb.state),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    audit = a.stdout.decode(errors="replace").splitlines()
+    resumed = [x for x in audit if " resume " in x]
+    assert resumed, audit
+    after = audit[audit.index(resumed[0]):]
+    assert all("[fencing token %s]" % slow[1] in x for x in after), audit
+    assert any("[fencing token %s]" % slow[0] in x for x in audit), audit
+    v = subprocess.run([DROVER, "audit", "verify", rid],
+                       env=dict(os.environ, DROVER_STATE_DIR=sb.state),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert v.returncode == 0, v.stdout
 
 
 def test_kill9_non_idempotent_waits_for_decision():
