@@ -195,6 +195,25 @@ dr_cmd_standby(int argc, char **argv)
 		rc = DR_EXIT_FAIL;
 		goto out;
 	}
+	if (t.journal_len == 0) {
+		/* Its leader died before its first group commit: nothing of
+		 * it ran (a task starts only once its intent is in etcd). */
+		char *why = NULL;
+		fprintf(stderr,
+		        "drover: standby: run %s left no journal in etcd: "
+		        "none of its tasks started; it is over (exit 1). "
+		        "Start a new failover if it is still needed\n",
+		        t.run_id);
+		uv_loop_init(&loop);
+		if (dr_ha_attach(ha, &loop, NULL, NULL, &why) != 0 ||
+		    dr_ha_end(ha, DR_EXIT_FAIL, &why) != 0)
+			fprintf(stderr, "drover: standby: %s\n", why);
+		free(why);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		rc = DR_EXIT_FAIL;
+		goto out;
+	}
 	if (write_run(&t) != 0) {
 		rc = DR_EXIT_FAIL;
 		goto out;

@@ -470,13 +470,13 @@ load_controllers(struct loader *ld, const config_setting_t *root)
 	for (i = 0; i < c->netcd; i++)
 		if (strncmp(c->etcd[i], "http://", 7) != 0 &&
 		    strncmp(c->etcd[i], "https://", 8) != 0)
-			ERR(ld, c->line,
+			ERR(ld, line_of(config_setting_get_member(g, "etcd")),
 			    "controllers: etcd endpoint \"%s\" is not an "
 			    "http:// or https:// URL",
 			    c->etcd[i]);
 	if (get_dur(ld, g, "ttl", "controllers", &c->ttl_ms) &&
 	    (c->ttl_ms < 1000 || c->ttl_ms > 3600000 || c->ttl_ms % 1000))
-		ERR(ld, c->line,
+		ERR(ld, line_of(config_setting_get_member(g, "ttl")),
 		    "controllers: ttl must be whole seconds from 1s to 1h");
 	c->cacert = get_str(ld, g, "cacert", "controllers", false);
 	c->cert = get_str(ld, g, "cert", "controllers", false);
@@ -490,7 +490,7 @@ load_controllers(struct loader *ld, const config_setting_t *root)
 	c->user = get_str(ld, g, "user", "controllers", false);
 	c->password_env = get_str(ld, g, "password_env", "controllers", false);
 	if (c->user && c->password_env == NULL)
-		ERR(ld, c->line,
+		ERR(ld, line_of(config_setting_get_member(g, "user")),
 		    "controllers: user needs password_env, the environment "
 		    "variable that holds the password (never the plan)");
 }
