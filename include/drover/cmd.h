@@ -63,7 +63,7 @@ const struct dr_cmd_opt *dr_cmd_opt_find(int letter);
 /* The verbs, one cmd-<verb>.c each. */
 dr_cmd_fn dr_cmd_validate, dr_cmd_show, dr_cmd_graph, dr_cmd_runbook,
     dr_cmd_check, dr_cmd_failover, dr_cmd_drill, dr_cmd_resume, dr_cmd_status,
-    dr_cmd_report, dr_cmd_audit, dr_cmd_history, dr_cmd_logs;
+    dr_cmd_report, dr_cmd_audit, dr_cmd_history, dr_cmd_logs, dr_cmd_standby;
 /* help.c: drover help [VERB] and the completion helper drover __complete. */
 dr_cmd_fn dr_cmd_helpverb, dr_cmd_complete;
 
@@ -127,7 +127,7 @@ int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
  * A --auto-approve, j --json, M --metrics, I --incident-at, S
  * --take-stale-lock, P --plan-changed, D --assume-done, R --rerun, X
  * --rerun-indeterminate, m --mode, F --format, o --output, k --known-hosts, W
- * --follow, r --remaining;
+ * --follow, r --remaining, E --etcd, Q --no-quorum, T --attest;
  * --help always), then exactly one operand (PLAN or RUN).
  */
 struct dr_cmd_args {
@@ -154,7 +154,31 @@ struct dr_cmd_run {
 	bool dry_run;          /* n --dry-run */
 	bool yes;              /* y --yes */
 	struct dr_run_opts ro; /* A j M S I */
+	const char *etcd;      /* E --etcd URLS (HA, ha.h) */
+	bool no_quorum;        /* Q --no-quorum */
+	const char *attest;    /* T --attest TEXT */
+	const char *plan_path; /* standby: the plan as this controller has it */
 };
+
+struct dr_ha;
+
+/*
+ * HA for plan and target site: the endpoints of --etcd (etcd_arg, may be
+ * NULL) or else of the plan's controllers section, with its TTL and TLS
+ * and auth options. Returns 0 with *out (NULL when neither gives
+ * endpoints: no HA; free with dr_ha_free), or DR_EXIT_USAGE after saying
+ * why (cmd-standby.c).
+ */
+int dr_cmd_ha_new(const struct dr_plan *plan, const char *to,
+                  const char *etcd_arg, bool quiet, struct dr_ha **out);
+
+/*
+ * drover resume RUN as a standby that took the run over (cmd-resume.c):
+ * argv as for resume; extra->ro.ha holds the leadership, extra->plan_path
+ * is the plan to load instead of the path in the journal. Returns an exit
+ * status.
+ */
+int dr_cmd_resume_ha(int argc, char **argv, const struct dr_cmd_run *extra);
 
 /* The opt of those verbs: ctx is a struct dr_cmd_run. */
 int dr_cmd_run_opt(int c, const char *arg, void *ctx);

@@ -70,6 +70,10 @@ struct dr_exec_opts {
 	const struct json_t *verdict_records;
 	void (*journal_note)(void *arg, const struct dr_task *t,
 	                     const char *record);
+	/* HA (ha.h): the leader's fencing token, decimal digits, exported
+	 * to every command (remote and local) as DROVER_FENCING_TOKEN and
+	 * part of the remote kill tags; NULL: none. */
+	const char *fencing_token;
 };
 
 /*

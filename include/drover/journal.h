@@ -162,6 +162,27 @@ void dr_journal_stats(const struct dr_journal *j, uint64_t *records,
                       uint64_t *syncs);
 
 /*
+ * A replica (HA, ha.h): each batch is handed to fn when its write starts,
+ * with the journal's file base name ("journal", "audit"), the seq of its
+ * first record and its bytes (framed records, exactly as in the file; valid
+ * during the call only: fn copies what it keeps). The batch's callbacks run
+ * only once both its fdatasync here and the replica are done: fn calls
+ * done(done_arg, 0, NULL) from the loop, or from inside fn. done with a
+ * non-zero status fails the journal for good (why, when given, goes in its
+ * message: "journal PATH: replicate: WHY; ..."). One batch at a time, in
+ * seq order; a close waits for the replica's answer. Set it before the
+ * first append; fn NULL removes it.
+ */
+typedef void (*dr_journal_replica_done)(void *done_arg, int status,
+                                        const char *why);
+typedef void (*dr_journal_replica_fn)(void *arg, const char *name,
+                                      uint64_t first_seq, const char *buf,
+                                      size_t len, dr_journal_replica_done done,
+                                      void *done_arg);
+void dr_journal_set_replica(struct dr_journal *j, dr_journal_replica_fn fn,
+                            void *arg);
+
+/*
  * Writes and syncs what is queued (the callbacks of those records run
  * first), closes the file, closes the journal's handles, frees it, then
  * calls cb(arg) (cb may be NULL) from the loop. The journal must not be used

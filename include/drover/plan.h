@@ -275,6 +275,19 @@ struct dr_notify {
 	int line;
 };
 
+/* controllers: HA over etcd (ha.h); netcd 0: no such section. */
+struct dr_controllers {
+	const char *const *etcd; /* client URLs, one per site */
+	size_t netcd;
+	uint64_t ttl_ms;          /* lease TTL (whole seconds); default 10s */
+	const char *cacert;       /* TLS CA bundle, or NULL */
+	const char *cert;         /* TLS client certificate, or NULL */
+	const char *key;          /* its key, or NULL */
+	const char *user;         /* etcd auth user, or NULL */
+	const char *password_env; /* environment variable with its password */
+	int line;
+};
+
 struct dr_plan {
 	const char *path; /* as given */
 	const char *dir;  /* directory of the plan file */
@@ -286,6 +299,7 @@ struct dr_plan {
 	struct dr_defaults defaults;
 	struct dr_limits limits;
 	struct dr_notify notify;
+	struct dr_controllers controllers;
 	const struct dr_site *sites;
 	size_t nsites;
 	const struct dr_tenant *tenants;

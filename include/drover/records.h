@@ -142,6 +142,11 @@ char *dr_audit_record(const char *prev_hash, const char *event,
 char *dr_audit_record_by(const char *prev_hash, const char *event,
                          const char *detail, const char *by_user,
                          unsigned long by_uid, const char *comment);
+
+/* The same, carrying the HA leader's fencing token ("fencing_token", a
+ * decimal string; ha.h); token 0: exactly dr_audit_record. */
+char *dr_audit_record_fenced(const char *prev_hash, const char *event,
+                             const char *detail, int64_t token);
 /* (audit.h verifies the chain and hashes its records.) */
 
 #endif

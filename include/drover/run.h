@@ -53,6 +53,15 @@ struct dr_run_opts {
 	uint64_t clean_before_ms; /* --clean-before: and older than this */
 	const struct json_t *verdicts; /* resume: judged restore points
 	                                  (journal records), or NULL */
+	/* HA over etcd (ha.h), or NULL: the local journal only. The run
+	 * takes the leadership (unless a standby already holds it), renews
+	 * its lease on the loop, replicates every group commit, checks the
+	 * lease before each task start and ends the run key. */
+	struct dr_ha *ha;
+	/* --no-quorum --attest TEXT: a single controller run without etcd,
+	 * attested by the operator (audited, on the board, in report.json);
+	 * NULL: none. */
+	const char *attestation;
 };
 
 /* How a run ended; the CLI turns it into an exit status. */

@@ -15,18 +15,21 @@ show_record(uint64_t seq, const char *payload, size_t len, void *arg)
 {
 	json_t *o = json_loadb(payload, len, 0, NULL);
 	char when[40];
+	const char *tok;
 
 	(void)arg;
 	if (o == NULL)
 		return 0;
+	tok = json_string_value(json_object_get(o, "fencing_token"));
 	printf(
-	    "%4llu  %s  %-15s %s@%s  %s\n", (unsigned long long)seq,
+	    "%4llu  %s  %-15s %s@%s  %s%s%s%s\n", (unsigned long long)seq,
 	    dr_time_fmt((uint64_t)json_integer_value(json_object_get(o, "t")),
 	                when, sizeof(when)),
 	    json_string_value(json_object_get(o, "event")) ?: "?",
 	    json_string_value(json_object_get(o, "user")) ?: "?",
 	    json_string_value(json_object_get(o, "host")) ?: "?",
-	    json_string_value(json_object_get(o, "detail")) ?: "");
+	    json_string_value(json_object_get(o, "detail")) ?: "",
+	    tok ? " [fencing token " : "", tok ? tok : "", tok ? "]" : "");
 	{ /* a person's decision through the control socket (team.h) */
 		json_t *by = json_object_get(o, "by");
 		const char *c =

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "drover/cmd.h"
 #include "drover/common.h"
 #include "drover/graph.h"
+#include "drover/ha.h"
 #include "drover/plan.h"
 #include "drover/run.h"
 #include "drover/runs.h"
@@ -34,6 +37,67 @@ new_run_id(const struct dr_plan *p)
 	return dr_xasprintf("%s-%s-%04x", ts, p->name, r & 0xffff);
 }
 
+/*
+ * HA: --etcd or the plan's controllers make this run a leader over etcd;
+ * --no-quorum --attest TEXT runs it as a single controller when etcd has
+ * no quorum (checked when endpoints are known), attested by the operator:
+ * who (from the uid, not the environment) and why.
+ */
+static int
+ha_setup(const struct dr_plan *plan, const struct dr_graph *g,
+         const struct dr_cmd_run *run, struct dr_ha **ha, char **attestation)
+{
+	struct passwd *pw;
+	uv_loop_t loop;
+	char *why = NULL;
+	int rc;
+
+	if (run->attest && !run->no_quorum) {
+		fprintf(stderr, "drover: --attest goes with --no-quorum\n");
+		return DR_EXIT_USAGE;
+	}
+	if (run->no_quorum && (run->attest == NULL || *run->attest == '\0')) {
+		fprintf(stderr,
+		        "drover: --no-quorum runs without etcd's agreement: "
+		        "say who you are and why with --attest \"TEXT\" "
+		        "(for example: \"milan and rome lost, etcd has one "
+		        "member; incident commander approved\")\n");
+		return DR_EXIT_USAGE;
+	}
+	if ((rc = dr_cmd_ha_new(plan, g->to->name, run->etcd, true, ha)) != 0)
+		return rc;
+	if (*ha && g->ndeferred > 0 && !run->no_quorum) {
+		fprintf(stderr,
+		        "drover: %s is a provisioned site: HA over etcd "
+		        "does not cover provisioned targets yet\n",
+		        g->to->name);
+		return DR_EXIT_USAGE;
+	}
+	if (!run->no_quorum)
+		return 0;
+	if (*ha) { /* the manual grant is for when etcd cannot decide */
+		uv_loop_init(&loop);
+		rc = dr_ha_check_no_quorum(*ha, &loop, &why);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		dr_ha_free(*ha);
+		*ha = NULL;
+		if (rc != 0) {
+			fprintf(stderr, "drover: --no-quorum refused: %s\n",
+			        why);
+			free(why);
+			return DR_EXIT_USAGE;
+		}
+		fprintf(stderr, "drover: etcd has no quorum (%s)\n", why);
+		free(why);
+	}
+	pw = getpwuid(getuid());
+	*attestation =
+	    dr_xasprintf("by %s (uid %u): %s", pw ? pw->pw_name : "?",
+	                 (unsigned)getuid(), run->attest);
+	return 0;
+}
+
 int
 dr_cmd_run_plan(int argc, char **argv, bool drill)
 {
@@ -41,8 +105,10 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	struct dr_cmd_dir dir = {0};
 	struct dr_cmd_run run = {0};
 	const char *path = NULL;
-	struct dr_cmd_args a = {verb,           "ftOnyAjSMIC", "hny", &dir,
-	                        dr_cmd_run_opt, &run,          &path};
+	struct dr_cmd_args a = {
+	    verb, "ftOnyAjSMICEQT", "hny", &dir, dr_cmd_run_opt, &run, &path};
+	struct dr_ha *ha = NULL;
+	char *attestation = NULL;
 	struct dr_plan *plan = NULL;
 	struct dr_graph *g = NULL;
 	size_t *order = NULL;
@@ -80,6 +146,11 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	if ((rc = dr_cmd_confirm(g, run.yes, "start", header)) != 0)
 		goto out;
 
+	if ((rc = ha_setup(plan, g, &run, &ha, &attestation)) != 0)
+		goto out;
+	run.ro.ha = ha;
+	run.ro.attestation = attestation;
+
 	sdir = dr_state_dir();
 	run_id = new_run_id(plan);
 	run.ro.graph = g;
@@ -110,6 +181,8 @@ dr_cmd_run_plan(int argc, char **argv, bool drill)
 	rc = dr_cmd_exit_status(dr_run_execute(&run.ro));
 	dr_cmd_next_steps(sdir, run_id, g->to->name, rc);
 out:
+	dr_ha_free(ha);
+	free(attestation);
 	free(header);
 	free(order);
 	free(sdir);

@@ -19,6 +19,7 @@
 #include "drover/audit.h"
 #include "drover/common.h"
 #include "drover/graph.h"
+#include "drover/ha.h"
 #include "drover/journal.h"
 #include "drover/lock.h"
 #include "drover/plan.h"
@@ -143,23 +144,37 @@ ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
  * or DR_EIO (printed).
  */
 static int
-append_now(const char *path, uint64_t next_seq, char *const *payloads, size_t n)
+append_now(const char *path, uint64_t next_seq, char *const *payloads, size_t n,
+           struct dr_ha *ha)
 {
 	uv_loop_t loop;
 	struct dr_journal *j = NULL;
 	int status = 0, r;
 	size_t i;
+	char *why = NULL;
 
 	if (n == 0)
 		return 0;
 	uv_loop_init(&loop);
 	r = dr_journal_open(&loop, path, next_seq, &j);
+	if (r == 0 && ha) { /* HA: the decisions are in etcd too */
+		r = dr_ha_attach(ha, &loop, NULL, NULL, &why);
+		if (r == 0)
+			dr_journal_set_replica(j, dr_ha_replicate, ha);
+		else
+			fprintf(stderr, "drover: %s\n", why);
+		free(why);
+	}
 	for (i = 0; r == 0 && i < n; i++)
 		r = dr_journal_append(j, payloads[i], strlen(payloads[i]),
 		                      i + 1 == n ? synced : NULL, &status);
 	if (j)
 		dr_journal_close(j, NULL, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	if (ha) {
+		dr_ha_detach(ha);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
 	uv_loop_close(&loop);
 	if (r == 0)
 		r = status;
@@ -213,6 +228,25 @@ dr_cmd_resume(int argc, char **argv)
 		free(cmdline);
 		return rc < 0 ? DR_EXIT_OK : rc;
 	}
+	return resume_run(&dc, id, NULL, cmdline);
+}
+
+int
+dr_cmd_resume_ha(int argc, char **argv, const struct dr_cmd_run *extra)
+{
+	struct decisions dc = {0};
+	const char *id = NULL;
+	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
+	                        resume_opt, &dc,         &id};
+	char *cmdline = dr_run_command_line(argc, argv);
+	int rc;
+
+	if ((rc = dr_cmd_parse(argc, argv, &a)) != 0) {
+		free(cmdline);
+		return rc < 0 ? DR_EXIT_OK : rc;
+	}
+	dc.run.ro.ha = extra->ro.ha;
+	dc.run.plan_path = extra->plan_path;
 	return resume_run(&dc, id, NULL, cmdline);
 }
 
@@ -294,7 +328,8 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 		notes = dr_xrealloc(notes, (nnotes + 1) * sizeof(char *));
 		notes[nnotes++] = dr_xasprintf("take-stale-lock: %s", why);
 	}
-	if (dr_cmd_load_plan(rs.plan_file, &plan) != 0)
+	if (dr_cmd_load_plan(dc.run.plan_path ? dc.run.plan_path : rs.plan_file,
+	                     &plan) != 0)
 		goto out;
 	if (strcmp(plan->sha256, rs.plan_sha256) != 0) {
 		if (!dc.plan_changed) {
@@ -389,8 +424,8 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 		free(detail);
 	}
 	jpath = dr_xasprintf("%s/journal", run_dir);
-	if (append_now(jpath, jseq + 1, recs, nrecs) != 0 ||
-	    append_now(audit_path, aseq + 1, arecs, narecs) != 0)
+	if (append_now(jpath, jseq + 1, recs, nrecs, ro->ha) != 0 ||
+	    append_now(audit_path, aseq + 1, arecs, narecs, ro->ha) != 0)
 		goto out;
 	jseq += nrecs;
 	aseq += narecs;

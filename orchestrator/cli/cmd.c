@@ -240,6 +240,16 @@ static const struct dr_cmd_opt every_opt[] = {
     {"follow", no_argument, 'W', 0, NULL,
      "with TASK, keep printing its output as it comes until the run "
      "ends"},
+    {"etcd", required_argument, 'E', 0, "URLS",
+     "run under HA: the etcd client URLs (comma-separated, one member per "
+     "site); the run takes its target site's leadership, replicates its "
+     "journal and is fenced by its lease (the plan's controllers section "
+     "gives the same)"},
+    {"no-quorum", no_argument, 'Q', 0, NULL,
+     "etcd has no quorum (sites lost): run as the single controller; "
+     "needs --attest"},
+    {"attest", required_argument, 'T', 0, "TEXT",
+     "with --no-quorum: who decided and why; audited and in the report"},
     {"comment", required_argument, 'c', 0, "TEXT",
      "why: kept with the decision in the audit trail, the report and the "
      "notifications"},
@@ -374,10 +384,15 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 	             : c == 'A' ? &r->ro.auto_approve
 	             : c == 'j' ? &r->ro.json
 	             : c == 'S' ? &r->ro.take_stale_lock
+	             : c == 'Q' ? &r->no_quorum
 	                        : NULL;
 
 	if (flag != NULL) {
 		*flag = true;
+	} else if (c == 'E') {
+		r->etcd = arg;
+	} else if (c == 'T') {
+		r->attest = arg;
 	} else if (c == 'M') {
 		r->ro.metrics_path = arg;
 	} else if (c == 'C') {
@@ -534,9 +549,10 @@ static const struct dr_cmd cmd_table[] = {
     {"failover",
      "PLAN --from S[,S] --to S [--dry-run] [--yes] [--auto-approve] "
      "[--only NAME]... [--json] [--metrics FILE] [--incident-at TIME] "
-     "[--clean-before TIME] [--take-stale-lock]",
+     "[--clean-before TIME] [--take-stale-lock] [--etcd URLS] "
+     "[--no-quorum --attest TEXT]",
      "run the plan: fence, restore, bring services back", dr_cmd_failover,
-     "ftOnyAjSMIC", "ny",
+     "ftOnyAjSMICEQT", "ny",
      "Runs the plan from the lost sites to the target: fences the lost "
      "sites, restores, brings the services back, and prints each "
      "service's recovery time against its RTO. Asks for the target site's "
@@ -548,15 +564,32 @@ static const struct dr_cmd cmd_table[] = {
     {"drill",
      "PLAN --to DRILL-SITE [--from S[,S]] [--dry-run] [--yes] "
      "[--auto-approve] [--only NAME]... [--json] [--metrics FILE] "
-     "[--incident-at TIME] [--clean-before TIME] [--take-stale-lock]",
+     "[--incident-at TIME] [--clean-before TIME] [--take-stale-lock] "
+     "[--etcd URLS] [--no-quorum --attest TEXT]",
      "rehearse the failover in a drill site; production is never touched",
-     dr_cmd_drill, "ftOnyAjSMIC", "ny",
+     dr_cmd_drill, "ftOnyAjSMICEQT", "ny",
      "A failover into a site of role drill that connects to no "
      "production address: steps on the lost sites are skipped, any other "
      "task that would reach production is refused before anything "
      "connects, and cleanup steps run at the end whatever the outcome. "
      "--from defaults to every production site. Exit status as for "
      "failover."},
+    {"standby",
+     "PLAN --from S[,S] --to S [--etcd URLS] [--drill] [--yes] "
+     "[--auto-approve] [--json] [--assume-done TASK]... [--rerun TASK]... "
+     "[--rerun-indeterminate] [--plan-changed] [--take-stale-lock]",
+     "wait as a standby controller; take the run over when its leader's "
+     "lease expires",
+     dr_cmd_standby, "ftdEyAjSDRXP", "y",
+     "Waits, connected to etcd, while another controller leads the run of "
+     "this plan and direction. When the leader's lease expires it takes "
+     "the leadership, rebuilds the run from the journal replicated in etcd "
+     "and resumes it under the rules of drover resume: succeeded tasks "
+     "never run again, a task whose outcome is unknown runs again only if "
+     "its step is idempotent, else it waits for --assume-done or --rerun. "
+     "When the run ends, led by itself or by the leader, it exits with the "
+     "run's exit status, so that a systemd unit can restart it for the "
+     "next run. Without quorum nothing is taken over."},
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "

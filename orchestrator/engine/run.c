@@ -29,6 +29,7 @@
 #include "drover/board.h"
 #include "drover/common.h"
 #include "drover/exec.h"
+#include "drover/ha.h"
 #include "drover/journal.h"
 #include "drover/live.h"
 #include "drover/lock.h"
@@ -74,6 +75,11 @@ struct run {
 	const char *metrics_path;
 	const char *state_dir;
 	bool stage_provision; /* the first stage: up to the provision step */
+	struct dr_ha *ha;     /* HA over etcd, or NULL */
+	bool ha_said;         /* the lost leadership was said */
+	char token[32];       /* the fencing token, or "" */
+	bool ha_stats;        /* print the HA counters at the end (tests) */
+	const char *attestation;
 };
 
 /* A task record waiting to become durable. */
@@ -116,6 +122,12 @@ rec_synced(int status, uint64_t seq, void *arg)
 		rn->last_rec[r->id] = NULL;
 	if (status != 0)
 		journal_warn(rn);
+	if (r->barrier && status == 0 && rn->ha) {
+		/* Fencing: no task starts past the lease deadline. */
+		const char *why;
+		if (!dr_ha_may_start(rn->ha, &why))
+			status = DR_EIO;
+	}
 	if (r->barrier)
 		dr_sched_durable(rn->sched, r->id, status);
 	free(r);
@@ -167,7 +179,8 @@ audit(struct run *rn, const char *event, const char *detail)
 
 	if (rn->audit == NULL)
 		return;
-	payload = dr_audit_record(rn->audit_prev, event, detail);
+	payload = dr_audit_record_fenced(rn->audit_prev, event, detail,
+	                                 dr_ha_token(rn->ha));
 	dr_audit_hash(payload, rn->audit_prev);
 	if (dr_journal_append(rn->audit, payload, strlen(payload), NULL,
 	                      NULL) != 0)
@@ -501,6 +514,24 @@ on_signal(uv_signal_t *h, int signum)
 	_exit(DR_RUN_END_EXIT_AT_ONCE);
 }
 
+/* HA: this controller lost the leadership: nothing more starts. */
+static void
+on_ha_lost(void *arg, const char *why)
+{
+	struct run *rn = arg;
+
+	aside(rn);
+	if (!rn->ha_said)
+		fprintf(stderr,
+		        "\ndrover: %s; starting no task, cancelling "
+		        "the running ones\n",
+		        why);
+	rn->ha_said = true;
+	fflush(stderr);
+	if (rn->sched && rn->final_state == NULL)
+		dr_sched_interrupt(rn->sched);
+}
+
 char *
 dr_run_command_line(int argc, char **argv)
 {
@@ -542,6 +573,12 @@ write_reports(struct run *rn, const struct dr_graph *g,
 
 	if (prev) /* drills compare with the one before */
 		json_object_set_new(report, "previous", prev);
+	if (rn->attestation)
+		json_object_set_new(report, "attestation",
+		                    json_string(rn->attestation));
+	if (rn->token[0])
+		json_object_set_new(report, "fencing_token",
+		                    json_string(rn->token));
 	dr_report_write_all(report, rn->run_dir, report_written, rn);
 	if (rn->metrics_path &&
 	    dr_metrics_write(report, rn->metrics_path) != 0) {
@@ -621,6 +658,63 @@ first_records(struct run *rn, const struct dr_run_opts *o)
 	}
 	for (i = 0; i < o->naudit_notes; i++)
 		audit(rn, "override", o->audit_notes[i]);
+}
+
+/*
+ * HA: takes the leadership of the run (a standby that took it over holds
+ * it already) and keeps its lease alive from this loop. Before the
+ * journals open: nothing is appended before the leadership is ours.
+ */
+static int
+ha_begin(struct run *rn, const struct dr_run_opts *o)
+{
+	char *why = NULL;
+	int r = 0;
+
+	if (dr_ha_token(rn->ha) == 0)
+		r = dr_ha_lead(rn->ha, &rn->loop, o->run_id,
+		               o->graph->plan->sha256, &why);
+	if (r == 0)
+		r = dr_ha_attach(rn->ha, &rn->loop, on_ha_lost, rn, &why);
+	if (r != 0) {
+		fprintf(stderr, "drover: %s; nothing was started\n",
+		        why ? why : dr_strerror(r));
+		free(why);
+		dr_ha_release(rn->ha, &rn->loop);
+		return r == DR_ELOCKED ? DR_END_LOCKED : DR_END_FAILED;
+	}
+	snprintf(rn->token, sizeof(rn->token), "%lld",
+	         (long long)dr_ha_token(rn->ha));
+	return DR_END_OK;
+}
+
+/* HA: the run key says how the run ended; the lease goes. */
+static void
+ha_finish(struct run *rn, enum dr_run_result res, bool journal_failed)
+{
+	int xs = journal_failed            ? 3
+	         : res == DR_RUN_SUCCEEDED ? (rn->faults ? 1 : 0)
+	         : res == DR_RUN_FAILED    ? 1
+	                                   : 3;
+	char *why = NULL;
+
+	if (dr_ha_end(rn->ha, xs, &why) != 0) {
+		fprintf(stderr, "drover: %s\n", why);
+		rn->faults++;
+	}
+	free(why);
+	uv_run(&rn->loop, UV_RUN_DEFAULT); /* the timers' close */
+	if (rn->ha_stats) {
+		struct dr_etcd_stats es;
+		uint64_t txns, batches, retries;
+		dr_ha_stats(rn->ha, &es, &txns, &batches, &retries);
+		fprintf(stderr,
+		        "ha: %llu replication txns for %llu group commits "
+		        "(%llu retried); %llu keepalives\n",
+		        (unsigned long long)txns, (unsigned long long)batches,
+		        (unsigned long long)retries,
+		        (unsigned long long)es.keepalive);
+	}
 }
 
 int
@@ -717,17 +811,42 @@ dr_run_execute(const struct dr_run_opts *o)
 	}
 	rn.last_rec = dr_xcalloc(g->ntasks + 1, sizeof(struct rec *));
 	uv_loop_init(&rn.loop);
+	rn.ha = o->ha;
+	rn.attestation = o->attestation;
+	if (rn.ha && (rc = ha_begin(&rn, o)) != DR_END_OK) {
+		uv_run(&rn.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&rn.loop);
+		goto out;
+	}
 	if (no_journal) {
 		fprintf(stderr, "drover: DROVER_NO_JOURNAL is set: this run "
 		                "cannot be resumed (benchmarks only)\n");
 	} else if (open_journals(&rn, o) != 0) {
+		dr_ha_release(rn.ha, &rn.loop);
 		uv_run(&rn.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&rn.loop);
 		rc = DR_END_FAILED;
 		goto out;
 	}
+	if (rn.ha) { /* every group commit also in etcd, compared */
+		dr_journal_set_replica(rn.journal, dr_ha_replicate, rn.ha);
+		dr_journal_set_replica(rn.audit, dr_ha_replicate, rn.ha);
+	}
 	if (rn.journal)
 		first_records(&rn, o);
+	if (rn.ha) {
+		char *d =
+		    dr_xasprintf("leader on etcd, fencing token %s", rn.token);
+		audit(&rn, "leader", d);
+		free(d);
+	}
+	if (rn.attestation) {
+		char *d = dr_xasprintf("no etcd quorum: single controller run "
+		                       "attested: %s",
+		                       rn.attestation);
+		audit(&rn, "attest", d);
+		free(d);
+	}
 	if (why)
 		audit(&rn, "take-stale-lock", why);
 	dr_ssh_global_init();
@@ -749,11 +868,13 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.clean_before_ms = o->clean_before_ms;
 	eo.verdict_records = o->verdicts;
 	eo.journal_note = on_journal_note;
+	eo.fencing_token = rn.token[0] ? rn.token : NULL;
 	if (g->mode == DR_MODE_DRILL)
 		eo.guard = guard = dr_guard_production(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {
 		dr_journal_close(rn.journal, NULL, NULL);
 		dr_journal_close(rn.audit, NULL, NULL);
+		dr_ha_release(rn.ha, &rn.loop);
 		uv_run(&rn.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&rn.loop);
 		rc = DR_END_FAILED;
@@ -831,6 +952,16 @@ dr_run_execute(const struct dr_run_opts *o)
 	        o->mode, dr_graph_from_names(g), g->to->name, g->ntasks,
 	        o->stage_provision ? " before the provisioned site's own" : "",
 	        rn.run_dir);
+	if (rn.ha)
+		fprintf(rn.board,
+		        "leader: this controller leads the run on etcd "
+		        "(fencing token %s)\n\n",
+		        rn.token);
+	if (rn.attestation)
+		fprintf(rn.board,
+		        "no etcd quorum: single controller run, attested: "
+		        "%s\n\n",
+		        rn.attestation);
 	fflush(rn.board);
 	dr_sched_start(rn.sched);
 	if (rn.live)
@@ -877,6 +1008,10 @@ dr_run_execute(const struct dr_run_opts *o)
 		fprintf(stderr, "journal: %llu records, %llu syncs\n",
 		        (unsigned long long)rn.jrecords,
 		        (unsigned long long)rn.jsyncs);
+	if (getenv("DROVER_JOURNAL_STATS") && rn.ha) {
+		/* After ha_finish: the last group commits are counted. */
+		rn.ha_stats = true;
+	}
 #endif
 	dr_board_summary(rn.board, g, dr_sched_runs(rn.sched), o->run_id, res,
 	                 rn.start_wall_ms, rn.end_wall_ms, eo.incident_ms);
@@ -894,7 +1029,15 @@ dr_run_execute(const struct dr_run_opts *o)
 	write_reports(&rn, g, &info);
 	dr_team_share(rn.run_dir);
 	journal_failed = dr_sched_journal_failed(rn.sched) || rn.journal_warned;
-	if (journal_failed)
+	if (rn.ha && dr_ha_lost(rn.ha, NULL)) {
+		const char *lw;
+		dr_ha_lost(rn.ha, &lw);
+		fprintf(stderr,
+		        "drover: %s. This controller stopped: it ran no task "
+		        "after that, and the controller that holds the "
+		        "leadership now continues run %s\n",
+		        lw, o->run_id);
+	} else if (journal_failed)
 		fprintf(stderr,
 		        "drover: the journal failed during the run; "
 		        "resume from what it holds (drover resume %s)\n",
@@ -903,6 +1046,8 @@ dr_run_execute(const struct dr_run_opts *o)
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
 	dr_probe_global_cleanup(&rn.loop);
 	uv_run(&rn.loop, UV_RUN_DEFAULT);
+	if (rn.ha)
+		ha_finish(&rn, res, journal_failed);
 	lc = uv_loop_close(&rn.loop);
 	if (lc != 0)
 		fprintf(stderr, "drover: internal: loop closed with live "

@@ -514,6 +514,10 @@ kill_tag(struct attempt *a)
 {
 	const struct dr_task_run *r = dr_sched_task(a->ex->sched, a->t->id);
 
+	if (a->ex->o.fencing_token) /* a new leader's never match an old's */
+		return dr_xasprintf("%s-f%s-%zu-%d", a->ex->o.run_id,
+		                    a->ex->o.fencing_token, a->t->id,
+		                    r ? r->attempts : 0);
 	return dr_xasprintf("%s-%zu-%d", a->ex->o.run_id, a->t->id,
 	                    r ? r->attempts : 0);
 }
@@ -1404,7 +1408,13 @@ start_operation(struct attempt *a)
 	switch (a->kind) {
 	case AK_SSH: {
 		struct dr_ssh_exec_opts eo = {0};
+		char *fenced = NULL;
 		eo.command = t->command;
+		if (ex->o.fencing_token) /* digits only: never code */
+			eo.command = fenced =
+			    dr_xasprintf("DROVER_FENCING_TOKEN=%s; export "
+			                 "DROVER_FENCING_TOKEN\n%s",
+			                 ex->o.fencing_token, t->command);
 		eo.stdin_data = a->stdin_data;
 		eo.stdin_len = a->stdin_len;
 		eo.log_path = a->log_path;
@@ -1415,6 +1425,7 @@ start_operation(struct attempt *a)
 		eo.secret_names = ex->secret_names;
 		eo.nsecrets = ex->o.nsecrets;
 		r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_exec, a);
+		free(fenced);
 		break;
 	}
 	case AK_COPY:
@@ -1455,6 +1466,12 @@ start_operation(struct attempt *a)
 		so.env_extra = a->prov ? dr_prov_env(a->prov) : NULL;
 		if (st->action == DR_ACT_DEPROVISION) {
 			deprovision_env(a);
+			so.env_extra = (const char *const *)a->env;
+		} else if (so.env_extra == NULL && ex->o.fencing_token) {
+			free(a->env[0]);
+			a->env[0] = dr_xasprintf("DROVER_FENCING_TOKEN=%s",
+			                         ex->o.fencing_token);
+			a->env[1] = NULL;
 			so.env_extra = (const char *const *)a->env;
 		}
 		so.cwd = ex->o.graph->dir;

@@ -503,6 +503,53 @@ load_limits(struct loader *ld, const config_setting_t *root)
 	get_int(ld, g, "per_host", "limits", false, 1, 1000, &l->per_host);
 }
 
+/* controllers: { etcd = [URL, ...]; ttl = "10s"; cacert; cert; key; user;
+ * password_env; } (HA, ha.h). */
+static void
+load_controllers(struct loader *ld, const config_setting_t *root)
+{
+	static const char *const keys[] = {"etcd",         "ttl", "cacert",
+	                                   "cert",         "key", "user",
+	                                   "password_env", NULL};
+	struct dr_controllers *c = &ld->p->controllers;
+	const config_setting_t *g;
+	size_t i;
+
+	c->ttl_ms = 10000;
+	g = get_group(ld, root, "controllers", "controllers");
+	if (g == NULL)
+		return;
+	c->line = line_of(g);
+	check_keys(ld, g, "controllers", keys);
+	c->etcd = get_str_list(ld, g, "etcd", "controllers", &c->netcd);
+	for (i = 0; i < c->netcd; i++)
+		if (strncmp(c->etcd[i], "http://", 7) != 0 &&
+		    strncmp(c->etcd[i], "https://", 8) != 0)
+			ERR(ld, line_of(config_setting_get_member(g, "etcd")),
+			    "controllers: etcd endpoint \"%s\" is not an "
+			    "http:// or https:// URL",
+			    c->etcd[i]);
+	if (get_dur(ld, g, "ttl", "controllers", &c->ttl_ms) &&
+	    (c->ttl_ms < 1000 || c->ttl_ms > 3600000 || c->ttl_ms % 1000))
+		ERR(ld, line_of(config_setting_get_member(g, "ttl")),
+		    "controllers: ttl must be whole seconds from 1s to 1h");
+	c->cacert = get_str(ld, g, "cacert", "controllers", false);
+	c->cert = get_str(ld, g, "cert", "controllers", false);
+	c->key = get_str(ld, g, "key", "controllers", false);
+	if (c->cacert && c->cacert[0] != '/')
+		c->cacert = arena_join(ld, ld->p->dir, c->cacert);
+	if (c->cert && c->cert[0] != '/')
+		c->cert = arena_join(ld, ld->p->dir, c->cert);
+	if (c->key && c->key[0] != '/')
+		c->key = arena_join(ld, ld->p->dir, c->key);
+	c->user = get_str(ld, g, "user", "controllers", false);
+	c->password_env = get_str(ld, g, "password_env", "controllers", false);
+	if (c->user && c->password_env == NULL)
+		ERR(ld, line_of(config_setting_get_member(g, "user")),
+		    "controllers: user needs password_env, the environment "
+		    "variable that holds the password (never the plan)");
+}
+
 /*
  * A list of named groups, each read into one element of an array: the
  * sites and their hosts, the tenants, contacts, secrets, services and their
@@ -1243,9 +1290,10 @@ static void
 load_root(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {
-	    "version", "name",    "description", "strict_tiers", "defaults",
-	    "limits",  "sites",   "tenants",     "services",     "contacts",
-	    "vars",    "secrets", "notify",      "indicators",   NULL};
+	    "version",  "name",       "description", "strict_tiers",
+	    "defaults", "limits",     "sites",       "tenants",
+	    "services", "contacts",   "vars",        "secrets",
+	    "notify",   "indicators", "controllers", NULL};
 	const config_setting_t *vars;
 	struct dr_plan *p = ld->p;
 
@@ -1264,6 +1312,7 @@ load_root(struct loader *ld, const config_setting_t *root)
 	load_limits(ld, root);
 	load_notify(ld, root);
 	load_indicators(ld, root);
+	load_controllers(ld, root);
 	vars = get_group(ld, root, "vars", "plan");
 	if (vars)
 		p->vars = load_vars(ld, vars, "vars", &p->nvars);

@@ -392,16 +392,17 @@ struct batch {
 };
 
 enum jstate {
-	J_IDLE,    /* nothing in flight */
-	J_WRITING, /* uv_fs_write of the inflight batch */
-	J_SYNCING, /* uv_fs_fdatasync after it */
-	J_CLOSING, /* uv_fs_close of the file */
-	J_CLOSED,  /* handles closing; freed in the last close callback */
+	J_IDLE,        /* nothing in flight */
+	J_WRITING,     /* uv_fs_write of the inflight batch */
+	J_SYNCING,     /* uv_fs_fdatasync after it */
+	J_REPLICATING, /* synced here, the replica not done yet */
+	J_CLOSING,     /* uv_fs_close of the file */
+	J_CLOSED,      /* handles closing; freed in the last close callback */
 	J_LAST
 };
 
-static const char *const jstate_names[] = {"idle", "writing", "syncing",
-                                           "closing", "closed"};
+static const char *const jstate_names[] = {"idle",        "writing", "syncing",
+                                           "replicating", "closing", "closed"};
 _Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
@@ -428,6 +429,12 @@ struct dr_journal {
 	int handles_open;
 	void (*close_cb)(void *);
 	void *close_arg;
+	dr_journal_replica_fn replica; /* NULL: the local file only */
+	void *replica_arg;
+	const char *name; /* the file's base name, for the replica */
+	bool rep_pending; /* the inflight batch is with the replica */
+	int rep_status;   /* what the replica said of it */
+	char rep_why[256];
 };
 
 static void kick(struct dr_journal *j);
@@ -584,6 +591,48 @@ injected(const struct dr_journal *j)
 	return j->fail_after != 0 && j->ops == j->fail_after;
 }
 
+/* The batch is durable here (and in the replica, if there is one). */
+static void
+batch_durable(struct dr_journal *j)
+{
+	j->nrecords += j->inflight.n;
+	set_state(j, J_IDLE);
+	deliver(&j->inflight, 0);
+	kick(j);
+}
+
+/* Both ends of a batch are in: the file's fdatasync and the replica's. */
+static void
+finish_batch(struct dr_journal *j)
+{
+	if (j->rep_status != 0) {
+		fail(j, "replicate",
+		     j->rep_why[0] ? j->rep_why : dr_strerror(j->rep_status));
+		return;
+	}
+	batch_durable(j);
+}
+
+/*
+ * The replica's answer; it may come before or after the local fdatasync
+ * (both were started together), or after the journal failed.
+ */
+static void
+replica_done(void *arg, int status, const char *why)
+{
+	struct dr_journal *j = arg;
+
+	j->rep_pending = false;
+	if (status != 0) {
+		j->rep_status = status;
+		snprintf(j->rep_why, sizeof(j->rep_why), "%s", why ? why : "");
+	}
+	if (j->state == J_REPLICATING)
+		finish_batch(j);
+	else if (j->state == J_IDLE)
+		kick(j); /* failed meanwhile: a close may wait for this */
+}
+
 static void
 sync_cb(uv_fs_t *req)
 {
@@ -596,10 +645,11 @@ sync_cb(uv_fs_t *req)
 		return;
 	}
 	j->nsyncs++;
-	j->nrecords += j->inflight.n;
-	set_state(j, J_IDLE);
-	deliver(&j->inflight, 0);
-	kick(j);
+	if (j->rep_pending) { /* the same barrier waits for the replica */
+		set_state(j, J_REPLICATING);
+		return;
+	}
+	finish_batch(j);
 }
 
 static void
@@ -644,6 +694,15 @@ start_write(struct dr_journal *j)
 	b.base = j->inflight.buf;
 	b.len = j->inflight.len;
 	set_state(j, J_WRITING);
+	if (j->replica != NULL) {
+		/* The replica gets the batch as the file does, at once: one
+		 * wait for both (it copies what it keeps). */
+		j->rep_pending = true;
+		j->rep_status = 0;
+		j->rep_why[0] = '\0';
+		j->replica(j->replica_arg, j->name, j->inflight.recs[0].seq,
+		           j->inflight.buf, j->inflight.len, replica_done, j);
+	}
 	j->ops++;
 	r = uv_fs_write(j->loop, &j->req, j->fd, &b, 1, -1, write_cb);
 	if (r < 0) {
@@ -703,7 +762,7 @@ start_close(struct dr_journal *j)
 static void
 kick(struct dr_journal *j)
 {
-	if (j->state != J_IDLE)
+	if (j->state != J_IDLE || j->rep_pending)
 		return;
 	if (!j->failed && j->pending.n > 0)
 		arm(j);
@@ -894,6 +953,20 @@ dr_journal_stats(const struct dr_journal *j, uint64_t *records, uint64_t *syncs)
 		*records = j ? j->nrecords : 0;
 	if (syncs != NULL)
 		*syncs = j ? j->nsyncs : 0;
+}
+
+void
+dr_journal_set_replica(struct dr_journal *j, dr_journal_replica_fn fn,
+                       void *arg)
+{
+	const char *slash;
+
+	if (j == NULL)
+		return;
+	slash = strrchr(j->path, '/');
+	j->name = slash ? slash + 1 : j->path;
+	j->replica = fn;
+	j->replica_arg = arg;
 }
 
 void

@@ -552,3 +552,20 @@ dr_audit_record(const char *prev_hash, const char *event, const char *detail)
 	who(o);
 	return seal(o);
 }
+
+char *
+dr_audit_record_fenced(const char *prev_hash, const char *event,
+                       const char *detail, int64_t token)
+{
+	json_t *o;
+	char t[32];
+
+	if (token == 0)
+		return dr_audit_record(prev_hash, event, detail);
+	o = json_pack("{s:s, s:s, s:s, s:o}", "type", "audit", "prev",
+	              prev_hash, "event", event, "detail", jstr(detail));
+	snprintf(t, sizeof(t), "%lld", (long long)token);
+	json_object_set_new(o, "fencing_token", json_string(t));
+	who(o);
+	return seal(o);
+}

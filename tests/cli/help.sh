@@ -184,8 +184,8 @@ for v in $verbs; do has "$tmp/c" "$v" "completion of the verb"; done
 grep -q '^__complete' "$tmp/c" && fail "completion offers the hidden verb" || ok
 complete_words fa >"$tmp/c"
 [ "$(cat "$tmp/c")" = failover ] && ok || fail "completion of fa: $(cat "$tmp/c")"
-complete_words failover "$plan" --a >"$tmp/c"
-[ "$(cat "$tmp/c")" = --auto-approve ] && ok || fail "completion of --a: $(cat "$tmp/c")"
+complete_words failover "$plan" --au >"$tmp/c"
+[ "$(cat "$tmp/c")" = --auto-approve ] && ok || fail "completion of --au: $(cat "$tmp/c")"
 complete_words failover "$plan" -- >"$tmp/c"
 for o in --from --to --dry-run --yes --only --json --metrics --incident-at --take-stale-lock --help; do
 	has "$tmp/c" "$o" "completion of failover's options"
@@ -214,8 +214,8 @@ complete_words report last --format "" >"$tmp/c"
 [ "$(tr '\n' ' ' <"$tmp/c")" = "json md html " ] && ok || fail "report --format: $(cat "$tmp/c")"
 complete_words runbook "$plan" --remaining "" >"$tmp/c"
 has "$tmp/c" last "runbook --remaining"
-complete_words help st >"$tmp/c"
-[ "$(cat "$tmp/c")" = status ] && ok || fail "help st: $(cat "$tmp/c")"
+complete_words help stat >"$tmp/c"
+[ "$(cat "$tmp/c")" = status ] && ok || fail "help stat: $(cat "$tmp/c")"
 
 echo "help.sh: $checks checks passed, $fails failed"
 [ "$fails" -eq 0 ]
