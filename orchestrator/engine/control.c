@@ -30,6 +30,7 @@
 #include "drover/common.h"
 
 #define WATCH_BACKLOG (1024 * 1024)
+#define GRACE_MS 2000
 
 static const char *const op_names[] = {"approve", "deny",   "pause", "continue",
                                        "abort",   "answer", "watch", "status"};
@@ -268,6 +269,7 @@ struct dr_ctl_conn {
 	bool allowed, watcher, closing, working;
 	char *why; /* refused: why */
 	struct dr_buf in;
+	uv_shutdown_t shut; /* closing: after the queued lines */
 	struct dr_ctl_conn *next;
 };
 
@@ -280,7 +282,9 @@ struct dr_control {
 	dr_ctl_handler h;
 	void *arg;
 	struct dr_ctl_conn *conns;
-	int nhandles; /* the server and the connections */
+	int nhandles;     /* the server, the connections, the grace timer */
+	uv_timer_t grace; /* closing: watchers get their last lines */
+	bool grace_open;
 	bool closing;
 };
 
@@ -292,6 +296,8 @@ maybe_free(struct dr_control *c)
 		free(c);
 	}
 }
+
+static void grace_closed(uv_handle_t *h);
 
 static void
 conn_closed(uv_handle_t *h)
@@ -308,6 +314,10 @@ conn_closed(uv_handle_t *h)
 	dr_buf_free(&k->in);
 	free(k->why);
 	free(k);
+	if (c->conns == NULL && c->grace_open) { /* nobody left to wait for */
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
 	c->nhandles--;
 	maybe_free(c);
 }
@@ -401,6 +411,10 @@ handle_line(struct dr_ctl_conn *k, const char *line, size_t len)
 	int r;
 
 	uv_read_stop((uv_stream_t *)&k->pipe);
+	if (!k->allowed || k->why) {
+		reply(k, false, k->why ? k->why : "refused", true);
+		return;
+	}
 	if (dr_ctl_parse(line, len, &m, &why) != 0) {
 		reply(k, false, why, true);
 		free(why);
@@ -494,10 +508,10 @@ after_identify(uv_work_t *w, int status)
 		uv_close((uv_handle_t *)&k->pipe, conn_closed);
 		return;
 	}
-	if (status != 0 || !k->allowed) {
-		reply(k, false, k->why ? k->why : "refused", true);
-		return;
-	}
+	if (status != 0 && k->why == NULL)
+		k->why = dr_xstrdup("refused: the peer's identity is unknown");
+	/* Refused or not, its request is read first (a reply to a peer
+	 * still writing would reset it); handle_line decides. */
 	uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
 }
 
@@ -618,20 +632,71 @@ dr_control_broadcast(struct dr_control *c, const char *line)
 	}
 }
 
+static void
+shut_done(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->handle->data);
+}
+
+static void
+grace_closed(uv_handle_t *h)
+{
+	struct dr_control *c = h->data;
+
+	c->nhandles--;
+	maybe_free(c);
+}
+
+/* The grace is over: whoever still has lines queued loses them. */
+static void
+grace_fire(uv_timer_t *t)
+{
+	struct dr_control *c = t->data;
+	struct dr_ctl_conn *k, *next;
+
+	for (k = c->conns; k; k = next) {
+		next = k->next;
+		conn_close(k);
+	}
+	if (c->grace_open) {
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
+}
+
 void
 dr_control_close(struct dr_control *c)
 {
 	struct dr_ctl_conn *k, *next;
+	bool waiting = false;
 
 	if (c == NULL)
 		return;
 	c->closing = true;
 	unlink(c->path);
+	/* Watchers see their last lines (the run's end), then EOF; a
+	 * watcher that reads nothing holds the run for GRACE_MS at most. */
 	for (k = c->conns; k; k = next) {
 		next = k->next;
-		conn_close(k);
+		if (k->watcher && !k->closing &&
+		    uv_shutdown(&k->shut, (uv_stream_t *)&k->pipe, shut_done) ==
+		        0)
+			waiting = true;
+		else
+			conn_close(k);
 	}
 	uv_close((uv_handle_t *)&c->server, server_closed);
+	uv_timer_init(c->loop, &c->grace);
+	c->grace.data = c;
+	c->nhandles++;
+	c->grace_open = true;
+	if (waiting && c->conns != NULL) {
+		uv_timer_start(&c->grace, grace_fire, GRACE_MS, 0);
+	} else {
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
 }
 
 /* --- the client --------------------------------------------------------- */
@@ -683,9 +748,23 @@ dr_ctl_call(const char *run_dir, const struct dr_ctl_msg *m, char **text,
 		goto out;
 	}
 	req = dr_ctl_request(m);
-	if (dr_write_all(fd, req, strlen(req)) != 0) {
-		*text = dr_xasprintf("%s: write: %s", path, strerror(errno));
-		goto out;
+	{
+		/* No SIGPIPE: a run that refuses says why before it closes. */
+		size_t off = 0, len = strlen(req);
+		while (off < len) {
+			ssize_t w =
+			    send(fd, req + off, len - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				if (errno == EPIPE || errno == ECONNRESET)
+					break; /* read what it said */
+				*text = dr_xasprintf("%s: write: %s", path,
+				                     strerror(errno));
+				goto out;
+			}
+			off += (size_t)w;
+		}
 	}
 	for (;;) {
 		char *nl;

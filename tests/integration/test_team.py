@@ -168,10 +168,11 @@ def test_waits_then_approve_from_another_process_and_watch():
     # Without a terminal it waits, not fails: still running.
     assert proc.poll() is None
     w = subprocess.Popen([DROVER, "watch", rid], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=env_for(state))
-    wait_for("the watcher is connected", lambda: os.path.exists(
-        os.path.join(state, "runs", rid, "control.sock")), proc)
+    # The watcher is connected once the board's head has come.
+    head = w.stdout.readline().decode()
+    assert "watching, read-only" in head, head
     bad = drover(state, "approve", rid, "fence/nope")
     assert bad.returncode == 1 and b"no gate fence/nope" in bad.stderr
     ok = drover(state, "approve", rid, "fence/confirm-isolation",
@@ -180,11 +181,10 @@ def test_waits_then_approve_from_another_process_and_watch():
     assert b"approved by root (uid 0)" in ok.stdout
     rc, out, err = finish(proc)
     assert rc == 0, out + err
-    wout, werr = w.communicate(timeout=60)
-    assert w.returncode == 0, werr.decode()
-    wout = wout.decode()
+    wout = head + w.stdout.read().decode()  # until the run closes it
+    assert w.wait(timeout=60) == 0, wout
     assert "watching, read-only" in wout
-    assert "gate fence/confirm-isolation waiting" in wout
+    assert "gate fence/confirm-isolation waiting" in wout, wout
     assert "fence mark torino/to-db1 ok" in wout
     assert ("run %s ended: succeeded" % rid) in wout
     # The audit names the approver, the kernel's uid and the comment.
