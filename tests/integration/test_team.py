@@ -273,6 +273,34 @@ def test_answer_a_paused_task():
     assert "pause-answer" in audit(state, rid)
 
 
+def test_pause_holds_new_tasks_until_continue():
+    p = plan()
+    state = state_dir()
+    proc = start(p, state)
+    rid = wait_for("the gate waits", lambda: waiting_gate(state), proc)
+    a = drover(state, "pause", rid)
+    assert a.returncode == 0, a.stderr.decode()
+    assert b"held by drover pause" in drover(state, "status").stdout
+    assert drover(state, "approve", rid,
+                  "fence/confirm-isolation").returncode == 0
+
+    def gate_done():
+        out = drover(state, "status", rid).stdout.decode()
+        return out if "1 of 2 tasks ended" in out else None
+
+    out = wait_for("the gate passes", gate_done, proc)
+    # Held: mark is ready and does not start.
+    assert "1 tasks not started yet" in out, out
+    assert proc.poll() is None
+    assert "pause" in audit(state, rid)
+    c = drover(state, "continue", rid)
+    assert c.returncode == 0, c.stderr.decode()
+    rc, out, err = finish(proc)
+    assert rc == 0, out + err
+    assert "paused by root" in err and "continued by root" in err
+    assert "continue" in audit(state, rid)
+
+
 class Users:
     """A group and two local users (one in it, one not), removed after."""
 
@@ -468,6 +496,7 @@ TESTS = [
     test_deny_fails_the_gate_as_on_failure_says,
     test_abort_exits_3_and_resume_continues,
     test_answer_a_paused_task,
+    test_pause_holds_new_tasks_until_continue,
     test_not_by_starter_needs_another_user_and_group_is_enforced,
     test_webhook_gets_gate_waiting_and_run_ended_without_secrets,
     test_receiver_that_never_answers_costs_one_deadline_at_most,
