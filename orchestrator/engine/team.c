@@ -20,6 +20,7 @@
 #include "drover/notify.h"
 
 #define MAX_APPROVERS 9
+#define MAX_FAILED_EVENTS 10 /* a run of 2,600 failing tasks sends 10 */
 
 /* A gate waiting for its answer. */
 struct gate {
@@ -48,7 +49,8 @@ struct dr_team {
 	struct pausew *pauses;
 	uid_t starter;
 	char starter_name[64];
-	int nhandles; /* gate timers closing */
+	int nhandles;   /* gate timers closing */
+	size_t nfailed; /* task-failed events sent */
 	bool ended;
 };
 
@@ -600,10 +602,16 @@ dr_team_change(struct dr_team *t, const struct dr_task *task,
 			dr_control_broadcast(t->ctl, buf);
 		free(buf);
 	}
-	if (r->state == DR_TS_FAILED || r->state == DR_TS_REFUSED) {
-		char *text =
-		    dr_xasprintf("drover: run %s: %s failed: %s", t->o.run_id,
-		                 task->key, r->message ? r->message : "");
+	if ((r->state == DR_TS_FAILED || r->state == DR_TS_REFUSED) &&
+	    t->nfailed++ < MAX_FAILED_EVENTS) {
+		bool last = t->nfailed == MAX_FAILED_EVENTS;
+		char *text = dr_xasprintf(
+		    "drover: run %s: %s failed: %s%s%s", t->o.run_id, task->key,
+		    r->message ? r->message : "",
+		    last ? "; further failures are not notified one by one: "
+		           "drover status "
+		         : "",
+		    last ? t->o.run_id : "");
 		json_t *e = event(t, "task-failed");
 		json_object_set_new(e, "task", json_string(task->key));
 		json_object_set_new(e, "message",
