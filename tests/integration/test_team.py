@@ -367,6 +367,16 @@ def test_not_by_starter_needs_another_user_and_group_is_enforced():
                 o.stderr
             assert proc.poll() is None
             os.chmod(sock, 0o660)
+            for sub in ("runs", "runs/" + rid):
+                os.chmod(os.path.join(state, sub), 0o2770)
+            os.chmod(state, 0o2770)
+            # The second person sees the live run and what it waits for.
+            s = drover(state, "status", user=Users.IN)
+            out = s.stdout.decode()
+            assert s.returncode == 0, s.stderr.decode()
+            assert rid in out and "running" in out, out
+            assert "gate fence/confirm-isolation waiting" in out, out
+            assert "not the starter" in out, out
             # A second person, in the group, completes it.
             i = drover(state, "approve", rid, "fence/confirm-isolation",
                        "--comment", "second pair of eyes", user=Users.IN)
