@@ -479,10 +479,20 @@ identify(uv_work_t *w)
 		k->allowed = true;
 		return;
 	}
-	if (res && getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0)
+	if (res) {
+		gid_t *g = groups;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, g, &n) < 0 && n > 256) {
+			g = dr_xcalloc((size_t)n,
+			               sizeof(gid_t)); /* a big one */
+			if (getgrouplist(pw.pw_name, pw.pw_gid, g, &n) < 0)
+				n = 0;
+		}
 		for (i = 0; i < n; i++)
-			if (groups[i] == c->gid)
+			if (g[i] == c->gid)
 				k->allowed = true;
+		if (g != groups)
+			free(g);
+	}
 	if (!k->allowed) {
 		struct group gr, *gres = NULL;
 		char gbuf[4096];
