@@ -352,6 +352,19 @@ dr_team_pause(struct dr_team *t, size_t task)
 }
 
 static struct pausew *
+find_pause(struct dr_team *t, const char *key)
+{
+	struct pausew *p;
+
+	for (p = t->pauses; p; p = p->next)
+		if (strcmp(t->o.g->tasks[p->task].key, key) == 0 &&
+		    dr_sched_task(t->o.sched, p->task)->state ==
+		        DR_TS_RETRY_WAIT)
+			return p;
+	return NULL;
+}
+
+static struct pausew *
 take_pause(struct dr_team *t, const char *key)
 {
 	struct pausew **pp, *p;
@@ -479,6 +492,17 @@ on_request(void *arg, const struct dr_ctl_peer *peer,
 		                    t->o.run_id, t->o.run_id);
 		return 0;
 	case DR_CTL_ANSWER:
+		p = find_pause(t, m->task);
+		if (p && strcmp(m->answer, "skip") == 0 &&
+		    dr_sched_task(t->o.sched, p->task)->unknown) {
+			*msg = dr_xasprintf(
+			    "%s may or may not have run: answer retry (run it "
+			    "again) or abort (then drover resume %s "
+			    "--assume-done %s once you checked it did its "
+			    "work)",
+			    m->task, t->o.run_id, m->task);
+			return DR_EINVAL;
+		}
 		p = take_pause(t, m->task);
 		if (p == NULL) {
 			*msg = dr_xasprintf("%s is not paused in run %s",
