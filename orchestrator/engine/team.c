@@ -325,6 +325,17 @@ dr_team_pause(struct dr_team *t, size_t task)
 	char *text, *line;
 	json_t *e;
 
+	{ /* an earlier pause of the same task was answered on the tty */
+		struct pausew **pp = &t->pauses, *q;
+		while ((q = *pp) != NULL) {
+			if (q->task == task) {
+				*pp = q->next;
+				free(q);
+			} else {
+				pp = &q->next;
+			}
+		}
+	}
 	p->task = task;
 	p->since_wall_ms = dr_now_wall_ms();
 	p->next = t->pauses;
