@@ -399,6 +399,34 @@ def test_not_by_starter_needs_another_user_and_group_is_enforced():
             shutil.rmtree(state, ignore_errors=True)
 
 
+def test_two_approvers_must_be_two_people():
+    with Users():
+        p = plan(gate_keys="approvers = 2;")
+        state = team_state()
+        try:
+            proc = start(p, state)
+            rid = wait_for("the gate waits", lambda: waiting_gate(state),
+                           proc)
+            a = drover(state, "approve", rid, "fence/confirm-isolation")
+            assert a.returncode == 0 and b"approval 1 of 2" in a.stdout, a
+            a = drover(state, "approve", rid, "fence/confirm-isolation")
+            assert a.returncode == 1 and b"approved already" in a.stderr, a
+            assert b"1 of 2 approvals (root)" in drover(state,
+                                                          "status").stdout
+            assert proc.poll() is None
+            i = drover(state, "approve", rid, "fence/confirm-isolation",
+                       user=Users.IN)
+            assert i.returncode == 0, i.stderr.decode()
+            rc, out, err = finish(proc)
+            assert rc == 0, out + err
+            uid = pwd.getpwnam(Users.IN).pw_uid
+            g = task(report(state, rid), "fence/confirm-isolation")
+            assert g["message"] == ("approved by root (uid 0), %s (uid %d)"
+                                    % (Users.IN, uid)), g["message"]
+        finally:
+            shutil.rmtree(state, ignore_errors=True)
+
+
 class Receiver:
     """A webhook receiver on loopback: keeps each POSTed JSON body."""
 
@@ -511,6 +539,7 @@ TESTS = [
     test_answer_a_paused_task,
     test_pause_holds_new_tasks_until_continue,
     test_not_by_starter_needs_another_user_and_group_is_enforced,
+    test_two_approvers_must_be_two_people,
     test_webhook_gets_gate_waiting_and_run_ended_without_secrets,
     test_receiver_that_never_answers_costs_one_deadline_at_most,
 ]
