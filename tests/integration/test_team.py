@@ -47,7 +47,6 @@ def plan(gate_keys="", notify="", extra_steps="", defaults="",
     """A plan whose fence waits at gate fence/confirm-isolation, then marks
     torino; returns its path."""
     d = tempfile.mkdtemp(prefix="drover-team-")
-    os.chmod(d, 0o755)  # other users run drover validate on it? no: reach
     text = """version = 1;
 name = "team";
 defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
