@@ -116,6 +116,10 @@ int dr_control_open(uv_loop_t *loop, const char *path, gid_t gid,
  * writes are more than 1 MiB behind). */
 void dr_control_broadcast(struct dr_control *c, const char *line);
 
+/* How many watchers are connected (0 for NULL): board lines are made for
+ * them only. */
+size_t dr_control_watchers(const struct dr_control *c);
+
 /* The socket's path, or NULL. */
 const char *dr_control_path(const struct dr_control *c);
 

@@ -282,6 +282,7 @@ struct dr_control {
 	dr_ctl_handler h;
 	void *arg;
 	struct dr_ctl_conn *conns;
+	size_t nwatchers;
 	int nhandles;     /* the server, the connections, the grace timer */
 	uv_timer_t grace; /* closing: watchers get their last lines */
 	bool grace_open;
@@ -311,6 +312,8 @@ conn_closed(uv_handle_t *h)
 			*pp = k->next;
 			break;
 		}
+	if (k->watcher)
+		c->nwatchers--;
 	dr_buf_free(&k->in);
 	free(k->why);
 	free(k);
@@ -423,6 +426,7 @@ handle_line(struct dr_ctl_conn *k, const char *line, size_t len)
 	r = c->h(c->arg, &k->peer, &m, &msg);
 	if (r == 0 && m.op == DR_CTL_WATCH) {
 		k->watcher = true;
+		c->nwatchers++;
 		reply(k, true, msg, false);
 	} else {
 		reply(k, r == 0, msg, true);
@@ -615,6 +619,12 @@ dr_control_open(uv_loop_t *loop, const char *path, gid_t gid, dr_ctl_handler h,
 	c->gid = st.st_gid;
 	*out = c;
 	return 0;
+}
+
+size_t
+dr_control_watchers(const struct dr_control *c)
+{
+	return c ? c->nwatchers : 0;
 }
 
 const char *

@@ -628,7 +628,8 @@ dr_team_change(struct dr_team *t, const struct dr_task *task,
 				break;
 			}
 	}
-	if (t->ctl && (f = open_memstream(&buf, &len)) != NULL) {
+	if (dr_control_watchers(t->ctl) > 0 &&
+	    (f = open_memstream(&buf, &len)) != NULL) {
 		dr_board_task(f, task, r, old, since_ms);
 		fclose(f);
 		if (len > 0 && buf[len - 1] == '\n')
