@@ -9,7 +9,8 @@
  * root, nor in the socket's group is refused even if the file mode let it
  * connect.
  *
- * Protocol: one JSON object per line, at most DR_CONTROL_MAX_MSG bytes.
+ * Protocol: one JSON object per line, at most DR_CONTROL_MAX_MSG bytes,
+ * sent within 10 s of connecting (else an error reply, and closed).
  *   request: {"v": 1, "op": "approve", "task": "fence/confirm",
  *             "comment": "..."}
  *            ops: approve deny (task = a gate's key), pause, continue,

@@ -31,6 +31,7 @@
 
 #define WATCH_BACKLOG (1024 * 1024)
 #define GRACE_MS 2000
+#define REQUEST_MS 10000 /* a connection that says nothing is closed */
 
 static const char *const op_names[] = {"approve", "deny",   "pause", "continue",
                                        "abort",   "answer", "watch", "status"};
@@ -266,10 +267,11 @@ struct dr_ctl_conn {
 	uv_work_t work; /* who is it: getpwuid_r, groups */
 	struct dr_control *c;
 	struct dr_ctl_peer peer;
-	bool allowed, watcher, closing, working;
+	bool allowed, watcher, closing, working, replied;
 	char *why; /* refused: why */
 	struct dr_buf in;
 	uv_shutdown_t shut; /* closing: after the queued lines */
+	uint64_t t0;        /* accepted, on the loop's clock */
 	struct dr_ctl_conn *next;
 };
 
@@ -285,6 +287,7 @@ struct dr_control {
 	size_t nwatchers;
 	int nhandles;     /* the server, the connections, the grace timer */
 	uv_timer_t grace; /* closing: watchers get their last lines */
+	uv_timer_t sweep; /* closes connections that never ask */
 	bool grace_open;
 	bool closing;
 };
@@ -387,6 +390,7 @@ reply(struct dr_ctl_conn *k, bool ok, const char *text, bool close_after)
 {
 	json_t *o = json_object();
 
+	k->replied = true;
 	json_object_set_new(o, "ok", json_boolean(ok));
 	if (text)
 		json_object_set_new(o, ok ? "message" : "error",
@@ -542,6 +546,7 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	k = dr_xcalloc(1, sizeof(*k));
 	k->c = c;
+	k->t0 = uv_now(c->loop);
 	dr_buf_init(&k->in, 0);
 	uv_pipe_init(c->loop, &k->pipe, 0);
 	k->pipe.data = k;
@@ -563,6 +568,19 @@ on_connection(uv_stream_t *server, int status)
 		k->working = false;
 		conn_close(k);
 	}
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+	struct dr_control *c = t->data;
+	struct dr_ctl_conn *k;
+	uint64_t now = uv_now(c->loop);
+
+	for (k = c->conns; k; k = k->next)
+		if (!k->watcher && !k->closing && !k->working && !k->replied &&
+		    now - k->t0 > REQUEST_MS)
+			reply(k, false, "no request within 10s", true);
 }
 
 static void
@@ -617,6 +635,10 @@ dr_control_open(uv_loop_t *loop, const char *path, gid_t gid, dr_ctl_handler h,
 		return DR_EIO;
 	}
 	c->gid = st.st_gid;
+	uv_timer_init(loop, &c->sweep);
+	c->sweep.data = c;
+	c->nhandles++;
+	uv_timer_start(&c->sweep, on_sweep, REQUEST_MS / 2, REQUEST_MS / 2);
 	*out = c;
 	return 0;
 }
@@ -707,6 +729,8 @@ dr_control_close(struct dr_control *c)
 			conn_close(k);
 	}
 	uv_close((uv_handle_t *)&c->server, server_closed);
+	uv_timer_stop(&c->sweep);
+	uv_close((uv_handle_t *)&c->sweep, server_closed);
 	uv_timer_init(c->loop, &c->grace);
 	c->grace.data = c;
 	c->nhandles++;
