@@ -127,7 +127,8 @@ int dr_cmd_expand(const struct dr_plan *plan, const struct dr_cmd_dir *d,
  * A --auto-approve, j --json, M --metrics, I --incident-at, S
  * --take-stale-lock, P --plan-changed, D --assume-done, R --rerun, X
  * --rerun-indeterminate, m --mode, F --format, o --output, k --known-hosts, W
- * --follow, r --remaining, E --etcd, Q --no-quorum, T --attest;
+ * --follow, r --remaining, E --etcd, Q --no-quorum, T --attest, c
+ * --comment (approve, deny: cmd-control.c), C --clean-before;
  * --help always), then exactly one operand (PLAN or RUN).
  */
 struct dr_cmd_args {

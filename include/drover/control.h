@@ -9,7 +9,8 @@
  * root, nor in the socket's group is refused even if the file mode let it
  * connect.
  *
- * Protocol: one JSON object per line, at most DR_CONTROL_MAX_MSG bytes.
+ * Protocol: one JSON object per line, at most DR_CONTROL_MAX_MSG bytes,
+ * sent within 10 s of connecting (else an error reply, and closed).
  *   request: {"v": 1, "op": "approve", "task": "fence/confirm",
  *             "comment": "..."}
  *            ops: approve deny (task = a gate's key), pause, continue,
@@ -115,6 +116,10 @@ int dr_control_open(uv_loop_t *loop, const char *path, gid_t gid,
 /* Sends a board line to every watcher (dropped for a watcher whose
  * writes are more than 1 MiB behind). */
 void dr_control_broadcast(struct dr_control *c, const char *line);
+
+/* How many watchers are connected (0 for NULL): board lines are made for
+ * them only. */
+size_t dr_control_watchers(const struct dr_control *c);
 
 /* The socket's path, or NULL. */
 const char *dr_control_path(const struct dr_control *c);

@@ -30,6 +30,8 @@
 #include "drover/common.h"
 
 #define WATCH_BACKLOG (1024 * 1024)
+#define GRACE_MS 2000
+#define REQUEST_MS 10000 /* a connection that says nothing is closed */
 
 static const char *const op_names[] = {"approve", "deny",   "pause", "continue",
                                        "abort",   "answer", "watch", "status"};
@@ -265,9 +267,11 @@ struct dr_ctl_conn {
 	uv_work_t work; /* who is it: getpwuid_r, groups */
 	struct dr_control *c;
 	struct dr_ctl_peer peer;
-	bool allowed, watcher, closing, working;
+	bool allowed, watcher, closing, working, replied;
 	char *why; /* refused: why */
 	struct dr_buf in;
+	uv_shutdown_t shut; /* closing: after the queued lines */
+	uint64_t t0;        /* accepted, on the loop's clock */
 	struct dr_ctl_conn *next;
 };
 
@@ -280,7 +284,11 @@ struct dr_control {
 	dr_ctl_handler h;
 	void *arg;
 	struct dr_ctl_conn *conns;
-	int nhandles; /* the server and the connections */
+	size_t nwatchers;
+	int nhandles;     /* the server, the connections, the grace timer */
+	uv_timer_t grace; /* closing: watchers get their last lines */
+	uv_timer_t sweep; /* closes connections that never ask */
+	bool grace_open;
 	bool closing;
 };
 
@@ -292,6 +300,8 @@ maybe_free(struct dr_control *c)
 		free(c);
 	}
 }
+
+static void grace_closed(uv_handle_t *h);
 
 static void
 conn_closed(uv_handle_t *h)
@@ -305,9 +315,15 @@ conn_closed(uv_handle_t *h)
 			*pp = k->next;
 			break;
 		}
+	if (k->watcher)
+		c->nwatchers--;
 	dr_buf_free(&k->in);
 	free(k->why);
 	free(k);
+	if (c->conns == NULL && c->grace_open) { /* nobody left to wait for */
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
 	c->nhandles--;
 	maybe_free(c);
 }
@@ -374,6 +390,7 @@ reply(struct dr_ctl_conn *k, bool ok, const char *text, bool close_after)
 {
 	json_t *o = json_object();
 
+	k->replied = true;
 	json_object_set_new(o, "ok", json_boolean(ok));
 	if (text)
 		json_object_set_new(o, ok ? "message" : "error",
@@ -401,6 +418,10 @@ handle_line(struct dr_ctl_conn *k, const char *line, size_t len)
 	int r;
 
 	uv_read_stop((uv_stream_t *)&k->pipe);
+	if (!k->allowed || k->why) {
+		reply(k, false, k->why ? k->why : "refused", true);
+		return;
+	}
 	if (dr_ctl_parse(line, len, &m, &why) != 0) {
 		reply(k, false, why, true);
 		free(why);
@@ -409,6 +430,7 @@ handle_line(struct dr_ctl_conn *k, const char *line, size_t len)
 	r = c->h(c->arg, &k->peer, &m, &msg);
 	if (r == 0 && m.op == DR_CTL_WATCH) {
 		k->watcher = true;
+		c->nwatchers++;
 		reply(k, true, msg, false);
 	} else {
 		reply(k, r == 0, msg, true);
@@ -465,10 +487,20 @@ identify(uv_work_t *w)
 		k->allowed = true;
 		return;
 	}
-	if (res && getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0)
+	if (res) {
+		gid_t *g = groups;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, g, &n) < 0 && n > 256) {
+			g = dr_xcalloc((size_t)n,
+			               sizeof(gid_t)); /* a big one */
+			if (getgrouplist(pw.pw_name, pw.pw_gid, g, &n) < 0)
+				n = 0;
+		}
 		for (i = 0; i < n; i++)
-			if (groups[i] == c->gid)
+			if (g[i] == c->gid)
 				k->allowed = true;
+		if (g != groups)
+			free(g);
+	}
 	if (!k->allowed) {
 		struct group gr, *gres = NULL;
 		char gbuf[4096];
@@ -494,10 +526,10 @@ after_identify(uv_work_t *w, int status)
 		uv_close((uv_handle_t *)&k->pipe, conn_closed);
 		return;
 	}
-	if (status != 0 || !k->allowed) {
-		reply(k, false, k->why ? k->why : "refused", true);
-		return;
-	}
+	if (status != 0 && k->why == NULL)
+		k->why = dr_xstrdup("refused: the peer's identity is unknown");
+	/* Refused or not, its request is read first (a reply to a peer
+	 * still writing would reset it); handle_line decides. */
 	uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
 }
 
@@ -514,6 +546,7 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	k = dr_xcalloc(1, sizeof(*k));
 	k->c = c;
+	k->t0 = uv_now(c->loop);
 	dr_buf_init(&k->in, 0);
 	uv_pipe_init(c->loop, &k->pipe, 0);
 	k->pipe.data = k;
@@ -535,6 +568,19 @@ on_connection(uv_stream_t *server, int status)
 		k->working = false;
 		conn_close(k);
 	}
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+	struct dr_control *c = t->data;
+	struct dr_ctl_conn *k;
+	uint64_t now = uv_now(c->loop);
+
+	for (k = c->conns; k; k = k->next)
+		if (!k->watcher && !k->closing && !k->working && !k->replied &&
+		    now - k->t0 > REQUEST_MS)
+			reply(k, false, "no request within 10s", true);
 }
 
 static void
@@ -589,8 +635,18 @@ dr_control_open(uv_loop_t *loop, const char *path, gid_t gid, dr_ctl_handler h,
 		return DR_EIO;
 	}
 	c->gid = st.st_gid;
+	uv_timer_init(loop, &c->sweep);
+	c->sweep.data = c;
+	c->nhandles++;
+	uv_timer_start(&c->sweep, on_sweep, REQUEST_MS / 2, REQUEST_MS / 2);
 	*out = c;
 	return 0;
+}
+
+size_t
+dr_control_watchers(const struct dr_control *c)
+{
+	return c ? c->nwatchers : 0;
 }
 
 const char *
@@ -618,20 +674,73 @@ dr_control_broadcast(struct dr_control *c, const char *line)
 	}
 }
 
+static void
+shut_done(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->handle->data);
+}
+
+static void
+grace_closed(uv_handle_t *h)
+{
+	struct dr_control *c = h->data;
+
+	c->nhandles--;
+	maybe_free(c);
+}
+
+/* The grace is over: whoever still has lines queued loses them. */
+static void
+grace_fire(uv_timer_t *t)
+{
+	struct dr_control *c = t->data;
+	struct dr_ctl_conn *k, *next;
+
+	for (k = c->conns; k; k = next) {
+		next = k->next;
+		conn_close(k);
+	}
+	if (c->grace_open) {
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
+}
+
 void
 dr_control_close(struct dr_control *c)
 {
 	struct dr_ctl_conn *k, *next;
+	bool waiting = false;
 
 	if (c == NULL)
 		return;
 	c->closing = true;
 	unlink(c->path);
+	/* Watchers see their last lines (the run's end), then EOF; a
+	 * watcher that reads nothing holds the run for GRACE_MS at most. */
 	for (k = c->conns; k; k = next) {
 		next = k->next;
-		conn_close(k);
+		if (k->watcher && !k->closing &&
+		    uv_shutdown(&k->shut, (uv_stream_t *)&k->pipe, shut_done) ==
+		        0)
+			waiting = true;
+		else
+			conn_close(k);
 	}
 	uv_close((uv_handle_t *)&c->server, server_closed);
+	uv_timer_stop(&c->sweep);
+	uv_close((uv_handle_t *)&c->sweep, server_closed);
+	uv_timer_init(c->loop, &c->grace);
+	c->grace.data = c;
+	c->nhandles++;
+	c->grace_open = true;
+	if (waiting && c->conns != NULL) {
+		uv_timer_start(&c->grace, grace_fire, GRACE_MS, 0);
+	} else {
+		c->grace_open = false;
+		uv_close((uv_handle_t *)&c->grace, grace_closed);
+	}
 }
 
 /* --- the client --------------------------------------------------------- */
@@ -683,9 +792,23 @@ dr_ctl_call(const char *run_dir, const struct dr_ctl_msg *m, char **text,
 		goto out;
 	}
 	req = dr_ctl_request(m);
-	if (dr_write_all(fd, req, strlen(req)) != 0) {
-		*text = dr_xasprintf("%s: write: %s", path, strerror(errno));
-		goto out;
+	{
+		/* No SIGPIPE: a run that refuses says why before it closes. */
+		size_t off = 0, len = strlen(req);
+		while (off < len) {
+			ssize_t w =
+			    send(fd, req + off, len - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				if (errno == EPIPE || errno == ECONNRESET)
+					break; /* read what it said */
+				*text = dr_xasprintf("%s: write: %s", path,
+				                     strerror(errno));
+				goto out;
+			}
+			off += (size_t)w;
+		}
 	}
 	for (;;) {
 		char *nl;

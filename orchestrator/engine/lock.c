@@ -78,6 +78,13 @@ dr_lock_acquire(const char *state_dir, const char *site, const char *run_id,
 		r = DR_EIO;
 		goto out;
 	}
+	{
+		/* A team's state (setgid, README "Shared state"): every
+		 * operator sees who holds the site, and may take it after. */
+		struct stat st;
+		if (stat(dir, &st) == 0 && (st.st_mode & S_ISGID))
+			(void)fchmod(fd, 0660);
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		holder = wait_holder(fd);
 		*why = dr_xasprintf("site %s is held by another run: %s (lock "

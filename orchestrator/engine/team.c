@@ -20,6 +20,7 @@
 #include "drover/notify.h"
 
 #define MAX_APPROVERS 9
+#define MAX_FAILED_EVENTS 10 /* a run of 2,600 failing tasks sends 10 */
 
 /* A gate waiting for its answer. */
 struct gate {
@@ -48,7 +49,8 @@ struct dr_team {
 	struct pausew *pauses;
 	uid_t starter;
 	char starter_name[64];
-	int nhandles; /* gate timers closing */
+	int nhandles;   /* gate timers closing */
+	size_t nfailed; /* task-failed events sent */
 	bool ended;
 };
 
@@ -323,6 +325,17 @@ dr_team_pause(struct dr_team *t, size_t task)
 	char *text, *line;
 	json_t *e;
 
+	{ /* an earlier pause of the same task was answered on the tty */
+		struct pausew **pp = &t->pauses, *q;
+		while ((q = *pp) != NULL) {
+			if (q->task == task) {
+				*pp = q->next;
+				free(q);
+			} else {
+				pp = &q->next;
+			}
+		}
+	}
 	p->task = task;
 	p->since_wall_ms = dr_now_wall_ms();
 	p->next = t->pauses;
@@ -347,6 +360,19 @@ dr_team_pause(struct dr_team *t, size_t task)
 		fprintf(stderr, "drover: %s\n", line + 2);
 	free(line);
 	free(text);
+}
+
+static struct pausew *
+find_pause(struct dr_team *t, const char *key)
+{
+	struct pausew *p;
+
+	for (p = t->pauses; p; p = p->next)
+		if (strcmp(t->o.g->tasks[p->task].key, key) == 0 &&
+		    dr_sched_task(t->o.sched, p->task)->state ==
+		        DR_TS_RETRY_WAIT)
+			return p;
+	return NULL;
 }
 
 static struct pausew *
@@ -477,6 +503,17 @@ on_request(void *arg, const struct dr_ctl_peer *peer,
 		                    t->o.run_id, t->o.run_id);
 		return 0;
 	case DR_CTL_ANSWER:
+		p = find_pause(t, m->task);
+		if (p && strcmp(m->answer, "skip") == 0 &&
+		    dr_sched_task(t->o.sched, p->task)->unknown) {
+			*msg = dr_xasprintf(
+			    "%s may or may not have run: answer retry (run it "
+			    "again) or abort (then drover resume %s "
+			    "--assume-done %s once you checked it did its "
+			    "work)",
+			    m->task, t->o.run_id, m->task);
+			return DR_EINVAL;
+		}
 		p = take_pause(t, m->task);
 		if (p == NULL) {
 			*msg = dr_xasprintf("%s is not paused in run %s",
@@ -591,7 +628,8 @@ dr_team_change(struct dr_team *t, const struct dr_task *task,
 				break;
 			}
 	}
-	if (t->ctl && (f = open_memstream(&buf, &len)) != NULL) {
+	if (dr_control_watchers(t->ctl) > 0 &&
+	    (f = open_memstream(&buf, &len)) != NULL) {
 		dr_board_task(f, task, r, old, since_ms);
 		fclose(f);
 		if (len > 0 && buf[len - 1] == '\n')
@@ -600,10 +638,16 @@ dr_team_change(struct dr_team *t, const struct dr_task *task,
 			dr_control_broadcast(t->ctl, buf);
 		free(buf);
 	}
-	if (r->state == DR_TS_FAILED || r->state == DR_TS_REFUSED) {
-		char *text =
-		    dr_xasprintf("drover: run %s: %s failed: %s", t->o.run_id,
-		                 task->key, r->message ? r->message : "");
+	if ((r->state == DR_TS_FAILED || r->state == DR_TS_REFUSED) &&
+	    t->nfailed++ < MAX_FAILED_EVENTS) {
+		bool last = t->nfailed == MAX_FAILED_EVENTS;
+		char *text = dr_xasprintf(
+		    "drover: run %s: %s failed: %s%s%s", t->o.run_id, task->key,
+		    r->message ? r->message : "",
+		    last ? "; further failures are not notified one by one: "
+		           "drover status "
+		         : "",
+		    last ? t->o.run_id : "");
 		json_t *e = event(t, "task-failed");
 		json_object_set_new(e, "task", json_string(task->key));
 		json_object_set_new(e, "message",

@@ -47,7 +47,6 @@ def plan(gate_keys="", notify="", extra_steps="", defaults="",
     """A plan whose fence waits at gate fence/confirm-isolation, then marks
     torino; returns its path."""
     d = tempfile.mkdtemp(prefix="drover-team-")
-    os.chmod(d, 0o755)  # other users run drover validate on it? no: reach
     text = """version = 1;
 name = "team";
 defaults: { user = "drlab"; identity = "%s/client/id_ed25519";
@@ -168,10 +167,11 @@ def test_waits_then_approve_from_another_process_and_watch():
     # Without a terminal it waits, not fails: still running.
     assert proc.poll() is None
     w = subprocess.Popen([DROVER, "watch", rid], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          env=env_for(state))
-    wait_for("the watcher is connected", lambda: os.path.exists(
-        os.path.join(state, "runs", rid, "control.sock")), proc)
+    # The watcher is connected once the board's head has come.
+    head = w.stdout.readline().decode()
+    assert "watching, read-only" in head, head
     bad = drover(state, "approve", rid, "fence/nope")
     assert bad.returncode == 1 and b"no gate fence/nope" in bad.stderr
     ok = drover(state, "approve", rid, "fence/confirm-isolation",
@@ -180,11 +180,10 @@ def test_waits_then_approve_from_another_process_and_watch():
     assert b"approved by root (uid 0)" in ok.stdout
     rc, out, err = finish(proc)
     assert rc == 0, out + err
-    wout, werr = w.communicate(timeout=60)
-    assert w.returncode == 0, werr.decode()
-    wout = wout.decode()
+    wout = head + w.stdout.read().decode()  # until the run closes it
+    assert w.wait(timeout=60) == 0, wout
     assert "watching, read-only" in wout
-    assert "gate fence/confirm-isolation waiting" in wout
+    assert "gate fence/confirm-isolation waiting" in wout, wout
     assert "fence mark torino/to-db1 ok" in wout
     assert ("run %s ended: succeeded" % rid) in wout
     # The audit names the approver, the kernel's uid and the comment.
@@ -273,6 +272,34 @@ def test_answer_a_paused_task():
     assert "pause-answer" in audit(state, rid)
 
 
+def test_pause_holds_new_tasks_until_continue():
+    p = plan()
+    state = state_dir()
+    proc = start(p, state)
+    rid = wait_for("the gate waits", lambda: waiting_gate(state), proc)
+    a = drover(state, "pause", rid)
+    assert a.returncode == 0, a.stderr.decode()
+    assert b"held by drover pause" in drover(state, "status").stdout
+    assert drover(state, "approve", rid,
+                  "fence/confirm-isolation").returncode == 0
+
+    def gate_done():
+        out = drover(state, "status", rid).stdout.decode()
+        return out if "1 of 2 tasks ended" in out else None
+
+    out = wait_for("the gate passes", gate_done, proc)
+    # Held: mark is ready and does not start.
+    assert "1 tasks not started yet" in out, out
+    assert proc.poll() is None
+    assert "pause" in audit(state, rid)
+    c = drover(state, "continue", rid)
+    assert c.returncode == 0, c.stderr.decode()
+    rc, out, err = finish(proc)
+    assert rc == 0, out + err
+    assert "paused by root" in err and "continued by root" in err
+    assert "continue" in audit(state, rid)
+
+
 class Users:
     """A group and two local users (one in it, one not), removed after."""
 
@@ -339,6 +366,16 @@ def test_not_by_starter_needs_another_user_and_group_is_enforced():
                 o.stderr
             assert proc.poll() is None
             os.chmod(sock, 0o660)
+            for sub in ("runs", "runs/" + rid):
+                os.chmod(os.path.join(state, sub), 0o2770)
+            os.chmod(state, 0o2770)
+            # The second person sees the live run and what it waits for.
+            s = drover(state, "status", user=Users.IN)
+            out = s.stdout.decode()
+            assert s.returncode == 0, s.stderr.decode()
+            assert rid in out and "running" in out, out
+            assert "gate fence/confirm-isolation waiting" in out, out
+            assert "not the starter" in out, out
             # A second person, in the group, completes it.
             i = drover(state, "approve", rid, "fence/confirm-isolation",
                        "--comment", "second pair of eyes", user=Users.IN)
@@ -357,6 +394,34 @@ def test_not_by_starter_needs_another_user_and_group_is_enforced():
             s = drover(state, "status", rid, user=Users.IN)
             assert s.returncode == 0, s.stderr.decode()
             assert b"succeeded" in s.stdout
+        finally:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def test_two_approvers_must_be_two_people():
+    with Users():
+        p = plan(gate_keys="approvers = 2;")
+        state = team_state()
+        try:
+            proc = start(p, state)
+            rid = wait_for("the gate waits", lambda: waiting_gate(state),
+                           proc)
+            a = drover(state, "approve", rid, "fence/confirm-isolation")
+            assert a.returncode == 0 and b"approval 1 of 2" in a.stdout, a
+            a = drover(state, "approve", rid, "fence/confirm-isolation")
+            assert a.returncode == 1 and b"approved already" in a.stderr, a
+            assert b"1 of 2 approvals (root)" in drover(state,
+                                                          "status").stdout
+            assert proc.poll() is None
+            i = drover(state, "approve", rid, "fence/confirm-isolation",
+                       user=Users.IN)
+            assert i.returncode == 0, i.stderr.decode()
+            rc, out, err = finish(proc)
+            assert rc == 0, out + err
+            uid = pwd.getpwnam(Users.IN).pw_uid
+            g = task(report(state, rid), "fence/confirm-isolation")
+            assert g["message"] == ("approved by root (uid 0), %s (uid %d)"
+                                    % (Users.IN, uid)), g["message"]
         finally:
             shutil.rmtree(state, ignore_errors=True)
 
@@ -458,6 +523,9 @@ def test_receiver_that_never_answers_costs_one_deadline_at_most():
         assert b"notification to " + url.encode() in r.stderr, r.stderr
         # Blocking on it, or retrying after the end, would cost at least
         # two deadlines (four attempts: four).
+        print("run without / with a receiver that never answers "
+              "(deadline %ds, 3 retries): %.2fs / %.2fs"
+              % (deadline, times[0], times[1]))
         assert times[1] - times[0] < 2 * deadline, times
     finally:
         dead.close()
@@ -468,7 +536,9 @@ TESTS = [
     test_deny_fails_the_gate_as_on_failure_says,
     test_abort_exits_3_and_resume_continues,
     test_answer_a_paused_task,
+    test_pause_holds_new_tasks_until_continue,
     test_not_by_starter_needs_another_user_and_group_is_enforced,
+    test_two_approvers_must_be_two_people,
     test_webhook_gets_gate_waiting_and_run_ended_without_secrets,
     test_receiver_that_never_answers_costs_one_deadline_at_most,
 ]
