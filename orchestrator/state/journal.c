@@ -1,7 +1,7 @@
 /*
  * journal.c: the append-only journal of a run: framed, checksummed records,
- * group commit on the loop (one write + one fdatasync per batch, on libuv's
- * thread pool), and a synchronous replay that tells a torn tail from
+ * group commit on the loop (one write + one fdatasync per batch, in one job
+ * on libuv's thread pool), and a synchronous replay that tells a torn tail from
  * corruption.
  *
  * Memory: everything here uses malloc/realloc and reports DR_ENOMEM (the
@@ -393,23 +393,25 @@ struct batch {
 
 enum jstate {
 	J_IDLE,        /* nothing in flight */
-	J_WRITING,     /* uv_fs_write of the inflight batch */
-	J_SYNCING,     /* uv_fs_fdatasync after it */
+	J_WRITING,     /* the inflight batch's write and fdatasync (one job) */
 	J_REPLICATING, /* synced here, the replica not done yet */
 	J_CLOSING,     /* uv_fs_close of the file */
 	J_CLOSED,      /* handles closing; freed in the last close callback */
 	J_LAST
 };
 
-static const char *const jstate_names[] = {"idle",        "writing", "syncing",
-                                           "replicating", "closing", "closed"};
+static const char *const jstate_names[] = {"idle", "writing", "replicating",
+                                           "closing", "closed"};
 _Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
 	uv_loop_t *loop;
 	uv_idle_t idle;   /* keeps poll from blocking while a flush is due */
 	uv_check_t check; /* flushes at the end of the loop turn */
-	uv_fs_t req;      /* the one write, sync or close in flight */
+	uv_fs_t req;      /* the close */
+	uv_work_t work;   /* the one write + fdatasync in flight */
+	int w_err, s_err; /* their errors (-errno), 0: none */
+	size_t w_done;    /* bytes the write took */
 	uv_file fd;
 	char *path;
 	char *message; /* why it failed; sized at open */
@@ -633,15 +635,55 @@ replica_done(void *arg, int status, const char *why)
 		kick(j); /* failed meanwhile: a close may wait for this */
 }
 
+/* On the thread pool: the whole batch written, then fdatasync. */
 static void
-sync_cb(uv_fs_t *req)
+flush_work(uv_work_t *w)
 {
-	struct dr_journal *j = req->data;
-	ssize_t res = req->result;
+	struct dr_journal *j = w->data;
+	const char *p = j->inflight.buf;
+	size_t len = j->inflight.len;
 
-	uv_fs_req_cleanup(req);
-	if (res < 0 || injected(j)) {
-		fail_uv(j, "fdatasync", res, res >= 0);
+	j->w_err = j->s_err = 0;
+	j->w_done = 0;
+	while (j->w_done < len) {
+		ssize_t n = write(j->fd, p + j->w_done, len - j->w_done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			j->w_err = -errno;
+		if (n <= 0)
+			return;
+		j->w_done += (size_t)n;
+	}
+	if (fdatasync(j->fd) != 0)
+		j->s_err = -errno;
+}
+
+/* Back on the loop: the write's outcome, then the sync's. */
+static void
+flush_done(uv_work_t *w, int status)
+{
+	struct dr_journal *j = w->data;
+
+	if (status != 0) { /* cancelled: never happens while it runs */
+		fail_uv(j, "write", status, false);
+		return;
+	}
+	if (j->w_err != 0 || injected(j)) {
+		fail_uv(j, "write", j->w_err, j->w_err == 0);
+		return;
+	}
+	if (j->w_done != j->inflight.len) {
+		char reason[96];
+		snprintf(reason, sizeof(reason),
+		         "short write (%zu of %zu bytes)", j->w_done,
+		         j->inflight.len);
+		fail(j, "write", reason);
+		return;
+	}
+	j->ops++; /* the sync, for DROVER_JOURNAL_FAIL_AFTER */
+	if (j->s_err != 0 || injected(j)) {
+		fail_uv(j, "fdatasync", j->s_err, j->s_err == 0);
 		return;
 	}
 	j->nsyncs++;
@@ -652,47 +694,15 @@ sync_cb(uv_fs_t *req)
 	finish_batch(j);
 }
 
-static void
-write_cb(uv_fs_t *req)
-{
-	struct dr_journal *j = req->data;
-	ssize_t res = req->result;
-	int r;
-
-	uv_fs_req_cleanup(req);
-	if (res < 0 || injected(j)) {
-		fail_uv(j, "write", res, res >= 0);
-		return;
-	}
-	if ((size_t)res != j->inflight.len) {
-		char reason[96];
-		snprintf(reason, sizeof(reason),
-		         "short write (%zd of %zu bytes)", res,
-		         j->inflight.len);
-		fail(j, "write", reason);
-		return;
-	}
-	set_state(j, J_SYNCING);
-	j->ops++;
-	r = uv_fs_fdatasync(j->loop, &j->req, j->fd, sync_cb);
-	if (r < 0) {
-		uv_fs_req_cleanup(&j->req);
-		fail_uv(j, "fdatasync", r, false);
-	}
-}
-
-/* Writes the pending batch: one uv_fs_write, then one uv_fs_fdatasync. */
+/* Writes the pending batch and syncs it: one job on the thread pool. */
 static void
 start_write(struct dr_journal *j)
 {
 	struct batch t = j->inflight;
-	uv_buf_t b;
 	int r;
 
 	j->inflight = j->pending; /* inflight is empty: swap the buffers */
 	j->pending = t;
-	b.base = j->inflight.buf;
-	b.len = j->inflight.len;
 	set_state(j, J_WRITING);
 	if (j->replica != NULL) {
 		/* The replica gets the batch as the file does, at once: one
@@ -704,11 +714,10 @@ start_write(struct dr_journal *j)
 		           j->inflight.buf, j->inflight.len, replica_done, j);
 	}
 	j->ops++;
-	r = uv_fs_write(j->loop, &j->req, j->fd, &b, 1, -1, write_cb);
-	if (r < 0) {
-		uv_fs_req_cleanup(&j->req);
+	j->work.data = j;
+	r = uv_queue_work(j->loop, &j->work, flush_work, flush_done);
+	if (r < 0)
 		fail_uv(j, "write", r, false);
-	}
 }
 
 static void
