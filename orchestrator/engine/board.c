@@ -73,8 +73,7 @@ dr_board_json(const char *run_id, const struct dr_task *t,
 	if (r->exit_code >= 0 && r->state != DR_TS_RUNNING)
 		dr_buf_printf(&b, ",\"exit_status\":%d", r->exit_code);
 	dr_buf_puts(&b, "}\n");
-	fputs(b.data, stdout);
-	fflush(stdout);
+	fputs(b.data, stdout); /* run.c flushes once per loop turn */
 	dr_buf_free(&b);
 }
 
@@ -145,8 +144,7 @@ dr_board_task(FILE *board, const struct dr_task *t, const struct dr_task_run *r,
 			p += len - 600;
 		fprintf(board, "    | %s\n", p);
 	}
-	fflush(board);
-	dr_buf_free(&b);
+	dr_buf_free(&b); /* run.c flushes once per loop turn */
 }
 
 void

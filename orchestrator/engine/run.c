@@ -49,8 +49,9 @@ struct run {
 	struct dr_sched *sched;
 	struct dr_exec *ex;
 	uv_signal_t sigint, sigterm, sighup;
-	bool has_cleanup; /* the graph has cleanup steps (drills) */
-	size_t faults;    /* writes of logs, reports, metrics that failed */
+	uv_prepare_t flush; /* the board's lines, once per loop turn */
+	bool has_cleanup;   /* the graph has cleanup steps (drills) */
+	size_t faults;      /* writes of logs, reports, metrics that failed */
 	int interrupts;
 	bool json;
 	FILE *board;          /* stdout, or stderr with --json */
@@ -416,6 +417,20 @@ handle_closed(uv_handle_t *h)
 	(void)h;
 }
 
+/*
+ * Before the loop blocks: what the board printed this turn goes out in
+ * one write, not one per line (stdout to a file or a pipe is buffered).
+ */
+static void
+on_flush(uv_prepare_t *h)
+{
+	struct run *rn = h->data;
+
+	fflush(rn->board);
+	if (rn->board != stdout)
+		fflush(stdout);
+}
+
 static void
 exec_closed(void *arg)
 {
@@ -433,6 +448,8 @@ on_end(void *arg, struct dr_sched *s)
 	uv_close((uv_handle_t *)&rn->sigint, handle_closed);
 	uv_close((uv_handle_t *)&rn->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&rn->sighup, handle_closed);
+	uv_close((uv_handle_t *)&rn->flush, handle_closed);
+	on_flush(&rn->flush);
 	dr_prompts_close(&rn->prompts);
 	dr_live_close(rn->live); /* the final frame; the summary follows */
 	rn->live = NULL;
@@ -939,6 +956,10 @@ dr_run_execute(const struct dr_run_opts *o)
 	uv_signal_start(&rn.sigint, on_signal, SIGINT);
 	uv_signal_start(&rn.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&rn.sighup, on_signal, SIGHUP);
+	uv_prepare_init(&rn.loop, &rn.flush);
+	rn.flush.data = &rn;
+	uv_prepare_start(&rn.flush, on_flush);
+	uv_unref((uv_handle_t *)&rn.flush); /* it keeps nothing alive */
 	for (i = 0; i < g->ntasks; i++)
 		rn.has_cleanup = rn.has_cleanup || g->tasks[i].cleanup;
 	signal(SIGPIPE, SIG_IGN);
