@@ -363,11 +363,11 @@ dr_ha_lead(struct dr_ha *ha, uv_loop_t *loop, const char *run_id,
 	ha->plan_sha256 = dr_xstrdup(plan_sha256 ? plan_sha256 : "");
 	if (get_key(ha, loop, ha->k_run, false, &k, why) == 0 && k.n == 1 &&
 	    strstr(k.kv[0].value, "\"state\":\"running\"") != NULL)
-		say(ha,
-		    "etcd says an earlier run was left unfinished (%s); "
-		    "this new run replaces it (drover standby would have "
-		    "continued it)",
-		    k.kv[0].value);
+		fprintf(stderr,
+		        "drover: etcd says an earlier run was left unfinished "
+		        "(%s); this new run replaces it (drover standby would "
+		        "have continued it)\n",
+		        k.kv[0].value);
 	dr_etcd_kvs_free(&k);
 	free(*why);
 	*why = NULL;

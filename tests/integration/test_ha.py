@@ -307,6 +307,8 @@ def test_cut_off_then_no_quorum():
         assert "attest" in audit and text in audit, audit
         with open(os.path.join(one.state, "runs", rid, "report.json")) as f:
             assert text in json.load(f)["attestation"]
+        with open(os.path.join(one.state, "runs", rid, "report.md")) as f:
+            assert text in f.read()
     finally:
         ld.kill()
         sb.kill()  # before the members return: it would take over
