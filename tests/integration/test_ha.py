@@ -29,6 +29,12 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import labtest  # noqa: E402
 
+import pytest  # noqa: E402
+
+if not os.path.exists("/usr/bin/etcd"):
+    pytest.skip("no etcd-server (contrib/install-deps installs it)",
+                allow_module_level=True)
+
 LAB = labtest.LAB
 DROVER = None
 TTL = 2
