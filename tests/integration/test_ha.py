@@ -161,6 +161,10 @@ def test_kill9_leader_standby_resumes():
     ld = leader(p, etcd)
     try:
         wait_for(lambda: runs(marks, "slow"), "the slow step to start")
+        # One leader per plan and target: a second one is refused.
+        two = leader(p, etcd)
+        assert two.wait() == 4, two.text()
+        assert "leads /drover/" in two.text(), two.text()
         ld.p.send_signal(signal.SIGKILL)
         ld.wait()
         killed = time.monotonic()
