@@ -420,6 +420,15 @@ on_signal(uv_signal_t *h, int signum)
 	_exit(DR_RUN_END_EXIT_AT_ONCE);
 }
 
+/* HA: the check again just before a command goes out (exec.h). */
+static bool
+ha_fence(void *arg, const char **why)
+{
+	struct run *rn = arg;
+
+	return rn->ha == NULL || dr_ha_may_start(rn->ha, why);
+}
+
 /* HA: this controller lost the leadership: nothing more starts. */
 static void
 on_ha_lost(void *arg, const char *why)
@@ -766,6 +775,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.run_dir = rn.run_dir;
 	eo.provisioned = on_provisioned;
 	eo.fencing_token = rn.token[0] ? rn.token : NULL;
+	eo.fence = rn.ha ? ha_fence : NULL;
 	if (g->mode == DR_MODE_DRILL)
 		eo.guard = guard = dr_guard_production(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {
