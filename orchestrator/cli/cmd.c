@@ -405,7 +405,7 @@ static const struct dr_cmd cmd_table[] = {
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "
-     "[--take-stale-lock]",
+     "[--take-stale-lock] [--etcd URLS]",
      "continue an interrupted run from its journal", dr_cmd_resume},
     {"status", "[RUN]", "list runs, or show one run's tasks by tier",
      dr_cmd_status},
