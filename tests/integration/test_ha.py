@@ -154,7 +154,7 @@ def standby(p, etcd, *extra, state=None):
 def test_kill9_leader_standby_resumes():
     etcd = etcd_urls()
     p, marks = plan([("first", False, ""),
-                     ("slow", True, "sleep 3"),
+                     ("slow", True, "sleep 5"),  # the kill comes in it
                      ("last", False, "")])
     sb = standby(p, etcd)
     wait_for(lambda: "waiting for one" in sb.text(), "the standby")
@@ -280,10 +280,10 @@ def test_cut_off_then_no_quorum():
     stopped = False
     try:
         wait_for(lambda: len(runs(marks, "s03")) == 1, "a few steps")
-        cut = time.time()
         lab("etcd-stop", "milan")
-        lab("etcd-stop", "rome")
         stopped = True
+        lab("etcd-stop", "rome")
+        cut = time.time()  # the quorum was lost by now
         lrc = ld.wait()
         lout = ld.text()
         assert lrc != 0, lout
