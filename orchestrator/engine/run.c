@@ -586,8 +586,14 @@ ha_begin(struct run *rn, const struct dr_run_opts *o)
 	if (r == 0)
 		r = dr_ha_attach(rn->ha, &rn->loop, on_ha_lost, rn, &why);
 	if (r != 0) {
-		fprintf(stderr, "drover: %s; nothing was started\n",
-		        why ? why : dr_strerror(r));
+		if (r == DR_ELOCKED)
+			fprintf(stderr, "drover: %s; nothing was started\n",
+			        why ? why : dr_strerror(r));
+		else
+			fprintf(stderr,
+			        "drover: cannot lead run %s on etcd (%s); "
+			        "nothing was started\n",
+			        o->run_id, why ? why : dr_strerror(r));
 		free(why);
 		dr_ha_release(rn->ha, &rn->loop);
 		return r == DR_ELOCKED ? DR_END_LOCKED : DR_END_FAILED;
