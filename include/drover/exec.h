@@ -74,6 +74,11 @@ struct dr_exec_opts {
 	 * to every command (remote and local) as DROVER_FENCING_TOKEN and
 	 * part of the remote kill tags; NULL: none. */
 	const char *fencing_token;
+	/* HA: asked again just before a command, copy or probe is sent (the
+	 * scheduler's check was at the task's start, before connecting):
+	 * false and *why: the attempt ends cancelled, nothing sent. NULL:
+	 * no check. Called with hook_arg. */
+	bool (*fence)(void *arg, const char **why);
 };
 
 /*

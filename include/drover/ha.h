@@ -128,6 +128,14 @@ int dr_ha_end(struct dr_ha *ha, int exit_status, char **why);
  */
 void dr_ha_release(struct dr_ha *ha, uv_loop_t *loop);
 
+/*
+ * The bytes of run's replicated file name ("journal", "audit") as etcd has
+ * them (*out: caller frees; empty when there is none). Drives loop.
+ * Returns 0 or DR_E* with *why (caller frees).
+ */
+int dr_ha_fetch(struct dr_ha *ha, uv_loop_t *loop, const char *run,
+                const char *name, char **out, size_t *len, char **why);
+
 /* What a standby took over. */
 struct dr_ha_takeover {
 	char *run_id;

@@ -113,11 +113,14 @@ struct dr_rm {
 	const char *run_id, *plan, *plan_file, *sha, *mode, *to, *state;
 	const char *user, *host, *command, *started_at, *ended_at;
 	const char *incident_at; /* restore points from before it */
-	char *from;              /* "milan, rome" (owned) */
-	int64_t start_ms;        /* wall clock of the run start; 0 unknown */
-	int64_t duration_ms;     /* -1 unknown */
-	int64_t span;            /* time axis: the run, at least 1 ms */
-	bool tenths;             /* elapsed times carry tenths of a second */
+	const char
+	    *attestation; /* --no-quorum --attest: who and why, or NULL */
+	const char *fencing_token; /* HA: the leader's, or NULL */
+	char *from;                /* "milan, rome" (owned) */
+	int64_t start_ms;          /* wall clock of the run start; 0 unknown */
+	int64_t duration_ms;       /* -1 unknown */
+	int64_t span;              /* time axis: the run, at least 1 ms */
+	bool tenths;               /* elapsed times carry tenths of a second */
 	struct dr_rm_task *t;
 	size_t nt;
 	struct dr_rm_svc *s;

@@ -219,8 +219,8 @@ dr_cmd_resume(int argc, char **argv)
 {
 	struct decisions dc = {0};
 	const char *id = NULL;
-	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
-	                        resume_opt, &dc,         &id};
+	struct dr_cmd_args a = {"resume",   "PDRXyAjMSE", "hy", NULL,
+	                        resume_opt, &dc,          &id};
 	char *cmdline = dr_run_command_line(argc, argv);
 	int rc;
 
@@ -231,13 +231,84 @@ dr_cmd_resume(int argc, char **argv)
 	return resume_run(&dc, id, NULL, cmdline);
 }
 
+/* Equal bytes: this controller's file of the run and etcd's. */
+static bool
+same_file(const char *path, const char *etcd, size_t elen)
+{
+	char *data = NULL;
+	size_t len = 0;
+	bool same;
+
+	if (dr_read_file(path, 0, &data, &len) != 0)
+		len = 0; /* an absent audit trail: empty */
+	same = len == elen && (len == 0 || memcmp(data, etcd, len) == 0);
+	free(data);
+	return same;
+}
+
+/*
+ * resume --etcd (or the plan's controllers): this controller leads the
+ * resumed run, once etcd's copy of its journal and audit trail is this
+ * one's (else the run was last led elsewhere: drover standby continues it
+ * from etcd's). Returns 0 with *out (NULL: no HA), or an exit status.
+ */
+static int
+lead_resume(const struct dr_plan *plan, const struct dr_rs_run *rs,
+            const char *run_dir, const char *etcd, struct dr_ha **out)
+{
+	struct dr_ha *ha = NULL;
+	uv_loop_t loop;
+	char *why = NULL, *j = NULL, *au = NULL, *jp, *ap;
+	size_t jl = 0, al = 0;
+	int r, rc;
+
+	*out = NULL;
+	if ((rc = dr_cmd_ha_new(plan, rs->to, etcd, true, &ha)) != 0 || !ha)
+		return rc;
+	jp = dr_xasprintf("%s/journal", run_dir);
+	ap = dr_xasprintf("%s/audit", run_dir);
+	uv_loop_init(&loop);
+	r = dr_ha_lead(ha, &loop, rs->run_id, plan->sha256, &why);
+	if (r == 0 && ((r = dr_ha_fetch(ha, &loop, rs->run_id, "journal", &j,
+	                                &jl, &why)) != 0 ||
+	               (r = dr_ha_fetch(ha, &loop, rs->run_id, "audit", &au,
+	                                &al, &why)) != 0))
+		dr_ha_release(ha, &loop);
+	if (r == 0 && (!same_file(jp, j, jl) || !same_file(ap, au, al))) {
+		why = dr_xasprintf(
+		    "etcd's copy of run %s (%zu journal bytes) is not this "
+		    "controller's (%s): the run was last led elsewhere; "
+		    "continue it from etcd's copy with drover standby",
+		    rs->run_id, jl, jp);
+		dr_ha_release(ha, &loop);
+		r = DR_EREFUSED;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	free(j);
+	free(au);
+	free(jp);
+	free(ap);
+	if (r != 0) {
+		fprintf(stderr, "drover: cannot resume %s under etcd: %s\n",
+		        rs->run_id, why ? why : dr_strerror(r));
+		free(why);
+		dr_ha_free(ha);
+		return r == DR_ELOCKED ? DR_EXIT_LOCKED : DR_EXIT_FAIL;
+	}
+	*out = ha;
+	return 0;
+}
+
 int
 dr_cmd_resume_ha(int argc, char **argv, const struct dr_cmd_run *extra)
 {
 	struct decisions dc = {0};
 	const char *id = NULL;
-	struct dr_cmd_args a = {"resume",   "PDRXyAjMS", "hy", NULL,
-	                        resume_opt, &dc,         &id};
+	/* The letters resume's table entry names (--etcd comes from the
+	 * standby's own command line, not from these). */
+	struct dr_cmd_args a = {"resume",   "PDRXyAjMSE", "hy", NULL,
+	                        resume_opt, &dc,          &id};
 	char *cmdline = dr_run_command_line(argc, argv);
 	int rc;
 
@@ -281,6 +352,7 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	struct dr_run_opts *ro = &dc.run.ro;
 	struct dr_task_run *presets = NULL;
 	struct dr_lock *lock = held;
+	struct dr_ha *own_ha = NULL; /* resume --etcd: this one leads */
 	char **notes = NULL, **recs = NULL, **arecs = NULL;
 	size_t nnotes = 0, nrecs = 0, narecs = 0, i, undecided = 0;
 	bool loaded = false, staged = false;
@@ -386,6 +458,13 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	if (cut_torn(run_dir, &jseq, "journal") != 0 ||
 	    cut_torn(run_dir, &aseq, "audit") != 0)
 		goto out;
+	if (ro->ha == NULL && held == NULL) {
+		if ((rc = lead_resume(plan, &rs, run_dir, dc.run.etcd,
+		                      &own_ha)) != 0)
+			goto out;
+		rc = DR_EXIT_FAIL;
+		ro->ha = own_ha;
+	}
 
 	/* Decisions given now are journaled and audited before anything
 	 * else, so that a resume refused for another task still remembers
@@ -498,6 +577,14 @@ resume_run(struct decisions *dc_, const char *id, struct dr_lock *held,
 	lock = NULL; /* released by the run */
 	dr_cmd_next_steps(sdir, rs.run_id, rs.to, rc);
 out:
+	if (own_ha && dr_ha_token(own_ha) != 0) { /* it did not run */
+		uv_loop_t loop;
+		uv_loop_init(&loop);
+		dr_ha_release(own_ha, &loop);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+	}
+	dr_ha_free(own_ha);
 	dr_lock_release(lock);
 	for (i = 0; i < nnotes; i++)
 		free(notes[i]);

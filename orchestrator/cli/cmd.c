@@ -593,16 +593,17 @@ static const struct dr_cmd cmd_table[] = {
     {"resume",
      "RUN [--assume-done TASK]... [--rerun TASK]... [--rerun-indeterminate] "
      "[--plan-changed] [--yes] [--auto-approve] [--json] [--metrics FILE] "
-     "[--take-stale-lock]",
-     "continue an interrupted run from its journal", dr_cmd_resume, "PDRXyAjMS",
-     "y",
+     "[--take-stale-lock] [--etcd URLS]",
+     "continue an interrupted run from its journal", dr_cmd_resume,
+     "PDRXyAjMSE", "y",
      "Continues an interrupted or failed run from its journal, after "
      "taking the target site's lock (a live run is named, exit 4). "
      "Succeeded tasks never run again; failed ones and those whose "
      "outcome is unknown but are readonly or idempotent run again; for "
      "the others decide with --assume-done, --rerun or "
      "--rerun-indeterminate. Refuses a changed plan file unless "
-     "--plan-changed. " RUN_OPERAND},
+     "--plan-changed. With --etcd, a run led over etcd is resumed as its "
+     "leader. " RUN_OPERAND},
     {"status", "[RUN]", "list runs, or show one run's tasks by tier",
      dr_cmd_status, "", "",
      "Without RUN, lists the runs with their state, progress and elapsed "

@@ -531,6 +531,15 @@ on_signal(uv_signal_t *h, int signum)
 	_exit(DR_RUN_END_EXIT_AT_ONCE);
 }
 
+/* HA: the check again just before a command goes out (exec.h). */
+static bool
+ha_fence(void *arg, const char **why)
+{
+	struct run *rn = arg;
+
+	return rn->ha == NULL || dr_ha_may_start(rn->ha, why);
+}
+
 /* HA: this controller lost the leadership: nothing more starts. */
 static void
 on_ha_lost(void *arg, const char *why)
@@ -694,8 +703,14 @@ ha_begin(struct run *rn, const struct dr_run_opts *o)
 	if (r == 0)
 		r = dr_ha_attach(rn->ha, &rn->loop, on_ha_lost, rn, &why);
 	if (r != 0) {
-		fprintf(stderr, "drover: %s; nothing was started\n",
-		        why ? why : dr_strerror(r));
+		if (r == DR_ELOCKED)
+			fprintf(stderr, "drover: %s; nothing was started\n",
+			        why ? why : dr_strerror(r));
+		else
+			fprintf(stderr,
+			        "drover: cannot lead run %s on etcd (%s); "
+			        "nothing was started\n",
+			        o->run_id, why ? why : dr_strerror(r));
 		free(why);
 		dr_ha_release(rn->ha, &rn->loop);
 		return r == DR_ELOCKED ? DR_END_LOCKED : DR_END_FAILED;
@@ -886,6 +901,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	eo.verdict_records = o->verdicts;
 	eo.journal_note = on_journal_note;
 	eo.fencing_token = rn.token[0] ? rn.token : NULL;
+	eo.fence = rn.ha ? ha_fence : NULL;
 	if (g->mode == DR_MODE_DRILL)
 		eo.guard = guard = dr_guard_production(g->plan);
 	if (dr_exec_new(&eo, &rn.ex) != 0) {

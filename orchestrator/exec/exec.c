@@ -1396,11 +1396,20 @@ start_operation(struct attempt *a)
 	const struct dr_task *t = a->t;
 	const struct dr_step *st = t->step;
 	char *tag = kill_tag(a);
+	const char *fwhy = NULL;
 	int r = 0;
 
 	if (a->cancelled) {
 		finish(a, DR_ECANCELED, -1, "", "cancelled before it started",
 		       NULL, false);
+		free(tag);
+		return;
+	}
+	if (ex->o.fence && !ex->o.fence(ex->o.hook_arg, &fwhy)) {
+		char *m =
+		    dr_xasprintf("not started: %s", fwhy ? fwhy : "fenced");
+		finish(a, DR_ECANCELED, -1, "", m, NULL, false);
+		free(m);
 		free(tag);
 		return;
 	}

@@ -362,12 +362,13 @@ dr_ha_lead(struct dr_ha *ha, uv_loop_t *loop, const char *run_id,
 	ha->run_id = dr_xstrdup(run_id);
 	ha->plan_sha256 = dr_xstrdup(plan_sha256 ? plan_sha256 : "");
 	if (get_key(ha, loop, ha->k_run, false, &k, why) == 0 && k.n == 1 &&
-	    strstr(k.kv[0].value, "\"state\":\"running\"") != NULL)
-		say(ha,
-		    "etcd says an earlier run was left unfinished (%s); "
-		    "this new run replaces it (drover standby would have "
-		    "continued it)",
-		    k.kv[0].value);
+	    strstr(k.kv[0].value, "\"state\":\"running\"") != NULL &&
+	    strstr(k.kv[0].value, run_id) == NULL) /* not this one resumed */
+		fprintf(stderr,
+		        "drover: etcd says an earlier run was left unfinished "
+		        "(%s); this new run replaces it (drover standby would "
+		        "have continued it)\n",
+		        k.kv[0].value);
 	dr_etcd_kvs_free(&k);
 	free(*why);
 	*why = NULL;
@@ -850,9 +851,9 @@ runkey_free(struct runkey *rk)
 }
 
 /* The bytes of one replicated file of run: its keys' values in order. */
-static int
-download(struct dr_ha *ha, uv_loop_t *loop, const char *run, const char *name,
-         char **out, size_t *len, char **why)
+int
+dr_ha_fetch(struct dr_ha *ha, uv_loop_t *loop, const char *run,
+            const char *name, char **out, size_t *len, char **why)
 {
 	char *pfx = dr_xasprintf("%slog/%s/%s/", ha->prefix, run, name);
 	struct dr_etcd_kvs k;
@@ -914,10 +915,10 @@ take_over(struct dr_ha *ha, uv_loop_t *loop, const struct runkey *rk,
 	memset(t, 0, sizeof(*t));
 	t->run_id = dr_xstrdup(rk->run);
 	t->plan_sha256 = dr_xstrdup(rk->sha);
-	if ((r = download(ha, loop, rk->run, "journal", &t->journal,
-	                  &t->journal_len, why)) != 0 ||
-	    (r = download(ha, loop, rk->run, "audit", &t->audit, &t->audit_len,
-	                  why)) != 0) {
+	if ((r = dr_ha_fetch(ha, loop, rk->run, "journal", &t->journal,
+	                     &t->journal_len, why)) != 0 ||
+	    (r = dr_ha_fetch(ha, loop, rk->run, "audit", &t->audit,
+	                     &t->audit_len, why)) != 0) {
 		dr_ha_takeover_free(t);
 		lease_revoke(ha, loop);
 		ha->leader = false;
@@ -974,6 +975,10 @@ dr_ha_standby(struct dr_ha *ha, uv_loop_t *loop, int *exit_status,
 		}
 		if (!have_run)
 			goto next;
+		if (strcmp(run.state, "running") == 0 && ignore) {
+			free(ignore); /* ended before, resumed since */
+			ignore = NULL;
+		}
 		if (strcmp(run.state, "running") != 0) {
 			if (ignore == NULL || strcmp(ignore, run.run) != 0) {
 				say(ha, "run %s ended (exit %d) under %s",

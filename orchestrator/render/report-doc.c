@@ -476,6 +476,11 @@ write_header(struct ctx *c)
 	         dr_rm_duration(m->duration_ms, dur, sizeof(dur)), false);
 	meta_row(c, "Run by", by, false);
 	meta_row(c, "Command", m->command, true);
+	if (m->fencing_token) /* HA over etcd */
+		meta_row(c, "Leader's fencing token", m->fencing_token, true);
+	if (m->attestation) /* --no-quorum: one controller, attested */
+		meta_row(c, "Single controller (no etcd quorum), attested",
+		         m->attestation, false);
 	dr_doc_table_end(d);
 	free(dir);
 	free(by);

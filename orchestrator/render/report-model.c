@@ -454,6 +454,8 @@ load_run(struct dr_rm *m, const json_t *rep)
 	m->started_at = jstr(rep, "started_at");
 	m->ended_at = jstr(rep, "ended_at");
 	m->incident_at = jstr(rep, "incident_at");
+	m->attestation = jstr(rep, "attestation");
+	m->fencing_token = jstr(rep, "fencing_token");
 	m->from = site_list(json_object_get(rep, "from"));
 }
 

@@ -46,7 +46,7 @@ verify() {
 	fi
 }
 
-for u in drover-drill@.service drover-drill@.timer; do
+for u in drover-drill@.service drover-drill@.timer drover-standby@.service; do
 	if [ ! -f "$units/$u" ]; then
 		fail "$units/$u: missing"
 		continue
@@ -57,6 +57,8 @@ for u in drover-drill@.service drover-drill@.timer; do
 done
 verify ./drover-drill@.service ./drover-drill@.timer
 verify ./drover-drill@pa-recovery.service ./drover-drill@pa-recovery.timer
+verify ./drover-standby@.service
+verify ./drover-standby@pa-recovery.service
 
 # The contract the README gives administrators.
 svc="$units/drover-drill@.service"

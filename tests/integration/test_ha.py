@@ -29,6 +29,12 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import labtest  # noqa: E402
 
+import pytest  # noqa: E402
+
+if not os.path.exists("/usr/bin/etcd"):
+    pytest.skip("no etcd-server (contrib/install-deps installs it)",
+                allow_module_level=True)
+
 LAB = labtest.LAB
 DROVER = None
 TTL = 2
@@ -148,13 +154,17 @@ def standby(p, etcd, *extra, state=None):
 def test_kill9_leader_standby_resumes():
     etcd = etcd_urls()
     p, marks = plan([("first", False, ""),
-                     ("slow", True, "sleep 3"),
+                     ("slow", True, "sleep 5"),  # the kill comes in it
                      ("last", False, "")])
     sb = standby(p, etcd)
     wait_for(lambda: "waiting for one" in sb.text(), "the standby")
     ld = leader(p, etcd)
     try:
         wait_for(lambda: runs(marks, "slow"), "the slow step to start")
+        # One leader per plan and target: a second one is refused.
+        two = leader(p, etcd)
+        assert two.wait() == 4, two.text()
+        assert "leads /drover/" in two.text(), two.text()
         ld.p.send_signal(signal.SIGKILL)
         ld.wait()
         killed = time.monotonic()
@@ -270,10 +280,10 @@ def test_cut_off_then_no_quorum():
     stopped = False
     try:
         wait_for(lambda: len(runs(marks, "s03")) == 1, "a few steps")
-        cut = time.time()
         lab("etcd-stop", "milan")
-        lab("etcd-stop", "rome")
         stopped = True
+        lab("etcd-stop", "rome")
+        cut = time.time()  # the quorum was lost by now
         lrc = ld.wait()
         lout = ld.text()
         assert lrc != 0, lout
@@ -307,6 +317,8 @@ def test_cut_off_then_no_quorum():
         assert "attest" in audit and text in audit, audit
         with open(os.path.join(one.state, "runs", rid, "report.json")) as f:
             assert text in json.load(f)["attestation"]
+        with open(os.path.join(one.state, "runs", rid, "report.md")) as f:
+            assert text in f.read()
     finally:
         ld.kill()
         sb.kill()  # before the members return: it would take over
@@ -315,7 +327,43 @@ def test_cut_off_then_no_quorum():
             lab("etcd-start", "rome")
 
 
+def test_interrupted_leader_resumes_under_etcd():
+    etcd = etcd_urls()
+    p, marks = plan([("first", False, ""),
+                     ("slow", True, "sleep 3"),
+                     ("last", False, "")])
+    sb = standby(p, etcd)
+    wait_for(lambda: "waiting for one" in sb.text(), "the standby")
+    ld = leader(p, etcd)
+    sb2 = None
+    try:
+        wait_for(lambda: runs(marks, "slow"), "the slow step to start")
+        ld.p.send_signal(signal.SIGINT)  # the operator stops it
+        assert ld.wait() == 3, ld.text()
+        # The run key says how it ended: the standby does not take an
+        # interrupted run over, it exits with its status.
+        assert sb.wait() == 3, sb.text()
+        assert "took over" not in sb.text(), sb.text()
+        rid = re.search(r"^run (\S+): ", ld.text(), re.M).group(1)
+        sb2 = standby(p, etcd)
+        wait_for(lambda: "waiting for one" in sb2.text(), "the standby")
+        res = Proc(["resume", rid, "--yes", "--etcd", etcd], state=ld.state)
+        assert res.wait() == 0, res.text()
+        assert "leads the run on etcd" in res.text(), res.text()
+        # The standby saw the run resumed, then finished by its leader.
+        assert sb2.wait() == 0, sb2.text()
+        assert "took over" not in sb2.text(), sb2.text()
+    finally:
+        ld.kill()
+        sb.kill()
+        if sb2:
+            sb2.kill()
+    assert len(runs(marks, "first")) == 1
+    assert len(runs(marks, "last")) == 1
+
+
 TESTS = [test_kill9_leader_standby_resumes,
          test_kill9_non_idempotent_waits_for_decision,
          test_sigstop_old_leader_starts_nothing,
+         test_interrupted_leader_resumes_under_etcd,
          test_cut_off_then_no_quorum]
