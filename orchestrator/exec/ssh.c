@@ -666,8 +666,13 @@ update_poll(struct dr_ssh *s)
 			ev = s->idle_rx ? 0 : UV_READABLE;
 			break;
 		}
-		if (!s->waited_io)
+		/* Not waiting: the kick drives it. A readable poll stays
+		 * (data wakes the same drive): stopping and starting it for
+		 * every command costs two epoll_ctl calls. */
+		if (!s->waited_io) {
+			ev = s->poll_events & UV_READABLE;
 			break;
+		}
 		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			ev |= UV_WRITABLE;
 		/*
