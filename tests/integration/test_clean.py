@@ -243,10 +243,34 @@ def test_indicator_moves_every_tenant_before_it():
     tf.check(rejected(t2)[0][0] == "payroll-new.tar" and
              "compromise time" in rejected(t2)[0][1],
              "t2's newer clean point is passed over: %s" % rejected(t2))
+    tf.check(rep.get("compromise_at", "").startswith(
+        time.strftime("%Y-%m-%dT%H:%M", time.gmtime(m1["new"]))),
+        "report.json names the compromise time: %s" % rep.get("compromise_at"))
     svc = {s["tenant"]: s for s in rep["services"] if s["service"] == "payroll"}
     tf.check(svc["t2"]["data_loss_ms"] > svc["t1"]["data_loss_ms"] / 2,
              "a data-loss window per tenant: %s" % svc)
     del m1, m2
+
+
+def test_restored_before_compromise_known_is_flagged():
+    # t1 goes first (one session on the destination) and restores its clean
+    # 3h point; t2's 5h point then holds the ransom note: the compromise
+    # time is 5h ago, after t1 was restored. The report says so and how to
+    # restore t1 again.
+    make_set("t1", [("old", 48, {"pay.csv": "1\n"}), ("new", 3, {"pay.csv": "1\n"})])
+    make_set("t2", [("old", 48, {"pay.csv": "2\n"}),
+                    ("new", 5, {"pay.csv": "2\n", "README-LOCKBIT.txt": "x\n"})])
+    p = clean_plan("clean7", "", tenants=["t1", "t2"],
+                   indicators='indicators = { names = ["README-LOCKBIT.txt"]; };',
+                   limits="limits: { sessions = 8; per_site = 4; per_host = 1; };")
+    rc, out, rep = tf.run(p)
+    tf.check(rc == 0, "run succeeds (rc %d)" % rc, out)
+    tf.check(tf.task(rep, "payroll/t1/fetch")["backup"].endswith("payroll-new.tar"),
+             "t1 restored its newest point before anything was found")
+    md = open(os.path.join(rep["_dir"], "report.md")).read()
+    tf.check("**taken after the compromise time** (restored before it was "
+             "known): restore it again with --clean-before" in md,
+             "the report flags t1's point:\n" + md[md.find("## Restore"):][:1500])
 
 
 def test_clean_before_flag():
@@ -395,6 +419,7 @@ TESTS = [test_newest_infected_previous_clean_restored,
          test_every_point_within_max_fallback_infected,
          test_hanging_scan_killed_at_timeout,
          test_indicator_moves_every_tenant_before_it,
+         test_restored_before_compromise_known_is_flagged,
          test_clean_before_flag,
          test_resume_does_not_rescan_judged_point,
          test_check_lists_newest_clean_point,
