@@ -98,6 +98,10 @@ void dr_exec_executor(struct dr_exec *ex, struct dr_executor *out);
 void dr_exec_gate_finish(struct dr_exec *ex, size_t task_id, int status,
                          const char *message);
 
+/* The compromise time restore points were chosen before (--clean-before,
+ * or the first point an indicator was found in, scan.h); 0: none. */
+uint64_t dr_exec_compromise_ms(const struct dr_exec *ex);
+
 /* Answers a gate raised through the gate hook: approved or not. */
 void dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
                          const char *who);

@@ -20,7 +20,10 @@ struct dr_run_info {
 	const char *final_state; /* "succeeded", "failed", "interrupted" */
 	uint64_t start_wall_ms;
 	uint64_t end_wall_ms;
-	uint64_t incident_ms; /* restore points are older than this */
+	uint64_t incident_ms;   /* restore points are older than this */
+	uint64_t compromise_ms; /* and older than this (--clean-before, or
+	                           the first point an indicator was found
+	                           in; scan.h); 0: none */
 };
 
 /* One service instance (service, tenant) and its recovery. */

@@ -44,6 +44,7 @@
 #include "drover/team.h"
 
 struct run {
+	uint64_t compromise_ms; /* restore points (scan.h), at the end */
 	uv_loop_t loop;
 	const struct dr_graph *g;
 	struct dr_sched *sched;
@@ -481,6 +482,7 @@ on_end(void *arg, struct dr_sched *s)
 	dr_journal_close(rn->journal, NULL, NULL);
 	dr_journal_close(rn->audit, NULL, NULL);
 	rn->journal = rn->audit = NULL;
+	rn->compromise_ms = dr_exec_compromise_ms(rn->ex);
 	dr_exec_close(rn->ex, exec_closed, rn);
 }
 
@@ -1061,6 +1063,7 @@ dr_run_execute(const struct dr_run_opts *o)
 	info.command_line = o->command_line;
 	info.final_state = rn.final_state ? rn.final_state : "failed";
 	info.incident_ms = eo.incident_ms;
+	info.compromise_ms = rn.compromise_ms;
 	info.start_wall_ms = rn.start_wall_ms;
 	info.end_wall_ms = rn.end_wall_ms;
 	write_reports(&rn, g, &info);

@@ -1633,6 +1633,15 @@ ex_cancel(void *impl, const struct dr_task *t)
 	}
 }
 
+uint64_t
+dr_exec_compromise_ms(const struct dr_exec *ex)
+{
+	bool comp;
+	uint64_t t = cutoff_ms(ex, &comp);
+
+	return comp ? t : 0;
+}
+
 void
 dr_exec_gate_answer(struct dr_exec *ex, size_t task_id, bool approved,
                     const char *who)

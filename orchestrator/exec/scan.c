@@ -203,7 +203,16 @@ dr_scan_finding(const char *output)
 		n = 300;
 	if (n == 0)
 		return dr_xstrdup("(the scan printed nothing)");
-	return dr_xstrndup(p, n);
+	{
+		/* It goes into JSON records and reports: printable ASCII
+		 * only, whatever the scanned files are named. */
+		char *f = dr_xstrndup(p, n), *q;
+		for (q = f; *q; q++)
+			if ((unsigned char)*q < 0x20 ||
+			    (unsigned char)*q > 0x7e)
+				*q = '?';
+		return f;
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -1255,14 +1255,15 @@ load_indicators(struct loader *ld, const config_setting_t *root)
 	p->ioc_yara = get_str(ld, g, "yara", "indicators", false);
 	for (i = 0; i < p->nioc_names; i++)
 		if (*p->ioc_names[i] == '\0' || strchr(p->ioc_names[i], '/'))
-			ERR(ld, p->ioc_line,
+			ERR(ld, line_of(config_setting_get_member(g, "names")),
 			    "indicators: name \"%s\" must be a file name "
 			    "(no '/')",
 			    p->ioc_names[i]);
 	for (i = 0; i < p->nioc_extensions; i++)
 		if (p->ioc_extensions[i][0] != '.' ||
 		    strchr(p->ioc_extensions[i], '/'))
-			ERR(ld, p->ioc_line,
+			ERR(ld,
+			    line_of(config_setting_get_member(g, "extensions")),
 			    "indicators: extension \"%s\" must start with "
 			    "'.', e.g. \".lockbit\"",
 			    p->ioc_extensions[i]);
@@ -1273,13 +1274,13 @@ load_indicators(struct loader *ld, const config_setting_t *root)
 			ok = ok && isxdigit((unsigned char)*h) &&
 			     !isupper((unsigned char)*h);
 		if (!ok)
-			ERR(ld, p->ioc_line,
+			ERR(ld, line_of(config_setting_get_member(g, "sha256")),
 			    "indicators: sha256 \"%s\" must be 64 lower-case "
 			    "hex digits",
 			    p->ioc_sha256[i]);
 	}
 	if (p->ioc_yara && p->ioc_yara[0] != '/')
-		ERR(ld, p->ioc_line,
+		ERR(ld, line_of(config_setting_get_member(g, "yara")),
 		    "indicators: yara \"%s\" must be an absolute path on the "
 		    "destination hosts",
 		    p->ioc_yara);

@@ -50,6 +50,7 @@ dr_report_points(struct dr_doc *d, const json_t *report)
 	static const char *const head[] = {"Service", "Tenant",   "Point used",
 	                                   "Taken",   "Rejected", "Data lost"};
 	const json_t *t, *r;
+	const char *comp;
 	size_t i, j, n = 0;
 	char buf[48];
 
@@ -66,6 +67,18 @@ dr_report_points(struct dr_doc *d, const json_t *report)
 	         "and every newer one passed over with the reason (its "
 	         "checksum, what its scan or the plan's indicators found, "
 	         "or a time after the compromise).");
+	comp = str(report, "compromise_at");
+	if (comp) {
+		dr_doc_p_begin(d, NULL);
+		dr_doc_bold(d, "Compromise time:");
+		dr_doc_text(d, " ");
+		dr_doc_text(d, comp);
+		dr_doc_text(d,
+		            ". Every restore point was to be taken before it "
+		            "(--clean-before, or the first point an indicator "
+		            "was found in).");
+		dr_doc_p_end(d);
+	}
 	dr_doc_table_begin(d, "points", 6, DR_DOC_THEAD);
 	dr_doc_table_head(d, head);
 	json_array_foreach(json_object_get(report, "tasks"), i, t)
@@ -85,6 +98,18 @@ dr_report_points(struct dr_doc *d, const json_t *report)
 			dr_doc_code(d, base(str(t, "backup")));
 		else
 			dr_doc_bold(d, "none: not restored");
+		/* Restored before the indicator was found in another set:
+		 * the same ISO form, so the strings compare as times. */
+		if (comp && str(t, "backup_taken_at") &&
+		    strcmp(str(t, "backup_taken_at"), comp) >= 0) {
+			dr_doc_text(d, " ");
+			dr_doc_bold(d, "taken after the compromise time");
+			dr_doc_textf(
+			    d,
+			    " (restored before it was known): restore "
+			    "it again with --clean-before %s --only %s",
+			    comp, str(t, "service"));
+		}
 		dr_doc_cell_end(d);
 		dr_doc_cell(d, NULL,
 		            str(t, "backup_taken_at")

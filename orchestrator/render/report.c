@@ -1,5 +1,6 @@
 /* report.c: per-task and per-service results, report.json. */
 #include "drover/report.h"
+#include "drover/scan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -142,6 +143,9 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 	if (info->incident_ms)
 		json_object_set_new(root, "incident_at",
 		                    jtime(info->incident_ms));
+	if (info->compromise_ms)
+		json_object_set_new(root, "compromise_at",
+		                    jtime(info->compromise_ms));
 	json_object_set_new(root, "duration_ms",
 	                    json_integer((json_int_t)(info->end_wall_ms -
 	                                              info->start_wall_ms)));
@@ -412,6 +416,17 @@ dr_report_rebuild(const struct dr_rs_run *rs)
 	info.start_wall_ms = rs->start_ms;
 	info.end_wall_ms = rs->last_ms;
 	info.incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
+	{
+		struct dr_verdicts *vs = dr_verdicts_new();
+		uint64_t c;
+		if (rs->verdicts)
+			dr_verdicts_load(vs, rs->verdicts);
+		c = dr_verdicts_compromise(vs);
+		info.compromise_ms = rs->clean_before_ms;
+		if (c && (info.compromise_ms == 0 || c < info.compromise_ms))
+			info.compromise_ms = c;
+		dr_verdicts_free(vs);
+	}
 	o = dr_report_json(g, runs, &info);
 	free(runs);
 	dr_graph_free(g);

@@ -97,6 +97,21 @@ def clean_plan(name, copy_extra="", services_extra="", tenants=None,
     return p
 
 
+def tiers_plan(name, indicators):
+    """Two tenants' sets restored in order: t1's in tier 1, t2's in tier 2
+    (tiers are strict: t2's copy starts once t1's has ended)."""
+    svcs = ",".join("""
+      { name = "payroll-%(t)s"; tier = %(tier)d; scope = "global"; rpo = "4d"; steps = (
+        { name = "prepare"; on = "torino:to-db1"; run = "mkdir -p %(dst)s/%(t)s"; },
+        { name = "fetch"; timeout = "2m";
+          copy = { from = "vault:backup:%(vault)s/%(t)s/payroll-*.tar";
+                   to = "torino:to-db1:%(dst)s/%(t)s/payroll.tar";
+                   sha256 = "manifest"; }; } ); }""" % {
+        "t": t, "tier": i + 1, "dst": DST, "vault": VAULT}
+        for i, t in enumerate(("t1", "t2")))
+    return tf.plan(name, svcs, tenants=indicators)
+
+
 def rejected(t):
     return [(os.path.basename(r["backup"]), r["reason"]) for r in t["rejected"]]
 
@@ -226,15 +241,13 @@ def test_indicator_moves_every_tenant_before_it():
     m2 = make_set("t2", [("old", 72, {"pay.csv": "2\n"}),
                          ("mid", 24, {"pay.csv": "2\n"}),
                          ("new", 2, {"pay.csv": "2\n"})])
-    # One session on the destination: tenants in priority order, t1 first.
-    p = clean_plan("clean4", "", tenants=["t1", "t2"],
-                   indicators='indicators = { names = ["README-LOCKBIT.txt"]; '
-                              'yara = "%s/rules.yar"; };' % DST,
-                   limits="limits: { sessions = 8; per_site = 4; per_host = 1; };")
+    p = tiers_plan("clean4",
+                   'indicators = { names = ["README-LOCKBIT.txt"]; '
+                   'yara = "%s/rules.yar"; };' % DST)
     rc, out, rep = tf.run(p)
     tf.check(rc == 0, "run succeeds (rc %d)" % rc, out)
-    t1 = tf.task(rep, "payroll/t1/fetch")
-    t2 = tf.task(rep, "payroll/t2/fetch")
+    t1 = tf.task(rep, "payroll-t1/fetch")
+    t2 = tf.task(rep, "payroll-t2/fetch")
     tf.check(t1["backup"].endswith("payroll-old.tar"), "t1: %s" % t1)
     tf.check("file name README-LOCKBIT.txt" in rejected(t1)[0][1],
              "t1's rejection names the ransom note: %s" % rejected(t1))
@@ -243,10 +256,34 @@ def test_indicator_moves_every_tenant_before_it():
     tf.check(rejected(t2)[0][0] == "payroll-new.tar" and
              "compromise time" in rejected(t2)[0][1],
              "t2's newer clean point is passed over: %s" % rejected(t2))
-    svc = {s["tenant"]: s for s in rep["services"] if s["service"] == "payroll"}
-    tf.check(svc["t2"]["data_loss_ms"] > svc["t1"]["data_loss_ms"] / 2,
-             "a data-loss window per tenant: %s" % svc)
+    tf.check(rep.get("compromise_at", "").startswith(
+        time.strftime("%Y-%m-%dT%H:%M", time.gmtime(m1["new"]))),
+        "report.json names the compromise time: %s" % rep.get("compromise_at"))
+    svc = {s["service"]: s for s in rep["services"]}
+    tf.check(svc["payroll-t2"]["data_loss_ms"] > 20 * 3600 * 1000 and
+             svc["payroll-t1"]["data_loss_ms"] > 40 * 3600 * 1000,
+             "a data-loss window for each: %s" % svc)
     del m1, m2
+
+
+def test_restored_before_compromise_known_is_flagged():
+    # t1 goes first (tier 1) and restores its clean
+    # 3h point; t2's 5h point then holds the ransom note: the compromise
+    # time is 5h ago, after t1 was restored. The report says so and how to
+    # restore t1 again.
+    make_set("t1", [("old", 48, {"pay.csv": "1\n"}), ("new", 3, {"pay.csv": "1\n"})])
+    make_set("t2", [("old", 48, {"pay.csv": "2\n"}),
+                    ("new", 5, {"pay.csv": "2\n", "README-LOCKBIT.txt": "x\n"})])
+    p = tiers_plan("clean7",
+                   'indicators = { names = ["README-LOCKBIT.txt"]; };')
+    rc, out, rep = tf.run(p)
+    tf.check(rc == 0, "run succeeds (rc %d)" % rc, out)
+    tf.check(tf.task(rep, "payroll-t1/fetch")["backup"].endswith("payroll-new.tar"),
+             "t1 restored its newest point before anything was found")
+    md = open(os.path.join(rep["_dir"], "report.md")).read()
+    tf.check("**taken after the compromise time** (restored before it was "
+             "known): restore it again with --clean-before" in md,
+             "the report flags t1's point:\n" + md[md.find("## Restore"):][:1500])
 
 
 def test_clean_before_flag():
@@ -395,6 +432,7 @@ TESTS = [test_newest_infected_previous_clean_restored,
          test_every_point_within_max_fallback_infected,
          test_hanging_scan_killed_at_timeout,
          test_indicator_moves_every_tenant_before_it,
+         test_restored_before_compromise_known_is_flagged,
          test_clean_before_flag,
          test_resume_does_not_rescan_judged_point,
          test_check_lists_newest_clean_point,

@@ -242,6 +242,9 @@ test_finding(void **state)
 	f = dr_scan_finding("\n  rule_x ./a/b\nrule_y ./c\n");
 	assert_string_equal(f, "rule_x ./a/b");
 	free(f);
+	f = dr_scan_finding("rule ./caf\xc3\xa9\x01.txt\n");
+	assert_string_equal(f, "rule ./caf??\?.txt");
+	free(f);
 	f = dr_scan_finding(NULL);
 	assert_string_equal(f, "(the scan printed nothing)");
 	free(f);
