@@ -3,10 +3,10 @@
  *
  * One job per receiver and event: a webhook POST (an easy handle in the
  * notifier's own curl multi on the loop, util/curl-uv.c) or a command
- * (uv_spawn). A job ends delivered, or failed
- * after its retries, or abandoned when the notifier's last deadline
- * expires after dr_notify_close(). The notifier is freed in the last close
- * callback of its handles.
+ * (uv_spawn). A job ends delivered, or failed after its retries, or
+ * abandoned when the notifier's last deadline expires after
+ * dr_notify_close(). The notifier is freed in the last close callback of
+ * its handles; the multi closes its own.
  */
 #include "drover/notify.h"
 
@@ -73,7 +73,7 @@ handle_closed(uv_handle_t *h)
 	release(h->data);
 }
 
-/* --- libcurl on the loop --------------------------------------------- */
+/* --- webhooks ---------------------------------------------------------- */
 
 static size_t
 discard(char *p, size_t size, size_t nmemb, void *arg)
