@@ -51,6 +51,9 @@ char *dr_xvasprintf(const char *fmt, va_list ap);
 /* Whether s is one of the n strings of v. */
 bool dr_str_in(const char *const *v, size_t n, const char *s);
 
+/* Whether s holds a control character (below 0x20, or DEL). */
+bool dr_str_has_control(const char *s);
+
 /*
  * In a function taking (..., const char *fmt, ...): sets the char *out to
  * the formatted arguments (caller frees). The one place printf-like

@@ -55,15 +55,6 @@ dr_ctl_msg_free(struct dr_ctl_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static bool
-has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A string field: 0 and *out (NULL when absent and optional), or an error. */
 static int
 str_field(json_t *o, const char *key, bool required, size_t max, char **out,
@@ -84,7 +75,7 @@ str_field(json_t *o, const char *key, bool required, size_t max, char **out,
 	}
 	if (json_string_length(v) == 0 || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v) ||
-	    has_control(json_string_value(v))) {
+	    dr_str_has_control(json_string_value(v))) {
 		*why = dr_xasprintf("\"%s\": 1 to %zu characters, no control "
 		                    "characters",
 		                    key, max);

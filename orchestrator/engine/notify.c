@@ -2,11 +2,11 @@
  * notify.c: the run's notifications (notify.h).
  *
  * One job per receiver and event: a webhook POST (an easy handle in the
- * notifier's own CURLM, driven as in curl's docs/examples/multi-uv.c and
- * exec/probe.c) or a command (uv_spawn). A job ends delivered, or failed
- * after its retries, or abandoned when the notifier's last deadline
- * expires after dr_notify_close(). The notifier is freed in the last close
- * callback of its handles.
+ * notifier's own curl multi on the loop, util/curl-uv.c) or a command
+ * (uv_spawn). A job ends delivered, or failed after its retries, or
+ * abandoned when the notifier's last deadline expires after
+ * dr_notify_close(). The notifier is freed in the last close callback of
+ * its handles; the multi closes its own.
  */
 #include "drover/notify.h"
 
@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "drover/common.h"
+#include "drover/curl-uv.h"
 #include "drover/scrub.h"
 
 #define RETRY_MS 1000
@@ -42,16 +43,10 @@ struct job {
 	bool done;
 };
 
-struct nsock {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct dr_notifier *n;
-};
-
 struct dr_notifier {
 	struct dr_notify_opts o;
-	CURLM *multi;
-	uv_timer_t curl_timer, last_timer;
+	struct dr_curl_uv *cu;
+	uv_timer_t last_timer;
 	struct job *jobs;
 	int nhandles;
 	bool closing, dead;
@@ -66,7 +61,6 @@ static void
 release(struct dr_notifier *n)
 {
 	if (--n->nhandles == 0 && n->dead) {
-		curl_global_cleanup();
 		free(n->svals);
 		free(n->snames);
 		free(n);
@@ -79,94 +73,7 @@ handle_closed(uv_handle_t *h)
 	release(h->data);
 }
 
-static void
-nsock_closed(uv_handle_t *h)
-{
-	struct nsock *s = h->data;
-	struct dr_notifier *n = s->n;
-
-	free(s);
-	release(n);
-}
-
-/* --- libcurl on the loop --------------------------------------------- */
-
-static void info_read(struct dr_notifier *n);
-
-static void
-on_poll(uv_poll_t *h, int status, int events)
-{
-	struct nsock *s = h->data;
-	int flags = 0, running;
-
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(s->n->multi, s->fd, flags, &running);
-	info_read(s->n);
-}
-
-static void
-on_curl_timer(uv_timer_t *t)
-{
-	struct dr_notifier *n = t->data;
-	int running;
-
-	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	info_read(n);
-}
-
-static int
-socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-	struct dr_notifier *n = userp;
-	struct nsock *s = sockp;
-	int events = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			uv_poll_stop(&s->poll);
-			uv_close((uv_handle_t *)&s->poll, nsock_closed);
-			curl_multi_assign(n->multi, fd, NULL);
-		}
-		return 0;
-	}
-	if (s == NULL) {
-		s = dr_xcalloc(1, sizeof(*s));
-		if (uv_poll_init_socket(n->o.loop, &s->poll, fd) != 0) {
-			free(s); /* the transfer times out on its own */
-			return 0;
-		}
-		s->poll.data = s;
-		s->fd = fd;
-		s->n = n;
-		n->nhandles++;
-		curl_multi_assign(n->multi, fd, s);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	uv_poll_start(&s->poll, events, on_poll);
-	return 0;
-}
-
-static int
-timer_cb(CURLM *multi, long ms, void *userp)
-{
-	struct dr_notifier *n = userp;
-
-	(void)multi;
-	if (ms < 0)
-		uv_timer_stop(&n->curl_timer);
-	else
-		uv_timer_start(&n->curl_timer, on_curl_timer, (uint64_t)ms, 0);
-	return 0;
-}
+/* --- webhooks ---------------------------------------------------------- */
 
 static size_t
 discard(char *p, size_t size, size_t nmemb, void *arg)
@@ -234,7 +141,7 @@ job_end(struct job *j, const char *failure)
 			break;
 		}
 	if (j->easy) {
-		curl_multi_remove_handle(n->multi, j->easy);
+		dr_curl_uv_remove(n->cu, j->easy);
 		curl_easy_cleanup(j->easy);
 		j->easy = NULL;
 	}
@@ -268,38 +175,27 @@ attempt_failed(struct job *j, const char *why)
 	job_end(j, why);
 }
 
+/* A webhook transfer ended (dr_curl_uv_cb); easy is out of the multi. */
 static void
-info_read(struct dr_notifier *n)
+post_done(CURLcode rc, CURL *e, void *arg)
 {
-	CURLMsg *m;
-	int left;
+	struct job *j = arg;
+	long code = 0;
+	char why[CURL_ERROR_SIZE + 64];
 
-	while ((m = curl_multi_info_read(n->multi, &left)) != NULL) {
-		struct job *j = NULL;
-		long code = 0;
-		char why[CURL_ERROR_SIZE + 64];
-		CURL *e = m->easy_handle;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&j);
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-		if (m->data.result == CURLE_OK && code >= 200 && code < 300) {
-			job_end(j, NULL);
-			continue;
-		}
-		if (m->data.result != CURLE_OK)
-			snprintf(why, sizeof(why), "%s",
-			         j->err[0]
-			             ? j->err
-			             : curl_easy_strerror(m->data.result));
-		else
-			snprintf(why, sizeof(why), "HTTP %ld", code);
-		curl_multi_remove_handle(n->multi, e);
-		curl_easy_cleanup(e);
-		j->easy = NULL;
-		attempt_failed(j, why);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code >= 200 && code < 300) {
+		job_end(j, NULL);
+		return;
 	}
+	if (rc != CURLE_OK)
+		snprintf(why, sizeof(why), "%s",
+		         j->err[0] ? j->err : curl_easy_strerror(rc));
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", code);
+	curl_easy_cleanup(e);
+	j->easy = NULL;
+	attempt_failed(j, why);
 }
 
 static void
@@ -377,7 +273,6 @@ job_start(struct job *j)
 		return;
 	}
 	curl_easy_setopt(j->easy, CURLOPT_URL, j->target);
-	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, (char *)j);
 	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
 	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->hdr);
 	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
@@ -393,7 +288,7 @@ job_start(struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS,
 	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	if (curl_multi_add_handle(n->multi, j->easy) != CURLM_OK) {
+	if (dr_curl_uv_add(n->cu, j->easy, post_done, j) != 0) {
 		curl_easy_cleanup(j->easy);
 		j->easy = NULL;
 		attempt_failed(j, "libcurl: cannot add the transfer");
@@ -432,24 +327,15 @@ dr_notify_new(const struct dr_notify_opts *o, struct dr_notifier **out)
 	*out = NULL;
 	if (o->cfg == NULL || (o->cfg->nwebhooks == 0 && !o->cfg->command))
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return DR_EIO;
 	n = dr_xcalloc(1, sizeof(*n));
 	n->o = *o;
-	n->multi = curl_multi_init();
-	if (n->multi == NULL) {
-		curl_global_cleanup();
+	if (dr_curl_uv_new(o->loop, "notify", &n->cu) != 0) {
 		free(n);
 		return DR_EIO;
 	}
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
-	uv_timer_init(o->loop, &n->curl_timer);
 	uv_timer_init(o->loop, &n->last_timer);
-	n->curl_timer.data = n->last_timer.data = n;
-	n->nhandles = 2;
+	n->last_timer.data = n;
+	n->nhandles = 1;
 	n->svals = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
 	n->snames = dr_xcalloc(o->nsecrets + 1, sizeof(char *));
 	for (i = 0; i < o->nsecrets; i++) {
@@ -516,11 +402,9 @@ check_done(struct dr_notifier *n)
 	if (!n->closing || n->jobs != NULL || n->dead)
 		return;
 	n->dead = true;
-	curl_multi_cleanup(n->multi);
-	n->multi = NULL;
-	uv_timer_stop(&n->curl_timer);
+	dr_curl_uv_close(n->cu); /* its handles close on their own */
+	n->cu = NULL;
 	uv_timer_stop(&n->last_timer);
-	uv_close((uv_handle_t *)&n->curl_timer, handle_closed);
 	uv_close((uv_handle_t *)&n->last_timer, handle_closed);
 }
 

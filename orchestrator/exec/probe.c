@@ -12,11 +12,8 @@
  *   CLOSING  the run's timers are closing; the last close callback calls
  *            the user's callback and frees the run
  *
- * libcurl runs on the loop as in curl's docs/examples/multi-uv.c: curl tells
- * us which sockets to watch (socket_cb: one uv_poll_t each) and when to call
- * it back (timer_cb: one uv_timer_t); we answer with curl_multi_socket_action
- * and collect finished transfers with curl_multi_info_read. The shared state
- * is released from a close callback, never from inside a curl call.
+ * The http probes of one loop share one curl multi on that loop
+ * (util/curl-uv.c); it is closed when the last run that holds it ends.
  */
 #include "drover/probe.h"
 
@@ -28,27 +25,19 @@
 
 #include <curl/curl.h>
 
+#include "drover/curl-uv.h"
+
 #define BODY_CAP (64 * 1024)
 #define MAX_REDIRS 5
 #define DEF_INTERVAL_MS 2000
 #define DEF_ATTEMPT_MS 5000
 
-/* The libcurl multi handle shared by the probes of one loop. */
+/* The curl multi shared by the http probes of one loop. */
 struct curl_loop {
 	struct curl_loop *next;
 	uv_loop_t *loop;
-	CURLM *multi;
-	uv_timer_t timer;
-	int nruns;    /* probe runs holding a reference */
-	int nhandles; /* open uv handles: the timer and the polls */
-	bool dying;
-};
-
-/* One socket curl asked us to watch. */
-struct curl_sock {
-	uv_poll_t poll;
-	curl_socket_t fd;
-	struct curl_loop *cl;
+	struct dr_curl_uv *cu;
+	int nruns; /* probe runs holding a reference */
 };
 
 /* Loops with probes; all on one thread (see probe.h). */
@@ -180,120 +169,6 @@ parse_hostport(const char *t, char **host, char port[8])
 
 /* --- the shared libcurl multi handle of a loop --------------------------- */
 
-static void
-cl_handle_closed(struct curl_loop *cl)
-{
-	if (--cl->nhandles == 0 && cl->dying) {
-		curl_global_cleanup();
-		free(cl);
-	}
-}
-
-static void
-cl_on_timer_close(uv_handle_t *h)
-{
-	cl_handle_closed(h->data);
-}
-
-static void
-sock_on_close(uv_handle_t *h)
-{
-	struct curl_sock *cs = h->data;
-	struct curl_loop *cl = cs->cl;
-
-	free(cs);
-	cl_handle_closed(cl);
-}
-
-static void check_multi_info(struct curl_loop *cl);
-
-static void
-on_poll(uv_poll_t *h, int status, int events)
-{
-	struct curl_sock *cs = h->data;
-	struct curl_loop *cl = cs->cl;
-	int flags = 0, running;
-
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	if (events & UV_READABLE)
-		flags |= CURL_CSELECT_IN;
-	if (events & UV_WRITABLE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(cl->multi, cs->fd, flags, &running);
-	check_multi_info(cl);
-}
-
-static void
-on_curl_timer(uv_timer_t *t)
-{
-	struct curl_loop *cl = t->data;
-	int running;
-
-	curl_multi_socket_action(cl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi_info(cl);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch s for what, or stop watching it. */
-static int
-socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct curl_loop *cl = userp;
-	struct curl_sock *cs = socketp;
-	int events = 0, r;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (cs != NULL) {
-			uv_poll_stop(&cs->poll);
-			uv_close((uv_handle_t *)&cs->poll, sock_on_close);
-			if (!cl->dying)
-				curl_multi_assign(cl->multi, s, NULL);
-		}
-		return 0;
-	}
-	if (cl->dying)
-		return 0;
-	if (cs == NULL) {
-		cs = dr_xcalloc(1, sizeof(*cs));
-		r = uv_poll_init_socket(cl->loop, &cs->poll, s);
-		if (r != 0) {
-			/* The transfer times out on its own. */
-			fprintf(stderr,
-			        "drover: probe: poll on socket %d: %s\n",
-			        (int)s, uv_strerror(r));
-			free(cs);
-			return 0;
-		}
-		cs->poll.data = cs;
-		cs->fd = s;
-		cs->cl = cl;
-		cl->nhandles++;
-		curl_multi_assign(cl->multi, s, cs);
-	}
-	if (what & CURL_POLL_IN)
-		events |= UV_READABLE;
-	if (what & CURL_POLL_OUT)
-		events |= UV_WRITABLE;
-	uv_poll_start(&cs->poll, events, on_poll);
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: call curl back in timeout_ms, or never (-1). */
-static int
-timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct curl_loop *cl = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		uv_timer_stop(&cl->timer);
-	else if (!cl->dying)
-		uv_timer_start(&cl->timer, on_curl_timer, (uint64_t)timeout_ms,
-		               0);
-	return 0;
-}
-
 static struct curl_loop *
 cl_get(uv_loop_t *loop)
 {
@@ -302,23 +177,12 @@ cl_get(uv_loop_t *loop)
 	for (cl = curl_loops; cl != NULL; cl = cl->next)
 		if (cl->loop == loop)
 			return cl;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return NULL;
 	cl = dr_xcalloc(1, sizeof(*cl));
-	cl->multi = curl_multi_init();
-	if (cl->multi == NULL) {
-		curl_global_cleanup();
+	if (dr_curl_uv_new(loop, "probe", &cl->cu) != 0) {
 		free(cl);
 		return NULL;
 	}
 	cl->loop = loop;
-	curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
-	curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(cl->multi, CURLMOPT_TIMERDATA, cl);
-	uv_timer_init(loop, &cl->timer);
-	cl->timer.data = cl;
-	cl->nhandles = 1;
 	cl->next = curl_loops;
 	curl_loops = cl;
 	return cl;
@@ -336,11 +200,8 @@ cl_destroy(struct curl_loop *cl)
 			break;
 		}
 	}
-	cl->dying = true;
-	curl_multi_cleanup(cl->multi); /* removes the sockets left, if any */
-	cl->multi = NULL;
-	uv_timer_stop(&cl->timer);
-	uv_close((uv_handle_t *)&cl->timer, cl_on_timer_close);
+	dr_curl_uv_close(cl->cu); /* its handles close on the loop */
+	free(cl);
 }
 
 static void
@@ -450,7 +311,7 @@ http_abort(struct dr_probe_run *run)
 {
 	if (run->easy == NULL)
 		return;
-	curl_multi_remove_handle(run->cl->multi, run->easy);
+	dr_curl_uv_remove(run->cl->cu, run->easy);
 	curl_easy_cleanup(run->easy);
 	run->easy = NULL;
 }
@@ -756,16 +617,15 @@ set_curl_reason(struct dr_probe_run *run, CURL *easy, CURLcode rc)
 	}
 }
 
-/* A transfer of this run ended; called from check_multi_info. */
+/* A transfer of this run ended (dr_curl_uv_cb); easy is out of the multi. */
 static void
-http_done(struct dr_probe_run *run, CURLcode rc)
+http_done(CURLcode rc, CURL *easy, void *arg)
 {
-	CURL *easy = run->easy;
+	struct dr_probe_run *run = arg;
 	long code = 0;
 	char *loc = NULL, *eff = NULL;
 	bool status_ok, body_ok;
 
-	curl_multi_remove_handle(run->cl->multi, easy);
 	if (rc == CURLE_WRITE_ERROR && run->body_capped)
 		rc = CURLE_OK; /* we stopped reading at the cap */
 	if (rc != CURLE_OK && run->forbidden != NULL) {
@@ -836,25 +696,6 @@ fail:
 	attempt_end(run, false);
 }
 
-static void
-check_multi_info(struct curl_loop *cl)
-{
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(cl->multi, &left)) != NULL) {
-		struct dr_probe_run *run;
-		char *priv = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		run = (struct dr_probe_run *)(void *)priv;
-		if (run != NULL && run->easy == m->easy_handle)
-			http_done(run, m->data.result);
-	}
-}
-
 /* libcurl's socket hook: the guard sees every address before connect. */
 static curl_socket_t
 open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
@@ -874,7 +715,6 @@ static int
 http_start(struct dr_probe_run *run, const char *url)
 {
 	CURL *e = curl_easy_init();
-	CURLMcode mc;
 
 	if (e == NULL) {
 		set_reason(run, "curl_easy_init failed");
@@ -885,7 +725,6 @@ http_start(struct dr_probe_run *run, const char *url)
 	run->body_capped = false;
 	run->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)run);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, run->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, run);
@@ -908,11 +747,10 @@ http_start(struct dr_probe_run *run, const char *url)
 		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	}
 	run->easy = e;
-	mc = curl_multi_add_handle(run->cl->multi, e);
-	if (mc != CURLM_OK) {
+	if (dr_curl_uv_add(run->cl->cu, e, http_done, run) != 0) {
 		run->easy = NULL;
 		curl_easy_cleanup(e);
-		set_reason(run, "curl: %s", curl_multi_strerror(mc));
+		set_reason(run, "curl: cannot add the transfer");
 		return -1;
 	}
 	return 0;

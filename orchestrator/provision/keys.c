@@ -95,15 +95,6 @@ base64(struct sbuf *out, const unsigned char *p, size_t n)
 	out->len = (size_t)EVP_EncodeBlock(out->p, p, (int)n);
 }
 
-static bool
-has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /*
  * The private key file text for the key seed/pub with comment, in the
  * openssh-key-v1 format, unencrypted: the magic, cipher and kdf "none",
@@ -184,7 +175,7 @@ dr_newkey_generate(const char *comment, struct dr_newkey *out)
 	memset(out, 0, sizeof(*out));
 	if (comment == NULL)
 		comment = "";
-	if (has_control(comment))
+	if (dr_str_has_control(comment))
 		return DR_EINVAL;
 	if ((ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL)) == NULL ||
 	    EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1)

@@ -113,6 +113,15 @@ dr_str_in(const char *const *v, size_t n, const char *s)
 	return false;
 }
 
+bool
+dr_str_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 char *
 dr_xvasprintf(const char *fmt, va_list ap)
 {
