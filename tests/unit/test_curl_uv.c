@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "test_loop.h"
 #include "drover/common.h"
 #include "drover/curl-uv.h"
 
@@ -109,26 +110,6 @@ done(CURLcode rc, CURL *easy, void *arg)
 		dr_curl_uv_close(s->cu);
 		s->cu = NULL;
 	}
-}
-
-static uv_loop_t *
-new_loop(void)
-{
-	uv_loop_t *loop = malloc(sizeof(*loop));
-
-	assert_non_null(loop);
-	assert_int_equal(uv_loop_init(loop), 0);
-	alarm(30); /* per-test watchdog */
-	return loop;
-}
-
-static void
-end_loop(uv_loop_t *loop)
-{
-	uv_run(loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(loop), 0);
-	free(loop);
-	alarm(0);
 }
 
 static CURL *

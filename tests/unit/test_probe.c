@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "test_loop.h"
 #include "drover/probe.h"
 
 /* --- a tiny HTTP responder ------------------------------------------------ */
@@ -221,26 +222,6 @@ probe_done(struct dr_probe_result *res, void *arg)
 	o->message = res->message; /* keep it */
 	res->message = NULL;
 	printf("# %s\n", o->message);
-}
-
-static uv_loop_t *
-new_loop(void)
-{
-	uv_loop_t *loop = malloc(sizeof(*loop));
-
-	assert_non_null(loop);
-	assert_int_equal(uv_loop_init(loop), 0);
-	alarm(30); /* per-test watchdog */
-	return loop;
-}
-
-static void
-end_loop(uv_loop_t *loop)
-{
-	uv_run(loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(loop), 0);
-	free(loop);
-	alarm(0);
 }
 
 static char *

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "test_loop.h"
 #include "drover/spawn.h"
 #include "drover/tasklog.h"
 
@@ -64,26 +65,6 @@ outcome_free(struct outcome *o)
 {
 	free(o->tail);
 	free(o->message);
-}
-
-static uv_loop_t *
-new_loop(void)
-{
-	uv_loop_t *loop = malloc(sizeof(*loop));
-
-	assert_non_null(loop);
-	assert_int_equal(uv_loop_init(loop), 0);
-	alarm(30); /* per-test watchdog */
-	return loop;
-}
-
-static void
-end_loop(uv_loop_t *loop)
-{
-	uv_run(loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(loop), 0);
-	free(loop);
-	alarm(0);
 }
 
 /* Starts o, runs the loop until idle, checks cb ran exactly once. */
