@@ -631,13 +631,6 @@ static const struct dr_cmd cmd_table[] = {
      "approvals, decisions, overrides, signals): a removed, changed or "
      "reordered record is reported, exit 1. show prints its "
      "records. " RUN_OPERAND},
-    {"help", "[VERB]", "describe a verb and its options", dr_cmd_helpverb, "",
-     "",
-     "Prints what VERB does and each of its options, as drover VERB --help "
-     "does; without VERB, lists the verbs."},
-    {"__complete", "verbs|options VERB|runs|tasks RUN|sites PLAN [from|to]",
-     "for the shell completion", dr_cmd_complete, "", "",
-     "Prints one candidate a line for contrib/bash-completion/drover."},
     {"approve", "RUN GATE [--comment TEXT]",
      "approve a live run's gate, from any terminal", dr_cmd_approve, "c", "",
      "Approves the gate GATE (its task key, as on the board, in the runbook "
@@ -677,6 +670,13 @@ static const struct dr_cmd cmd_table[] = {
      "Shows the live board of the run RUN from another terminal, "
      "read-only, and exits when the run ends. Any user in the run's group "
      "may watch."},
+    {"help", "[VERB]", "describe a verb and its options", dr_cmd_helpverb, "",
+     "",
+     "Prints what VERB does and each of its options, as drover VERB --help "
+     "does; without VERB, lists the verbs."},
+    {"__complete", "verbs|options VERB|runs|tasks RUN|sites PLAN [from|to]",
+     "for the shell completion", dr_cmd_complete, "", "",
+     "Prints one candidate a line for contrib/bash-completion/drover."},
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
