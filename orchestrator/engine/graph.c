@@ -934,6 +934,16 @@ hunt_tasks(struct expander *x)
 		t = new_task(x, &c);
 		id = t->id;
 		t->hunt = true;
+		for (j = 0; j < n; j++)
+			if (strcmp(g->tasks[j].key, t->key) == 0) {
+				dr_diag_add(x->diags, NULL, 0,
+				            "task %s: the key is drover's hunt "
+				            "for indicators (see Restore "
+				            "points); rename the service or "
+				            "the step",
+				            t->key);
+				x->errors++;
+			}
 		dr_buf_init(&b, 0);
 		/* Braces, not exec or exit: a person pastes it into a shell
 		 * (the runbook), drover runs it as the login shell's command,

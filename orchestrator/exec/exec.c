@@ -1540,16 +1540,23 @@ start_operation(struct attempt *a)
 		struct dr_ssh_exec_opts eo = {0};
 		char *fenced = NULL;
 		eo.command = t->command;
-		if (t->hunt) /* digits only: never code */
-			eo.command = fenced = dr_xasprintf(
-			    "before=%llu\n%s",
-			    (unsigned long long)(ex->o.incident_ms / 1000),
-			    t->command);
-		else if (ex->o.fencing_token) /* digits only: never code */
-			eo.command = fenced =
-			    dr_xasprintf("DROVER_FENCING_TOKEN=%s; export "
-			                 "DROVER_FENCING_TOKEN\n%s",
-			                 ex->o.fencing_token, t->command);
+		if (ex->o.fencing_token || t->hunt) {
+			/* digits only: never code */
+			struct dr_buf pre;
+			dr_buf_init(&pre, 0);
+			if (ex->o.fencing_token)
+				dr_buf_printf(&pre,
+				              "DROVER_FENCING_TOKEN=%s; export "
+				              "DROVER_FENCING_TOKEN\n",
+				              ex->o.fencing_token);
+			if (t->hunt)
+				dr_buf_printf(
+				    &pre, "before=%llu\n",
+				    (unsigned long long)(ex->o.incident_ms /
+				                         1000));
+			dr_buf_puts(&pre, t->command);
+			eo.command = fenced = dr_buf_steal(&pre);
+		}
 		eo.stdin_data = a->stdin_data;
 		eo.stdin_len = a->stdin_len;
 		eo.log_path = a->log_path;
