@@ -356,6 +356,40 @@ def test_hunt_before_concurrent_choices_and_resume():
     del m1
 
 
+def test_hunt_fails_copies_do_not_choose():
+    # The hunt's YARA rules file is a FIFO nobody writes: yara blocks on
+    # it, the hunt's deadline (defaults.scan_timeout) ends it, and no copy
+    # from a set starts: drover never chooses without the hunt.
+    make_set("t1", [("old", 48, {"pay.csv": "1\n"}),
+                    ("new", 3, {"pay.csv": "1\n"})])
+    fifo = VAULT + "/rules.fifo"
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo, 0o644)
+    if os.path.exists(DST + "/t1/payroll.tar"):
+        os.unlink(DST + "/t1/payroll.tar")
+    p = clean_plan("clean9", indicators='indicators = { yara = "%s"; };'
+                   % fifo)
+    text = open(p).read().replace('retry_delay = "100ms"; };',
+                                  'retry_delay = "100ms"; '
+                                  'scan_timeout = "2s"; };', 1)
+    open(p, "w").write(text)
+    rc, out, rep = tf.run(p)
+    os.unlink(fifo)
+    tf.check(rc == 1, "the run fails (rc %d)" % rc, out)
+    h = tf.task(rep, "hunt/indicators@vault/va-bk1")
+    tf.check(h["state"] == "failed" and "timed out" in (h["message"] or ""),
+             "the hunt timed out: %s" % h)
+    t = tf.task(rep, "payroll/t1/fetch")
+    tf.check(t["state"] != "succeeded" and t["attempts"] == 0 and
+             t["backup"] is None, "the copy never started: %s" % t)
+    tf.check(not os.path.exists(DST + "/t1/payroll.tar"),
+             "nothing was restored")
+    left = subprocess.run(["pgrep", "-u", "drlab", "-f", fifo],
+                          stdout=subprocess.PIPE).stdout.decode().split()
+    tf.check(not left, "the hunt's yara is gone: %s" % left)
+
+
 def test_clean_before_flag():
     make_set("t1", [("a", 72, {"pay.csv": "a\n"}), ("b", 24, {"pay.csv": "b\n"})])
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 48 * 3600))
@@ -504,6 +538,7 @@ TESTS = [test_newest_infected_previous_clean_restored,
          test_indicator_moves_every_tenant_before_it,
          test_restored_before_compromise_known_is_flagged,
          test_hunt_before_concurrent_choices_and_resume,
+         test_hunt_fails_copies_do_not_choose,
          test_clean_before_flag,
          test_resume_does_not_rescan_judged_point,
          test_check_lists_newest_clean_point,
