@@ -846,7 +846,6 @@ provision_edges(struct expander *x)
 	free(stack);
 }
 
-/* Moves the per-task dependency sets into the graph, deduplicated. */
 /* A copy from a restore-point set on a source host: what a hunt covers. */
 static bool
 set_copy(const struct dr_task *t)
@@ -982,6 +981,7 @@ hunt_tasks(struct expander *x)
 	}
 }
 
+/* Moves the per-task dependency sets into the graph, deduplicated. */
 static int
 cmp_size(const void *a, const void *b)
 {
