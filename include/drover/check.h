@@ -96,6 +96,24 @@ void dr_check_cancel(struct dr_check *c);
  */
 const struct dr_check_row *dr_check_rows(const struct dr_check *c, size_t *n);
 
+/*
+ * The vault-side look at a restore-point set PATH (a glob) as a POSIX sh
+ * fragment appended to b, its output lines tagged "@K": its points newest
+ * first, at most max_fallback + 1, each checked where it is (checksum, the
+ * names and extensions of a tar file's members, YARA on the raw file when
+ * yara is installed there). drover check stops at the first clean point;
+ * the hunt (hunt = true: the run's look for the compromise time before any
+ * choice, see graph.h) skips points taken at or after $before (seconds;
+ * unset or 0: none), goes on past clean points and prints "@K infected
+ * MTIME PATH" then "@K finding WHAT" per point an indicator is in, "@K ok
+ * MTIME PATH" per clean one, "@K rej ..." per checksum that fails, and
+ * "@K done N" at the end. Values are quoted, never code.
+ */
+struct dr_buf;
+void dr_check_set_script(struct dr_buf *b, const struct dr_plan *p,
+                         const char *path, int max_fallback, size_t k,
+                         bool hunt);
+
 /* Frees c; only after done ran (or before the loop ever ran it: never).
  * dr_check_free(NULL) is a no-op. */
 void dr_check_free(struct dr_check *c);

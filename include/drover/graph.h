@@ -93,6 +93,13 @@ struct dr_task {
 	 * keeps it out of the first stage). */
 	bool deferred;
 	const char *role; /* deferred: the role selected; "*": every host */
+	/* The hunt for indicators on one source host (key
+	 * "hunt/indicators@SITE/HOST"): a readonly run of the vault-side look
+	 * at every restore-point set the graph copies from that host
+	 * (dr_check_set_script), before any of those copies chooses a point:
+	 * each copy from a set depends on its source host's hunt. Its service
+	 * and step are the graph's own, not the plan's (dr_task_svc_index). */
+	bool hunt;
 };
 
 struct dr_graph {
@@ -145,6 +152,14 @@ void dr_graph_free(struct dr_graph *g);
  * tasks dropped.
  */
 size_t dr_graph_before_provision(struct dr_graph *g);
+
+/* The index of t's service in the plan, for arrays by service of
+ * nservices + 1 entries: nservices for a hunt task. */
+static inline size_t
+dr_task_svc_index(const struct dr_plan *p, const struct dr_task *t)
+{
+	return t->hunt ? p->nservices : (size_t)(t->service - p->services);
+}
 
 /* How to reach host h of g's plan. */
 const struct dr_conn *dr_graph_conn(const struct dr_graph *g,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/check.h"
 #include "drover/common.h"
 #include "drover/scan.h"
 #include "drover/sha256.h"
@@ -845,6 +846,141 @@ provision_edges(struct expander *x)
 	free(stack);
 }
 
+/* A copy from a restore-point set on a source host: what a hunt covers. */
+static bool
+set_copy(const struct dr_task *t)
+{
+	return t->step->action == DR_ACT_COPY && !t->deferred && t->src_host &&
+	       t->src_path && t->qdir && strchr(t->src_path, '*') != NULL;
+}
+
+/*
+ * The hunt for indicators (graph.h): one task per source host of the
+ * copies from restore-point sets, when the plan has indicators the vault
+ * side can see (names, extensions, yara), which every such copy depends on.
+ */
+static void
+hunt_tasks(struct expander *x)
+{
+	struct dr_graph *g = x->g;
+	const struct dr_plan *p = g->plan;
+	size_t n = g->ntasks, i, j;
+
+	if (!p->nioc_names && !p->nioc_extensions && !p->ioc_yara)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct dr_host *h;
+		struct dr_service *svc;
+		struct dr_step *st;
+		struct tctx c = {.x = x};
+		struct dr_task *t;
+		struct dr_buf b;
+		size_t id, k = 0;
+		int tier;
+
+		if (!set_copy(&g->tasks[i]))
+			continue;
+		h = g->tasks[i].src_host;
+		for (j = 0; j < i; j++)
+			if (set_copy(&g->tasks[j]) && g->tasks[j].src_host == h)
+				break;
+		if (j < i)
+			continue; /* this host has its hunt */
+		tier = g->tasks[i].tier;
+		for (j = i; j < n; j++)
+			if (set_copy(&g->tasks[j]) &&
+			    g->tasks[j].src_host == h &&
+			    g->tasks[j].tier < tier)
+				tier = g->tasks[j].tier;
+		svc = dr_arena_alloc(g->arena, sizeof(*svc));
+		st = dr_arena_alloc(g->arena, sizeof(*st));
+		memset(svc, 0, sizeof(*svc));
+		memset(st, 0, sizeof(*st));
+		svc->name = "hunt";
+		svc->description =
+		    "drover's hunt for indicators of compromise in the "
+		    "restore-point sets on the vault, before any copy chooses "
+		    "a point";
+		svc->tier = tier;
+		svc->scope = DR_SCOPE_GLOBAL;
+		svc->steps = st;
+		svc->nsteps = 1;
+		st->name = "indicators";
+		st->action = DR_ACT_RUN;
+		st->timeout_ms = p->defaults.scan_timeout_ms
+		                     ? p->defaults.scan_timeout_ms
+		                     : 600000;
+		st->retries = p->defaults.retries;
+		st->retry_delay_ms = p->defaults.retry_delay_ms;
+		st->idempotent = true;
+		st->readonly = true;
+		st->on_failure = DR_FAIL_ABORT;
+		st->when = DR_MODE_FAILOVER | DR_MODE_DRILL;
+		st->service = svc;
+		st->success =
+		    "exit 0; each \"@K infected MTIME PATH\" line is a point "
+		    "an indicator is in: the earliest MTIME is the run's "
+		    "compromise time, and every copy chooses a point taken "
+		    "before it";
+		st->on_error_hint =
+		    "the copies from restore-point sets do not start (drover "
+		    "never chooses blindly): make the vault reachable and "
+		    "drover resume RUN, or give the compromise time with "
+		    "--clean-before";
+		c.svc = svc;
+		c.st = st;
+		c.h = h;
+		t = new_task(x, &c);
+		id = t->id;
+		t->hunt = true;
+		for (j = 0; j < n; j++)
+			if (strcmp(g->tasks[j].key, t->key) == 0) {
+				dr_diag_add(x->diags, NULL, 0,
+				            "task %s: the key is drover's hunt "
+				            "for indicators (see Restore "
+				            "points); rename the service or "
+				            "the step",
+				            t->key);
+				x->errors++;
+			}
+		dr_buf_init(&b, 0);
+		/* Braces, not exec or exit: a person pastes it into a shell
+		 * (the runbook), drover runs it as the login shell's command,
+		 * after "before=SECONDS" (the incident). */
+		dr_buf_puts(&b, "{\n");
+		for (j = 0; j < n; j++) {
+			const struct dr_task *u = &g->tasks[j];
+			size_t m;
+			if (!set_copy(u) || u->src_host != h)
+				continue;
+			for (m = 0; m < j; m++)
+				if (set_copy(&g->tasks[m]) &&
+				    g->tasks[m].src_host == h &&
+				    strcmp(g->tasks[m].src_path, u->src_path) ==
+				        0)
+					break;
+			if (m == j)
+				dr_check_set_script(&b, p, u->src_path,
+				                    u->step->copy.max_fallback,
+				                    k++, true);
+			idset_add(&x->deps[j], id);
+		}
+		dr_buf_puts(&b, "} 2>/dev/null\n");
+		t = &g->tasks[id];
+		t->command = dr_arena_strdup(g->arena, b.data);
+		{
+			char *d = dr_xasprintf(
+			    "before=$(date -u -d 'INCIDENT' +%%s)  # the "
+			    "incident (--incident-at, or the run's start): "
+			    "later points are not looked at\n%s",
+			    b.data);
+			t->display = dr_arena_strdup(g->arena, d);
+			free(d);
+		}
+		dr_buf_free(&b);
+	}
+}
+
 /* Moves the per-task dependency sets into the graph, deduplicated. */
 static int
 cmp_size(const void *a, const void *b)
@@ -1062,6 +1198,7 @@ dr_graph_expand(const struct dr_plan *plan, const struct dr_expand_opts *opts,
 	for (i = 0; i < plan->nservices; i++)
 		expand_service(&x, &plan->services[i]);
 	provision_edges(&x);
+	hunt_tasks(&x);
 	finish_edges(&x);
 	for (i = 0; i < ninst; i++)
 		free(x.exits[i].v);

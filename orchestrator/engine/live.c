@@ -209,7 +209,7 @@ static void
 buckets(struct dr_live *l, const struct dr_task *t, struct counts *cs[3])
 {
 	cs[0] = &l->all;
-	cs[1] = &l->svc[t->service - l->g->plan->services];
+	cs[1] = &l->svc[dr_task_svc_index(l->g->plan, t)];
 	cs[2] = &l->tier[t->tier];
 }
 
@@ -329,7 +329,7 @@ dr_live_new(const struct dr_live_opts *o, struct dr_live **out)
 
 		l->pos[i] = SIZE_MAX;
 		l->state[i] = (uint8_t)st;
-		l->svc[t->service - g->plan->services].total++;
+		l->svc[dr_task_svc_index(g->plan, t)].total++;
 		l->tier[t->tier].total++;
 		l->all.total++;
 		count(l, t, st, 1);

@@ -636,23 +636,17 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
  * plan's indicators that can be seen there (names and extensions of a tar
  * file's members, the YARA rules on the raw file when yara is installed
  * there), at most max_fallback older than the newest. Prints "@K rej WHY"
- * per point passed over, then "@K ok MTIME PATH" or "@K noclean".
+ * per point passed over, then "@K ok MTIME PATH" or "@K noclean". The
+ * hunt (check.h) goes on past a clean point and prints "@K infected MTIME
+ * PATH" and "@K finding WHAT" per point an indicator is in.
  */
-static void
-set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
+void
+dr_check_set_script(struct dr_buf *b, const struct dr_plan *p, const char *path,
+                    int maxf, size_t k, bool hunt)
 {
-	const struct dr_plan *p = c->o.graph->plan;
 	const char *q = path, *star;
-	int maxf = p->defaults.max_fallback;
 	size_t i;
 
-	for (i = 0; i < c->o.graph->ntasks; i++) {
-		const struct dr_task *t = &c->o.graph->tasks[i];
-		if (t->src_path && strcmp(t->src_path, path) == 0) {
-			maxf = t->step->copy.max_fallback;
-			break;
-		}
-	}
 	dr_buf_puts(b, "(for f in ");
 	while ((star = strchr(q, '*')) != NULL) {
 		if (star > q) {
@@ -665,10 +659,14 @@ set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
 	}
 	if (*q)
 		dr_sh_quote(b, q);
-	dr_buf_puts(b,
-	            "; do case \"$f\" in *.sha256) continue;; esac; "
-	            "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done) | "
-	            "sort -rn | { n=0; while read -r m f; do n=$((n + 1)); ");
+	dr_buf_puts(b, "; do case \"$f\" in *.sha256) continue;; esac; "
+	               "[ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done) | "
+	               "sort -rn | { n=0; while read -r m f; do ");
+	if (hunt) /* $before: the incident, in seconds (0: none) */
+		dr_buf_puts(b,
+		            "if [ \"${before:-0}\" -gt 0 ] && "
+		            "[ \"$m\" -ge \"$before\" ]; then continue; fi; ");
+	dr_buf_puts(b, "n=$((n + 1)); ");
 	dr_buf_printf(b, "if [ \"$n\" -gt %d ]; then break; fi; ", maxf + 1);
 	dr_buf_printf(
 	    b,
@@ -704,6 +702,17 @@ set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
 		    b, " \"$f\" | head -n 1); "
 		       "[ -z \"$y\" ] || hit=\"yara rule ${y%% *}\"; fi; ");
 	}
+	if (hunt) {
+		dr_buf_printf(
+		    b,
+		    "if [ -n \"$hit\" ]; then echo \"@%zu infected $m "
+		    "$f\"; printf '@%zu finding %%s\\n' \"$hit\" | "
+		    "head -n 1; continue; fi; "
+		    "echo \"@%zu ok $m $f\"; done; "
+		    "echo \"@%zu done $n\"; }\n",
+		    k, k, k, k);
+		return;
+	}
 	dr_buf_printf(
 	    b,
 	    "if [ -n \"$hit\" ]; then echo \"@%zu rej $m $x: infected: "
@@ -711,6 +720,23 @@ set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
 	    "echo \"@%zu ok $m $f\"; exit 0; done; "
 	    "echo \"@%zu noclean $n\"; }\n",
 	    k, k, k);
+}
+
+static void
+set_script(struct dr_check *c, struct dr_buf *b, const char *path, size_t k)
+{
+	const struct dr_plan *p = c->o.graph->plan;
+	int maxf = p->defaults.max_fallback;
+	size_t i;
+
+	for (i = 0; i < c->o.graph->ntasks; i++) {
+		const struct dr_task *t = &c->o.graph->tasks[i];
+		if (t->src_path && strcmp(t->src_path, path) == 0) {
+			maxf = t->step->copy.max_fallback;
+			break;
+		}
+	}
+	dr_check_set_script(b, p, path, maxf, k, false);
 }
 
 /* One batch as a POSIX sh script: one "@K WORD [MTIME]" line per row. */

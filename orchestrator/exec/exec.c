@@ -41,7 +41,8 @@
 #include "drover/transfer.h"
 
 #define TAIL_CAP 4096
-#define LIST_MS 60000 /* listing a restore-point set */
+#define HUNT_CAP (256 * 1024) /* a hunt's output: its lines are read */
+#define LIST_MS 60000         /* listing a restore-point set */
 
 enum cs_state {
 	CS_CONNECTING, /* handshake under way for one attempt */
@@ -598,6 +599,105 @@ on_deadline(uv_timer_t *t)
 /* ------------------------------------------------------------------ */
 /* Operations                                                          */
 
+/*
+ * The hunt's output (dr_check_set_script, hunt = true): every point an
+ * indicator is in becomes an infected verdict, journaled at once (and
+ * audited), so that its time is the run's compromise time before any copy
+ * from a set chooses (they all depend on this task), and for resume. An
+ * output cut short fails the task: never choose on half a hunt.
+ */
+static void
+hunted(struct attempt *a, const struct dr_ssh_result *res)
+{
+	const char *p = res->tail ? res->tail : "";
+	size_t npoints = 0, nfound = 0, nsets = 0;
+	uint64_t first = 0;
+	char *first_path = NULL, when[40], *msg;
+
+	if (res->tail_truncated) {
+		finish(a, DR_EIO, res->exit_code, "",
+		       "the hunt's output was cut short: not judged; the "
+		       "copies from restore-point sets do not start",
+		       res->tail, false);
+		return;
+	}
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = dr_xstrndup(p, len), *w, *end;
+		unsigned long long mt;
+
+		p += len + (nl ? 1 : 0);
+		w = line[0] == '@' ? strchr(line, ' ') : NULL;
+		if (w && strncmp(w + 1, "done ", 5) == 0)
+			nsets++;
+		if (w && strncmp(w + 1, "ok ", 3) == 0)
+			npoints++;
+		if (w == NULL || strncmp(w + 1, "infected ", 9) != 0) {
+			free(line);
+			continue;
+		}
+		mt = strtoull(w + 10, &end, 10);
+		if (end != w + 10 && *end == ' ' && end[1]) {
+			struct dr_verdict v = {.host = a->t->host->name,
+			                       .path = end + 1,
+			                       .mtime_ms = (uint64_t)mt * 1000,
+			                       .scan_id = "hunt",
+			                       .infected = true,
+			                       .indicator = true,
+			                       .task = a->t->key};
+			char *finding = NULL, *rec;
+			/* "@K finding WHAT" follows its point */
+			if (*p == '@') {
+				const char *nl2 = strchr(p, '\n');
+				size_t l2 = nl2 ? (size_t)(nl2 - p) : strlen(p);
+				char *f = dr_xstrndup(p, l2);
+				char *fw = strchr(f, ' ');
+				if (fw && strncmp(fw + 1, "finding ", 8) == 0) {
+					char *t2 = dr_scan_finding(fw + 9);
+					finding = dr_xasprintf(
+					    "%s (on the vault, by the hunt)",
+					    t2);
+					free(t2);
+					p += l2 + (nl2 ? 1 : 0);
+				}
+				free(f);
+			}
+			v.finding = finding ? finding : "an indicator";
+			npoints++;
+			nfound++;
+			if (first == 0 || v.mtime_ms < first) {
+				first = v.mtime_ms;
+				free(first_path);
+				first_path = dr_xstrdup(v.path);
+			}
+			dr_verdicts_add(a->ex->verdicts, &v);
+			if (a->ex->o.journal_note) {
+				rec = dr_verdict_record(&v);
+				a->ex->o.journal_note(a->ex->o.hook_arg, a->t,
+				                      rec);
+				free(rec);
+			}
+			free(finding);
+		}
+		free(line);
+	}
+	if (nfound)
+		msg = dr_xasprintf(
+		    "hunted %zu restore-point set(s), %zu point(s): an "
+		    "indicator in %zu; compromise time %s (%s): every copy "
+		    "chooses a point taken before it",
+		    nsets, npoints, nfound,
+		    dr_time_fmt(first, when, sizeof(when)), first_path);
+	else
+		msg = dr_xasprintf("hunted %zu restore-point set(s), %zu "
+		                   "point(s): no indicator seen on the vault",
+		                   nsets, npoints);
+	finish(a, 0, 0, "", msg, res->tail, false);
+	free(msg);
+	free(first_path);
+}
+
 static void
 on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 {
@@ -614,6 +714,10 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 		a->ex->o.fault(a->ex->o.hook_arg, a->t, res->log_error);
 	if (status == 0 && (res->exit_code != 0 || res->exit_signal[0]))
 		status = DR_EEXIT;
+	if (a->t->hunt && status == 0) {
+		hunted(a, res);
+		return;
+	}
 	msg = dr_xstrdup(res->message ? res->message : dr_strerror(status));
 	finish(a, status, res->exit_code, res->exit_signal, msg, res->tail,
 	       res->started && !res->ended);
@@ -1217,8 +1321,25 @@ next_candidate(struct attempt *a)
 		}
 		c = &a->cands[a->icand];
 		if (comp && c->mtime_ms >= cut) {
-			m = dr_xasprintf("taken after the compromise time %s",
-			                 dr_time_fmt(cut, when, sizeof(when)));
+			/* The point that set it says why (the hunt's). */
+			const struct dr_verdict *v =
+			    scanned(a)
+			        ? dr_verdicts_find(
+			              a->ex->verdicts,
+			              a->t->src_host ? a->t->src_host->name
+			                             : "local",
+			              c->path, c->mtime_ms, a->t->scan_id)
+			        : NULL;
+			if (v && v->infected)
+				m = dr_xasprintf(
+				    "infected (judged before, by %s; not "
+				    "scanned again): %s",
+				    v->task ? v->task : "?",
+				    v->finding ? v->finding : "?");
+			else
+				m = dr_xasprintf(
+				    "taken after the compromise time %s",
+				    dr_time_fmt(cut, when, sizeof(when)));
 			reject(a, c, m);
 			free(m);
 			a->icand++;
@@ -1419,15 +1540,27 @@ start_operation(struct attempt *a)
 		struct dr_ssh_exec_opts eo = {0};
 		char *fenced = NULL;
 		eo.command = t->command;
-		if (ex->o.fencing_token) /* digits only: never code */
-			eo.command = fenced =
-			    dr_xasprintf("DROVER_FENCING_TOKEN=%s; export "
-			                 "DROVER_FENCING_TOKEN\n%s",
-			                 ex->o.fencing_token, t->command);
+		if (ex->o.fencing_token || t->hunt) {
+			/* digits only: never code */
+			struct dr_buf pre;
+			dr_buf_init(&pre, 0);
+			if (ex->o.fencing_token)
+				dr_buf_printf(&pre,
+				              "DROVER_FENCING_TOKEN=%s; export "
+				              "DROVER_FENCING_TOKEN\n",
+				              ex->o.fencing_token);
+			if (t->hunt)
+				dr_buf_printf(
+				    &pre, "before=%llu\n",
+				    (unsigned long long)(ex->o.incident_ms /
+				                         1000));
+			dr_buf_puts(&pre, t->command);
+			eo.command = fenced = dr_buf_steal(&pre);
+		}
 		eo.stdin_data = a->stdin_data;
 		eo.stdin_len = a->stdin_len;
 		eo.log_path = a->log_path;
-		eo.tail_cap = TAIL_CAP;
+		eo.tail_cap = t->hunt ? HUNT_CAP : TAIL_CAP;
 		eo.timeout_ms = 0; /* the attempt's deadline stops it */
 		eo.kill_tag = tag;
 		eo.secret_values = ex->secret_values;

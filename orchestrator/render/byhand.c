@@ -509,7 +509,7 @@ dr_byhand_order(const struct dr_graph *g, size_t *order)
 	k = dr_xcalloc(n ? n : 1, sizeof(*k));
 	for (i = 0; i < n; i++) {
 		const struct dr_task *t = &g->tasks[order[i]];
-		size_t si = (size_t)(t->service - p->services);
+		size_t si = dr_task_svc_index(p, t);
 		size_t ti =
 		    t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0;
 

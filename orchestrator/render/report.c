@@ -44,10 +44,14 @@ dr_report_recoveries(const struct dr_graph *g, const struct dr_task_run *runs,
 	for (i = 0; i < g->ntasks; i++) {
 		const struct dr_task *t = &g->tasks[i];
 		const struct dr_task_run *r = &runs[i];
-		size_t idx =
-		    (size_t)(t->service - p->services) * (p->ntenants + 1) +
-		    (t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0);
-		struct dr_recovery *x = &v[idx];
+		size_t idx;
+		struct dr_recovery *x;
+
+		if (t->hunt) /* no service of the plan: not a recovery */
+			continue;
+		idx = (size_t)(t->service - p->services) * (p->ntenants + 1) +
+		      (t->tenant ? (size_t)(t->tenant - p->tenants) + 1 : 0);
+		x = &v[idx];
 
 		x->ntasks++;
 		if (r->backup_ms &&

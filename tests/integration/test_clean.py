@@ -9,6 +9,7 @@ compromise time an indicator sets. Run by CTest as
     python3 -m pytest tests/integration/test_clean.py --drover build/drover
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -193,7 +194,11 @@ def test_every_point_within_max_fallback_infected():
     p = clean_plan(
         "clean2", 'scan = "%s"; max_fallback = 1;' %
         YARA_SCAN.replace('"', '\\"'),
-        indicators='indicators = { extensions = [".lockbit"]; };')
+        # A digest: the quarantine sees it, the hunt on the vault does not
+        # (with a name or an extension the hunt would set the compromise
+        # time first, and the window would start before it).
+        indicators='indicators = { sha256 = ["%s"]; };'
+        % hashlib.sha256(b"??").hexdigest())
     rc, out, rep = tf.run(p)
     tf.check(rc == 1, "no clean point within max_fallback fails (rc %d)" % rc,
              out)
@@ -204,7 +209,7 @@ def test_every_point_within_max_fallback_infected():
     rj = rejected(t)
     tf.check([r[0] for r in rj] == ["payroll-c-1d.tar", "payroll-b-2d.tar"],
              "both newest points rejected, newest first: %s" % rj)
-    tf.check("extension .lockbit" in rj[1][1],
+    tf.check("sha256 %s" % hashlib.sha256(b"??").hexdigest() in rj[1][1],
              "the indicator is named: %s" % rj[1][1])
     names = os.listdir(DST + "/t1")
     tf.check("payroll.tar" not in names,
@@ -267,23 +272,122 @@ def test_indicator_moves_every_tenant_before_it():
 
 
 def test_restored_before_compromise_known_is_flagged():
-    # t1 goes first (tier 1) and restores its clean
-    # 3h point; t2's 5h point then holds the ransom note: the compromise
-    # time is 5h ago, after t1 was restored. The report says so and how to
-    # restore t1 again.
+    # An indicator the hunt on the vault cannot see (a file digest: only
+    # the quarantine looks at digests, so there is no hunt): t1 goes first
+    # (tier 1) and restores its clean 3h point; t2's 5h point then holds a
+    # file with a listed digest: the compromise time is 5h ago, after t1
+    # was restored. The report says so and how to restore t1 again.
+    evil = "x\n"
     make_set("t1", [("old", 48, {"pay.csv": "1\n"}), ("new", 3, {"pay.csv": "1\n"})])
     make_set("t2", [("old", 48, {"pay.csv": "2\n"}),
-                    ("new", 5, {"pay.csv": "2\n", "README-LOCKBIT.txt": "x\n"})])
+                    ("new", 5, {"pay.csv": "2\n", "tool.bin": evil})])
     p = tiers_plan("clean7",
-                   'indicators = { names = ["README-LOCKBIT.txt"]; };')
+                   'indicators = { sha256 = ["%s"]; };'
+                   % hashlib.sha256(evil.encode()).hexdigest())
     rc, out, rep = tf.run(p)
     tf.check(rc == 0, "run succeeds (rc %d)" % rc, out)
+    tf.check(not [t for t in rep["tasks"] if t["service"] == "hunt"],
+             "no hunt: the vault side cannot see digests")
     tf.check(tf.task(rep, "payroll-t1/fetch")["backup"].endswith("payroll-new.tar"),
              "t1 restored its newest point before anything was found")
     md = open(os.path.join(rep["_dir"], "report.md")).read()
     tf.check("**taken after the compromise time** (restored before it was "
              "known): restore it again with --clean-before" in md,
              "the report flags t1's point:\n" + md[md.find("## Restore"):][:1500])
+
+
+def test_hunt_before_concurrent_choices_and_resume():
+    # Two tenants' copies in the same tier, at once (per_host = 4): t1's
+    # newest point (3h) is clean but newer than t2's newest (5h), which
+    # holds the ransom note. The hunt on the vault runs before either
+    # chooses: both restore a point from before 5h ago. The first run's
+    # scans err (a flag file), after the hunt; resume keeps the compromise
+    # time from the journal and does not hunt again.
+    m1 = make_set("t1", [("old", 48, {"pay.csv": "1\n"}),
+                         ("new", 3, {"pay.csv": "1\n"})])
+    m2 = make_set("t2", [("old", 49, {"pay.csv": "2\n"}),
+                         ("new", 5, {"pay.csv": "2\n",
+                                     "README-LOCKBIT.txt": NOTE})])
+    flag = DST + "/scan-err"
+    open(flag, "w").close()
+    scan = "if [ -e %s ]; then exit 2; fi; exit 0" % flag
+    p = clean_plan("clean8", 'scan = "%s";' % scan, tenants=["t1", "t2"],
+                   indicators='indicators = { names = ["README-LOCKBIT.txt"]; };',
+                   limits="limits: { sessions = 8; per_site = 8; per_host = 4; };")
+    rc, out, rep = tf.run(p)
+    tf.check(rc == 1, "first run: the scans err (rc %d)" % rc, out)
+    h = tf.task(rep, "hunt/indicators@vault/va-bk1")
+    tf.check(h["state"] == "succeeded" and "compromise time" in h["message"],
+             "the hunt ran first and found the note: %s" % h)
+    want = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(m2["new"]))
+    tf.check(rep.get("compromise_at", "").startswith(want),
+             "the compromise time is t2's point: %s" % rep.get("compromise_at"))
+    os.unlink(flag)
+    run_id = os.path.basename(rep["_dir"])
+    state = os.path.dirname(os.path.dirname(rep["_dir"]))
+    env = dict(os.environ, DROVER_STATE_DIR=state)
+    r = subprocess.run([tf.DROVER, "resume", run_id, "--yes"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, timeout=240)
+    text = r.stdout.decode(errors="replace")
+    tf.check(r.returncode == 0, "resume succeeds (rc %d)" % r.returncode, text)
+    rep2 = json.load(open(os.path.join(rep["_dir"], "report.json")))
+    t1 = tf.task(rep2, "payroll/t1/fetch")
+    t2 = tf.task(rep2, "payroll/t2/fetch")
+    tf.check(t1["backup"].endswith("payroll-old.tar"),
+             "t1's newer clean point is not used: %s" % t1)
+    tf.check(rejected(t1)[0][0] == "payroll-new.tar" and
+             "compromise time" in rejected(t1)[0][1],
+             "t1's point after the compromise time is passed over: %s"
+             % rejected(t1))
+    tf.check(t2["backup"].endswith("payroll-old.tar"), "t2: %s" % t2)
+    tf.check(rejected(t2)[0][0] == "payroll-new.tar" and
+             "hunt/indicators@vault/va-bk1" in rejected(t2)[0][1] and
+             "README-LOCKBIT.txt" in rejected(t2)[0][1],
+             "t2's infected point is rejected from the hunt's verdict: %s"
+             % rejected(t2))
+    tf.check(rep2.get("compromise_at", "").startswith(want),
+             "resume keeps the compromise time: %s" % rep2.get("compromise_at"))
+    hunts = [json.loads(x) for x in journal_payloads(rep["_dir"])
+             if '"hunt/indicators@' in x and '"running"' in x]
+    tf.check(len(hunts) == 1, "the hunt ran once: %s" % hunts)
+    md = open(os.path.join(rep["_dir"], "report.md")).read()
+    tf.check("hunt" in md and "indicators" in md, "report.md shows the hunt")
+    del m1
+
+
+def test_hunt_fails_copies_do_not_choose():
+    # The hunt's YARA rules file is a FIFO nobody writes: yara blocks on
+    # it, the hunt's deadline (defaults.scan_timeout) ends it, and no copy
+    # from a set starts: drover never chooses without the hunt.
+    make_set("t1", [("old", 48, {"pay.csv": "1\n"}),
+                    ("new", 3, {"pay.csv": "1\n"})])
+    fifo = VAULT + "/rules.fifo"
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo, 0o644)
+    if os.path.exists(DST + "/t1/payroll.tar"):
+        os.unlink(DST + "/t1/payroll.tar")
+    p = clean_plan("clean9", indicators='indicators = { yara = "%s"; };'
+                   % fifo)
+    text = open(p).read().replace('retry_delay = "100ms"; };',
+                                  'retry_delay = "100ms"; '
+                                  'scan_timeout = "2s"; };', 1)
+    open(p, "w").write(text)
+    rc, out, rep = tf.run(p)
+    os.unlink(fifo)
+    tf.check(rc == 1, "the run fails (rc %d)" % rc, out)
+    h = tf.task(rep, "hunt/indicators@vault/va-bk1")
+    tf.check(h["state"] == "failed" and "timed out" in (h["message"] or ""),
+             "the hunt timed out: %s" % h)
+    t = tf.task(rep, "payroll/t1/fetch")
+    tf.check(t["state"] != "succeeded" and t["attempts"] == 0 and
+             t["backup"] is None, "the copy never started: %s" % t)
+    tf.check(not os.path.exists(DST + "/t1/payroll.tar"),
+             "nothing was restored")
+    left = subprocess.run(["pgrep", "-u", "drlab", "-f", fifo],
+                          stdout=subprocess.PIPE).stdout.decode().split()
+    tf.check(not left, "the hunt's yara is gone: %s" % left)
 
 
 def test_clean_before_flag():
@@ -433,6 +537,8 @@ TESTS = [test_newest_infected_previous_clean_restored,
          test_hanging_scan_killed_at_timeout,
          test_indicator_moves_every_tenant_before_it,
          test_restored_before_compromise_known_is_flagged,
+         test_hunt_before_concurrent_choices_and_resume,
+         test_hunt_fails_copies_do_not_choose,
          test_clean_before_flag,
          test_resume_does_not_rescan_judged_point,
          test_check_lists_newest_clean_point,

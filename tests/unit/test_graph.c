@@ -406,6 +406,65 @@ test_copy_source_several_hosts(void **state)
 	dr_plan_free(p);
 }
 
+/* The hunt (graph.h): one task per source host of the copies from
+ * restore-point sets, in the tier of the first, readonly; every such copy
+ * depends on its host's hunt; none without indicators the vault can see. */
+static void
+test_hunt_tasks(void **state)
+{
+	static const char *fmt =
+	    "version = 1;\nname = \"h\";\n" SITES
+	    "%s\ntenants = ( { name = \"t1\"; priority = 1; }, "
+	    "{ name = \"t2\"; priority = 2; } );\n"
+	    "services = ( { name = \"s\"; tier = 2; scope = \"tenant\"; "
+	    "steps = (\n"
+	    " { name = \"f1\"; copy = { from = "
+	    "\"vault:va-bk1:/b/${tenant}/x-*.tar\"; to = \"to:db:/r/\"; }; },\n"
+	    " { name = \"f2\"; copy = { from = \"vault:va-bk2:/b/y-*.tar\"; "
+	    "to = \"to:db:/r/\"; }; },\n"
+	    " { name = \"plain\"; copy = { from = \"vault:va-bk1:/b/z\"; "
+	    "to = \"to:db:/r/\"; }; } ); } );\n";
+	char *text = dr_xasprintf(
+	    fmt, "indicators = { names = [\"README-LOCKBIT.txt\"]; };");
+	struct dr_plan *p = load(text);
+	struct dr_graph *g =
+	    expand(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
+	const struct dr_task *h1 = find(g, "hunt/indicators@vault/va-bk1");
+	const struct dr_task *h2 = find(g, "hunt/indicators@vault/va-bk2");
+	const char *t;
+
+	(void)state;
+	assert_int_equal(count(g, "hunt", NULL, NULL), 2);
+	assert_true(h1->hunt && h1->step->readonly && h1->tier == 2);
+	assert_true(depends_on(find(g, "s/t1/f1@torino/to-db1"), h1));
+	assert_true(depends_on(find(g, "s/t2/f1@torino/to-db1"), h1));
+	assert_false(depends_on(find(g, "s/t1/f1@torino/to-db1"), h2));
+	assert_true(depends_on(find(g, "s/t1/f2@torino/to-db1"), h2));
+	assert_false(depends_on(find(g, "s/t1/plain@torino/to-db1"), h1));
+	/* each set once, by host; the tenant's value quoted */
+	assert_non_null(strstr(h1->command, "'/b/t1/x-'*'.tar'"));
+	assert_non_null(strstr(h1->command, "'/b/t2/x-'*'.tar'"));
+	assert_null(strstr(h1->command, "y-"));
+	t = strstr(h2->command, "/b/y-");
+	assert_non_null(t);
+	assert_null(strstr(t + 1, "/b/y-")); /* once for both tenants */
+	free(check_order(g, true));
+	dr_graph_free(g);
+	dr_plan_free(p);
+	free(text);
+	/* digests only: the vault side cannot see them, no hunt */
+	text =
+	    dr_xasprintf(fmt, "indicators = { sha256 = [\"0000000000000000"
+	                      "000000000000000000000000000000000000000000000000"
+	                      "\"]; };");
+	p = load(text);
+	g = expand(p, "milan", "torino", DR_MODE_FAILOVER, NULL, 0);
+	assert_int_equal(count(g, "hunt", NULL, NULL), 0);
+	dr_graph_free(g);
+	dr_plan_free(p);
+	free(text);
+}
+
 /* A copy from a site that is lost in this direction reads compromised data. */
 static int
 setup_named_lost(void **state)
@@ -981,6 +1040,7 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_source, setup, teardown),
 	    cmocka_unit_test(test_copy_source_several_hosts),
+	    cmocka_unit_test(test_hunt_tasks),
 	    cmocka_unit_test_setup_teardown(test_copy_from_named_lost_site,
 	                                    setup_named_lost, teardown),
 	    cmocka_unit_test_setup_teardown(test_deps, setup, teardown),

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drover/check.h"
 #include "drover/common.h"
 #include "drover/scan.h"
 #include "drover/sha256.h"
@@ -173,6 +174,50 @@ test_indicators(void **state)
 	assert_null(dr_scan_ioc_script(&plan, "/x"));
 }
 
+/* The hunt's vault-side look (check.h): each point before $before, newest
+ * first; a point with an indicator printed as infected, with its finding;
+ * clean ones do not stop it; values never become code. */
+static void
+test_hunt_script(void **state)
+{
+	static const char *const names[] = {"README-LOCKBIT.txt",
+	                                    "$(touch PWNED-h)"};
+	struct dr_buf b;
+	char *glob, *out = NULL, *c;
+	size_t n;
+	int rc;
+
+	(void)state;
+	memset(&plan, 0, sizeof(plan));
+	plan.ioc_names = names;
+	plan.nioc_names = 2;
+	sh("mkdir -p \"s t\" h1/p h2/p && echo pay >h1/p/pay.csv && "
+	   "cp h1/p/pay.csv h2/p/ && echo note >h2/p/README-LOCKBIT.txt && "
+	   "tar -cf \"s t/p-1.tar\" -C h1 p && tar -cf \"s t/p-2.tar\" -C h2 p "
+	   "&& tar -cf \"s t/p-3.tar\" -C h1 p && cd \"s t\" && "
+	   "for f in p-1 p-2 p-3; do sha256sum $f.tar >$f.tar.sha256; done && "
+	   "touch -d @1000000000 p-1.tar && touch -d @1000001000 p-2.tar && "
+	   "touch -d @1000002000 p-3.tar");
+	glob = dr_xasprintf("%s/s t/p-*.tar", workdir);
+	dr_buf_init(&b, 0);
+	dr_buf_puts(&b, "before=1000001500\n{\n");
+	dr_check_set_script(&b, &plan, glob, 3, 0, true);
+	dr_buf_puts(&b, "} 2>/dev/null\n");
+	rc = test_run_shell("/bin/sh", workdir, b.data, NULL, &out, &n);
+	assert_int_equal(rc, 0);
+	c = dr_xasprintf("@0 infected 1000001000 %s/s t/p-2.tar\n"
+	                 "@0 finding file name p/README-LOCKBIT.txt\n"
+	                 "@0 ok 1000000000 %s/s t/p-1.tar\n@0 done 2\n",
+	                 workdir, workdir);
+	assert_string_equal(out, c);
+	free(c);
+	free(out);
+	assert_false(exists("PWNED-h"));
+	dr_buf_free(&b);
+	free(glob);
+	memset(&plan, 0, sizeof(plan));
+}
+
 static void
 test_verdicts(void **state)
 {
@@ -257,6 +302,7 @@ main(void)
 	    cmocka_unit_test(test_qdir),
 	    cmocka_unit_test(test_scan_script_values),
 	    cmocka_unit_test(test_indicators),
+	    cmocka_unit_test(test_hunt_script),
 	    cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_finding),
 	};
