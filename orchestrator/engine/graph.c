@@ -859,39 +859,76 @@ set_copy(const struct dr_task *t)
  * copies from restore-point sets, when the plan has indicators the vault
  * side can see (names, extensions, yara), which every such copy depends on.
  */
+/* The copies from sets on one source host, in task order. */
+struct hunt_host {
+	const struct dr_host *h;
+	size_t *ids, n, cap;
+	int tier; /* the lowest of theirs */
+};
+
+/* A set copy's position in its host's list, for the sort by path. */
+struct hunt_path {
+	const char *path;
+	size_t pos;
+};
+
+static int
+cmp_hunt_path(const void *a, const void *b)
+{
+	const struct hunt_path *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
 static void
 hunt_tasks(struct expander *x)
 {
 	struct dr_graph *g = x->g;
 	const struct dr_plan *p = g->plan;
-	size_t n = g->ntasks, i, j;
+	size_t n = g->ntasks, i, j, nhosts = 0;
+	struct hunt_host *hosts = NULL;
 
 	if (!p->nioc_names && !p->nioc_extensions && !p->ioc_yara)
 		return;
+	/* One pass: the set copies by source host (a plan has few). */
 	for (i = 0; i < n; i++) {
-		const struct dr_host *h;
+		struct hunt_host *hh;
+		if (!set_copy(&g->tasks[i]))
+			continue;
+		for (j = 0; j < nhosts && hosts[j].h != g->tasks[i].src_host;
+		     j++)
+			;
+		if (j == nhosts) {
+			hosts =
+			    dr_xrealloc(hosts, (nhosts + 1) * sizeof(*hosts));
+			memset(&hosts[nhosts], 0, sizeof(*hosts));
+			hosts[nhosts].h = g->tasks[i].src_host;
+			hosts[nhosts].tier = g->tasks[i].tier;
+			nhosts++;
+		}
+		hh = &hosts[j];
+		if (hh->n == hh->cap) {
+			hh->cap = hh->cap ? 2 * hh->cap : 16;
+			hh->ids =
+			    dr_xrealloc(hh->ids, hh->cap * sizeof(size_t));
+		}
+		hh->ids[hh->n++] = i;
+		if (g->tasks[i].tier < hh->tier)
+			hh->tier = g->tasks[i].tier;
+	}
+	for (size_t hi = 0; hi < nhosts; hi++) {
+		const struct dr_host *h = hosts[hi].h;
 		struct dr_service *svc;
 		struct dr_step *st;
 		struct tctx c = {.x = x};
 		struct dr_task *t;
 		struct dr_buf b;
-		size_t id, k = 0;
-		int tier;
+		struct hunt_path *paths;
+		bool *first;
+		size_t id, k = 0, m = hosts[hi].n;
+		int tier = hosts[hi].tier;
 
-		if (!set_copy(&g->tasks[i]))
-			continue;
-		h = g->tasks[i].src_host;
-		for (j = 0; j < i; j++)
-			if (set_copy(&g->tasks[j]) && g->tasks[j].src_host == h)
-				break;
-		if (j < i)
-			continue; /* this host has its hunt */
-		tier = g->tasks[i].tier;
-		for (j = i; j < n; j++)
-			if (set_copy(&g->tasks[j]) &&
-			    g->tasks[j].src_host == h &&
-			    g->tasks[j].tier < tier)
-				tier = g->tasks[j].tier;
 		svc = dr_arena_alloc(g->arena, sizeof(*svc));
 		st = dr_arena_alloc(g->arena, sizeof(*st));
 		memset(svc, 0, sizeof(*svc));
@@ -943,28 +980,34 @@ hunt_tasks(struct expander *x)
 				            t->key);
 				x->errors++;
 			}
+		/* Each set once, where it first appears (sorted by path, then
+		 * by position: the first of each run of equal paths). */
+		paths = dr_xcalloc(m, sizeof(*paths));
+		first = dr_xcalloc(m, sizeof(*first));
+		for (j = 0; j < m; j++) {
+			paths[j].path = g->tasks[hosts[hi].ids[j]].src_path;
+			paths[j].pos = j;
+		}
+		qsort(paths, m, sizeof(*paths), cmp_hunt_path);
+		for (j = 0; j < m; j++)
+			first[paths[j].pos] =
+			    j == 0 ||
+			    strcmp(paths[j].path, paths[j - 1].path) != 0;
 		dr_buf_init(&b, 0);
 		/* Braces, not exec or exit: a person pastes it into a shell
 		 * (the runbook), drover runs it as the login shell's command,
 		 * after "before=SECONDS" (the incident). */
 		dr_buf_puts(&b, "{\n");
-		for (j = 0; j < n; j++) {
-			const struct dr_task *u = &g->tasks[j];
-			size_t m;
-			if (!set_copy(u) || u->src_host != h)
-				continue;
-			for (m = 0; m < j; m++)
-				if (set_copy(&g->tasks[m]) &&
-				    g->tasks[m].src_host == h &&
-				    strcmp(g->tasks[m].src_path, u->src_path) ==
-				        0)
-					break;
-			if (m == j)
+		for (j = 0; j < m; j++) {
+			const struct dr_task *u = &g->tasks[hosts[hi].ids[j]];
+			if (first[j])
 				dr_check_set_script(&b, p, u->src_path,
 				                    u->step->copy.max_fallback,
 				                    k++, true);
-			idset_add(&x->deps[j], id);
+			idset_add(&x->deps[hosts[hi].ids[j]], id);
 		}
+		free(paths);
+		free(first);
 		dr_buf_puts(&b, "} 2>/dev/null\n");
 		t = &g->tasks[id];
 		t->command = dr_arena_strdup(g->arena, b.data);
@@ -979,6 +1022,9 @@ hunt_tasks(struct expander *x)
 		}
 		dr_buf_free(&b);
 	}
+	for (size_t hi = 0; hi < nhosts; hi++)
+		free(hosts[hi].ids);
+	free(hosts);
 }
 
 /* Moves the per-task dependency sets into the graph, deduplicated. */
