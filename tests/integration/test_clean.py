@@ -472,7 +472,7 @@ def test_lab_failover_restores_databases():
                                     "-h", sock, "-p", "5432", "-d",
                                     "%s_%s" % (svc, code), "-Atc", sql],
                                    stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, cwd="/")
                 tf.check(r.returncode == 0, "psql: %s" % r.stdout.decode())
                 return int(r.stdout.decode().strip())
             n = q("SELECT count(*) FROM %s" % table)

@@ -12,6 +12,7 @@ deny, abort, answer, watch), as other users when the test adds them
 notifications.
 """
 
+import atexit
 import grp
 import http.server
 import json
@@ -87,14 +88,31 @@ def start(p, state, extra=()):
         stderr=subprocess.PIPE, env=env_for(state))
 
 
+_PUBLIC = []
+
+
+def public_drover():
+    """The binary where another user can run it: the build directory may
+    sit in a directory only root enters (a clone in a mktemp -d)."""
+    if not _PUBLIC:
+        d = tempfile.mkdtemp(prefix="drover-team-bin-", dir="/tmp")
+        os.chmod(d, 0o755)
+        shutil.copy2(DROVER, d + "/drover")
+        os.chmod(d + "/drover", 0o755)
+        atexit.register(shutil.rmtree, d, True)
+        _PUBLIC.append(d + "/drover")
+    return _PUBLIC[0]
+
+
 def drover(state, *args, user=None):
     cmd = [DROVER] + list(args)
     if user:
         cmd = ["runuser", "-u", user, "--", "env",
-               "DROVER_STATE_DIR=" + state] + cmd
+               "DROVER_STATE_DIR=" + state, public_drover()] + list(args)
     return subprocess.run(cmd, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env_for(state), timeout=60)
+                          env=env_for(state), timeout=60,
+                          cwd="/" if user else None)
 
 
 def wait_for(what, cond, proc=None, bound=60):
