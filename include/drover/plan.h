@@ -269,7 +269,7 @@ struct dr_limits {
 struct dr_notify {
 	const char *const *webhooks; /* http(s) URLs: POST JSON */
 	size_t nwebhooks;
-	const char *command; /* a local command, the event on stdin */
+	const char *command; /* a local command, the event in its env */
 	uint64_t timeout_ms; /* per attempt; default 5 s */
 	int retries;         /* default 2 */
 	int line;

@@ -51,6 +51,8 @@ struct dr_spawn_opts {
 	const char *const *env_extra; /* NULL-terminated "NAME=VALUE" list
 	                                 added to (or replacing names in)
 	                                 the environment; may be NULL */
+	bool env_only; /* the environment is env_extra alone, not the
+	                  controller's (which holds the secrets' variables) */
 	/* Values replaced by "<secret:NAME>" in the tail and the log. */
 	const char *const *secret_values;
 	const char *const *secret_names;

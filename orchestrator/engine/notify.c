@@ -3,14 +3,14 @@
  *
  * One job per receiver and event: a webhook POST (an easy handle in the
  * notifier's own curl multi on the loop, util/curl-uv.c) or a command
- * (uv_spawn). A job ends delivered, or failed after its retries, or
+ * (exec/spawn.c: its own process group, killed whole at the deadline). A
+ * job ends delivered, or failed after its retries, or
  * abandoned when the notifier's last deadline expires after
  * dr_notify_close(). The notifier is freed in the last close callback of
  * its handles; the multi closes its own.
  */
 #include "drover/notify.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 #include "drover/common.h"
 #include "drover/curl-uv.h"
 #include "drover/scrub.h"
+#include "drover/spawn.h"
 
 #define RETRY_MS 1000
 
@@ -35,10 +36,8 @@ struct job {
 	CURL *easy;
 	struct curl_slist *hdr;
 	char err[CURL_ERROR_SIZE];
-	uv_process_t proc;
-	bool proc_open;   /* the handle is not closed yet */
-	bool proc_live;   /* the process runs: not being closed */
-	uv_timer_t timer; /* retry wait; a command's deadline */
+	struct dr_spawn *sp; /* the command, until its callback */
+	uv_timer_t timer;    /* retry wait */
 	bool timer_open;
 	bool done;
 };
@@ -102,19 +101,7 @@ job_timer_closed(uv_handle_t *h)
 	struct dr_notifier *n = j->n;
 
 	j->timer_open = false;
-	if (!j->proc_open)
-		job_free(j);
-	release(n);
-}
-
-static void
-proc_closed(uv_handle_t *h)
-{
-	struct job *j = h->data;
-	struct dr_notifier *n = j->n;
-
-	j->proc_open = false;
-	if (!j->timer_open)
+	if (j->sp == NULL)
 		job_free(j);
 	release(n);
 }
@@ -145,11 +132,8 @@ job_end(struct job *j, const char *failure)
 		curl_easy_cleanup(j->easy);
 		j->easy = NULL;
 	}
-	if (j->proc_live) {
-		uv_process_kill(&j->proc, SIGKILL);
-		j->proc_live = false;
-		uv_close((uv_handle_t *)&j->proc, proc_closed);
-	}
+	if (j->sp != NULL)
+		dr_spawn_cancel(j->sp); /* its callback follows */
 	uv_timer_stop(&j->timer);
 	uv_close((uv_handle_t *)&j->timer, job_timer_closed);
 	check_done(n);
@@ -198,31 +182,24 @@ post_done(CURLcode rc, CURL *e, void *arg)
 	attempt_failed(j, why);
 }
 
+/* The command ended (dr_spawn_cb): every handle of it is closed. */
 static void
-on_exit_cb(uv_process_t *p, int64_t status, int sig)
+cmd_done(struct dr_spawn_result *res, void *arg)
 {
-	struct job *j = p->data;
-	char why[64];
+	struct job *j = arg;
+	struct dr_notifier *n = j->n;
 
-	j->proc_live = false;
-	uv_close((uv_handle_t *)&j->proc, proc_closed);
-	uv_timer_stop(&j->timer);
-	if (status == 0 && sig == 0) {
+	j->sp = NULL;
+	if (j->done) { /* ended meanwhile: cancelled */
+		if (!j->timer_open)
+			job_free(j);
+	} else if (res->status == 0 && res->exit_code == 0 &&
+	           res->term_signal == 0) {
 		job_end(j, NULL);
-		return;
+	} else {
+		attempt_failed(j, res->message);
 	}
-	snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exit %d",
-	         sig ? sig : (int)status);
-	attempt_failed(j, why);
-}
-
-static void
-cmd_deadline(uv_timer_t *t)
-{
-	struct job *j = t->data;
-
-	if (j->proc_live)
-		uv_process_kill(&j->proc, SIGKILL); /* exit_cb follows */
+	release(n);
 }
 
 static void
@@ -233,38 +210,30 @@ job_start(struct job *j)
 	j->attempt++;
 	j->err[0] = '\0';
 	if (j->command) {
+		/* Its environment is the event alone: the controller's holds
+		 * the secrets' variables. */
 		char *ev = dr_xasprintf("DROVER_EVENT=%s", j->body);
 		char *tx = dr_xasprintf("DROVER_EVENT_TEXT=%s", j->text);
-		char *args[] = {"/bin/sh", "-c", (char *)n->o.cfg->command,
-		                NULL};
-		char *env[] = {ev, tx, "PATH=/usr/local/bin:/usr/bin:/bin",
-		               NULL};
-		uv_process_options_t po = {0};
-		uv_stdio_container_t io[3] = {
-		    {UV_IGNORE, {0}}, {UV_IGNORE, {0}}, {UV_IGNORE, {0}}};
+		const char *env[] = {ev, tx,
+		                     "PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+		struct dr_spawn_opts so = {0};
 		int r;
-		po.file = "/bin/sh";
-		po.args = args;
-		po.env = env;
-		po.cwd = n->o.cwd;
-		po.exit_cb = on_exit_cb;
-		po.stdio = io;
-		po.stdio_count = 3;
-		po.flags = UV_PROCESS_DETACHED;
-		j->proc.data = j;
-		j->proc_open = true;
-		n->nhandles++;
-		r = uv_spawn(n->o.loop, &j->proc, &po);
+
+		so.command = n->o.cfg->command;
+		so.cwd = n->o.cwd;
+		so.env_extra = env;
+		so.env_only = true;
+		so.timeout_ms = n->o.cfg->timeout_ms;
+		so.tail_cap = 512;
+		r = dr_spawn_start(n->o.loop, &so, cmd_done, j, &j->sp);
 		free(ev);
 		free(tx);
 		if (r != 0) {
-			uv_close((uv_handle_t *)&j->proc, proc_closed);
-			attempt_failed(j, uv_strerror(r));
+			j->sp = NULL;
+			attempt_failed(j, dr_strerror(r));
 			return;
 		}
-		j->proc_live = true;
-		uv_timer_start(&j->timer, cmd_deadline, n->o.cfg->timeout_ms,
-		               0);
+		n->nhandles++; /* released in cmd_done */
 		return;
 	}
 	j->easy = curl_easy_init();
@@ -438,7 +407,7 @@ dr_notify_close(struct dr_notifier *n)
 	/* Jobs waiting to retry end now; those in flight get one deadline. */
 	for (j = n->jobs; j; j = next) {
 		next = j->next;
-		if (j->easy == NULL && !j->proc_live)
+		if (j->easy == NULL && j->sp == NULL)
 			job_end(j, "not retried: the run ended");
 	}
 	if (n->jobs)

@@ -113,9 +113,10 @@ env_name_eq(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && b[n] == '=';
 }
 
-/* Builds environ minus the names env_extra sets, plus env_extra. */
+/* Builds environ minus the names env_extra sets, plus env_extra; with
+ * only, env_extra alone. */
 static int
-build_env(const char *const *extra, char ***out)
+build_env(const char *const *extra, bool only, char ***out)
 {
 	size_t nenv = 0, nextra = 0, i, j, k = 0;
 	char **env;
@@ -126,7 +127,7 @@ build_env(const char *const *extra, char ***out)
 			return DR_EINVAL;
 		nextra++;
 	}
-	for (i = 0; environ != NULL && environ[i] != NULL; i++)
+	for (i = 0; !only && environ != NULL && environ[i] != NULL; i++)
 		nenv++;
 	env = dr_xcalloc(nenv + nextra + 1, sizeof(*env));
 	for (i = 0; i < nenv; i++) {
@@ -578,7 +579,7 @@ dr_spawn_start(uv_loop_t *loop, const struct dr_spawn_opts *o, dr_spawn_cb cb,
 	if (loop == NULL || o == NULL || cb == NULL || o->command == NULL ||
 	    (o->stdin_data == NULL && o->stdin_len != 0))
 		return DR_EINVAL;
-	if ((r = build_env(o->env_extra, &env)) != 0)
+	if ((r = build_env(o->env_extra, o->env_only, &env)) != 0)
 		return r;
 	ignore_sigpipe();
 
