@@ -13,81 +13,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "drover/common.h"
 #include "drover/etcd.h"
 
 #define ANSWER_MAX (64u * 1024 * 1024) /* bytes of one answer */
 
-/* ---- base64 ---- */
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (libcrypto's, as hostkeys.c and keys.c use) ---- */
 
 char *
 dr_etcd_b64(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	char *out = dr_xmalloc((n + 2) / 3 * 4 + 1), *w = out;
-	size_t i;
+	char *out = dr_xmalloc((n + 2) / 3 * 4 + 1);
 
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v =
-		    (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		*w++ = b64chars[v >> 18 & 63];
-		*w++ = b64chars[v >> 12 & 63];
-		*w++ = b64chars[v >> 6 & 63];
-		*w++ = b64chars[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)s[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		*w++ = b64chars[v >> 18 & 63];
-		*w++ = b64chars[v >> 12 & 63];
-		*w++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-		*w++ = '=';
-	}
-	*w = '\0';
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
 	return out;
-}
-
-static int
-b64val(char c)
-{
-	const char *p = c ? strchr(b64chars, c) : NULL;
-
-	return p ? (int)(p - b64chars) : -1;
 }
 
 int
 dr_etcd_unb64(const char *s, char **out, size_t *n)
 {
-	size_t len = strlen(s), i, got = 0;
-	char *buf;
-	uint32_t acc = 0;
-	int bits = 0;
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                               "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(s), data = strspn(s, alphabet), pad;
+	unsigned char *in, *buf;
+	int got;
 
-	while (len > 0 && s[len - 1] == '=')
-		len--;
-	if (len % 4 == 1 || strlen(s) - len > 2)
+	/* Padding is optional; nothing but the alphabet before it. */
+	if (len - data > 2 || strspn(s + data, "=") != len - data ||
+	    data % 4 == 1)
 		return -1;
-	buf = dr_xmalloc(len / 4 * 3 + 3);
-	for (i = 0; i < len; i++) {
-		int v = b64val(s[i]);
-		if (v < 0) {
-			free(buf);
-			return -1;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[got++] = (char)(acc >> bits & 0xff);
-		}
+	pad = (4 - data % 4) % 4;
+	in = dr_xmalloc(data + pad + 1);
+	memcpy(in, s, data);
+	memset(in + data, '=', pad);
+	buf = dr_xmalloc((data + pad) / 4 * 3 + 1);
+	got = EVP_DecodeBlock(buf, in, (int)(data + pad));
+	free(in);
+	if (got < 0) {
+		free(buf);
+		return -1;
 	}
+	got -= (int)pad; /* DecodeBlock counts the padding's zero bytes */
 	buf[got] = '\0';
-	*out = buf;
-	*n = got;
+	*out = (char *)buf;
+	*n = (size_t)got;
 	return 0;
 }
 
