@@ -72,6 +72,7 @@ struct dr_ssh {
 	bool driving, again;
 	bool waited_io;        /* the last drive ended on EAGAIN */
 	bool idle_rx;          /* idle with unread bytes: stop polling */
+	bool rx_maybe;         /* the socket may hold unread bytes */
 	struct job *out_owner; /* job whose send is partially done */
 	uint64_t last_rx_ms;
 	uint64_t wait_since_ms;

@@ -36,7 +36,9 @@
 static const char KEX_PREF[] = "curve25519-sha256,curve25519-sha256@libssh.org,"
                                "ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
                                "ecdh-sha2-nistp521";
-static const char CIPHER_PREF[] = "aes256-ctr,aes192-ctr,aes128-ctr";
+/* AES-128 first: libssh2 1.10 calls EVP_Cipher once per 16-byte block,
+ * where AES-128 costs a fifth less than AES-256 (openssl speed -bytes 16). */
+static const char CIPHER_PREF[] = "aes128-ctr,aes192-ctr,aes256-ctr";
 static const char MAC_PREF[] = "hmac-sha2-256,hmac-sha2-512";
 
 static const char *const conn_names[] = {
@@ -129,20 +131,35 @@ ssh_set_err(struct dr_ssh *s, const char *fmt, ...)
 	free(msg);
 }
 
-/* libssh2's recv hook: counts arrival time for dead-peer detection. */
+/*
+ * libssh2's recv hook: counts arrival time for dead-peer detection, and
+ * skips the recv that could only say EAGAIN. libssh2 reads until EAGAIN in
+ * every channel call (eight such recvs per command, more than the reads that
+ * get data); after a short read or an EAGAIN the socket is taken as empty
+ * until the poll reports it readable again. The poll is level-triggered and
+ * stays armed whenever a drive ends waiting, so bytes that came after the
+ * short read wake the next loop turn: nothing is left unread.
+ */
 static LIBSSH2_RECV_FUNC(recv_hook)
 {
 	struct dr_ssh *s = *abstract;
 	ssize_t n;
 
+	if (!s->rx_maybe)
+		return -EAGAIN;
 	do
 		n = recv(socket, buffer, length, flags);
 	while (n < 0 && errno == EINTR);
 
-	if (n < 0)
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			s->rx_maybe = false;
 		return -errno;
+	}
 	if (n > 0)
 		s->last_rx_ms = dr_now_mono_ms();
+	if ((size_t)n < length)
+		s->rx_maybe = false;
 	return n;
 }
 
@@ -421,6 +438,7 @@ start_tcp(struct dr_ssh *s, const struct sockaddr *sa, socklen_t salen)
 
 	s->fd = socket(sa->sa_family,
 	               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->rx_maybe = true;
 	if (s->fd < 0) {
 		conn_fail(s, DR_ECONNECT, "socket: %s",
 		          uv_strerror(uv_translate_sys_error(errno)));
@@ -634,6 +652,8 @@ on_poll(uv_poll_t *p, int status, int events)
 {
 	struct dr_ssh *s = p->data;
 
+	(void)events;
+	s->rx_maybe = true;
 	if (status < 0)
 		s->poll_events = 0; /* libuv stopped the handle */
 	if (s->st == C_READY && s->job == NULL && s->kjob == NULL)

@@ -12,6 +12,8 @@
 #   SIZE=300M   file size, as head -c takes it (300M, 3G: powers of 1024)
 #   ROUNDS=3    timed rounds; each runs both tools once, the order alternating
 #   KEEP=0      1: keep the temporary directory (plan, logs, time records)
+#   PERF=0      1: record drover with perf (perf.ROUND.data in the kept
+#               directory; implies KEEP=1); its CPU then includes perf's
 #
 # Needs root (the lab's sshd servers and their host directories), GNU time,
 # scp and python3. Brings the lab up when va-bk1 or to-db1 is down (`lab up` is
@@ -36,6 +38,12 @@ lab=$repo/contrib/lab/lab
 SIZE=${SIZE:-300M}
 ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
+PERF=${PERF:-0}
+PERF_CMD=
+if ((PERF)); then
+	KEEP=1
+	PERF_CMD="perf record -q -F 2000 -g -o "
+fi
 
 note() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -234,7 +242,7 @@ run() {
 	case $tool in
 	drover)
 		DROVER_STATE_DIR=$tmp/state.$round /usr/bin/time -v -o "$tv" \
-			"$drover" failover "$plan" --from milan,rome --to torino --yes \
+			${PERF_CMD:+$PERF_CMD$tmp/perf.$round.data} "$drover" failover "$plan" --from milan,rome --to torino --yes \
 			>"$log" 2>&1 </dev/null || rc=$?
 		;;
 	scp)

@@ -13,6 +13,8 @@
 #   SIZES="1300 3900"   tenant counts (tasks = 20 x tenants)
 #   XARGS=1             0 skips the ControlMaster comparison
 #   KEEP=0              1 keeps the temporary directory
+#   PERF=0              1 records drover with perf (perf-TENANTS.data in the
+#                       kept directory; implies KEEP=1; perf's cost shows)
 #
 # The fdatasync count comes from DROVER_JOURNAL_STATS, which a build with
 # -DDROVER_TEST_HOOKS=ON prints; other builds show "n/a". Needs root (the
@@ -27,6 +29,8 @@ LAB=${DROVER_LAB_DIR:-/var/lib/drover-lab}
 SIZES=${SIZES:-1300 3900}
 XARGS=${XARGS:-1}
 KEEP=${KEEP:-0}
+PERF=${PERF:-0}
+((PERF)) && KEEP=1
 
 note() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -117,8 +121,12 @@ for n in $SIZES; do
 	tasks=$((n * 20))
 	state=$tmp/state-$n
 	note "$n tenants, $tasks tasks: drover"
+	perf=()
+	((PERF)) && perf=(perf record -q -F 499 -g -o "$tmp/perf-$n.data")
 	env DROVER_STATE_DIR="$state" DROVER_JOURNAL_STATS=1 /usr/bin/time \
-		-f 'TIME %e %U %S %M' -o "$tmp/time-$n" "$drover" failover "$p" \
+		-f 'TIME %e %U %S %M' -o "$tmp/time-$n" \
+		"${perf[@]}" \
+		"$drover" failover "$p" \
 		--from milan --to torino --yes >"$tmp/out-$n" 2>"$tmp/err-$n" ||
 		die "drover failed on $n tenants: $(tail -5 "$tmp/err-$n")"
 	read -r _ wall user sys rss <"$tmp/time-$n"

@@ -181,7 +181,7 @@ ssh_cfg_text() {
 		# What drover negotiates (orchestrator/exec/ssh.c KEX_PREF, CIPHER_PREF, MAC_PREF).
 		printf '%s\n' \
 			'	KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org' \
-			'	Ciphers aes256-ctr,aes192-ctr,aes128-ctr' \
+			'	Ciphers aes128-ctr,aes192-ctr,aes256-ctr' \
 			'	MACs hmac-sha2-256,hmac-sha2-512'
 	fi
 }
