@@ -47,8 +47,11 @@ write_file(const struct dr_graph *g, const struct dr_runbook_opts *o,
 	r = dr_runbook_write(g, o, f);
 	if (fclose(f) != 0 && r == 0)
 		r = DR_EIO;
-	if (r != 0) {
-		fprintf(stderr, "drover: runbook: %s: %s\n", path,
+	if (r == DR_ENOTFOUND) {
+		/* no Chromium for a PDF: the writer said so */
+		fprintf(stderr, "drover: runbook: %s not written\n", path);
+	} else if (r != 0) {
+		fprintf(stderr, "drover: runbook: %s not written: %s\n", path,
 		        dr_strerror(r));
 	} else if (dr_write_file_atomic(path, text, len, 0644) != 0) {
 		fprintf(stderr, "drover: runbook: cannot write %s: %s\n", path,

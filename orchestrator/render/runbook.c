@@ -138,14 +138,18 @@ static const char css[] =
     "border:1px solid #bbb;border-left:4px solid #333;padding:.35em .55em;"
     "margin:.25em 0 .5em}\n"
     /* A line too long for the paper wraps under itself, indented, with a
-     * mark in the margin of each continued line: a column of marks below
-     * the first line, cut to the box's height (not copied with the text). */
+     * mark in the margin of each continued line: a hook arrow drawn as a
+     * path, one per line height, from the second line to the bottom of the
+     * line's box. A picture, not text: neither a browser's copy nor a PDF's
+     * text layer (pdftotext) carries it, so copying gives the command. */
     "pre .l{display:block;position:relative;overflow:hidden;"
     "padding-left:1.7em;text-indent:-1.7em}\n"
-    "pre .l::after{content:\"\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\\A"
-    "\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\\A\\21aa\";"
-    "position:absolute;left:.1em;top:1.35em;white-space:pre;"
-    "text-indent:0;color:#666;user-select:none}\n"
+    "pre .l::after{content:\"\";position:absolute;left:.15em;top:1.35em;"
+    "bottom:0;width:1.1em;background:url(\"data:image/svg+xml,"
+    "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 11 13.5'%3E"
+    "%3Cpath d='M2 2.5v5.5h7M6.5 5.5l2.5 2.5-2.5 2.5' fill='none' "
+    "stroke='%23666' stroke-width='1.2'/%3E%3C/svg%3E\") "
+    "repeat-y left top/1.1em 1.35em}\n"
     "pre .w{white-space:nowrap}\n"
     ".intro{break-inside:avoid;page-break-inside:avoid;"
     "break-after:avoid;page-break-after:avoid}\n"

@@ -1042,24 +1042,23 @@ def test_report_html_timeline():
     os.makedirs(res, exist_ok=True)
     png = os.path.join(res, "report-timeline.png")
     chrome = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chrome is None:
-        print("     (no chromium: screenshot skipped)")
-    else:
-        prof = tempfile.mkdtemp(prefix="drover-chromium-")
-        if os.path.exists(png):
-            os.unlink(png)
-        subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-quic", "--no-first-run",
-                        "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--user-data-dir=" + prof, "--screenshot=" + png,
-                        "--window-size=1400,1800", "file://" + html],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=120)
-        shutil.rmtree(prof, ignore_errors=True)
-        check(os.path.exists(png) and os.path.getsize(png) > 10000,
-              "chromium wrote a screenshot")
-        print("     screenshot: %s" % png)
+    check(chrome is not None,
+          "chromium is installed (contrib/install-deps installs it)")
+    prof = tempfile.mkdtemp(prefix="drover-chromium-")
+    if os.path.exists(png):
+        os.unlink(png)
+    subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-quic", "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--user-data-dir=" + prof, "--screenshot=" + png,
+                    "--window-size=1400,1800", "file://" + html],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=120)
+    shutil.rmtree(prof, ignore_errors=True)
+    check(os.path.exists(png) and os.path.getsize(png) > 10000,
+          "chromium wrote a screenshot")
+    print("     screenshot: %s" % png)
     shutil.rmtree(tmpd)
     shutil.rmtree(state)
     clean("html")
