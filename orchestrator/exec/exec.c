@@ -75,6 +75,8 @@ struct pool {
 	size_t *tasks; /* tasks that need a session on this host */
 	size_t ntasks;
 	size_t settled; /* tasks[0..settled) are over for good */
+	int channels;   /* commands per connection its server allows, as
+	                   learned (DR_EBUSY); 0: limits.channels */
 };
 
 enum attempt_kind { AK_SSH, AK_COPY, AK_PROBE, AK_LOCAL, AK_GATE };
@@ -386,7 +388,7 @@ acquire(struct attempt *a, const struct dr_conn *cn)
 			}
 	}
 	dr_exec_ssh_opts(cn, pl->label, ex->o.guard, &so);
-	so.channels = l->channels;
+	so.channels = pl->channels ? pl->channels : l->channels;
 	c = dr_xcalloc(1, sizeof(*c));
 	c->ex = ex;
 	c->pool = pl;
@@ -590,6 +592,11 @@ busy_retry(struct attempt *a, int idx, enum resume what)
 		if ((idx != 2 && idx != i) || c == NULL)
 			continue;
 		cn[i] = i == 0 ? a->t->conn : a->t->src_conn;
+		/* The host's next connections open as many as it allows. */
+		if (dr_ssh_capacity(c->ssh) <
+		    (c->pool->channels ? c->pool->channels
+		                       : a->ex->o.graph->limits.channels))
+			c->pool->channels = dr_ssh_capacity(c->ssh);
 		a->conn[i] = NULL;
 		conn_return(a, c);
 		a->need++;
