@@ -850,6 +850,11 @@ again:
 		s->out_owner = NULL;
 	return true;
 refused:
+	if (j->orphan) { /* ended meanwhile: nothing to open again */
+		job_set_state(j, J_DONE);
+		job_try_complete(j);
+		return false;
+	}
 	/*
 	 * Once more first: a channel we closed just before counts on the
 	 * server until its next turn (OpenSSH frees a session after reading
@@ -862,11 +867,6 @@ refused:
 		return false;
 	}
 	learn_cap(s);
-	if (j->orphan) {
-		j->st = J_DONE;
-		job_try_complete(j);
-		return false;
-	}
 	if (j->kind == K_KILL) {
 		/* Queued again: a channel frees when a command ends, and the
 		 * kill's own deadline bounds the wait. */
