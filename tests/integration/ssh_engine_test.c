@@ -69,6 +69,8 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *r, void *arg)
 	c->order = ++ends;
 }
 
+static void res_free(struct conn *k, int n);
+
 static void
 on_close(void *arg)
 {
@@ -736,13 +738,16 @@ static void
 test_dead_peer(void **state)
 {
 	uv_loop_t *l = loop_new();
-	struct conn c;
+	struct conn c, k2;
 	char cmd[64];
 	uint64_t t0;
 	long pid;
 
+	conn_channels = 2; /* two commands on it: the loss ends both */
 	conn_open(l, &c, host2, known, 2222); /* keepalive 2s x 3 */
+	conn_channels = 0;
 	assert_int_equal(c.status, 0);
+	run_cmd(l, &c, "rm -f ~/dp-1 ~/dp-2", NULL, 0, 10000);
 	/* This session's sshd process: the command shell's parent, or the
 	 * wrapper's when the wrapper forked. */
 	run_cmd(l, &c,
@@ -754,23 +759,38 @@ test_dead_peer(void **state)
 	{
 		struct dr_ssh_exec_opts o;
 		memset(&o, 0, sizeof(o));
-		o.command = "sleep 20";
+		o.command = "touch ~/dp-1; sleep 20";
 		o.timeout_ms = 60000;
 		c.done = 0;
 		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd),
 		                 0);
-		uv_run(l, UV_RUN_NOWAIT);
+		memset(&k2, 0, sizeof(k2));
+		o.command = "touch ~/dp-2; sleep 20";
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &k2, &k2.cmd),
+		                 0);
+		/* Both run (their files are there), then the peer stops. */
+		while (access("/home/drtest/dp-1", F_OK) != 0 ||
+		       access("/home/drtest/dp-2", F_OK) != 0)
+			assert_int_not_equal(uv_run(l, UV_RUN_NOWAIT), -1);
 		snprintf(cmd, sizeof(cmd), "kill -STOP %ld", pid);
 		assert_int_equal(system(cmd), 0);
 		t0 = dr_now_mono_ms();
 		run_until(l, &c.done);
+		run_until(l, &k2.done);
 	}
 	snprintf(cmd, sizeof(cmd), "kill -CONT %ld", pid);
 	assert_int_equal(system(cmd), 0);
+	unlink("/home/drtest/dp-1");
+	unlink("/home/drtest/dp-2");
 	assert_int_equal(c.res.status, DR_EDISCONNECT);
 	assert_non_null(strstr(c.res.message, "no reply from the peer"));
 	assert_true(dr_now_mono_ms() - t0 < 12000);
+	/* Both started and their end was not seen: outcome unknown. */
+	assert_true(c.res.started && !c.res.ended);
+	assert_int_equal(k2.res.status, DR_EDISCONNECT);
+	assert_true(k2.res.started && !k2.res.ended);
 	assert_false(dr_ssh_ready(c.ssh));
+	res_free(&k2, 1);
 	conn_close(l, &c);
 	loop_done(l);
 }
