@@ -18,22 +18,24 @@
 
 enum dr_err {
 	DR_OK = 0,
-	DR_EINVAL = -1,      /* bad argument or bad input */
-	DR_ENOMEM = -2,      /* out of memory (journal path only) */
-	DR_EIO = -3,         /* local I/O error */
-	DR_EPLAN = -4,       /* plan did not load or validate */
-	DR_ENOTFOUND = -5,   /* a named thing does not exist */
-	DR_ECONNECT = -6,    /* could not reach the host */
-	DR_EHOSTKEY = -7,    /* host key unknown or changed */
-	DR_EAUTH = -8,       /* authentication refused */
-	DR_ETIMEDOUT = -9,   /* a deadline expired */
-	DR_EPROTO = -10,     /* SSH protocol or library error */
-	DR_ECANCELED = -11,  /* cancelled by the operator or the scheduler */
-	DR_ECHECKSUM = -12,  /* checksum mismatch */
-	DR_EEXIT = -13,      /* remote or local command failed */
-	DR_ELOCKED = -14,    /* another run holds the lock */
-	DR_EREFUSED = -15,   /* refused by policy (drill interlock, gate) */
-	DR_EDISCONNECT = -16 /* the peer went away */
+	DR_EINVAL = -1,       /* bad argument or bad input */
+	DR_ENOMEM = -2,       /* out of memory (journal path only) */
+	DR_EIO = -3,          /* local I/O error */
+	DR_EPLAN = -4,        /* plan did not load or validate */
+	DR_ENOTFOUND = -5,    /* a named thing does not exist */
+	DR_ECONNECT = -6,     /* could not reach the host */
+	DR_EHOSTKEY = -7,     /* host key unknown or changed */
+	DR_EAUTH = -8,        /* authentication refused */
+	DR_ETIMEDOUT = -9,    /* a deadline expired */
+	DR_EPROTO = -10,      /* SSH protocol or library error */
+	DR_ECANCELED = -11,   /* cancelled by the operator or the scheduler */
+	DR_ECHECKSUM = -12,   /* checksum mismatch */
+	DR_EEXIT = -13,       /* remote or local command failed */
+	DR_ELOCKED = -14,     /* another run holds the lock */
+	DR_EREFUSED = -15,    /* refused by policy (drill interlock, gate) */
+	DR_EDISCONNECT = -16, /* the peer went away */
+	DR_EBUSY = -17        /* no channel free: not started, try another
+	                         connection */
 };
 
 /* Returns a static lower-case description of a DR_E* code. */

@@ -259,9 +259,11 @@ struct dr_defaults {
 };
 
 struct dr_limits {
-	int sessions; /* open SSH sessions in all */
+	int sessions; /* tasks on SSH sessions (and local commands) in all */
 	int per_site;
-	int per_host;
+	int per_host; /* tasks at once on one host */
+	int channels; /* commands at once on one SSH connection (1..64,
+	                 default 8); one more channel is kept for kills */
 };
 
 /* notify: who is told when a run starts, waits at a gate, fails, pauses,

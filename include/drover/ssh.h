@@ -9,6 +9,17 @@
  * last libuv close callback, just before the close callback runs; a struct
  * that was never connected must still be closed.
  *
+ * Channels: a session carries up to opts.channels commands and streams at
+ * once, each on its own channel with its own deadline, kill and result
+ * (struct dr_ssh_cmd, the handle dr_ssh_exec and dr_ssh_stream_open give),
+ * plus one channel kept for the kill jobs. Every channel progresses: none
+ * starves another. A server that allows fewer channels (OpenSSH's
+ * MaxSessions, default 10) refuses an open; the session then carries one
+ * command fewer than the channels open at that moment (dr_ssh_capacity()),
+ * and the refused command ends with DR_EBUSY, not started (started =
+ * false): run it on another connection. A lost session ends every command
+ * on it.
+ *
  * Security rules (DESIGN.md "Execution rules"): strict host key checking
  * against known_hosts before authentication (unknown, changed or missing:
  * DR_EHOSTKEY), publickey authentication only (file or agent, never
@@ -19,8 +30,9 @@
  * Remote commands run under a wrapper that puts them in their own process
  * group (setsid) and records its id in "${TMPDIR:-/tmp}/drover-TAG.pid" on the
  * remote host, so that a deadline or a cancel can kill the whole tree: TERM,
- * two seconds of grace, then KILL, through a second channel on the same
- * session. The wrapper needs a POSIX sh and util-linux setsid remotely.
+ * two seconds of grace, then KILL, through a channel of its own on the same
+ * session (the channel kept for kills). The wrapper needs a POSIX sh and
+ * util-linux setsid remotely.
  * Limits of the wrapper: the command's SIGINT and SIGQUIT are ignored (it runs
  * as an asynchronous list), and a command that itself exits with 128+N is
  * reported as killed by signal N.
@@ -61,7 +73,16 @@ struct dr_ssh_opts {
 	/* Addresses never to connect to (drills), borrowed; NULL: none. A
 	 * match fails the connect with DR_EREFUSED before any packet. */
 	const struct dr_guard *guard;
+	/* Commands and streams at once, 1..DR_SSH_MAX_CHANNELS; 0: 1. The
+	 * session opens one channel more for kills. */
+	int channels;
 };
+
+#define DR_SSH_MAX_CHANNELS 64
+
+/* One command or stream on a session, from dr_ssh_exec or
+ * dr_ssh_stream_open until its callback returns (then invalid). */
+struct dr_ssh_cmd;
 
 /*
  * Connect callback. status is 0 or DR_ECONNECT (unreachable: refused, no
@@ -96,7 +117,9 @@ int dr_ssh_connect(struct dr_ssh *ssh, dr_ssh_connect_cb cb, void *arg);
 struct dr_ssh_result {
 	int status;           /* 0: the command ran and ended (see exit_code,
 	                         exit_signal); else DR_ETIMEDOUT, DR_ECANCELED,
-	                         DR_EDISCONNECT, DR_EPROTO or DR_EIO (log not opened) */
+	                         DR_EDISCONNECT, DR_EPROTO, DR_EIO (log not
+	                         opened) or DR_EBUSY (the server refused the
+	                         channel: not started, try another session) */
 	int exit_code;        /* exit status; 0 when killed by a signal */
 	char exit_signal[32]; /* "KILL", "TERM"...; "" when none */
 	const char *tail;     /* last tail_cap bytes of output, NUL-ended */
@@ -135,20 +158,24 @@ struct dr_ssh_exec_opts {
 };
 
 /*
- * Runs one command. One command or stream at a time per session: returns
- * DR_EINVAL when busy or not connected, DR_EDISCONNECT when the session was
- * lost (dr_ssh_error() says why), else 0 and cb runs exactly once. The
- * callback may start the next command or close the session. The stdin copy
- * is wiped before it is freed.
+ * Runs one command, beside the others the session carries. Returns
+ * DR_EBUSY when it carries dr_ssh_capacity() already (dr_ssh_slots() is
+ * 0), DR_EINVAL when not connected, DR_EDISCONNECT when the session was
+ * lost (dr_ssh_error() says why), else 0, sets *out (may be NULL) to the
+ * command's handle, and cb runs exactly once. The callback may start the
+ * next command or close the session. The stdin copy is wiped before it is
+ * freed.
  */
 int dr_ssh_exec(struct dr_ssh *ssh, const struct dr_ssh_exec_opts *opts,
-                dr_ssh_exec_cb cb, void *arg);
+                dr_ssh_exec_cb cb, void *arg, struct dr_ssh_cmd **out);
 
 /*
- * Cancels the running command or stream: kills its remote process group and
- * ends it with DR_ECANCELED. Returns 0, or DR_EINVAL when nothing runs.
+ * Cancels a running command or stream: kills its remote process group and
+ * ends it with DR_ECANCELED; the others on the session go on. The callback
+ * may run before this returns (a command not started yet). Returns 0, or
+ * DR_EINVAL when it ended already.
  */
-int dr_ssh_cancel(struct dr_ssh *ssh);
+int dr_ssh_cmd_cancel(struct dr_ssh_cmd *cmd);
 
 enum dr_ssh_stream_mode {
 	DR_SSH_STREAM_READ, /* the command's stdout is delivered by on_data */
@@ -156,10 +183,10 @@ enum dr_ssh_stream_mode {
 };
 
 /* READ: a chunk of stdout (at most DR_SSH_CHUNK bytes), borrowed. */
-typedef void (*dr_ssh_data_cb)(struct dr_ssh *ssh, const void *data, size_t len,
-                               void *arg);
+typedef void (*dr_ssh_data_cb)(struct dr_ssh_cmd *cmd, const void *data,
+                               size_t len, void *arg);
 /* WRITE: the buffer given to dr_ssh_stream_write was sent; write more. */
-typedef void (*dr_ssh_drain_cb)(struct dr_ssh *ssh, void *arg);
+typedef void (*dr_ssh_drain_cb)(struct dr_ssh_cmd *cmd, void *arg);
 
 #define DR_SSH_CHUNK 32768
 
@@ -180,31 +207,37 @@ struct dr_ssh_stream_opts {
  * counting the streamed bytes. Returns like dr_ssh_exec.
  */
 int dr_ssh_stream_open(struct dr_ssh *ssh, const struct dr_ssh_stream_opts *o,
-                       dr_ssh_exec_cb done, void *arg);
+                       dr_ssh_exec_cb done, void *arg, struct dr_ssh_cmd **out);
 /* READ: stop / restart delivering on_data (backpressure). Immediate. */
-void dr_ssh_stream_pause(struct dr_ssh *ssh);
-void dr_ssh_stream_resume(struct dr_ssh *ssh);
+void dr_ssh_stream_pause(struct dr_ssh_cmd *cmd);
+void dr_ssh_stream_resume(struct dr_ssh_cmd *cmd);
 /*
  * WRITE: queues len bytes at data, which the caller keeps valid and
  * unchanged until on_drain. One buffer at a time. Returns 0, or DR_EINVAL
- * (a write is pending, EOF was requested, or no WRITE stream runs).
+ * (a write is pending, EOF was requested, or cmd is not a WRITE stream).
  */
-int dr_ssh_stream_write(struct dr_ssh *ssh, const void *data, size_t len);
+int dr_ssh_stream_write(struct dr_ssh_cmd *cmd, const void *data, size_t len);
 /* WRITE: sends EOF after the pending buffer; then done follows the exit.
  * Returns 0 or DR_EINVAL. */
-int dr_ssh_stream_eof(struct dr_ssh *ssh);
+int dr_ssh_stream_eof(struct dr_ssh_cmd *cmd);
 
 /*
- * Starts a graceful disconnect (with its own deadline), ends a running
- * command with DR_ECANCELED without killing it remotely (call dr_ssh_cancel
- * first for that), ends a pending connect with DR_ECANCELED, closes every
- * handle, frees the struct and then calls cb (may be NULL). Calling it twice
- * is a no-op.
+ * Starts a graceful disconnect (with its own deadline), ends every running
+ * command with DR_ECANCELED without killing it remotely (dr_ssh_cmd_cancel
+ * each first for that), ends a pending connect with DR_ECANCELED, closes
+ * every handle, frees the struct and then calls cb (may be NULL). Calling
+ * it twice is a no-op.
  */
 void dr_ssh_close(struct dr_ssh *ssh, dr_ssh_close_cb cb, void *arg);
 
 /* True while a command or stream runs. */
 bool dr_ssh_busy(const struct dr_ssh *ssh);
+/* Commands at once: opts.channels, or less once the server refused a
+ * channel. */
+int dr_ssh_capacity(const struct dr_ssh *ssh);
+/* Commands the session takes now: 0 when it carries dr_ssh_capacity(), or
+ * is not ready. */
+int dr_ssh_slots(const struct dr_ssh *ssh);
 /* True once connected and until the session is lost or closed. */
 bool dr_ssh_ready(const struct dr_ssh *ssh);
 /* The label given in the options. */

@@ -27,9 +27,12 @@ struct dr_transfer;
 
 struct dr_transfer_opts {
 	const char *label;  /* for messages, e.g. "fetch-backup"; may be NULL */
-	struct dr_ssh *src; /* connected, idle; NULL: src_path is local */
+	struct dr_ssh *src; /* connected, with a free channel (one command at
+	                       a time is used on it); NULL: src_path is
+	                       local */
 	const char *src_path; /* file to read */
-	struct dr_ssh *dst;   /* connected, idle; must differ from src */
+	struct dr_ssh *dst;   /* connected, with a free channel; may be src
+	                         when it has two */
 	const char *dst_path; /* target file; ending in '/': a directory,
 	                         the source's base name is kept */
 	const char *sha256;   /* expected hex digest; "manifest": read
@@ -43,7 +46,9 @@ struct dr_transfer_opts {
 struct dr_transfer_result {
 	int status;     /* 0, DR_ECHECKSUM, DR_ETIMEDOUT, DR_ECANCELED, DR_EEXIT
 	                   (a remote command failed), DR_EIO (local read),
-	                   DR_EDISCONNECT, DR_EPROTO, DR_EINVAL (bad manifest) */
+	                   DR_EDISCONNECT, DR_EPROTO, DR_EINVAL (bad manifest),
+	                   DR_EBUSY (a session refused a channel: run it
+	                   again on another) */
 	uint64_t bytes; /* bytes relayed */
 	char sha256[DR_SHA256_HEX]; /* digest of the relayed bytes */
 	const char *dst_path;       /* final path on the destination */
@@ -57,8 +62,8 @@ typedef void (*dr_transfer_cb)(const struct dr_transfer_result *res, void *arg);
 /*
  * Starts a transfer on loop. Returns 0 and cb runs exactly once (the
  * result is valid during the call; the transfer is freed right after), or
- * DR_EINVAL (missing paths, src == dst, a session busy, a bad mode or
- * digest) without calling cb. *out (may be NULL) lets the caller cancel.
+ * DR_EINVAL (missing paths, a session not ready, a bad mode or digest)
+ * without calling cb. *out (may be NULL) lets the caller cancel.
  * The sessions stay open and owned by the caller; do not close them before
  * cb.
  */

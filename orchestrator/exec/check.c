@@ -66,9 +66,10 @@ struct hcheck {
 	size_t site_idx;
 	enum host_state st;
 	struct dr_ssh *ssh;
-	size_t row0;  /* the ssh row; the host's other rows follow */
-	size_t nrows; /* including the ssh row */
-	size_t next;  /* first row of the next batch */
+	struct dr_ssh_cmd *cmd; /* the batch running on it */
+	size_t row0;            /* the ssh row; the host's other rows follow */
+	size_t nrows;           /* including the ssh row */
+	size_t next;            /* first row of the next batch */
 	size_t batch_end;
 	bool tolerant; /* every task on it has unreachable = continue */
 	char label[160];
@@ -612,6 +613,7 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	char *why;
 
 	(void)ssh;
+	h->cmd = NULL;
 	if (res->tail)
 		parse_output(h, res->tail);
 	if (c->cancelled)
@@ -817,7 +819,7 @@ next_batch(struct hcheck *h)
 	eo.timeout_ms =
 	    c->o.check_timeout_ms ? c->o.check_timeout_ms : CHECK_TIMEOUT_MS;
 	set_state(h, H_CHECKING);
-	r = dr_ssh_exec(h->ssh, &eo, on_exec, h);
+	r = dr_ssh_exec(h->ssh, &eo, on_exec, h, &h->cmd);
 	dr_buf_free(&script);
 	if (r != 0) {
 		char *why = dr_xasprintf(
@@ -1105,7 +1107,7 @@ dr_check_cancel(struct dr_check *c)
 			host_close(h); /* the connect ends as cancelled */
 			break;
 		case H_CHECKING:
-			dr_ssh_cancel(h->ssh); /* on_exec closes */
+			dr_ssh_cmd_cancel(h->cmd); /* on_exec closes */
 			break;
 		case H_CLOSING:
 		case H_DONE:

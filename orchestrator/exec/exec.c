@@ -45,9 +45,9 @@
 #define LIST_MS 60000         /* listing a restore-point set */
 
 enum cs_state {
-	CS_CONNECTING, /* handshake under way for one attempt */
-	CS_IDLE,       /* connected, in the pool */
-	CS_LENT,       /* carrying one attempt's operation */
+	CS_CONNECTING, /* handshake under way; attempts wait for it */
+	CS_IDLE,       /* connected, in the pool, no attempt on it */
+	CS_LENT,       /* carrying attempts' operations, a channel each */
 	CS_LAST
 };
 
@@ -55,10 +55,15 @@ static const char *const cs_names[] = {"connecting", "idle", "lent"};
 _Static_assert(DR_NELEM(cs_names) == CS_LAST, "cs_names");
 
 struct conn {
+	struct dr_exec *ex;
 	struct dr_ssh *ssh;
 	struct pool *pool;
 	enum cs_state st;
-	struct attempt *owner; /* CS_CONNECTING, CS_LENT */
+	/* Attempts holding one of its channels (dr_ssh_capacity() at most),
+	 * or waiting for one while it connects. */
+	int users;
+	struct attempt **waiting; /* CS_CONNECTING: told when it is up */
+	size_t nwaiting, capwaiting;
 	struct conn *next;
 };
 
@@ -70,6 +75,8 @@ struct pool {
 	size_t *tasks; /* tasks that need a session on this host */
 	size_t ntasks;
 	size_t settled; /* tasks[0..settled) are over for good */
+	int channels;   /* commands per connection its server allows, as
+	                   learned (DR_EBUSY); 0: limits.channels */
 };
 
 enum attempt_kind { AK_SSH, AK_COPY, AK_PROBE, AK_LOCAL, AK_GATE };
@@ -96,15 +103,25 @@ struct cand {
  * plan's scan, the move into place. */
 enum cphase { CP_NONE, CP_PREP, CP_COPY, CP_IOC, CP_SCAN, CP_PROMOTE };
 
+/* What an attempt does once it has its channels: its operation, or again
+ * the command a session refused a channel for (DR_EBUSY: not started). */
+enum resume { RS_START, RS_PHASE, RS_LIST, RS_XFER };
+
+#define MAX_REBUSY 16 /* channels refused to one attempt before it fails */
+
 struct attempt {
 	struct dr_exec *ex;
 	const struct dr_task *t;
 	enum attempt_kind kind;
 	enum at_state st;
-	bool reported;        /* the scheduler has its outcome */
-	struct conn *conn[2]; /* run/script: [0]; copy: [0] dst, [1] src */
-	int need;             /* connections still to come */
-	int conn_err;         /* first connect error */
+	bool reported;          /* the scheduler has its outcome */
+	struct conn *conn[2];   /* run/script: [0]; copy: [0] dst, [1] src;
+	                           a channel on each (maybe one connection) */
+	int need;               /* connections still to come */
+	enum resume resume;     /* what to do when they came */
+	int rebusy;             /* channels refused (DR_EBUSY) so far */
+	struct dr_ssh_cmd *cmd; /* the command running for it, if any */
+	int conn_err;           /* first connect error */
 	char *conn_msg;
 	bool cancelled;
 	struct dr_probe_run *probe;
@@ -129,6 +146,9 @@ struct attempt {
 	                          max_fallback + 1 */
 	enum cphase phase;
 	bool phase_exec; /* a phase's command runs on conn[0] */
+	char *phase_cmd; /* ... its command and deadline, to run again */
+	uint64_t phase_ms;
+	char *xsrc, *xdst; /* the transfer started last, to run again */
 	struct attempt *next;
 };
 
@@ -153,6 +173,7 @@ struct dr_exec {
 
 static void at_set(struct attempt *a, enum at_state st);
 static void start_operation(struct attempt *a);
+static void resume_operation(struct attempt *a);
 static void on_prov_ready(void *arg, int status, const char *msg);
 static void on_prov_collected(void *arg, int status, const char *msg,
                               const struct dr_inventory *inv);
@@ -201,6 +222,7 @@ conn_drop(struct dr_exec *ex, struct conn *c)
 	ex->nconns--;
 	ex->closing++;
 	dr_ssh_close(c->ssh, session_closed, ex);
+	free(c->waiting);
 	free(c);
 }
 
@@ -253,15 +275,16 @@ host_done(const struct attempt *a, struct pool *pl)
 	return true;
 }
 
-/* Gives a connection back: to the pool, or closed when dead, when the
- * attempt gave up on it, when its host has nothing left to do (so that
- * disconnects overlap the rest), or when the executor is closing. */
+/* Gives a channel back. The last one out leaves the connection to the
+ * pool, or closes it when dead, when its host has nothing left to do (so
+ * that disconnects overlap the rest), or when the executor is closing. */
 static void
 conn_return(struct attempt *a, struct conn *c)
 {
-	c->owner = NULL;
+	if (--c->users > 0)
+		return;
 	if (!dr_ssh_ready(c->ssh) || a->ex->close_requested ||
-	    a->st == AT_DETACHED || host_done(a, c->pool)) {
+	    host_done(a, c->pool)) {
 		conn_drop(a->ex, c);
 		return;
 	}
@@ -285,23 +308,39 @@ release(struct attempt *a)
 static void got_conn(struct attempt *a, struct conn *c, int status,
                      const char *msg);
 
+/* The connection is up, or failed: every attempt waiting for it hears. */
 static void
 on_connect(struct dr_ssh *ssh, int status, const char *msg, void *arg)
 {
 	struct conn *c = arg;
-	struct attempt *a = c->owner;
+	struct attempt **w = c->waiting;
+	size_t i, n = c->nwaiting;
 
 	(void)ssh;
+	c->waiting = NULL;
+	c->nwaiting = c->capwaiting = 0;
 	if (status != 0) {
-		conn_drop(a->ex, c);
-		got_conn(a, NULL, status, msg);
+		c->users = 0;
+		conn_drop(c->ex, c);
+		for (i = 0; i < n; i++)
+			got_conn(w[i], NULL, status, msg);
+		free(w);
 		return;
 	}
 	cs_set(c, CS_LENT);
-	got_conn(a, c, 0, NULL);
+	/* Each waiter holds a channel: c stays until the last gave its
+	 * back, and is not touched after that. */
+	for (i = 0; i < n; i++)
+		got_conn(w[i], c, 0, NULL);
+	free(w);
 }
 
-/* Lends a ready idle connection to a, or opens a new one for it. */
+/*
+ * A channel for a on its host: on a ready connection with one free, else
+ * on one still connecting with room, else on a new connection. Connections
+ * are shared by as many attempts as they have channels (limits.channels,
+ * or fewer where the server refused one).
+ */
 static void
 acquire(struct attempt *a, const struct dr_conn *cn)
 {
@@ -313,10 +352,23 @@ acquire(struct attempt *a, const struct dr_conn *cn)
 	int r;
 
 	for (c = pl->conns; c; c = c->next) {
-		if (c->st == CS_IDLE && dr_ssh_ready(c->ssh)) {
-			c->owner = a;
-			cs_set(c, CS_LENT);
+		if (c->st != CS_CONNECTING && dr_ssh_ready(c->ssh) &&
+		    c->users < dr_ssh_capacity(c->ssh)) {
+			if (c->users++ == 0)
+				cs_set(c, CS_LENT);
 			got_conn(a, c, 0, NULL);
+			return;
+		}
+	}
+	for (c = pl->conns; c; c = c->next) {
+		if (c->st == CS_CONNECTING &&
+		    c->users < dr_ssh_capacity(c->ssh)) {
+			void *v = c->waiting;
+			dr_grow(&v, &c->capwaiting, c->nwaiting + 1,
+			        sizeof(*c->waiting));
+			c->waiting = v;
+			c->waiting[c->nwaiting++] = a;
+			c->users++;
 			return;
 		}
 	}
@@ -336,10 +388,11 @@ acquire(struct attempt *a, const struct dr_conn *cn)
 			}
 	}
 	dr_exec_ssh_opts(cn, pl->label, ex->o.guard, &so);
+	so.channels = pl->channels ? pl->channels : l->channels;
 	c = dr_xcalloc(1, sizeof(*c));
+	c->ex = ex;
 	c->pool = pl;
 	c->st = CS_CONNECTING;
-	c->owner = a;
 	r = dr_ssh_new(ex->o.loop, &so, &c->ssh);
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: %s", pl->label, dr_strerror(r));
@@ -359,7 +412,12 @@ acquire(struct attempt *a, const struct dr_conn *cn)
 		conn_drop(ex, c);
 		got_conn(a, NULL, r, m);
 		free(m);
+		return;
 	}
+	c->waiting = dr_xcalloc(1, sizeof(*c->waiting));
+	c->capwaiting = 1;
+	c->waiting[c->nwaiting++] = a;
+	c->users = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -396,6 +454,9 @@ attempt_free(struct attempt *a)
 	json_decref(a->rejected);
 	free(a->log_path);
 	free(a->conn_msg);
+	free(a->phase_cmd);
+	free(a->xsrc);
+	free(a->xdst);
 	dr_prov_free(a->prov);
 	for (size_t i = 0; a->env[i]; i++)
 		free(a->env[i]);
@@ -507,7 +568,44 @@ got_conn(struct attempt *a, struct conn *c, int status, const char *msg)
 		free(m);
 		return;
 	}
-	start_operation(a);
+	resume_operation(a);
+}
+
+/*
+ * A session refused a's command a channel (DR_EBUSY: it carries as many as
+ * its server allows, and the command did not start): the channel goes
+ * back, and a waits for another, on the same host (idx 0 or 1, or 2 for
+ * both), to do `what` again. Returns false when a had too many refused.
+ */
+static bool
+busy_retry(struct attempt *a, int idx, enum resume what)
+{
+	const struct dr_conn *cn[2] = {NULL, NULL};
+	int i;
+
+	if (a->rebusy++ >= MAX_REBUSY)
+		return false;
+	a->resume = what;
+	a->need = 0;
+	for (i = 0; i < 2; i++) {
+		struct conn *c = a->conn[i];
+		if ((idx != 2 && idx != i) || c == NULL)
+			continue;
+		cn[i] = i == 0 ? a->t->conn : a->t->src_conn;
+		/* The host's next connections open as many as it allows. */
+		if (dr_ssh_capacity(c->ssh) <
+		    (c->pool->channels ? c->pool->channels
+		                       : a->ex->o.graph->limits.channels))
+			c->pool->channels = dr_ssh_capacity(c->ssh);
+		a->conn[i] = NULL;
+		conn_return(a, c);
+		a->need++;
+	}
+	at_set(a, AT_ACQUIRE);
+	for (i = 0; i < 2; i++)
+		if (cn[i] != NULL)
+			acquire(a, cn[i]); /* a may end in there */
+	return true;
 }
 
 static char *
@@ -529,18 +627,14 @@ cancel_operation(struct attempt *a)
 {
 	switch (a->kind) {
 	case AK_SSH:
-		if (a->conn[0] != NULL) /* a listing, or the command */
-			dr_ssh_cancel(a->conn[0]->ssh);
-		else if (a->conn[1] != NULL)
-			dr_ssh_cancel(a->conn[1]->ssh);
+		if (a->cmd)
+			dr_ssh_cmd_cancel(a->cmd);
 		break;
 	case AK_COPY:
 		if (a->xfer)
 			dr_transfer_cancel(a->xfer);
-		else if (a->phase_exec && a->conn[0] != NULL) /* quarantine */
-			dr_ssh_cancel(a->conn[0]->ssh);
-		else if (a->conn[1] != NULL) /* listing a restore-point set */
-			dr_ssh_cancel(a->conn[1]->ssh);
+		else if (a->cmd) /* quarantine, or listing a set */
+			dr_ssh_cmd_cancel(a->cmd);
 		break;
 	case AK_PROBE:
 		if (a->probe)
@@ -706,10 +800,13 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	char *msg;
 
 	(void)ssh;
+	a->cmd = NULL;
 	if (a->st == AT_DETACHED) {
-		detached_end(a, res->ended, res->message);
+		detached_end(a, res->ended || !res->started, res->message);
 		return;
 	}
+	if (status == DR_EBUSY && !res->started && busy_retry(a, 0, RS_START))
+		return;
 	if (res->log_error && a->ex->o.fault)
 		a->ex->o.fault(a->ex->o.hook_arg, a->t, res->log_error);
 	if (status == 0 && (res->exit_code != 0 || res->exit_signal[0]))
@@ -871,6 +968,11 @@ phase_exec(struct attempt *a, enum cphase ph, const char *cmd,
 	int r;
 
 	t2 = dr_xasprintf("%s-q%zu-%d", tag, a->icand, (int)ph);
+	if (cmd != a->phase_cmd) {
+		free(a->phase_cmd);
+		a->phase_cmd = dr_xstrdup(cmd);
+	}
+	a->phase_ms = timeout_ms;
 	a->phase = ph;
 	a->phase_exec = true;
 	eo.command = cmd;
@@ -878,9 +980,11 @@ phase_exec(struct attempt *a, enum cphase ph, const char *cmd,
 	eo.tail_cap = TAIL_CAP;
 	eo.timeout_ms = timeout_ms;
 	eo.kill_tag = t2;
-	r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_phase, a);
+	r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_phase, a, &a->cmd);
 	free(tag);
 	free(t2);
+	if (r == DR_EBUSY && busy_retry(a, 0, RS_PHASE))
+		return;
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: quarantine: %s", a->t->key,
 		                       dr_strerror(r));
@@ -976,10 +1080,14 @@ on_phase(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 
 	(void)ssh;
 	a->phase_exec = false;
+	a->cmd = NULL;
 	if (a->st == AT_DETACHED) {
-		detached_end(a, res->ended, res->message);
+		detached_end(a, res->ended || !res->started, res->message);
 		return;
 	}
+	if (res->status == DR_EBUSY && !res->started &&
+	    busy_retry(a, 0, RS_PHASE))
+		return;
 	if (res->log_error && a->ex->o.fault)
 		a->ex->o.fault(a->ex->o.hook_arg, a->t, res->log_error);
 	if (ph == CP_SCAN || ph == CP_IOC) {
@@ -1066,6 +1174,12 @@ on_transfer(const struct dr_transfer_result *res, void *arg)
 	a->xfer = NULL;
 	if (a->st == AT_DETACHED) {
 		detached_end(a, true, msg);
+		free(msg);
+		return;
+	}
+	/* A session refused a channel: the copy (safe to run again, it
+	 * lands by rename after verification) goes again on others. */
+	if (res->status == DR_EBUSY && busy_retry(a, 2, RS_XFER)) {
 		free(msg);
 		return;
 	}
@@ -1278,6 +1392,14 @@ transfer(struct attempt *a, const char *src_path, const char *dst_path)
 	const struct dr_task *t = a->t;
 	struct dr_transfer_opts to = {0};
 
+	if (src_path != a->xsrc) {
+		free(a->xsrc);
+		a->xsrc = dr_xstrdup(src_path);
+	}
+	if (dst_path != a->xdst) {
+		free(a->xdst);
+		a->xdst = dr_xstrdup(dst_path);
+	}
 	to.src = a->conn[1] ? a->conn[1]->ssh : NULL;
 	to.src_path = src_path;
 	to.dst = a->conn[0]->ssh;
@@ -1410,10 +1532,14 @@ on_list(struct dr_ssh *ssh, const struct dr_ssh_result *res, void *arg)
 	char when[40];
 
 	(void)ssh;
+	a->cmd = NULL;
 	if (a->st == AT_DETACHED) {
 		detached_end(a, true, res->message);
 		return;
 	}
+	if (res->status == DR_EBUSY && !res->started &&
+	    busy_retry(a, 1, RS_LIST))
+		return;
 	if (res->status != 0 || res->exit_code != 0 || res->tail_truncated) {
 		char *m = dr_xasprintf("listing backups %s: %s", a->t->src_path,
 		                       res->tail_truncated
@@ -1500,8 +1626,10 @@ list_candidates(struct attempt *a, const char *tag)
 	eo.tail_cap = 256 * 1024;
 	eo.timeout_ms = LIST_MS;
 	eo.kill_tag = tag;
-	r = dr_ssh_exec(a->conn[1]->ssh, &eo, on_list, a);
+	r = dr_ssh_exec(a->conn[1]->ssh, &eo, on_list, a, &a->cmd);
 	free(cmd);
+	if (r == DR_EBUSY && busy_retry(a, 1, RS_LIST))
+		return;
 	if (r != 0) {
 		char *m = dr_xasprintf("%s: listing backups: %s", a->t->key,
 		                       dr_strerror(r));
@@ -1566,8 +1694,18 @@ start_operation(struct attempt *a)
 		eo.secret_values = ex->secret_values;
 		eo.secret_names = ex->secret_names;
 		eo.nsecrets = ex->o.nsecrets;
-		r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_exec, a);
+		r = dr_ssh_exec(a->conn[0]->ssh, &eo, on_exec, a, &a->cmd);
 		free(fenced);
+		if (r == DR_EBUSY) {
+			free(tag);
+			if (!busy_retry(a, 0, RS_START)) {
+				char *m = dr_xasprintf("%s: %s", t->key,
+				                       dr_strerror(r));
+				finish(a, r, -1, "", m, NULL, false);
+				free(m);
+			}
+			return;
+		}
 		break;
 	}
 	case AK_COPY:
@@ -1640,6 +1778,43 @@ start_operation(struct attempt *a)
 		char *m = dr_xasprintf("%s: %s", t->key, dr_strerror(r));
 		finish(a, r, -1, "", m, NULL, false);
 		free(m);
+	}
+}
+
+/* The channels came (again, after a DR_EBUSY): what the attempt does. */
+static void
+resume_operation(struct attempt *a)
+{
+	char *tag, *m;
+	int r;
+
+	if (a->resume == RS_START) {
+		start_operation(a);
+		return;
+	}
+	at_set(a, AT_RUN);
+	switch (a->resume) {
+	case RS_START:
+		break;
+	case RS_PHASE:
+		phase_exec(a, a->phase, a->phase_cmd, a->phase_ms);
+		break;
+	case RS_LIST:
+		tag = kill_tag(a);
+		list_candidates(a, tag);
+		free(tag);
+		break;
+	case RS_XFER:
+		r = transfer(a, a->xsrc, a->xdst);
+		if (r != 0) {
+			m = dr_xasprintf("%s: %s", a->t->key, dr_strerror(r));
+			if (a->cands != NULL)
+				set_fail(a, r, m);
+			else
+				finish(a, r, -1, "", m, NULL, false);
+			free(m);
+		}
+		break;
 	}
 }
 

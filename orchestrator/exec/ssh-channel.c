@@ -1,11 +1,26 @@
 /*
  * ssh-channel.c: what runs on an SSH connection. One channel job per
- * command (dr_ssh_exec) or stream (dr_ssh_stream_open): the wrapper and its
- * preamble, stdin, stdout and stderr relays into the tail and the task log,
- * the exit status or signal, the deadline; and the kill job that a deadline
- * or a cancel starts on a second channel to kill the command's remote
- * process group. The job state machine is enum job_state; the connection
- * it runs on is in ssh.c, which steps the jobs through ssh_jobs_step().
+ * command (dr_ssh_exec) or stream (dr_ssh_stream_open), several at once on
+ * one session: the wrapper and its preamble, stdin, stdout and stderr
+ * relays into the tail and the task log, the exit status or signal, the
+ * deadline; and the kill job that a deadline or a cancel starts on a
+ * channel of its own to kill the command's remote process group. The job
+ * state machine is enum job_state; the connection it runs on is in ssh.c,
+ * which steps the jobs through ssh_jobs_step().
+ *
+ * Sharing one session (libssh2 1.10, non-blocking):
+ * - one channel open at a time (libssh2 keeps its state in the session):
+ *   s->opener; kill jobs go first;
+ * - a packet half sent belongs to the call that sent it, and libssh2
+ *   refuses any other packet until it is out: the job that blocked on
+ *   output (s->out_owner) is stepped first and alone;
+ * - every other job is stepped in turn, starting one further each drive,
+ *   and reads at most STEP_BYTES per step, so that no channel starves
+ *   another;
+ * - the server's limit on channels (OpenSSH's MaxSessions) shows as an open
+ *   refused: the session learns it (s->cap: the channels open then) and
+ *   the command ends with DR_EBUSY, not started. One channel is kept for
+ *   the kill jobs: s->cmax = s->cap - 1 commands at once.
  */
 #include "ssh-internal.h"
 
@@ -19,9 +34,11 @@
 #include <unistd.h>
 
 #define DEFAULT_TAIL 4096
-#define KILL_MS 15000         /* deadline of the kill job */
-#define KILL_GRACE_MS 5000    /* wait for the killed command's channel */
-#define LOG_BACKLOG (4 << 20) /* stop reading while the log lags this much */
+#define KILL_MS 15000           /* deadline of the kill job */
+#define KILL_GRACE_MS 5000      /* wait for the killed command's channel */
+#define LOG_BACKLOG (4 << 20)   /* stop reading while the log lags this much */
+#define STEP_BYTES (256 * 1024) /* read per job and step: the others' turn */
+#define MAX_REFS 160            /* jobs on a session: 64 + 64 kills + 1 */
 
 /*
  * The remote wrapper. $1 is the command, $2 the kill tag. Its first bytes
@@ -72,10 +89,10 @@ static const char KILLER[] =
     "kill -KILL -$p 2>/dev/null; rm -f \"$f\"; exit 0";
 
 enum job_state {
-	J_LOGOPEN,    /* uv_fs_open of the log */
-	J_OPEN,       /* libssh2_channel_open_session */
-	J_EXEC,       /* libssh2_channel_exec */
-	J_IO,         /* write stdin, read stdout and stderr until EOF */
+	J_LOGOPEN, /* uv_fs_open of the log */
+	J_OPEN,    /* libssh2_channel_open_session (queued until s->opener) */
+	J_EXEC,    /* libssh2_channel_exec */
+	J_IO,      /* write stdin, read stdout and stderr until EOF */
 	J_WAITCLOSED, /* libssh2_channel_wait_closed */
 	J_FREE,       /* libssh2_channel_free */
 	J_DONE,       /* channel finished; waiting for log and kill job */
@@ -90,13 +107,21 @@ enum job_kind { K_EXEC, K_READ, K_WRITE, K_KILL };
 
 struct job {
 	struct dr_ssh *s;
+	struct job *next; /* s->jobs, in start order */
+	unsigned long id; /* unique on the session */
 	enum job_kind kind;
 	enum job_state st;
 	LIBSSH2_CHANNEL *ch;
+	bool has_chan; /* counted in s->nchan: opening or open */
 	char *cmd;
 	char tag[64];
 	uint64_t start_ms;
 	uint64_t timeout_ms;
+	/* Deadlines on the monotonic clock, 0: none; s->job_timer fires at
+	 * the earliest of every job's. */
+	uint64_t deadline_ms;  /* the command's deadline, then the kill's
+	                          grace */
+	uint64_t kdeadline_ms; /* waiting for the marker, then the kill job */
 
 	/* stdin */
 	unsigned char *in_copy; /* exec: owned copy, wiped on free */
@@ -130,9 +155,16 @@ struct job {
 	enum { M_WAIT, M_GROUP, M_FILE, M_NONE } mark;
 	char mbuf[40];
 	size_t mlen;
-	long pgid;         /* M_GROUP: the process group to kill */
-	bool kill_waiting; /* a kill waits for the marker */
-	bool end_seen;     /* the channel closed with the command's end */
+	long pgid;          /* M_GROUP: the process group to kill */
+	bool kill_waiting;  /* a kill waits for the marker */
+	bool end_seen;      /* the channel closed with the command's end */
+	struct job *kjob;   /* the kill job running for this one */
+	struct job *target; /* K_KILL: the job it kills */
+	/* Ended while its channel open was in flight: the result is out,
+	 * the open goes on and the channel is freed, then the job. */
+	bool orphan;
+	bool delivered; /* the callback ran (or the kill was reported) */
+	int refusals;   /* channel opens the server refused */
 
 	dr_ssh_exec_cb cb;
 	void *arg;
@@ -141,8 +173,8 @@ struct job {
 static void job_try_complete(struct job *j);
 static void start_kill(struct job *j, int why);
 static void mark_none(struct job *j);
-static void kill_finished(struct dr_ssh *s);
-static void on_job_timer(uv_timer_t *t);
+static void kill_finished(struct job *j);
+static void jobs_arm(struct dr_ssh *s);
 
 static void
 job_set_state(struct job *j, enum job_state st)
@@ -150,6 +182,56 @@ job_set_state(struct job *j, enum job_state st)
 	dr_trace_state(j->kind == K_KILL ? "ssh-kill" : "ssh-channel",
 	               j->s->label, job_names[j->st], job_names[st]);
 	j->st = st;
+}
+
+/* The jobs of a session as they are now, for a walk during which any of
+ * them may end (a callback can cancel another, or start new ones). */
+struct jrefs {
+	struct job *j[MAX_REFS];
+	unsigned long id[MAX_REFS];
+	size_t n;
+};
+
+static void
+jrefs_take(struct dr_ssh *s, struct jrefs *r)
+{
+	struct job *j;
+
+	r->n = 0;
+	for (j = s->jobs; j != NULL && r->n < MAX_REFS; j = j->next) {
+		r->j[r->n] = j;
+		r->id[r->n++] = j->id;
+	}
+}
+
+/* The i-th job taken, or NULL when it was freed since. */
+static struct job *
+jrefs_get(struct dr_ssh *s, const struct jrefs *r, size_t i)
+{
+	struct job *j;
+
+	for (j = s->jobs; j != NULL; j = j->next)
+		if (j == r->j[i] && j->id == r->id[i])
+			return j;
+	return NULL;
+}
+
+static void
+job_unlink(struct job *j)
+{
+	struct job **pp;
+
+	for (pp = &j->s->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	j->next = NULL;
+	if (j->s->out_owner == j)
+		j->s->out_owner = NULL;
+	if (j->s->opener == j)
+		j->s->opener = NULL;
 }
 
 /* The log moved on: opened, wrote, closed. */
@@ -226,6 +308,16 @@ job_free(struct job *j)
 	free(j);
 }
 
+/* The channel is gone from the server too (freed, or never opened). */
+static void
+chan_released(struct job *j)
+{
+	if (j->has_chan) {
+		j->has_chan = false;
+		j->s->nchan--;
+	}
+}
+
 static void
 job_chan_end(struct job *j, int status, const char *reason)
 {
@@ -233,7 +325,7 @@ job_chan_end(struct job *j, int status, const char *reason)
 		return;
 	if (j->kill_waiting) {
 		j->kill_waiting = false;
-		uv_timer_stop(&j->s->kill_timer);
+		j->kdeadline_ms = 0;
 	}
 	if (j->mark == M_WAIT)
 		mark_none(j);
@@ -253,17 +345,70 @@ job_chan_end(struct job *j, int status, const char *reason)
 		dr_buf_free(&rest);
 	}
 	j->chan_done = true;
-	if (j->st != J_DONE)
+	if (j->st != J_DONE && !j->orphan)
 		job_set_state(j, J_DONE);
-	if (j->s->out_owner == j)
+	if (j->s->out_owner == j && !j->orphan)
 		j->s->out_owner = NULL;
 	if (j->log != NULL)
 		dr_tasklog_close(j->log);
 }
 
+/* The result of a finished caller job, into res (message in *msg). */
+static void
+job_result(struct job *j, struct dr_ssh_result *res, struct dr_buf *msg)
+{
+	char d[32];
+
+	memset(res, 0, sizeof(*res));
+	res->elapsed_ms = dr_now_mono_ms() - j->start_ms;
+	dr_duration_fmt(res->elapsed_ms, d, sizeof(d));
+	res->exit_code = j->exit_code;
+	memcpy(res->exit_signal, j->exit_signal, sizeof(res->exit_signal));
+	res->tail = j->tail.data ? j->tail.data : "";
+	res->tail_len = j->tail.len;
+	res->tail_truncated = j->tail.truncated;
+	res->bytes_out = j->bytes_out;
+	res->bytes_err = j->bytes_err;
+	res->bytes_in = j->bytes_in;
+	res->status = j->status;
+	res->started = j->exec_sent;
+	res->ended = j->end_seen;
+	res->log_error = j->log ? dr_tasklog_error(j->log) : NULL;
+	dr_buf_init(msg, 0);
+	dr_buf_printf(msg, "%s: ", j->s->label);
+	if (j->stop != 0 && (j->status == 0 || j->status == j->stop)) {
+		char t[32];
+		res->status = j->stop;
+		if (j->stop == DR_ETIMEDOUT)
+			dr_buf_printf(
+			    msg, "timed out after %s",
+			    dr_duration_fmt(j->timeout_ms, t, sizeof(t)));
+		else
+			dr_buf_printf(msg, "cancelled after %s", d);
+		if (j->exit_signal[0])
+			dr_buf_printf(msg, " (killed by signal %s)",
+			              j->exit_signal);
+		else if (j->reason)
+			dr_buf_printf(msg, " (%s)", j->reason);
+	} else if (j->status != 0) {
+		dr_buf_printf(msg, "%s after %s",
+		              j->reason ? j->reason : dr_strerror(j->status),
+		              d);
+	} else if (j->exit_signal[0]) {
+		dr_buf_printf(msg, "killed by signal %s after %s",
+		              j->exit_signal, d);
+	} else {
+		dr_buf_printf(msg, "exit %d after %s", j->exit_code, d);
+	}
+	if (res->log_error != NULL)
+		dr_buf_printf(msg, "; %s", res->log_error);
+	res->message = msg->data;
+}
+
 /*
  * Delivers the result once the channel ended, the log is closed, and no
- * kill job is still running for it.
+ * kill job is still running for it; frees the job, or leaves an orphan to
+ * finish its channel open.
  */
 static void
 job_try_complete(struct job *j)
@@ -271,69 +416,55 @@ job_try_complete(struct job *j)
 	struct dr_ssh *s = j->s;
 	struct dr_ssh_result res;
 	struct dr_buf msg;
-	char d[32];
 
 	if (!j->chan_done || (j->log != NULL && !dr_tasklog_closed(j->log)))
 		return;
-	if (j->kind != K_KILL && s->kjob != NULL)
+	if (j->delivered) { /* an orphan whose channel is done */
+		if (j->st == J_DONE) {
+			job_unlink(j);
+			job_free(j);
+			ssh_kick(s);
+		}
 		return;
+	}
 	if (j->kind == K_KILL) {
-		s->kjob = NULL;
-		uv_timer_stop(&s->kill_timer);
-		job_free(j);
-		kill_finished(s);
+		struct job *t = j->target;
+		j->delivered = true;
+		j->target = NULL;
+		if (t != NULL) {
+			t->kjob = NULL;
+			t->kdeadline_ms = 0;
+		}
+		if (!j->orphan || j->st == J_DONE) {
+			job_unlink(j);
+			job_free(j);
+		}
+		if (t != NULL)
+			kill_finished(t);
+		jobs_arm(s);
+		ssh_kick(s);
 		return;
 	}
-	memset(&res, 0, sizeof(res));
-	res.elapsed_ms = dr_now_mono_ms() - j->start_ms;
-	dr_duration_fmt(res.elapsed_ms, d, sizeof(d));
-	res.exit_code = j->exit_code;
-	memcpy(res.exit_signal, j->exit_signal, sizeof(res.exit_signal));
-	res.tail = j->tail.data ? j->tail.data : "";
-	res.tail_len = j->tail.len;
-	res.tail_truncated = j->tail.truncated;
-	res.bytes_out = j->bytes_out;
-	res.bytes_err = j->bytes_err;
-	res.bytes_in = j->bytes_in;
-	res.status = j->status;
-	res.started = j->exec_sent;
-	res.ended = j->end_seen;
-	res.log_error = j->log ? dr_tasklog_error(j->log) : NULL;
-	dr_buf_init(&msg, 0);
-	dr_buf_printf(&msg, "%s: ", s->label);
-	if (j->stop != 0 && (j->status == 0 || j->status == j->stop)) {
-		char t[32];
-		res.status = j->stop;
-		if (j->stop == DR_ETIMEDOUT)
-			dr_buf_printf(
-			    &msg, "timed out after %s",
-			    dr_duration_fmt(j->timeout_ms, t, sizeof(t)));
-		else
-			dr_buf_printf(&msg, "cancelled after %s", d);
-		if (j->exit_signal[0])
-			dr_buf_printf(&msg, " (killed by signal %s)",
-			              j->exit_signal);
-		else if (j->reason)
-			dr_buf_printf(&msg, " (%s)", j->reason);
-	} else if (j->status != 0) {
-		dr_buf_printf(&msg, "%s after %s",
-		              j->reason ? j->reason : dr_strerror(j->status),
-		              d);
-	} else if (j->exit_signal[0]) {
-		dr_buf_printf(&msg, "killed by signal %s after %s",
-		              j->exit_signal, d);
+	if (j->kjob != NULL)
+		return;
+	job_result(j, &res, &msg);
+	j->delivered = true;
+	s->ncaller--;
+	j->deadline_ms = j->kdeadline_ms = 0;
+	if (!j->orphan || j->st == J_DONE) {
+		/* Out of the list before the callback: nothing it does can
+		 * reach this job again. */
+		job_unlink(j);
+		if (j->cb != NULL)
+			j->cb(s, &res, j->arg);
+		dr_buf_free(&msg);
+		job_free(j);
 	} else {
-		dr_buf_printf(&msg, "exit %d after %s", j->exit_code, d);
+		if (j->cb != NULL)
+			j->cb(s, &res, j->arg);
+		dr_buf_free(&msg);
 	}
-	if (res.log_error != NULL)
-		dr_buf_printf(&msg, "; %s", res.log_error);
-	res.message = msg.data;
-	uv_timer_stop(&s->job_timer);
-	s->job = NULL;
-	if (j->cb != NULL)
-		j->cb(s, &res, j->arg);
-	dr_buf_free(&msg);
-	job_free(j);
+	jobs_arm(s);
 	ssh_kick(s);
 }
 
@@ -349,7 +480,7 @@ mark_none(struct job *j)
 		job_output(j, j->mbuf, n);
 	if (j->kill_waiting) { /* kill by the pid file, if there is one */
 		j->kill_waiting = false;
-		uv_timer_stop(&j->s->kill_timer);
+		j->kdeadline_ms = 0;
 		start_kill(j, j->stop);
 	}
 }
@@ -397,17 +528,18 @@ take_mark(struct job *j, const char *p, size_t n)
 		j->mlen = 0;
 		if (j->kill_waiting) {
 			j->kill_waiting = false;
-			uv_timer_stop(&j->s->kill_timer);
+			j->kdeadline_ms = 0;
 			start_kill(j, j->stop);
 		}
 	}
 	return used;
 }
 
-/* Reads one stream until EAGAIN. Returns 1 on EAGAIN, 0 at EOF-or-empty,
+/* Reads one stream until EAGAIN. Returns 1 on EAGAIN, 0 at EOF-or-empty
+ * or when the log lags, 2 when *budget is spent (the other jobs' turn),
  * negative libssh2 code on error. */
 static int
-read_stream(struct job *j, int stream)
+read_stream(struct job *j, int stream, size_t *budget)
 {
 	struct dr_ssh *s = j->s;
 	ssize_t n;
@@ -415,6 +547,8 @@ read_stream(struct job *j, int stream)
 	for (;;) {
 		if (stream == 0 && j->kind == K_READ && j->paused)
 			return 0;
+		if (*budget == 0)
+			return 2;
 		n = libssh2_channel_read_ex(j->ch, stream, (char *)s->rbuf,
 		                            sizeof(s->rbuf));
 		if (n == LIBSSH2_ERROR_EAGAIN)
@@ -424,12 +558,15 @@ read_stream(struct job *j, int stream)
 		if (n == 0)
 			return 1; /* not EOF by itself: see libssh2_channel_eof
 			           */
+		*budget = (size_t)n >= *budget ? 0 : *budget - (size_t)n;
 		if (stream == 0) {
 			j->bytes_out += (uint64_t)n;
 			if (j->kind == K_READ) {
 				if (j->on_data)
-					j->on_data(s, s->rbuf, (size_t)n,
-					           j->sarg);
+					j->on_data((struct dr_ssh_cmd *)j,
+					           s->rbuf, (size_t)n, j->sarg);
+				if (j->chan_done)
+					return 0; /* ended from the callback */
 				continue;
 			}
 		} else if (j->mark == M_WAIT) {
@@ -470,6 +607,39 @@ job_exit_info(struct job *j)
 		libssh2_free(j->s->session, sig);
 }
 
+/* Channels open or opening for commands (not kills). */
+static int
+caller_chans(const struct dr_ssh *s)
+{
+	const struct job *j;
+	int n = 0;
+
+	for (j = s->jobs; j != NULL; j = j->next)
+		if (j->has_chan && j->kind != K_KILL && !j->orphan)
+			n++;
+	return n;
+}
+
+/*
+ * The server refused a channel while n were open: that is its limit
+ * (OpenSSH's MaxSessions), less one kept for kills. A first channel
+ * refused is no limit: an error.
+ */
+static void
+learn_cap(struct dr_ssh *s)
+{
+	char from[16], to[16];
+
+	if (s->nchan >= s->cap)
+		return;
+	snprintf(from, sizeof(from), "%d", s->cmax);
+	s->cap = s->nchan;
+	s->cmax = s->cap > 1 ? s->cap - 1 : 1;
+	snprintf(to, sizeof(to), "%d", s->cmax);
+	/* "trace: ssh-commands: LABEL: 8 -> 1": commands at once */
+	dr_trace_state("ssh-commands", s->label, from, to);
+}
+
 /*
  * One step of a job: makes the calls its state needs until one blocks.
  * Returns true when a libssh2 call returned EAGAIN.
@@ -478,6 +648,7 @@ static bool
 job_step(struct job *j)
 {
 	struct dr_ssh *s = j->s;
+	size_t budget = STEP_BYTES;
 	int rc, idle_pass = 0;
 
 	for (;;) {
@@ -487,12 +658,31 @@ job_step(struct job *j)
 		case J_LAST:
 			return false;
 		case J_OPEN:
+			if (s->opener != j)
+				return false; /* queued */
 			j->ch = libssh2_channel_open_session(s->session);
 			if (j->ch == NULL) {
 				rc = libssh2_session_last_errno(s->session);
-				if (rc == LIBSSH2_ERROR_EAGAIN)
+				if (rc == LIBSSH2_ERROR_EAGAIN) {
+					if (libssh2_session_block_directions(
+					        s->session) &
+					    LIBSSH2_SESSION_BLOCK_OUTBOUND)
+						s->out_owner = j;
 					return true;
+				}
+				s->opener = NULL;
+				chan_released(j);
+				if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
+				    s->nchan > 0)
+					goto refused;
 				goto fail;
+			}
+			s->opener = NULL;
+			if (s->out_owner == j)
+				s->out_owner = NULL;
+			if (j->orphan) { /* ended meanwhile: free it */
+				job_set_state(j, J_FREE);
+				break;
 			}
 			job_set_state(j, J_EXEC);
 			break;
@@ -500,7 +690,7 @@ job_step(struct job *j)
 			j->exec_sent = true; /* from here it may have run */
 			rc = libssh2_channel_exec(j->ch, j->cmd);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
-				return true;
+				goto again;
 			if (rc != 0)
 				goto fail;
 			if (j->kind != K_WRITE && j->in_len == 0)
@@ -560,27 +750,40 @@ job_step(struct job *j)
 				wwin = libssh2_channel_window_write(j->ch);
 			if (log_backlog(j) > LOG_BACKLOG)
 				return blocked;
-			r0 = read_stream(j, 0);
+			r0 = read_stream(j, 0, &budget);
 			if (r0 < 0) {
 				rc = r0;
 				goto fail;
 			}
 			if (j->st != J_IO)
 				return false; /* ended from a callback */
-			r1 = read_stream(j, 1);
+			r1 = read_stream(j, 1, &budget);
 			if (r1 < 0) {
 				rc = r1;
 				goto fail;
 			}
+			if ((r0 == 1 || r1 == 1) &&
+			    (libssh2_session_block_directions(s->session) &
+			     LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+				/* A window adjustment half sent. */
+				s->out_owner = j;
+				return true;
+			}
 			if (j->drain_pending) {
 				j->drain_pending = false;
 				if (j->on_drain)
-					j->on_drain(s, j->sarg);
+					j->on_drain((struct dr_ssh_cmd *)j,
+					            j->sarg);
 				if (j->st != J_IO)
 					return false;
 				if (j->in != NULL ||
 				    (j->eof_wanted && !j->eof_sent))
 					continue;
+			}
+			if (r0 == 2 || r1 == 2) {
+				/* More to read: after the others. */
+				ssh_kick(s);
+				return blocked;
 			}
 			if (libssh2_channel_eof(j->ch)) {
 				job_set_state(j, J_WAITCLOSED);
@@ -614,7 +817,7 @@ job_step(struct job *j)
 			/* Keep draining: data can still be queued. */
 			rc = libssh2_channel_wait_closed(j->ch);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
-				return true;
+				goto again;
 			if (rc != 0)
 				goto fail;
 			job_exit_info(j);
@@ -624,13 +827,61 @@ job_step(struct job *j)
 		case J_FREE:
 			rc = libssh2_channel_free(j->ch);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
-				return true;
+				goto again;
 			j->ch = NULL;
+			chan_released(j);
+			if (s->out_owner == j)
+				s->out_owner = NULL;
+			if (j->orphan) {
+				job_set_state(j, J_DONE);
+				job_try_complete(j); /* frees it */
+				return false;
+			}
 			job_chan_end(j, 0, NULL);
 			job_try_complete(j);
 			return false;
 		}
 	}
+again:
+	if (libssh2_session_block_directions(s->session) &
+	    LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		s->out_owner = j;
+	else if (s->out_owner == j)
+		s->out_owner = NULL;
+	return true;
+refused:
+	if (j->orphan) { /* ended meanwhile: nothing to open again */
+		job_set_state(j, J_DONE);
+		job_try_complete(j);
+		return false;
+	}
+	/*
+	 * Once more first: a channel we closed just before counts on the
+	 * server until its next turn (OpenSSH frees a session after reading
+	 * the packets that came with the close), and this retry reaches it
+	 * after that. Refused again, it is the server's limit: not started,
+	 * and the session knows it now.
+	 */
+	if (++j->refusals < 2) {
+		ssh_kick(s);
+		return false;
+	}
+	learn_cap(s);
+	if (j->kind == K_KILL) {
+		/* Queued again: a channel frees when a command ends, and the
+		 * kill's own deadline bounds the wait. */
+		return false;
+	}
+	{
+		char *why = dr_xasprintf(
+		    "open channel: refused by the server with %d open (its "
+		    "MaxSessions?): not started",
+		    s->nchan);
+		job_chan_end(j, DR_EBUSY, why);
+		free(why);
+		job_try_complete(j);
+	}
+	return false;
 fail : {
 	int code = ssh_xlate(rc);
 	char *why = dr_xasprintf("%s: %s",
@@ -638,8 +889,17 @@ fail : {
 	                         : j->st == J_EXEC ? "exec"
 	                                           : "channel",
 	                         ssh_session_msg(s));
+	if (s->out_owner == j)
+		s->out_owner = NULL;
 	if (code == DR_EDISCONNECT) {
 		ssh_session_lost(s, why);
+	} else if (j->orphan) {
+		/* Leave the channel to libssh2_session_free. */
+		j->ch = NULL;
+		if (j->st != J_OPEN)
+			s->broken = true;
+		j->st = J_DONE;
+		job_try_complete(j);
 	} else {
 		/* Leave the channel to libssh2_session_free. */
 		j->ch = NULL;
@@ -653,40 +913,80 @@ fail : {
 }
 }
 
+/* Every job ends with status after a lost connection or on close; the
+ * channels are left to libssh2_session_free. */
+static void
+jobs_end_all(struct dr_ssh *s, int status, const char *why)
+{
+	struct jrefs r;
+	struct job *j;
+	size_t i;
+
+	s->opener = NULL;
+	s->out_owner = NULL;
+	jrefs_take(s, &r);
+	for (i = 0; i < r.n; i++) { /* kills first: their targets wait */
+		j = r.j[i];
+		if (j->kind != K_KILL || j->chan_done)
+			continue;
+		j->ch = NULL;
+		job_chan_end(j, status, why);
+	}
+	for (i = 0; i < r.n; i++) {
+		j = r.j[i];
+		if (j->ch != NULL || j->has_chan) {
+			j->ch = NULL;
+			j->has_chan = false;
+		}
+		if (j->orphan) {
+			j->st = J_DONE;
+			continue;
+		}
+		if (j->kind == K_KILL || j->chan_done)
+			continue;
+		j->stop = 0;
+		job_chan_end(j, status, why);
+	}
+	s->nchan = 0;
+	for (i = 0; i < r.n; i++) {
+		j = jrefs_get(s, &r, i);
+		if (j != NULL && j->kind == K_KILL)
+			job_try_complete(j);
+	}
+	for (i = 0; i < r.n; i++) {
+		j = jrefs_get(s, &r, i);
+		if (j != NULL)
+			job_try_complete(j);
+	}
+}
+
 void
 ssh_jobs_lost(struct dr_ssh *s, const char *why)
 {
-	struct job *j = s->job, *k = s->kjob;
+	char *m = dr_xstrdup(s->err + strlen(s->label) + 2);
 
-	if (k != NULL) {
-		k->ch = NULL;
-		job_chan_end(k, DR_EDISCONNECT, why);
-	}
-	if (j != NULL) {
-		j->ch = NULL;
-		j->stop = 0;
-		job_chan_end(j, DR_EDISCONNECT, s->err + strlen(s->label) + 2);
-	}
-	if (k != NULL)
-		job_try_complete(k);
-	if (s->job != NULL)
-		job_try_complete(s->job);
+	(void)why;
+	jobs_end_all(s, DR_EDISCONNECT, m);
+	free(m);
+}
+
+void
+ssh_jobs_close(struct dr_ssh *s)
+{
+	jobs_end_all(s, DR_ECANCELED, "session closed");
 }
 
 /* The kill job ended: give the killed command a grace period. */
 static void
-kill_finished(struct dr_ssh *s)
+kill_finished(struct job *j)
 {
-	struct job *j = s->job;
-
-	if (j == NULL)
-		return;
 	j->kill_done = true;
 	if (j->chan_done) {
 		job_try_complete(j);
 		return;
 	}
-	uv_timer_start(&s->job_timer, on_job_timer, KILL_GRACE_MS, 0);
+	j->deadline_ms = dr_now_mono_ms() + KILL_GRACE_MS;
+	jobs_arm(j->s);
 }
 
 static struct job *
@@ -694,10 +994,12 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
         const char *tag, size_t tail_cap)
 {
 	struct job *j = dr_xcalloc(1, sizeof(*j));
+	struct job **pp;
 	struct dr_buf b;
 	static unsigned seq;
 
 	j->s = s;
+	j->id = ++s->job_seq;
 	j->kind = kind;
 	j->st = J_OPEN;
 	j->mark = kind == K_KILL ? M_NONE : M_WAIT;
@@ -726,6 +1028,9 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	}
 	dr_sh_quote(&b, j->tag);
 	j->cmd = dr_buf_steal(&b);
+	for (pp = &s->jobs; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
 	return j;
 }
 
@@ -737,14 +1042,17 @@ start_kill(struct job *j, int why)
 
 	if (j->stop == 0)
 		j->stop = why;
-	if (s->kjob != NULL || j->kill_done || j->chan_done)
+	if (j->kjob != NULL || j->kill_done || j->chan_done)
 		return;
 	if (j->st == J_LOGOPEN || j->st == J_OPEN) {
 		/*
-		 * Nothing runs yet. A channel open may be half done, and
-		 * libssh2 allows one open at a time: the session is spent.
+		 * Nothing runs yet. A channel open in flight goes on (libssh2
+		 * has one open at a time per session, and the next one would
+		 * take its answer): the job ends now, its channel is freed
+		 * when it comes.
 		 */
-		s->broken = s->broken || j->st == J_OPEN;
+		if (j->st == J_OPEN && s->opener == j)
+			j->orphan = true;
 		j->kill_done = true;
 		job_chan_end(j, why, "before the command started");
 		job_try_complete(j);
@@ -756,8 +1064,8 @@ start_kill(struct job *j, int why)
 		 * gives the channel up. */
 		if (!j->kill_waiting) {
 			j->kill_waiting = true;
-			uv_timer_start(&s->kill_timer, on_job_timer, KILL_MS,
-			               0);
+			j->kdeadline_ms = dr_now_mono_ms() + KILL_MS;
+			jobs_arm(s);
 		}
 		return;
 	}
@@ -768,99 +1076,196 @@ start_kill(struct job *j, int why)
 	} else {
 		k = job_new(s, K_KILL, NULL, j->tag, 1024);
 	}
-	s->kjob = k;
-	uv_timer_start(&s->kill_timer, on_job_timer, KILL_MS, 0);
+	k->target = j;
+	j->kjob = k;
+	j->kdeadline_ms = dr_now_mono_ms() + KILL_MS;
+	jobs_arm(s);
 	ssh_kick(s);
+}
+
+/* A channel given up (no kill possible, or no end after it): left to
+ * libssh2_session_free, and the session takes no new command. */
+static void
+abandon(struct job *j, int status, const char *why)
+{
+	struct dr_ssh *s = j->s;
+
+	s->broken = true;
+	j->ch = NULL;
+	if (s->out_owner == j)
+		s->out_owner = NULL;
+	if (s->opener == j) { /* its open goes on: see start_kill */
+		j->orphan = true;
+	}
+	job_chan_end(j, status, why);
+	job_try_complete(j);
+}
+
+/* A job's deadlines that passed. */
+static void
+job_timers(struct job *j, uint64_t now)
+{
+	if (j->kdeadline_ms != 0 && now >= j->kdeadline_ms) {
+		j->kdeadline_ms = 0;
+		if (j->kill_waiting && !j->chan_done) {
+			/* No marker to kill by: give the channel up. */
+			j->kill_waiting = false;
+			j->kill_done = true;
+			abandon(j, j->stop ? j->stop : DR_ETIMEDOUT,
+			        "the remote wrapper never started the command; "
+			        "not killed");
+			return;
+		}
+		if (j->kjob != NULL) { /* the kill job itself hung */
+			struct job *k = j->kjob;
+			if (k->st == J_OPEN && k->s->opener != k) {
+				k->chan_done = true; /* never opened */
+				k->st = J_DONE;
+				free(k->reason);
+				k->reason = dr_xstrdup("kill timed out");
+				job_try_complete(k);
+			} else {
+				abandon(k, DR_ETIMEDOUT, "kill timed out");
+			}
+			return;
+		}
+	}
+	if (j->deadline_ms != 0 && now >= j->deadline_ms) {
+		j->deadline_ms = 0;
+		if (!j->kill_done) {
+			start_kill(j, DR_ETIMEDOUT);
+			return;
+		}
+		/* Grace after the kill expired: abandon the channel. */
+		if (!j->chan_done)
+			abandon(j, j->stop ? j->stop : DR_ETIMEDOUT,
+			        "the remote command did not end after the "
+			        "kill");
+	}
 }
 
 static void
 on_job_timer(uv_timer_t *t)
 {
 	struct dr_ssh *s = t->data;
-	struct job *j = s->job;
+	uint64_t now = dr_now_mono_ms();
+	struct jrefs r;
+	size_t i;
 
-	if (t == &s->kill_timer) {
-		if (j != NULL && j->kill_waiting && !j->chan_done) {
-			/* No marker to kill by: give the channel up. */
-			j->kill_waiting = false;
-			j->kill_done = true;
-			s->broken = true;
-			j->ch = NULL;
-			if (s->out_owner == j)
-				s->out_owner = NULL;
-			job_chan_end(j, j->stop ? j->stop : DR_ETIMEDOUT,
-			             "the remote wrapper never started the "
-			             "command; not killed");
-			job_try_complete(j);
-			return;
+	jrefs_take(s, &r);
+	for (i = 0; i < r.n; i++) {
+		struct job *j = jrefs_get(s, &r, i);
+		if (j != NULL && j->kind != K_KILL)
+			job_timers(j, now);
+	}
+	jobs_arm(s);
+}
+
+/* Starts the session's job timer for the earliest deadline of its jobs. */
+static void
+jobs_arm(struct dr_ssh *s)
+{
+	const struct job *j;
+	uint64_t first = 0, now;
+
+	if (s->st == C_CLOSING)
+		return;
+	for (j = s->jobs; j != NULL; j = j->next) {
+		if (j->deadline_ms && (first == 0 || j->deadline_ms < first))
+			first = j->deadline_ms;
+		if (j->kdeadline_ms && (first == 0 || j->kdeadline_ms < first))
+			first = j->kdeadline_ms;
+	}
+	if (first == 0) {
+		uv_timer_stop(&s->job_timer);
+		return;
+	}
+	now = dr_now_mono_ms();
+	uv_timer_start(&s->job_timer, on_job_timer,
+	               first > now ? first - now : 0, 0);
+}
+
+/*
+ * Chooses the job whose channel opens next, one at a time: a kill first,
+ * then the commands in start order, while the server has room. Returns a
+ * command to end with DR_EBUSY (more than the session now carries), or
+ * NULL.
+ */
+static struct job *
+pick_opener(struct dr_ssh *s)
+{
+	struct job *j, *cand = NULL;
+
+	if (s->opener != NULL)
+		return NULL;
+	for (j = s->jobs; j != NULL; j = j->next) {
+		if (j->st != J_OPEN || j->orphan || j->chan_done)
+			continue;
+		if (j->kind == K_KILL) {
+			if (s->nchan < s->cap) {
+				s->opener = j;
+				j->has_chan = true;
+				s->nchan++;
+			}
+			return NULL;
 		}
-		/* The kill job itself hung. */
-		if (s->kjob != NULL) {
-			s->broken = true;
-			s->kjob->ch = NULL;
-			job_chan_end(s->kjob, DR_ETIMEDOUT, "kill timed out");
-			job_try_complete(s->kjob);
-		}
-		return;
+		if (cand == NULL)
+			cand = j;
 	}
-	if (j == NULL)
-		return;
-	if (!j->kill_done) {
-		start_kill(j, DR_ETIMEDOUT);
-		return;
+	if (cand == NULL)
+		return NULL;
+	if (caller_chans(s) >= s->cmax)
+		return cand;
+	if (s->nchan < s->cap) {
+		s->opener = cand;
+		cand->has_chan = true;
+		s->nchan++;
 	}
-	/* Grace after the kill expired: abandon the channel. */
-	if (!j->chan_done) {
-		s->broken = true;
-		j->ch = NULL;
-		if (s->out_owner == j)
-			s->out_owner = NULL;
-		job_chan_end(j, j->stop ? j->stop : DR_ETIMEDOUT,
-		             "the remote command did not end after the kill");
-		job_try_complete(j);
-	}
+	return NULL;
 }
 
 bool
 ssh_jobs_step(struct dr_ssh *s)
 {
+	struct jrefs r;
+	struct job *j;
 	bool w = false;
+	size_t i, k;
 
 	if (s->out_owner != NULL) {
 		struct job *o = s->out_owner;
 		w = job_step(o);
 		if (s->out_owner == o && w)
 			return true;
+		if (s->out_owner != NULL || s->st != C_READY)
+			return w;
 	}
-	if (s->kjob != NULL && s->kjob != s->out_owner)
-		w |= job_step(s->kjob);
-	if (s->out_owner != NULL && s->out_owner != s->job)
-		return w;
-	if (s->job != NULL && s->job != s->out_owner) {
-		/* Never open a channel while the kill job opens one. */
-		if (!(s->job->st == J_OPEN && s->kjob != NULL &&
-		      s->kjob->st == J_OPEN))
-			w |= job_step(s->job);
-	}
-	return w;
-}
-
-void
-ssh_jobs_close(struct dr_ssh *s)
-{
-	struct job *j = s->job, *k = s->kjob;
-
-	if (k != NULL && !k->chan_done) {
-		k->ch = NULL;
-		job_chan_end(k, DR_ECANCELED, "session closed");
-		job_try_complete(k);
-	}
-	if (j != NULL && !j->chan_done) {
-		j->ch = NULL;
-		j->stop = 0;
-		job_chan_end(j, DR_ECANCELED, "session closed");
+	while ((j = pick_opener(s)) != NULL) {
+		j->kill_done = true;
+		job_chan_end(j, DR_EBUSY,
+		             "open channel: the session carries as many "
+		             "commands as the server allows: not started");
 		job_try_complete(j);
+		if (s->st != C_READY)
+			return w;
 	}
+	jrefs_take(s, &r);
+	for (k = 0; k < r.n; k++) {
+		i = (k + s->rr) % r.n;
+		j = jrefs_get(s, &r, i);
+		if (j == NULL || j->st == J_DONE || j->st == J_LOGOPEN)
+			continue;
+		w |= job_step(j);
+		if (s->st != C_READY || s->out_owner != NULL)
+			break;           /* lost, or a packet half sent */
+		if (s->opener == NULL) { /* an open done: the next may go */
+			pick_opener(s);
+			if (s->opener != NULL)
+				ssh_kick(s);
+		}
+	}
+	s->rr++;
+	return w;
 }
 
 /* API */
@@ -874,12 +1279,14 @@ job_check(struct dr_ssh *s, const char *command, const char *tag)
 		return DR_EINVAL;
 	if (s->st == C_DEAD)
 		return DR_EDISCONNECT;
-	if (s->st != C_READY || s->job != NULL || s->kjob != NULL)
+	if (s->st != C_READY)
 		return DR_EINVAL;
 	if (s->broken) {
 		ssh_set_err(s, "session unusable after an abandoned channel");
 		return DR_EDISCONNECT;
 	}
+	if (s->ncaller >= s->cmax)
+		return DR_EBUSY;
 	if (tag != NULL) {
 		if (*tag == '\0' || strlen(tag) >= 64)
 			return DR_EINVAL;
@@ -913,11 +1320,14 @@ job_begin(struct dr_ssh *s, enum job_kind kind, const char *command,
 	j->cb = cb;
 	j->arg = arg;
 	j->timeout_ms = timeout_ms;
-	s->job = j;
+	s->ncaller++;
 	s->idle_rx = false;
-	s->last_rx_ms = dr_now_mono_ms();
-	if (timeout_ms > 0)
-		uv_timer_start(&s->job_timer, on_job_timer, timeout_ms, 0);
+	if (s->jobs == j) /* the first: silence counts from now */
+		s->last_rx_ms = dr_now_mono_ms();
+	if (timeout_ms > 0) {
+		j->deadline_ms = j->start_ms + timeout_ms;
+		jobs_arm(s);
+	}
 	ssh_kick(s);
 	*out = j;
 	return 0;
@@ -925,7 +1335,7 @@ job_begin(struct dr_ssh *s, enum job_kind kind, const char *command,
 
 int
 dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
-            dr_ssh_exec_cb cb, void *arg)
+            dr_ssh_exec_cb cb, void *arg, struct dr_ssh_cmd **out)
 {
 	struct job *j;
 	int rc;
@@ -948,12 +1358,14 @@ dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
 		j->st = J_LOGOPEN;
 		j->log = dr_tasklog_open(s->loop, o->log_path, on_log_event, j);
 	}
+	if (out != NULL)
+		*out = (struct dr_ssh_cmd *)j;
 	return 0;
 }
 
 int
 dr_ssh_stream_open(struct dr_ssh *s, const struct dr_ssh_stream_opts *o,
-                   dr_ssh_exec_cb done, void *arg)
+                   dr_ssh_exec_cb done, void *arg, struct dr_ssh_cmd **out)
 {
 	struct job *j;
 	int rc;
@@ -968,30 +1380,35 @@ dr_ssh_stream_open(struct dr_ssh *s, const struct dr_ssh_stream_opts *o,
 	j->on_data = o->on_data;
 	j->on_drain = o->on_drain;
 	j->sarg = o->arg;
+	if (out != NULL)
+		*out = (struct dr_ssh_cmd *)j;
 	return 0;
 }
 
 void
-dr_ssh_stream_pause(struct dr_ssh *s)
+dr_ssh_stream_pause(struct dr_ssh_cmd *c)
 {
-	if (s != NULL && s->job != NULL && s->job->kind == K_READ)
-		s->job->paused = true;
+	struct job *j = (struct job *)c;
+
+	if (j != NULL && j->kind == K_READ)
+		j->paused = true;
 }
 
 void
-dr_ssh_stream_resume(struct dr_ssh *s)
+dr_ssh_stream_resume(struct dr_ssh_cmd *c)
 {
-	if (s != NULL && s->job != NULL && s->job->kind == K_READ &&
-	    s->job->paused) {
-		s->job->paused = false;
-		ssh_kick(s);
+	struct job *j = (struct job *)c;
+
+	if (j != NULL && j->kind == K_READ && j->paused) {
+		j->paused = false;
+		ssh_kick(j->s);
 	}
 }
 
 int
-dr_ssh_stream_write(struct dr_ssh *s, const void *data, size_t len)
+dr_ssh_stream_write(struct dr_ssh_cmd *c, const void *data, size_t len)
 {
-	struct job *j = s ? s->job : NULL;
+	struct job *j = (struct job *)c;
 
 	if (j == NULL || j->kind != K_WRITE || j->in != NULL || j->eof_wanted ||
 	    j->chan_done || data == NULL || len == 0)
@@ -999,28 +1416,29 @@ dr_ssh_stream_write(struct dr_ssh *s, const void *data, size_t len)
 	j->in = data;
 	j->in_len = len;
 	j->in_off = 0;
-	ssh_kick(s);
+	ssh_kick(j->s);
 	return 0;
 }
 
 int
-dr_ssh_stream_eof(struct dr_ssh *s)
+dr_ssh_stream_eof(struct dr_ssh_cmd *c)
 {
-	struct job *j = s ? s->job : NULL;
+	struct job *j = (struct job *)c;
 
 	if (j == NULL || j->kind != K_WRITE || j->eof_wanted)
 		return DR_EINVAL;
 	j->eof_wanted = true;
-	ssh_kick(s);
+	ssh_kick(j->s);
 	return 0;
 }
 
 int
-dr_ssh_cancel(struct dr_ssh *s)
+dr_ssh_cmd_cancel(struct dr_ssh_cmd *c)
 {
-	if (s == NULL || s->job == NULL || s->job->chan_done ||
-	    s->st != C_READY)
+	struct job *j = (struct job *)c;
+
+	if (j == NULL || j->chan_done || j->s->st != C_READY)
 		return DR_EINVAL;
-	start_kill(s->job, DR_ECANCELED);
+	start_kill(j, DR_ECANCELED);
 	return 0;
 }

@@ -2,8 +2,8 @@
  * ssh-internal.h: what the two halves of the SSH engine share, and nothing
  * else includes. ssh.c is the connection (TCP, handshake, host key, auth,
  * keepalive, teardown, the drive loop); ssh-channel.c is what runs on it
- * (one channel job per command or stream, plus the kill job). Functions
- * named ssh_* are internal to the engine, not API.
+ * (one channel job per command or stream, several at once, plus their kill
+ * jobs). Functions named ssh_* are internal to the engine, not API.
  */
 #ifndef DROVER_SSH_INTERNAL_H
 #define DROVER_SSH_INTERNAL_H
@@ -54,8 +54,7 @@ struct dr_ssh {
 	int poll_events;
 	uv_timer_t conn_timer; /* phase deadlines, deferred start */
 	uv_timer_t ka_timer;   /* keepalives */
-	uv_timer_t job_timer;  /* caller job deadline, then kill grace */
-	uv_timer_t kill_timer; /* kill job deadline */
+	uv_timer_t job_timer;  /* the earliest deadline of the jobs */
 	uv_idle_t kick;        /* drive on the next loop turn */
 	int open_handles;
 	uv_getaddrinfo_t gai;
@@ -74,13 +73,19 @@ struct dr_ssh {
 	bool idle_rx;          /* idle with unread bytes: stop polling */
 	bool rx_maybe;         /* the socket may hold unread bytes */
 	struct job *out_owner; /* job whose send is partially done */
+	struct job *opener;    /* job whose channel open is in flight */
 	uint64_t last_rx_ms;
 	uint64_t wait_since_ms;
 	bool broken; /* a channel was abandoned: no more jobs */
 	bool shut;   /* teardown deadline hit: socket shut down */
 
-	struct job *job;  /* the caller's */
-	struct job *kjob; /* the kill job */
+	struct job *jobs;      /* every job (commands, kills), in start order */
+	unsigned long job_seq; /* ids of the jobs */
+	unsigned rr;           /* the job stepped first, round robin */
+	int ncaller;           /* commands and streams not yet ended */
+	int nchan;             /* channels open or opening */
+	int cap;               /* channels the server allows (learned) */
+	int cmax;              /* commands at once: cap - 1 (kills) */
 
 	dr_ssh_connect_cb connect_cb;
 	void *connect_arg;
@@ -112,11 +117,11 @@ void ssh_session_lost(struct dr_ssh *s, const char *why);
 /* Steps the jobs of a ready session. Returns true when a libssh2 call
  * returned EAGAIN. */
 bool ssh_jobs_step(struct dr_ssh *s);
-/* Ends the channels of both jobs with DR_EDISCONNECT after a lost
+/* Ends the channels of every job with DR_EDISCONNECT after a lost
  * connection; may deliver results. */
 void ssh_jobs_lost(struct dr_ssh *s, const char *why);
-/* Ends the channels of both jobs with DR_ECANCELED on close; a job stays
- * in s->job or s->kjob until its log is closed. */
+/* Ends the channels of every job with DR_ECANCELED on close; a job stays
+ * in s->jobs until its log is closed. */
 void ssh_jobs_close(struct dr_ssh *s);
 
 #endif

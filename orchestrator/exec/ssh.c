@@ -656,7 +656,7 @@ on_poll(uv_poll_t *p, int status, int events)
 	s->rx_maybe = true;
 	if (status < 0)
 		s->poll_events = 0; /* libuv stopped the handle */
-	if (s->st == C_READY && s->job == NULL && s->kjob == NULL)
+	if (s->st == C_READY && s->jobs == NULL)
 		idle_peek(s);
 	else
 		drive(s);
@@ -682,7 +682,7 @@ update_poll(struct dr_ssh *s)
 		int dir = s->session
 		              ? libssh2_session_block_directions(s->session)
 		              : 0;
-		if (s->st == C_READY && s->job == NULL && s->kjob == NULL) {
+		if (s->st == C_READY && s->jobs == NULL) {
 			ev = s->idle_rx ? 0 : UV_READABLE;
 			break;
 		}
@@ -812,7 +812,7 @@ on_keepalive(uv_timer_t *t)
 
 	if (s->st != C_READY || s->session == NULL)
 		return;
-	if ((s->job != NULL || s->kjob != NULL) && s->waited_io) {
+	if (s->jobs != NULL && s->waited_io) {
 		uint64_t since = s->last_rx_ms > s->wait_since_ms
 		                     ? s->last_rx_ms
 		                     : s->wait_since_ms;
@@ -834,7 +834,7 @@ on_keepalive(uv_timer_t *t)
 	 * room: a half-sent keepalive would make libssh2 reject the next
 	 * packet of any other call with LIBSSH2_ERROR_BAD_USE.
 	 */
-	if (s->job == NULL || s->out_owner != NULL || s->driving)
+	if (s->jobs == NULL || s->out_owner != NULL || s->driving)
 		return;
 	{
 		struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
@@ -883,7 +883,6 @@ close_handles(struct dr_ssh *s)
 	uv_close((uv_handle_t *)&s->conn_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->ka_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->job_timer, on_handle_closed);
-	uv_close((uv_handle_t *)&s->kill_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&s->kick, on_handle_closed);
 }
 
@@ -899,7 +898,7 @@ start_close(struct dr_ssh *s)
 			conn_finish(s, DR_ECANCELED);
 		}
 		ssh_jobs_close(s);
-		if (s->job != NULL || s->kjob != NULL)
+		if (s->jobs != NULL)
 			return; /* logs still flushing */
 		if (s->gai_busy) {
 			uv_cancel((uv_req_t *)&s->gai);
@@ -907,7 +906,6 @@ start_close(struct dr_ssh *s)
 		}
 		uv_timer_stop(&s->ka_timer);
 		uv_timer_stop(&s->job_timer);
-		uv_timer_stop(&s->kill_timer);
 		set_state(s, s->handshaken ? C_DISCONNECT : C_SFREE);
 		conn_deadline(s, DISCONNECT_MS);
 	}
@@ -981,12 +979,15 @@ dr_ssh_new(uv_loop_t *loop, const struct dr_ssh_opts *o, struct dr_ssh **out)
 	s->err = dr_xstrdup("");
 	uv_timer_init(loop, &s->conn_timer);
 	uv_timer_init(loop, &s->ka_timer);
+	s->cmax = o->channels > 0 ? o->channels : 1;
+	if (s->cmax > DR_SSH_MAX_CHANNELS)
+		s->cmax = DR_SSH_MAX_CHANNELS;
+	s->cap = s->cmax + 1; /* one more for the kills */
 	uv_timer_init(loop, &s->job_timer);
-	uv_timer_init(loop, &s->kill_timer);
 	uv_idle_init(loop, &s->kick);
 	s->conn_timer.data = s->ka_timer.data = s->job_timer.data = s;
-	s->kill_timer.data = s->kick.data = s;
-	s->open_handles = 5;
+	s->kick.data = s;
+	s->open_handles = 4;
 	*out = s;
 	return 0;
 }
@@ -1019,7 +1020,21 @@ dr_ssh_close(struct dr_ssh *s, dr_ssh_close_cb cb, void *arg)
 bool
 dr_ssh_busy(const struct dr_ssh *s)
 {
-	return s != NULL && s->job != NULL;
+	return s != NULL && s->ncaller > 0;
+}
+
+int
+dr_ssh_capacity(const struct dr_ssh *s)
+{
+	return s != NULL ? s->cmax : 0;
+}
+
+int
+dr_ssh_slots(const struct dr_ssh *s)
+{
+	if (!dr_ssh_ready(s) || s->close_requested || s->ncaller >= s->cmax)
+		return 0;
+	return s->cmax - s->ncaller;
 }
 
 bool

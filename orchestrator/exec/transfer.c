@@ -55,7 +55,9 @@ struct dr_transfer {
 	uv_loop_t *loop;
 	enum xfer_state st;
 	char *label;
-	struct dr_ssh *src, *dst;
+	struct dr_ssh *src, *dst;   /* may be one session */
+	struct dr_ssh_cmd *src_cmd; /* manifest or READ stream */
+	struct dr_ssh_cmd *dst_cmd; /* WRITE stream, verify or cleanup */
 	char *src_path, *final, *dir, *tmp, *mode;
 	char want[DR_SHA256_HEX]; /* expected digest, "" if none */
 	bool manifest;
@@ -93,9 +95,9 @@ struct dr_transfer {
 static void xfer_step(struct dr_transfer *t);
 static void pump(struct dr_transfer *t);
 static void local_read(struct dr_transfer *t);
-static void on_src_data(struct dr_ssh *s, const void *data, size_t len,
+static void on_src_data(struct dr_ssh_cmd *c, const void *data, size_t len,
                         void *arg);
-static void on_dst_drain(struct dr_ssh *s, void *arg);
+static void on_dst_drain(struct dr_ssh_cmd *c, void *arg);
 
 static void
 set_state(struct dr_transfer *t, enum xfer_state st)
@@ -139,17 +141,18 @@ fail(struct dr_transfer *t, int status, const char *fmt, ...)
 		return;
 	t->status = status;
 	DR_VFORMAT(t->err, fmt);
-	if (t->src_running && t->src != NULL) {
-		dr_ssh_cancel(t->src);
+	if (t->src_running && t->src_cmd != NULL) {
+		struct dr_ssh_cmd *c = t->src_cmd;
 		/* Drop what it still sends: a paused stream never sees its
 		 * end and would hold the session until the kill's grace. */
 		if (t->src_paused) {
 			t->src_paused = false;
-			dr_ssh_stream_resume(t->src);
+			dr_ssh_stream_resume(c);
 		}
+		dr_ssh_cmd_cancel(c); /* may end it at once */
 	}
-	if (t->dst_running || t->exec_running)
-		dr_ssh_cancel(t->dst);
+	if ((t->dst_running || t->exec_running) && t->dst_cmd != NULL)
+		dr_ssh_cmd_cancel(t->dst_cmd);
 }
 
 static void
@@ -213,12 +216,13 @@ remote_status(const struct dr_ssh_result *r)
 }
 
 /*
- * Runs cmd (freed here) on s; cb gets the last tail_cap bytes of its
- * output. Returns what dr_ssh_exec returns.
+ * Runs cmd (freed here) on s, its handle in *h; cb gets the last tail_cap
+ * bytes of its output. Returns what dr_ssh_exec returns.
  */
 static int
-run_exec(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
-         size_t tail_cap, uint64_t timeout_ms, dr_ssh_exec_cb cb)
+run_exec(struct dr_transfer *t, struct dr_ssh *s, struct dr_ssh_cmd **h,
+         struct dr_buf *cmd, size_t tail_cap, uint64_t timeout_ms,
+         dr_ssh_exec_cb cb)
 {
 	struct dr_ssh_exec_opts o;
 	int rc;
@@ -227,7 +231,7 @@ run_exec(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
 	o.command = cmd->data;
 	o.tail_cap = tail_cap;
 	o.timeout_ms = timeout_ms;
-	rc = dr_ssh_exec(s, &o, cb, t);
+	rc = dr_ssh_exec(s, &o, cb, t, h);
 	dr_buf_free(cmd);
 	return rc;
 }
@@ -238,8 +242,9 @@ run_exec(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
  * is its deadline. Returns what dr_ssh_stream_open returns.
  */
 static int
-run_stream(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
-           enum dr_ssh_stream_mode mode, dr_ssh_exec_cb done)
+run_stream(struct dr_transfer *t, struct dr_ssh *s, struct dr_ssh_cmd **h,
+           struct dr_buf *cmd, enum dr_ssh_stream_mode mode,
+           dr_ssh_exec_cb done)
 {
 	struct dr_ssh_stream_opts o;
 	int rc;
@@ -251,7 +256,7 @@ run_stream(struct dr_transfer *t, struct dr_ssh *s, struct dr_buf *cmd,
 	o.on_data = on_src_data;
 	o.on_drain = on_dst_drain;
 	o.arg = t;
-	rc = dr_ssh_stream_open(s, &o, done, t);
+	rc = dr_ssh_stream_open(s, &o, done, t, h);
 	dr_buf_free(cmd);
 	return rc;
 }
@@ -289,6 +294,7 @@ on_cleanup_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
 	struct dr_transfer *t = arg;
 
+	t->dst_cmd = NULL;
 	t->exec_running = false;
 	finish(t);
 }
@@ -307,8 +313,8 @@ after_failure(struct dr_transfer *t)
 		dr_buf_puts(&cmd, "rm -f -- ");
 		dr_sh_quote(&cmd, t->tmp);
 		set_state(t, X_CLEANUP);
-		if (run_exec(t, t->dst, &cmd, 0, CLEANUP_MS, on_cleanup_done) ==
-		    0) {
+		if (run_exec(t, t->dst, &t->dst_cmd, &cmd, 0, CLEANUP_MS,
+		             on_cleanup_done) == 0) {
 			t->exec_running = true;
 			return;
 		}
@@ -322,6 +328,7 @@ on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 	struct dr_transfer *t = arg;
 	char dd[DR_SHA256_HEX] = "";
 
+	t->dst_cmd = NULL;
 	t->exec_running = false;
 	if (r->tail_len >= 64 && is_hex64(r->tail))
 		lower_hex(dd, r->tail);
@@ -386,7 +393,8 @@ start_verify(struct dr_transfer *t)
 	dr_sh_quote(&c, t->tmp);
 	dr_buf_puts(&c, "; exit 3; fi");
 	set_state(t, X_VERIFY);
-	rc = run_exec(t, t->dst, &c, 4096, t->timeout_ms, on_verify_done);
+	rc = run_exec(t, t->dst, &t->dst_cmd, &c, 4096, t->timeout_ms,
+	              on_verify_done);
 	remote_started(t, rc, &t->exec_running, "verify at destination");
 }
 
@@ -448,8 +456,8 @@ pump(struct dr_transfer *t)
 		return;
 	if (t->wlen == 0 && t->written < t->bytes) {
 		n = ring_piece(t->written, t->bytes, XWRITE);
-		if (dr_ssh_stream_write(t->dst, t->ring + t->written % XRING,
-		                        n) != 0) {
+		if (dr_ssh_stream_write(t->dst_cmd,
+		                        t->ring + t->written % XRING, n) != 0) {
 			fail(t, DR_EPROTO, "relay: destination refused data");
 			return;
 		}
@@ -458,7 +466,7 @@ pump(struct dr_transfer *t)
 	if (XRING - ring_held(t) >= DR_SSH_CHUNK) {
 		if (t->src != NULL && t->src_paused) {
 			t->src_paused = false;
-			dr_ssh_stream_resume(t->src);
+			dr_ssh_stream_resume(t->src_cmd);
 		} else if (t->src == NULL && !t->src_eof) {
 			local_read(t);
 		}
@@ -466,7 +474,7 @@ pump(struct dr_transfer *t)
 	if (t->wlen == 0 && t->written == t->bytes && t->src_eof &&
 	    !t->eof_sent) {
 		t->eof_sent = true;
-		dr_ssh_stream_eof(t->dst);
+		dr_ssh_stream_eof(t->dst_cmd);
 	}
 }
 
@@ -531,7 +539,7 @@ take(struct dr_transfer *t, const void *data, size_t len)
 }
 
 static void
-on_src_data(struct dr_ssh *s, const void *data, size_t len, void *arg)
+on_src_data(struct dr_ssh_cmd *s, const void *data, size_t len, void *arg)
 {
 	struct dr_transfer *t = arg;
 
@@ -547,7 +555,7 @@ on_src_data(struct dr_ssh *s, const void *data, size_t len, void *arg)
 }
 
 static void
-on_dst_drain(struct dr_ssh *s, void *arg)
+on_dst_drain(struct dr_ssh_cmd *s, void *arg)
 {
 	struct dr_transfer *t = arg;
 
@@ -578,6 +586,7 @@ on_src_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
 	struct dr_transfer *t = arg;
 
+	t->src_cmd = NULL;
 	side_ended(t, r, &t->src_running, "read", t->src_path);
 	t->src_eof = true;
 	pump(t);
@@ -589,6 +598,7 @@ on_dst_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 {
 	struct dr_transfer *t = arg;
 
+	t->dst_cmd = NULL;
 	if (side_ended(t, r, &t->dst_running, "write", t->tmp) == 0 &&
 	    (!t->src_eof || !t->eof_sent))
 		fail(t, DR_EPROTO, "write %s: destination ended early", t->tmp);
@@ -684,7 +694,8 @@ start_relay(struct dr_transfer *t)
 	dr_sh_quote(&c, t->dir);
 	dr_buf_puts(&c, " && exec cat > ");
 	dr_sh_quote(&c, t->tmp);
-	rc = run_stream(t, t->dst, &c, DR_SSH_STREAM_WRITE, on_dst_done);
+	rc = run_stream(t, t->dst, &t->dst_cmd, &c, DR_SSH_STREAM_WRITE,
+	                on_dst_done);
 	if (remote_started(t, rc, &t->dst_running, "write %s", t->tmp) != 0)
 		return;
 	t->tmp_created = true;
@@ -703,7 +714,8 @@ start_relay(struct dr_transfer *t)
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "exec cat -- ");
 	dr_sh_quote(&c, t->src_path);
-	rc = run_stream(t, t->src, &c, DR_SSH_STREAM_READ, on_src_done);
+	rc = run_stream(t, t->src, &t->src_cmd, &c, DR_SSH_STREAM_READ,
+	                on_src_done);
 	remote_started(t, rc, &t->src_running, "read %s", t->src_path);
 }
 
@@ -732,6 +744,7 @@ on_manifest_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 	struct dr_transfer *t = arg;
 	int rc = remote_status(r);
 
+	t->src_cmd = NULL;
 	t->src_running = false;
 	if (t->status != 0) {
 		after_failure(t);
@@ -834,7 +847,8 @@ xfer_step(struct dr_transfer *t)
 		dr_sh_quote(&c, p);
 		free(p);
 	}
-	rc = run_exec(t, t->src, &c, 4096, t->timeout_ms, on_manifest_done);
+	rc = run_exec(t, t->src, &t->src_cmd, &c, 4096, t->timeout_ms,
+	              on_manifest_done);
 	remote_started(t, rc, &t->src_running, "manifest");
 }
 
@@ -868,11 +882,10 @@ dr_transfer_start(uv_loop_t *loop, const struct dr_transfer_opts *o,
 	size_t n;
 
 	if (loop == NULL || o == NULL || o->src_path == NULL ||
-	    o->dst == NULL || o->dst_path == NULL || o->src == o->dst ||
-	    *o->src_path == '\0' || *o->dst_path == '\0')
+	    o->dst == NULL || o->dst_path == NULL || *o->src_path == '\0' ||
+	    *o->dst_path == '\0')
 		return DR_EINVAL;
-	if (dr_ssh_busy(o->dst) || !dr_ssh_ready(o->dst) ||
-	    (o->src && (dr_ssh_busy(o->src) || !dr_ssh_ready(o->src))))
+	if (!dr_ssh_ready(o->dst) || (o->src && !dr_ssh_ready(o->src)))
 		return DR_EINVAL;
 	if (o->mode != NULL) {
 		const char *p;

@@ -487,9 +487,9 @@ static void
 load_limits(struct loader *ld, const config_setting_t *root)
 {
 	static const char *const keys[] = {"sessions", "per_site", "per_host",
-	                                   NULL};
+	                                   "channels", NULL};
 	static const struct dr_limits initial = {
-	    .sessions = 64, .per_site = 32, .per_host = 4};
+	    .sessions = 64, .per_site = 32, .per_host = 4, .channels = 8};
 	struct dr_limits *l = &ld->p->limits;
 	const config_setting_t *g;
 
@@ -501,6 +501,10 @@ load_limits(struct loader *ld, const config_setting_t *root)
 	get_int(ld, g, "sessions", "limits", false, 1, 100000, &l->sessions);
 	get_int(ld, g, "per_site", "limits", false, 1, 100000, &l->per_site);
 	get_int(ld, g, "per_host", "limits", false, 1, 1000, &l->per_host);
+	/* OpenSSH's MaxSessions is 10 by default: 8 commands and the kill
+	 * channel fit; a server that allows fewer is learned at run time. */
+	get_int(ld, g, "channels", "limits", false, 1, 64, /* ssh.h's max */
+	        &l->channels);
 }
 
 /* controllers: { etcd = [URL, ...]; ttl = "10s"; cacert; cert; key; user;

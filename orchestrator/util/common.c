@@ -49,6 +49,8 @@ dr_strerror(int err)
 		return "refused";
 	case DR_EDISCONNECT:
 		return "connection lost";
+	case DR_EBUSY:
+		return "no channel free";
 	}
 	return "unknown error";
 }

@@ -25,17 +25,22 @@
 static char fixdir[512];
 static char key[600], known[600], known_bad[600];
 static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2",
-                  *host3 = "127.0.9.3"; /* forks: no group leader */
+                  *host3 = "127.0.9.3",     /* forks: no group leader */
+                      *host4 = "127.0.9.4"; /* MaxSessions 2 */
+static int conn_channels; /* channels of the next conn_open; 0: 1 */
+static int ends;          /* results delivered so far, for their order */
 
 /* Per-case state */
 struct conn {
 	struct dr_ssh *ssh;
-	int status; /* 1: pending */
+	struct dr_ssh_cmd *cmd; /* the last command started */
+	int status;             /* 1: pending */
 	char msg[1024];
 	struct dr_ssh_result res;
 	char *tail;
 	char *rmsg;
 	int done;
+	int order; /* ends when it ended */
 	int closed;
 };
 
@@ -61,7 +66,10 @@ on_exec(struct dr_ssh *ssh, const struct dr_ssh_result *r, void *arg)
 	c->res.tail = c->tail;
 	c->res.message = c->rmsg;
 	c->done = 1;
+	c->order = ++ends;
 }
+
+static void res_free(struct conn *k, int n);
 
 static void
 on_close(void *arg)
@@ -117,6 +125,7 @@ conn_open(uv_loop_t *l, struct conn *c, const char *host, const char *kh,
 	memset(c, 0, sizeof(*c));
 	memset(&o, 0, sizeof(o));
 	o.label = host == host1 ? "lab/one" : "lab/two";
+	o.channels = conn_channels;
 	o.address = host;
 	o.port = port;
 	o.user = "drtest";
@@ -155,7 +164,7 @@ run_cmd(uv_loop_t *l, struct conn *c, const char *cmd, const char *log,
 	o.timeout_ms = timeout_ms;
 	c->done = 0;
 	{
-		int r = dr_ssh_exec(c->ssh, &o, on_exec, c);
+		int r = dr_ssh_exec(c->ssh, &o, on_exec, c, &c->cmd);
 		if (r != 0)
 			fail_msg("exec \"%s\": %s: %s", cmd, dr_strerror(r),
 			         dr_ssh_error(c->ssh));
@@ -185,9 +194,11 @@ test_echo(void **state)
 		o.stdin_data = "s3cret\n";
 		o.stdin_len = 7;
 		c.done = 0;
-		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
-		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c),
-		                 DR_EINVAL); /* busy */
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd),
+		                 0);
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, NULL),
+		                 DR_EBUSY); /* one channel: busy */
+		assert_int_equal(dr_ssh_slots(c.ssh), 0);
 		run_until(l, &c.done);
 		assert_string_equal(c.res.tail, "got s3cret\n");
 	}
@@ -289,7 +300,7 @@ test_timeout_kills(void **state)
 	o.kill_tag = "engine-test-hang";
 	t0 = dr_now_mono_ms();
 	c.done = 0;
-	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd), 0);
 	run_until(l, &c.done);
 	assert_int_equal(c.res.status, DR_ETIMEDOUT);
 	assert_non_null(strstr(c.res.message, "timed out after 2.0s"));
@@ -329,7 +340,7 @@ test_not_group_leader(void **state)
 	o.timeout_ms = 2000;
 	o.kill_tag = "engine-test-forked";
 	c.done = 0;
-	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd), 0);
 	run_until(l, &c.done);
 	assert_int_equal(c.res.status, DR_ETIMEDOUT);
 	assert_null(strstr(c.res.tail, "never"));
@@ -356,14 +367,14 @@ test_cancel(void **state)
 	o.command = "sleep 302";
 	o.kill_tag = "engine-test-cancel";
 	c.done = 0;
-	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
+	assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd), 0);
 	/* Let it start, then cancel. */
 	{
 		uint64_t until = dr_now_mono_ms() + 500;
 		while (dr_now_mono_ms() < until)
 			uv_run(l, UV_RUN_NOWAIT);
 	}
-	assert_int_equal(dr_ssh_cancel(c.ssh), 0);
+	assert_int_equal(dr_ssh_cmd_cancel(c.cmd), 0);
 	run_until(l, &c.done);
 	assert_int_equal(c.res.status, DR_ECANCELED);
 	run_cmd(l, &c, "pgrep -u drtest -f 'slee[p] 302' || echo none", NULL, 0,
@@ -587,8 +598,9 @@ test_relay(void **state)
 		unlink(local);
 	}
 
-	/* The destination is taken before the relay starts: the transfer
-	 * fails with the command it could not start. */
+	/* The destination's one channel is taken before the relay starts:
+	 * the transfer fails with the command it could not start, not
+	 * started (DR_EBUSY: the caller runs it again elsewhere). */
 	{
 		struct dr_ssh_exec_opts e;
 		const char *want_msg =
@@ -602,12 +614,13 @@ test_relay(void **state)
 		assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL),
 		                 0);
 		b.done = 0;
-		assert_int_equal(dr_ssh_exec(b.ssh, &e, on_exec, &b), 0);
+		assert_int_equal(dr_ssh_exec(b.ssh, &e, on_exec, &b, &b.cmd),
+		                 0);
 		run_until(l, &x.done);
 		run_until(l, &b.done);
-		assert_int_equal(x.status, DR_EINVAL);
+		assert_int_equal(x.status, DR_EBUSY);
 		assert_true(strncmp(x.msg, want_msg, strlen(want_msg)) == 0);
-		assert_non_null(strstr(x.msg, dr_strerror(DR_EINVAL)));
+		assert_non_null(strstr(x.msg, dr_strerror(DR_EBUSY)));
 	}
 	conn_close(l, &a);
 	conn_close(l, &b);
@@ -651,7 +664,8 @@ test_concurrent(void **state)
 		memset(&e, 0, sizeof(e));
 		e.command = "sleep 1; echo $((6 * 7))";
 		e.timeout_ms = 20000;
-		assert_int_equal(dr_ssh_exec(c[i].ssh, &e, on_exec, &c[i]), 0);
+		assert_int_equal(
+		    dr_ssh_exec(c[i].ssh, &e, on_exec, &c[i], &c[i].cmd), 0);
 	}
 	{
 		uint64_t t0 = dr_now_mono_ms();
@@ -708,7 +722,7 @@ test_close_midway(void **state)
 	assert_int_equal(c.status, 0);
 	memset(&e, 0, sizeof(e));
 	e.command = "sleep 2";
-	assert_int_equal(dr_ssh_exec(c.ssh, &e, on_exec, &c), 0);
+	assert_int_equal(dr_ssh_exec(c.ssh, &e, on_exec, &c, &c.cmd), 0);
 	uv_run(l, UV_RUN_NOWAIT);
 	dr_ssh_close(c.ssh, on_close, &c);
 	run_until(l, &c.closed);
@@ -724,13 +738,16 @@ static void
 test_dead_peer(void **state)
 {
 	uv_loop_t *l = loop_new();
-	struct conn c;
+	struct conn c, k2;
 	char cmd[64];
 	uint64_t t0;
 	long pid;
 
+	conn_channels = 2; /* two commands on it: the loss ends both */
 	conn_open(l, &c, host2, known, 2222); /* keepalive 2s x 3 */
+	conn_channels = 0;
 	assert_int_equal(c.status, 0);
+	run_cmd(l, &c, "rm -f ~/dp-1 ~/dp-2", NULL, 0, 10000);
 	/* This session's sshd process: the command shell's parent, or the
 	 * wrapper's when the wrapper forked. */
 	run_cmd(l, &c,
@@ -742,22 +759,271 @@ test_dead_peer(void **state)
 	{
 		struct dr_ssh_exec_opts o;
 		memset(&o, 0, sizeof(o));
-		o.command = "sleep 20";
+		o.command = "touch ~/dp-1; sleep 20";
 		o.timeout_ms = 60000;
 		c.done = 0;
-		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c), 0);
-		uv_run(l, UV_RUN_NOWAIT);
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, &c.cmd),
+		                 0);
+		memset(&k2, 0, sizeof(k2));
+		o.command = "touch ~/dp-2; sleep 20";
+		assert_int_equal(dr_ssh_exec(c.ssh, &o, on_exec, &k2, &k2.cmd),
+		                 0);
+		/* Both run (their files are there), then the peer stops. */
+		while (access("/home/drtest/dp-1", F_OK) != 0 ||
+		       access("/home/drtest/dp-2", F_OK) != 0)
+			assert_int_not_equal(uv_run(l, UV_RUN_NOWAIT), -1);
 		snprintf(cmd, sizeof(cmd), "kill -STOP %ld", pid);
 		assert_int_equal(system(cmd), 0);
 		t0 = dr_now_mono_ms();
 		run_until(l, &c.done);
+		run_until(l, &k2.done);
 	}
 	snprintf(cmd, sizeof(cmd), "kill -CONT %ld", pid);
 	assert_int_equal(system(cmd), 0);
+	unlink("/home/drtest/dp-1");
+	unlink("/home/drtest/dp-2");
 	assert_int_equal(c.res.status, DR_EDISCONNECT);
 	assert_non_null(strstr(c.res.message, "no reply from the peer"));
 	assert_true(dr_now_mono_ms() - t0 < 12000);
+	/* Both started and their end was not seen: outcome unknown. */
+	assert_true(c.res.started && !c.res.ended);
+	assert_int_equal(k2.res.status, DR_EDISCONNECT);
+	assert_true(k2.res.started && !k2.res.ended);
 	assert_false(dr_ssh_ready(c.ssh));
+	res_free(&k2, 1);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+/* Results of commands run beside each other on one session. */
+static void
+res_free(struct conn *k, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(k[i].tail);
+		free(k[i].rmsg);
+		k[i].tail = k[i].rmsg = NULL;
+	}
+}
+
+static void
+run_all(uv_loop_t *l, struct conn *k, int n)
+{
+	int i, pending;
+
+	do {
+		assert_int_not_equal(uv_run(l, UV_RUN_ONCE), -1);
+		for (pending = 0, i = 0; i < n; i++)
+			pending += !k[i].done;
+	} while (pending);
+}
+
+static bool
+all_bytes(const char *p, size_t n, char c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/*
+ * Four commands at once on one session: each its own exit code and output
+ * (not mixed between channels), one killed by its deadline (on a channel
+ * of its own, the one kept for kills) while another goes on and succeeds,
+ * and the session serves the next command meanwhile.
+ */
+static void
+test_channels(void **state)
+{
+	uv_loop_t *l = loop_new();
+	static struct conn c, k[4], x;
+	static const char *const cmds[4] = {
+	    "sleep 1; echo a >&2; exit 3",
+	    "head -c 150000 /dev/zero | tr '\\0' b",
+	    "sleep 301; echo never",
+	    "while [ ! -e ~/chan-go ]; do sleep 0.1; done; "
+	    "head -c 150000 /dev/zero | tr '\\0' d",
+	};
+	struct dr_ssh_exec_opts e;
+	int i;
+
+	conn_channels = 4;
+	conn_open(l, &c, host1, known, 2222);
+	conn_channels = 0;
+	if (c.status != 0)
+		fail_msg("connect: %s", c.msg);
+	assert_int_equal(dr_ssh_capacity(c.ssh), 4);
+	run_cmd(l, &c, "rm -f ~/chan-go", NULL, 0, 10000);
+	for (i = 0; i < 4; i++) {
+		memset(&k[i], 0, sizeof(k[i]));
+		memset(&e, 0, sizeof(e));
+		e.command = cmds[i];
+		e.tail_cap = 200000;
+		e.timeout_ms = i == 2 ? 1000 : 60000;
+		e.kill_tag = i == 2 ? "engine-test-channels" : NULL;
+		assert_int_equal(
+		    dr_ssh_exec(c.ssh, &e, on_exec, &k[i], &k[i].cmd), 0);
+	}
+	/* Four is what it carries. */
+	assert_int_equal(dr_ssh_slots(c.ssh), 0);
+	assert_int_equal(dr_ssh_exec(c.ssh, &e, on_exec, &x, NULL), DR_EBUSY);
+	while (!(k[0].done && k[1].done && k[2].done))
+		assert_int_not_equal(uv_run(l, UV_RUN_ONCE), -1);
+	assert_false(k[3].done); /* it waits for ~/chan-go */
+	assert_int_equal(k[0].res.status, 0);
+	assert_int_equal(k[0].res.exit_code, 3);
+	assert_string_equal(k[0].res.tail, "a\n");
+	assert_int_equal(k[1].res.status, 0);
+	assert_int_equal(k[1].res.exit_code, 0);
+	assert_int_equal(k[1].res.tail_len, 150000);
+	assert_int_equal(k[1].res.bytes_out, 150000);
+	assert_true(all_bytes(k[1].res.tail, 150000, 'b'));
+	assert_int_equal(k[2].res.status, DR_ETIMEDOUT);
+	assert_true(k[2].res.started);
+	assert_non_null(strstr(k[2].res.message, "timed out after"));
+	/* The same session runs another command beside the waiting one. */
+	assert_true(dr_ssh_ready(c.ssh));
+	run_cmd(l, &c, "touch ~/chan-go", NULL, 0, 10000);
+	assert_int_equal(c.res.status, 0);
+	run_until(l, &k[3].done);
+	assert_true(k[3].order > k[2].order);
+	assert_int_equal(k[3].res.status, 0);
+	assert_int_equal(k[3].res.exit_code, 0);
+	assert_int_equal(k[3].res.tail_len, 150000);
+	assert_true(all_bytes(k[3].res.tail, 150000, 'd'));
+	/* The killed one is gone from the host. */
+	run_cmd(l, &c,
+	        "pgrep -u drtest -f 'slee[p] 301' || echo none; "
+	        "rm -f ~/chan-go",
+	        NULL, 0, 10000);
+	assert_string_equal(c.res.tail, "none\n");
+	res_free(k, 4);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+/* A copy whose two streams run on one session, beside a command. */
+static void
+test_channels_streams(void **state)
+{
+	uv_loop_t *l = loop_new();
+	static struct conn c, k;
+	struct dr_transfer_opts o;
+	struct dr_ssh_exec_opts e;
+	struct xres x;
+	char want[65];
+
+	conn_channels = 3;
+	conn_open(l, &c, host1, known, 2222);
+	conn_channels = 0;
+	assert_int_equal(c.status, 0);
+	run_cmd(l, &c,
+	        "rm -rf ~/cs && mkdir -p ~/cs && "
+	        "head -c 3000000 /dev/urandom > ~/cs/f.bin && "
+	        "sha256sum < ~/cs/f.bin | cut -c1-64",
+	        NULL, 0, 30000);
+	assert_int_equal(c.res.exit_code, 0);
+	snprintf(want, sizeof(want), "%.64s", c.res.tail);
+	memset(&o, 0, sizeof(o));
+	o.label = "copy";
+	o.src = c.ssh;
+	o.src_path = "/home/drtest/cs/f.bin";
+	o.dst = c.ssh;
+	o.dst_path = "/home/drtest/cs/out/";
+	o.sha256 = want;
+	o.timeout_ms = 60000;
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dr_transfer_start(l, &o, on_xfer, &x, NULL), 0);
+	memset(&k, 0, sizeof(k));
+	memset(&e, 0, sizeof(e));
+	e.command = "sleep 1; echo x";
+	e.timeout_ms = 30000;
+	assert_int_equal(dr_ssh_exec(c.ssh, &e, on_exec, &k, &k.cmd), 0);
+	run_until(l, &x.done);
+	run_until(l, &k.done);
+	if (x.status != 0)
+		fail_msg("transfer: %s", x.msg);
+	assert_int_equal(x.bytes, 3000000);
+	assert_string_equal(x.sha, want);
+	assert_int_equal(k.res.status, 0);
+	assert_string_equal(k.res.tail, "x\n");
+	run_cmd(l, &c, "sha256sum < ~/cs/out/f.bin | cut -c1-64; rm -rf ~/cs",
+	        NULL, 0, 10000);
+	assert_memory_equal(c.res.tail, want, 64);
+	res_free(&k, 1);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+/*
+ * A server that allows two channels (MaxSessions 2) refuses the third:
+ * the commands beyond it end with DR_EBUSY, not started; the session
+ * carries one command from then on, and keeps a channel to kill it.
+ */
+static void
+test_maxsessions(void **state)
+{
+	uv_loop_t *l = loop_new();
+	static struct conn c, g, k[4];
+	struct dr_ssh_exec_opts e;
+	int i, busy = 0, ok = 0;
+
+	conn_channels = 8;
+	conn_open(l, &c, host4, known, 2222);
+	conn_channels = 0;
+	if (c.status != 0)
+		fail_msg("connect: %s", c.msg);
+	run_cmd(l, &c, "rm -f ~/ms-go", NULL, 0, 10000);
+	assert_int_equal(dr_ssh_capacity(c.ssh), 8);
+	for (i = 0; i < 4; i++) {
+		memset(&k[i], 0, sizeof(k[i]));
+		memset(&e, 0, sizeof(e));
+		e.command = "while [ ! -e ~/ms-go ]; do sleep 0.1; done; "
+		            "echo ran";
+		e.timeout_ms = 60000;
+		assert_int_equal(
+		    dr_ssh_exec(c.ssh, &e, on_exec, &k[i], &k[i].cmd), 0);
+	}
+	/* Two refused before they started; two wait for ~/ms-go. */
+	while (k[0].done + k[1].done + k[2].done + k[3].done < 2)
+		assert_int_not_equal(uv_run(l, UV_RUN_ONCE), -1);
+	for (i = 0; i < 4; i++) {
+		if (!k[i].done)
+			continue;
+		assert_int_equal(k[i].res.status, DR_EBUSY);
+		assert_false(k[i].res.started);
+		assert_non_null(strstr(k[i].res.message, "not started"));
+		busy++;
+	}
+	assert_int_equal(busy, 2);
+	assert_int_equal(dr_ssh_capacity(c.ssh), 1);
+	assert_int_equal(dr_ssh_slots(c.ssh), 0);
+	assert_true(dr_ssh_ready(c.ssh));
+	/* Let the two go, from another connection. */
+	conn_open(l, &g, host4, known, 2222);
+	assert_int_equal(g.status, 0);
+	run_cmd(l, &g, "touch ~/ms-go", NULL, 0, 10000);
+	run_all(l, k, 4);
+	for (i = 0; i < 4; i++)
+		if (k[i].res.status == 0 && strcmp(k[i].res.tail, "ran\n") == 0)
+			ok++;
+	assert_int_equal(ok, 2);
+	/* One command now, and the channel kept for the kill works. */
+	assert_int_equal(dr_ssh_slots(c.ssh), 1);
+	run_cmd(l, &c, "sleep 302", NULL, 0, 1000);
+	assert_int_equal(c.res.status, DR_ETIMEDOUT);
+	run_cmd(l, &g,
+	        "pgrep -u drtest -f 'slee[p] 302' || echo none; "
+	        "rm -f ~/ms-go",
+	        NULL, 0, 10000);
+	assert_string_equal(g.res.tail, "none\n");
+	res_free(k, 4);
+	conn_close(l, &g);
 	conn_close(l, &c);
 	loop_done(l);
 }
@@ -778,6 +1044,9 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_concurrent),
 	    cmocka_unit_test(test_close_midway),
 	    cmocka_unit_test(test_dead_peer),
+	    cmocka_unit_test(test_channels),
+	    cmocka_unit_test(test_channels_streams),
+	    cmocka_unit_test(test_maxsessions),
 	};
 	int rc;
 

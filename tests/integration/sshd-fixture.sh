@@ -1,13 +1,14 @@
 #!/bin/sh
-# sshd-fixture.sh start|stop DIR: three throwaway OpenSSH servers for tests.
+# sshd-fixture.sh start|stop DIR: four throwaway OpenSSH servers for tests.
 #
 # start: creates DIR with generated host keys (ed25519), a client key
 # (DIR/id_ed25519), DIR/known_hosts pinning the servers, DIR/known_hosts_bad
 # (server 2's name with server 1's key), validates each config with sshd -t,
-# starts sshd on 127.0.9.1, .2 and .3, port 2222 (logs DIR/sshdN.log) and
-# waits until they accept connections. Server 3 runs each command in a
+# starts sshd on 127.0.9.1, .2, .3 and .4, port 2222 (logs DIR/sshdN.log)
+# and waits until they accept connections. Server 3 runs each command in a
 # forked subshell (ForceCommand), so the command is not a process group
-# leader there. DIR/env holds the settings as shell variables. Login user:
+# leader there. Server 4 allows two channels per connection (MaxSessions 2),
+# fewer than drover opens by default. DIR/env holds the settings as shell variables. Login user:
 # drtest (shell /bin/sh, clean home), created if missing. Must run as root.
 # stop: kills the servers by pid and removes DIR (KEEP=1 keeps it).
 set -eu
@@ -20,10 +21,10 @@ dir=${2:-}
 }
 user=drtest
 port=2222
-addrs="127.0.9.1 127.0.9.2 127.0.9.3"
+addrs="127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4"
 
 stop() {
-	for n in 1 2 3; do
+	for n in 1 2 3 4; do
 		pf="$dir/sshd$n.pid"
 		[ -f "$pf" ] || continue
 		pid=$(cat "$pf")
@@ -105,9 +106,13 @@ AllowTcpForwarding no
 X11Forwarding no
 PrintMotd no
 MaxStartups 200
-MaxSessions 20
 LogLevel VERBOSE
 CONF
+	if [ $n = 4 ]; then
+		echo "MaxSessions 2" >>"$dir/sshd$n.conf"
+	else
+		echo "MaxSessions 20" >>"$dir/sshd$n.conf"
+	fi
 	# Server 3 runs every command in a forked subshell: the wrapper does
 	# not lead a process group there, as with servers other than OpenSSH.
 	if [ $n = 3 ]; then
@@ -164,6 +169,7 @@ DROVER_TEST_PORT=$port
 DROVER_TEST_HOST1=127.0.9.1
 DROVER_TEST_HOST2=127.0.9.2
 DROVER_TEST_HOST3=127.0.9.3
+DROVER_TEST_HOST4=127.0.9.4
 DROVER_TEST_KEY=$dir/id_ed25519
 DROVER_TEST_KNOWN_HOSTS=$dir/known_hosts
 DROVER_TEST_KNOWN_HOSTS_BAD=$dir/known_hosts_bad

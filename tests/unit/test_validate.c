@@ -558,6 +558,41 @@ test_defaults_and_durations(void **state)
 	dr_plan_free(p);
 }
 
+/* limits.channels: commands per SSH connection, 8 unless given, 1..64. */
+static void
+test_limits_channels(void **state)
+{
+	static const char svc[] =
+	    "services = ( { name = \"s\"; tier = 1; scope = \"global\";\n"
+	    "  steps = ( { name = \"a\"; on = \"to:db\"; run = \"x\"; } ); "
+	    "} );\n";
+	char text[4096];
+	struct dr_plan *p;
+
+	snprintf(text, sizeof(text), "%s%s", HEAD, svc);
+	p = expect_valid(text);
+	assert_int_equal(p->limits.channels, 8);
+	assert_int_equal(p->limits.per_host, 4);
+	dr_plan_free(p);
+	snprintf(text, sizeof(text),
+	         "%slimits: { per_host = 16; channels = 64; "
+	         "};\n%s",
+	         HEAD, svc);
+	p = expect_valid(text);
+	assert_int_equal(p->limits.channels, 64);
+	assert_int_equal(p->limits.per_host, 16);
+	dr_plan_free(p);
+	snprintf(text, sizeof(text), "%slimits: { channels = 0; };\n%s", HEAD,
+	         svc);
+	expect_error(text, "limits: \"channels\" is 0, must be 1 to 64");
+	snprintf(text, sizeof(text), "%slimits: { channels = 65; };\n%s", HEAD,
+	         svc);
+	expect_error(text, "limits: \"channels\" is 65, must be 1 to 64");
+	snprintf(text, sizeof(text), "%slimits: { channel = 2; };\n%s", HEAD,
+	         svc);
+	expect_error(text, "(did you mean \"channels\"?)");
+}
+
 static void
 test_self_after(void **state)
 {
@@ -795,6 +830,7 @@ main(void)
 	    cmocka_unit_test(test_binary_file),
 	    cmocka_unit_test(test_empty_file),
 	    cmocka_unit_test(test_defaults_and_durations),
+	    cmocka_unit_test(test_limits_channels),
 	    cmocka_unit_test(test_self_after),
 	    cmocka_unit_test(test_two_cycle),
 	    cmocka_unit_test(test_loose_tiers_allow_inversion),
