@@ -50,7 +50,10 @@ struct dr_transfer_result {
 	                   DR_EBUSY (a session refused a channel: run it
 	                   again on another) */
 	uint64_t bytes; /* bytes relayed */
-	char sha256[DR_SHA256_HEX]; /* digest of the relayed bytes */
+	char sha256[DR_SHA256_HEX]; /* digest of the file that landed: the
+	                               one expected (sha256, manifest), which
+	                               the destination matched, or else the
+	                               controller's of the relayed bytes */
 	const char *dst_path;       /* final path on the destination */
 	uint64_t elapsed_ms;
 	const char *message; /* "label: copied 8.0 MiB ...", or the failure

@@ -15,6 +15,13 @@
  * runs off it. Small buffers that wait for each other starve both sshd
  * servers on a busy machine (0.38 of scp -3's throughput with two 128 KiB
  * buffers in lock step).
+ *
+ * The controller hashes only when no digest is known beforehand: it is then
+ * what the destination's file must match. With sha256 given or read from
+ * the manifest, the destination's check against it is the proof, and a
+ * second SHA-256 pass here would only cost CPU that the two sessions'
+ * crypto needs (0.16 s of SHA-NI per 300 MB, a tenth of the controller's
+ * CPU in a big copy).
  */
 #include "drover/transfer.h"
 #include "drover/shcmd.h"
@@ -65,6 +72,7 @@ struct dr_transfer {
 	uv_timer_t timer;
 
 	struct dr_sha256 sha; /* the worker's while hashing */
+	bool local_digest;    /* no digest known: the controller's is it */
 	char got[DR_SHA256_HEX];
 	char *ring;       /* XRING bytes; stream offset o is at o % XRING */
 	uint64_t bytes;   /* relayed: the source's bytes so far */
@@ -336,12 +344,12 @@ on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 		fail(t, r->status, "verify at destination: %s", r->message);
 	} else if (r->exit_code == 3) {
 		t->tmp_created = false; /* removed by the command */
-		if (t->want[0] && strcmp(t->want, t->got) != 0)
+		if (t->want[0])
 			fail(t, DR_ECHECKSUM,
-			     "checksum mismatch for %s: expected %s, got %s "
-			     "(destination computed %s); temporary file "
+			     "checksum mismatch for %s: expected %s, the copy "
+			     "at the destination has %s; temporary file "
 			     "removed, check the source and its manifest",
-			     t->src_path, t->want, t->got, dd);
+			     t->src_path, t->want, dd[0] ? dd : "none");
 		else
 			fail(t, DR_ECHECKSUM,
 			     "checksum mismatch at the destination: expected "
@@ -353,6 +361,8 @@ on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 		     r->tail);
 	} else {
 		t->tmp_created = false;
+		if (!t->local_digest) /* the destination's, equal to want */
+			memcpy(t->got, t->want, sizeof(t->got));
 		finish(t);
 		return;
 	}
@@ -412,8 +422,10 @@ relay_check_end(struct dr_transfer *t)
 	if (t->src_running || t->dst_running || t->fs_busy || t->hashing ||
 	    t->hashed != t->bytes)
 		return;
-	dr_sha256_final(&t->sha, d);
-	dr_sha256_tohex(d, t->got);
+	if (t->local_digest) {
+		dr_sha256_final(&t->sha, d);
+		dr_sha256_tohex(d, t->got);
+	}
 	start_verify(t);
 }
 
@@ -508,6 +520,10 @@ on_hash_done(uv_work_t *w, int status)
 static void
 hash_more(struct dr_transfer *t)
 {
+	if (!t->local_digest) {
+		t->hashed = t->bytes; /* the destination checks t->want */
+		return;
+	}
 	if (t->hashing || t->status != 0 || t->hashed == t->bytes)
 		return;
 	t->hlen = ring_piece(t->hashed, t->bytes, XHASH);
@@ -688,7 +704,9 @@ start_relay(struct dr_transfer *t)
 	int rc;
 
 	set_state(t, X_RELAY);
-	dr_sha256_init(&t->sha);
+	t->local_digest = t->want[0] == '\0';
+	if (t->local_digest)
+		dr_sha256_init(&t->sha);
 	dr_buf_init(&c, 0);
 	dr_buf_puts(&c, "umask 077; mkdir -p -- ");
 	dr_sh_quote(&c, t->dir);
