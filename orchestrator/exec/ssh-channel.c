@@ -934,10 +934,8 @@ jobs_end_all(struct dr_ssh *s, int status, const char *why)
 	}
 	for (i = 0; i < r.n; i++) {
 		j = r.j[i];
-		if (j->ch != NULL || j->has_chan) {
-			j->ch = NULL;
-			j->has_chan = false;
-		}
+		j->ch = NULL;
+		j->has_chan = false;
 		if (j->orphan) {
 			j->st = J_DONE;
 			continue;
