@@ -28,6 +28,7 @@
 #include "drover/shcmd.h"
 #include "drover/tasklog.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +47,25 @@
  * passes on: PID_MARK, then the process group to kill, or '-'.
  *
  * When the wrapper leads its own process group (OpenSSH's session child
- * calls setsid(); the check reads /proc with builtins only), the command
- * replaces it: no fork, no file, and the group the controller kills is the
- * marker's pid. Otherwise ('-') the command runs as an asynchronous list
- * (so setsid does not need to fork and $! is the process group id) with
- * the session's stdin passed explicitly; the outer shell writes the pid
- * file that KILLER reads, waits, removes the file and dies with the same
- * signal so that sshd reports exit-signal.
+ * calls setsid(); the check reads /proc with builtins only), the wrapper's
+ * shell runs the command itself (eval, after clearing its own arguments
+ * and variables): no fork, no second shell, no file, and the group the
+ * controller kills is the marker's pid. Otherwise ('-') the command runs
+ * as an asynchronous list (so setsid does not need to fork and $! is the
+ * process group id) with the session's stdin passed explicitly; the outer
+ * shell writes the pid file that KILLER reads, waits, removes the file and
+ * dies with the same signal so that sshd reports exit-signal.
+ *
+ * The wrapper and the kill jobs hold no single quote, so that quoting one
+ * for the login shell is only the quotes around it (see quoted_const).
  */
 #define PID_MARK "\036drover-pgid="
 static const char WRAPPER[] =
-    "if read -r _ _ _ _ g _ 2>/dev/null </proc/$$/stat && [ \"$g\" = $$ ]; "
-    "then printf '\\036drover-pgid=%s\\036' $$ >&2; exec sh -c \"$1\"; fi; "
-    "printf '\\036drover-pgid=-\\036' >&2; "
+    "if read -r _dr_x _dr_x _dr_x _dr_x _dr_g _dr_x 2>/dev/null "
+    "</proc/$$/stat && [ \"$_dr_g\" = $$ ]; "
+    "then printf \"\\036drover-pgid=%s\\036\" $$ >&2; "
+    "_dr_c=$1; set --; unset _dr_x _dr_g; eval \"$_dr_c\"; exit; fi; "
+    "printf \"\\036drover-pgid=-\\036\" >&2; "
     "f=\"${TMPDIR:-/tmp}/drover-$2.pid\"; exec 3<&0; "
     "setsid sh -c \"$1\" <&3 3<&- & c=$!; echo $c >\"$f\"; exec 3<&-; "
     "wait $c; r=$?; rm -f \"$f\"; "
@@ -82,7 +89,7 @@ static const char KILLER[] =
     "f=\"${TMPDIR:-/tmp}/drover-$1.pid\"; i=0; "
     "while [ ! -s \"$f\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); "
     "done; [ -r \"$f\" ] || exit 0; "
-    "p=$(cat \"$f\"); case $p in ''|*[!0-9]*) exit 0;; esac; "
+    "p=$(cat \"$f\"); case $p in \"\"|*[!0-9]*) exit 0;; esac; "
     "kill -TERM -$p 2>/dev/null || exit 0; i=0; "
     "while [ $i -lt 20 ] && kill -0 -$p 2>/dev/null; do "
     "sleep 0.1; i=$((i + 1)); done; "
@@ -987,6 +994,16 @@ kill_finished(struct job *j)
 	jobs_arm(j->s);
 }
 
+/* A constant shell text without single quotes, as one quoted word. */
+static void
+quoted_const(struct dr_buf *b, const char *text)
+{
+	assert(strchr(text, '\'') == NULL);
+	dr_buf_puts(b, "'");
+	dr_buf_puts(b, text);
+	dr_buf_puts(b, "'");
+}
+
 static struct job *
 job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
         const char *tag, size_t tail_cap)
@@ -1011,15 +1028,15 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 	dr_buf_init(&b, 0);
 	dr_buf_puts(&b, "exec sh -c ");
 	if (kind == K_KILL && command != NULL) { /* command: the group */
-		dr_sh_quote(&b, KILL_GROUP);
+		quoted_const(&b, KILL_GROUP);
 		dr_buf_puts(&b, " drover ");
 		dr_sh_quote(&b, command);
 		dr_buf_puts(&b, " ");
 	} else if (kind == K_KILL) {
-		dr_sh_quote(&b, KILLER);
+		quoted_const(&b, KILLER);
 		dr_buf_puts(&b, " drover ");
 	} else {
-		dr_sh_quote(&b, WRAPPER);
+		quoted_const(&b, WRAPPER);
 		dr_buf_puts(&b, " drover ");
 		dr_sh_quote(&b, command);
 		dr_buf_puts(&b, " ");

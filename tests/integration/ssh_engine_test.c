@@ -205,6 +205,18 @@ test_echo(void **state)
 	/* Quoting: a command full of shell metacharacters stays intact. */
 	run_cmd(l, &c, "printf '%s\\n' \"it's\" '$(x)' '`y`'", NULL, 0, 10000);
 	assert_string_equal(c.res.tail, "it's\n$(x)\n`y`\n");
+	/*
+	 * The wrapper's shell runs the command itself (eval): the command
+	 * sees no arguments and none of the wrapper's variables, and a
+	 * here-document, set -u and the exit status work as in a shell of
+	 * its own.
+	 */
+	run_cmd(l, &c,
+	        "set -u; echo \"$# ${_dr_g-unset} ${_dr_x-unset}\"; "
+	        "cat <<EOF\nheredoc $#\nEOF\nfalse",
+	        NULL, 0, 10000);
+	assert_int_equal(c.res.exit_code, 1);
+	assert_string_equal(c.res.tail, "0 unset unset\nheredoc 0\n");
 	conn_close(l, &c);
 	loop_done(l);
 }
