@@ -700,8 +700,6 @@ job_step(struct job *j)
 				goto again;
 			if (rc != 0)
 				goto fail;
-			if (j->kind != K_WRITE && j->in_len == 0)
-				j->eof_wanted = true;
 			job_set_state(j, J_IO);
 			break;
 		case J_IO: {
@@ -832,7 +830,12 @@ job_step(struct job *j)
 			job_set_state(j, J_FREE);
 			break;
 		case J_FREE:
+			/* The EOF not sent yet and the close: one segment. */
+			if (!j->eof_sent)
+				ssh_cork(s, true);
 			rc = libssh2_channel_free(j->ch);
+			if (!j->eof_sent)
+				ssh_cork(s, false);
 			if (rc == LIBSSH2_ERROR_EAGAIN)
 				goto again;
 			j->ch = NULL;
@@ -1004,9 +1007,15 @@ quoted_const(struct dr_buf *b, const char *text)
 	dr_buf_puts(b, "'");
 }
 
+/*
+ * A job without stdin (with_stdin false) reads it from /dev/null, so that
+ * it needs no EOF from us right after the exec: a command that reads stdin
+ * gets end-of-file at once, as it did after our EOF, and the EOF libssh2
+ * sends with the close goes in the close's segment (see J_FREE).
+ */
 static struct job *
 job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
-        const char *tag, size_t tail_cap)
+        const char *tag, size_t tail_cap, bool with_stdin)
 {
 	struct job *j = dr_xcalloc(1, sizeof(*j));
 	struct job **pp;
@@ -1042,6 +1051,8 @@ job_new(struct dr_ssh *s, enum job_kind kind, const char *command,
 		dr_buf_puts(&b, " ");
 	}
 	dr_sh_quote(&b, j->tag);
+	if (!with_stdin)
+		dr_buf_puts(&b, " </dev/null");
 	j->cmd = dr_buf_steal(&b);
 	for (pp = &s->jobs; *pp; pp = &(*pp)->next)
 		;
@@ -1087,9 +1098,9 @@ start_kill(struct job *j, int why)
 	if (j->mark == M_GROUP) {
 		char g[24];
 		snprintf(g, sizeof(g), "%ld", j->pgid);
-		k = job_new(s, K_KILL, g, j->tag, 1024);
+		k = job_new(s, K_KILL, g, j->tag, 1024, false);
 	} else {
-		k = job_new(s, K_KILL, NULL, j->tag, 1024);
+		k = job_new(s, K_KILL, NULL, j->tag, 1024, false);
 	}
 	k->target = j;
 	j->kjob = k;
@@ -1323,15 +1334,15 @@ job_check(struct dr_ssh *s, const char *command, const char *tag)
  */
 static int
 job_begin(struct dr_ssh *s, enum job_kind kind, const char *command,
-          const char *tag, size_t tail_cap, uint64_t timeout_ms,
-          dr_ssh_exec_cb cb, void *arg, struct job **out)
+          const char *tag, size_t tail_cap, bool with_stdin,
+          uint64_t timeout_ms, dr_ssh_exec_cb cb, void *arg, struct job **out)
 {
 	struct job *j;
 	int rc = job_check(s, command, tag);
 
 	if (rc != 0)
 		return rc;
-	j = job_new(s, kind, command, tag, tail_cap);
+	j = job_new(s, kind, command, tag, tail_cap, with_stdin);
 	j->cb = cb;
 	j->arg = arg;
 	j->timeout_ms = timeout_ms;
@@ -1358,7 +1369,8 @@ dr_ssh_exec(struct dr_ssh *s, const struct dr_ssh_exec_opts *o,
 	if (o == NULL)
 		return DR_EINVAL;
 	rc = job_begin(s, K_EXEC, o->command, o->kill_tag, o->tail_cap,
-	               o->timeout_ms, cb, arg, &j);
+	               o->stdin_data != NULL && o->stdin_len > 0, o->timeout_ms,
+	               cb, arg, &j);
 	if (rc != 0)
 		return rc;
 	dr_scrub_init(&j->scrub, o->secret_values, o->secret_names,
@@ -1388,8 +1400,9 @@ dr_ssh_stream_open(struct dr_ssh *s, const struct dr_ssh_stream_opts *o,
 	if (o == NULL)
 		return DR_EINVAL;
 	rc = job_begin(s, o->mode == DR_SSH_STREAM_READ ? K_READ : K_WRITE,
-	               o->command, o->kill_tag, o->tail_cap, o->timeout_ms,
-	               done, arg, &j);
+	               o->command, o->kill_tag, o->tail_cap,
+	               o->mode != DR_SSH_STREAM_READ, o->timeout_ms, done, arg,
+	               &j);
 	if (rc != 0)
 		return rc;
 	j->on_data = o->on_data;

@@ -108,6 +108,10 @@ void ssh_set_err(struct dr_ssh *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drives the session on the next loop turn (never from inside a call). */
 void ssh_kick(struct dr_ssh *s);
+/* TCP_CORK on (packets sent meanwhile leave in full segments) or off
+ * (what is held leaves now). Best effort: a socket that refuses only
+ * sends more segments. */
+void ssh_cork(struct dr_ssh *s, bool on);
 /* The connection is gone ("connection lost: why"): it goes dead and every
  * job ends with DR_EDISCONNECT. */
 void ssh_session_lost(struct dr_ssh *s, const char *why);

@@ -641,6 +641,15 @@ on_kick(uv_idle_t *h)
 }
 
 void
+ssh_cork(struct dr_ssh *s, bool on)
+{
+	int v = on;
+
+	if (s->fd >= 0)
+		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
+void
 ssh_kick(struct dr_ssh *s)
 {
 	if (s->st != C_CLOSING)
