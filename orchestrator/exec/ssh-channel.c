@@ -48,8 +48,9 @@
  *
  * When the wrapper leads its own process group (OpenSSH's session child
  * calls setsid(); the check reads /proc with builtins only), the wrapper's
- * shell runs the command itself (eval, after clearing its own arguments
- * and variables): no fork, no second shell, no file, and the group the
+ * shell runs the command itself (eval, with no arguments and without the
+ * variables the check read; _dr_c, the command, stays set, in the prefix
+ * templates may not use): no fork, no second shell, no file, and the group the
  * controller kills is the marker's pid. Otherwise ('-') the command runs
  * as an asynchronous list (so setsid does not need to fork and $! is the
  * process group id) with the session's stdin passed explicitly; the outer
