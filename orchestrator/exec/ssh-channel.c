@@ -680,8 +680,7 @@ job_step(struct job *j)
 				}
 				s->opener = NULL;
 				chan_released(j);
-				if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE &&
-				    s->nchan > 0)
+				if (rc == LIBSSH2_ERROR_CHANNEL_FAILURE)
 					goto refused;
 				goto fail;
 			}
@@ -870,13 +869,18 @@ refused:
 	 * Once more first: a channel we closed just before counts on the
 	 * server until its next turn (OpenSSH frees a session after reading
 	 * the packets that came with the close), and this retry reaches it
-	 * after that. Refused again, it is the server's limit: not started,
-	 * and the session knows it now.
+	 * after that. So even with none of ours open: the ones that ended
+	 * together just before can fill the server's MaxSessions. Refused
+	 * again with some open, it is the server's limit: not started, and
+	 * the session knows it now; with none open, the server takes no
+	 * session at all.
 	 */
 	if (++j->refusals < 2) {
 		ssh_kick(s);
 		return false;
 	}
+	if (s->nchan == 0)
+		goto fail;
 	learn_cap(s);
 	if (j->kind == K_KILL) {
 		/* Queued again: a channel frees when a command ends, and the
