@@ -4,6 +4,9 @@
  *
  * Each case runs on its own loop; afterwards the loop must run dry and
  * uv_loop_close() must return 0 (no leaked handles or requests).
+ * DROVER_TEST_FILTER=NAME runs only the cases whose name matches (cmocka's
+ * test filter, '*' and '?' as wildcards), against a fixture started by hand
+ * with an absolute directory: sh sshd-fixture.sh start "$PWD/fx".
  */
 #include <setjmp.h>
 #include <stdarg.h>
