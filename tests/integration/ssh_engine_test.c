@@ -1086,7 +1086,6 @@ test_maxsessions_reopen(void **state)
 			         round, c.res.status, c.res.message);
 		res_free(k, 2);
 	}
-	res_free(k, 2);
 	conn_close(l, &c);
 	loop_done(l);
 }
@@ -1112,6 +1111,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_maxsessions),
 	    cmocka_unit_test(test_maxsessions_reopen),
 	};
+	const char *filter = getenv("DROVER_TEST_FILTER");
 	int rc;
 
 	if (argc < 2) {
@@ -1130,8 +1130,8 @@ main(int argc, char **argv)
 		        argv[0], fixdir, fixdir);
 		return 2;
 	}
-	if (getenv("DROVER_TEST_FILTER") != NULL) /* one test, by name */
-		cmocka_set_test_filter(getenv("DROVER_TEST_FILTER"));
+	if (filter != NULL) /* the cases by name */
+		cmocka_set_test_filter(filter);
 	assert_int_equal(dr_ssh_global_init(), 0);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	dr_ssh_global_cleanup();
