@@ -406,8 +406,12 @@ _Static_assert(DR_NELEM(jstate_names) == J_LAST, "jstate_names");
 
 struct dr_journal {
 	uv_loop_t *loop;
-	uv_idle_t idle;   /* keeps poll from blocking while a flush is due */
-	uv_check_t check; /* flushes at the end of the loop turn */
+	uv_idle_t idle; /* keeps poll from blocking while a flush is due */
+	/* Flushes at the end of the loop turn, with no wait: a timer that held
+	 * a batch 5 ms after the last one cut the fdatasyncs of a 26,000-task
+	 * run by 40% (14,550 to 8,730) but not its CPU (7.95 s against 7.98 s,
+	 * mean of two), and cost 3.5 s of its 47 s. */
+	uv_check_t check;
 	uv_fs_t req;      /* the close */
 	uv_work_t work;   /* the one write + fdatasync in flight */
 	int w_err, s_err; /* their errors (-errno), 0: none */
