@@ -29,7 +29,7 @@
  *   through openssl), to save the verify's second pass (0.27 s of 2.6 s):
  *   tee moves 8 KiB at a time through one more pipe, the destination's CPU
  *   rose from 1.21 to 1.68 s, and drover fell from 0.75 to 0.62 of scp -3's
- *   throughput.
+ *   throughput (one bench run of 3 rounds each, one after the other).
  * - The source's READ stream on a thread of its own, with its own loop
  *   and connection (branch relay-thread), so that the two sessions' crypto
  *   runs on two cores: 0.68-0.75 of scp -3 against 0.70-0.72 without it,

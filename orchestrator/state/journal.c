@@ -410,7 +410,7 @@ struct dr_journal {
 	/* Flushes at the end of the loop turn, with no wait: a timer that held
 	 * a batch 5 ms after the last one cut the fdatasyncs of a 26,000-task
 	 * run by 40% (14,550 to 8,730) but not its CPU (7.95 s against 7.98 s,
-	 * mean of two), and cost 3.5 s of its 47 s. */
+	 * mean of two), and cost about 3.5 s of its 47 s of wall time. */
 	uv_check_t check;
 	uv_fs_t req;      /* the close */
 	uv_work_t work;   /* the one write + fdatasync in flight */
