@@ -108,16 +108,18 @@ char *dr_arena_strdup(struct dr_arena *a, const char *s);
 char *dr_arena_strndup(struct dr_arena *a, const char *s, size_t n);
 void dr_arena_free(struct dr_arena *a);
 
-/*
- * Replaces the file at path with len bytes of data, durably: a temporary
- * file beside it (mode), fsync, rename, fsync of the directory. Blocks:
- * never call it on the loop thread while a run is live. Returns 0 or
- * DR_EIO (errno says why).
- */
 /* Writes all len bytes to fd, again after EINTR and short writes. Returns
  * 0, or -1 (errno says why; a write of 0 bytes is EIO). Blocks. */
 int dr_write_all(int fd, const void *data, size_t len);
 
+/*
+ * Replaces the file at path with len bytes of data, durably: a temporary
+ * file beside it (mode), fsync, rename, fsync of the directory. A symbolic
+ * link stays: the file it names is replaced. A path that is not a regular
+ * file (a device such as /dev/stdout, a FIFO) is written through, never
+ * replaced; a directory is refused (EISDIR). Blocks: never call it on the
+ * loop thread while a run is live. Returns 0 or DR_EIO (errno says why).
+ */
 int dr_write_file_atomic(const char *path, const void *data, size_t len,
                          unsigned mode);
 

@@ -4,6 +4,7 @@
  * Rebuilt from the run's journal at any time, interrupted runs included, so
  * that the report never depends on the controller having ended cleanly.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,8 +67,8 @@ dr_cmd_report(int argc, char **argv)
 	if (report == NULL)
 		goto out;
 	if (dr_report_render_file(report, format, out) != 0) {
-		fprintf(stderr, "drover: cannot write the report%s%s\n",
-		        out ? " to " : "", out ? out : "");
+		fprintf(stderr, "drover: cannot write the report%s%s: %s\n",
+		        out ? " to " : "", out ? out : "", strerror(errno));
 		goto out;
 	}
 	if (out)

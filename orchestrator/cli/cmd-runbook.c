@@ -29,11 +29,13 @@ ends_with(const char *s, const char *suffix)
 
 /*
  * Writes the runbook to path, atomically and durably (see
- * dr_write_file_atomic). Returns 0 or DR_EXIT_FAIL after saying why.
+ * dr_write_file_atomic), or with path NULL to stdout. It is rendered whole
+ * first: a PDF is only known good once Chromium is done, and a failed write
+ * then still has its errno. Returns 0 or DR_EXIT_FAIL after saying why.
  */
 static int
-write_file(const struct dr_graph *g, const struct dr_runbook_opts *o,
-           const char *path)
+write_out(const struct dr_graph *g, const struct dr_runbook_opts *o,
+          const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -49,10 +51,21 @@ write_file(const struct dr_graph *g, const struct dr_runbook_opts *o,
 		r = DR_EIO;
 	if (r == DR_ENOTFOUND) {
 		/* no Chromium for a PDF: the writer said so */
-		fprintf(stderr, "drover: runbook: %s not written\n", path);
+		fprintf(stderr, "drover: runbook: %s not written\n",
+		        path ? path : "the runbook");
 	} else if (r != 0) {
-		fprintf(stderr, "drover: runbook: %s not written: %s\n", path,
-		        dr_strerror(r));
+		fprintf(stderr, "drover: runbook: %s not written: %s\n",
+		        path ? path : "the runbook", dr_strerror(r));
+	} else if (path == NULL) {
+		if (fwrite(text, 1, len, stdout) != len ||
+		    fflush(stdout) != 0) {
+			fprintf(stderr,
+			        "drover: runbook: cannot write the standard "
+			        "output: %s\n",
+			        strerror(errno));
+			clearerr(stdout); /* said once */
+			r = DR_EIO;
+		}
 	} else if (dr_write_file_atomic(path, text, len, 0644) != 0) {
 		fprintf(stderr, "drover: runbook: cannot write %s: %s\n", path,
 		        strerror(errno));
@@ -276,16 +289,8 @@ dr_cmd_runbook(int argc, char **argv)
 	else if ((kh = plan_known_hosts(plan)) != NULL)
 		o->known_hosts = kh;
 
-	if (output && strcmp(output, "-") != 0) {
-		rc = write_file(g, o, output);
-	} else {
-		int r = dr_runbook_write(g, o, stdout);
-		if (r != 0) {
-			fprintf(stderr, "drover: runbook: %s\n",
-			        dr_strerror(r));
-			rc = DR_EXIT_FAIL;
-		}
-	}
+	rc =
+	    write_out(g, o, output && strcmp(output, "-") != 0 ? output : NULL);
 out:
 	free(kh);
 	dr_graph_free(g);

@@ -406,14 +406,55 @@ dr_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* A device or a FIFO: written as it is, to whoever reads it. */
+static int
+write_through(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return DR_EIO;
+	if (dr_write_all(fd, data, len) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return DR_EIO;
+	}
+	return close(fd) == 0 ? 0 : DR_EIO;
+}
+
 int
 dr_write_file_atomic(const char *path, const void *data, size_t len,
                      unsigned mode)
 {
-	char *tmp = dr_xasprintf("%s.tmp.XXXXXX", path);
-	char *dir = dr_xstrdup(path), *slash;
+	char *tmp, *dir, *slash, *real = NULL;
+	struct stat st;
 	int fd, dfd, r = DR_EIO;
 
+	/*
+	 * rename() would put a regular file in the place of a device (as
+	 * root, -o /dev/null would replace /dev/null) or of a symbolic link.
+	 */
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return DR_EIO;
+		}
+		if (!S_ISREG(st.st_mode))
+			return write_through(path, data, len);
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+			if ((real = realpath(path, NULL)) == NULL)
+				return DR_EIO;
+			path = real;
+		}
+	} else if (errno != ENOENT) {
+		return DR_EIO;
+	} else if (lstat(path, &st) == 0) {
+		errno = ENOENT; /* a link to nothing: its target is not made */
+		return DR_EIO;
+	}
+	tmp = dr_xasprintf("%s.tmp.XXXXXX", path);
+	dir = dr_xstrdup(path);
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		goto out;
@@ -449,6 +490,7 @@ fail:
 out:
 	free(tmp);
 	free(dir);
+	free(real);
 	return r;
 }
 
