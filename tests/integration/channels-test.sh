@@ -11,6 +11,8 @@
 #    session learns one command at a time (trace "ssh-commands: ...: 8 ->
 #    1"), the refused commands are run again (trace "run -> acquire"), and
 #    the host gets at least per_host connections, since each carries one.
+# 3. In 1, libssh2 ciphers with drover's AES-CTR (trace "cipher aes128-ctr,
+#    keystream made ahead"), and every task still succeeds over it.
 # Must run as root (the fixture's user's home is cleaned directly).
 set -eu
 
@@ -112,6 +114,10 @@ print(sum(t["state"] == "succeeded" for t in r["tasks"]), len(r["tasks"]))' \
 }
 
 run wide "$DROVER_TEST_HOST1" "$fix/sshd1.log" 40 16 8 16
+# The 40 tasks ran over drover's AES-CTR (orchestrator/exec/aesctr.c): the
+# binary exports EVP_aes_128_ctr, and libssh2's call bound to it.
+grep -q '^trace: ssh: torino/to-db1: cipher aes128-ctr, keystream made ahead$' "$trace" ||
+	fail "wide: libssh2 did not cipher with drover's AES-CTR: $(grep -m1 ': cipher ' "$trace")"
 [ "$conns" -ge 1 ] && [ "$conns" -le 2 ] ||
 	fail "wide: $conns connections for per_host 16, channels 8 (want 1..2)"
 grep -q 'ssh-commands' "$trace" &&
