@@ -240,8 +240,7 @@ make_ciphers(void)
 		/*
 		 * ALWAYS_CALL_INIT: a new counter without a new key reaches
 		 * ahead_init too. CUSTOM_COPY: ahead_ctrl copies the inner
-		 * context, which a plain copy would share. Should the method
-		 * API fail, the provider's cipher serves, as without drover.
+		 * context, which a plain copy would share.
 		 */
 		if (c == NULL || EVP_CIPHER_meth_set_iv_length(c, 16) != 1 ||
 		    EVP_CIPHER_meth_set_flags(
@@ -254,19 +253,36 @@ make_ciphers(void)
 		    EVP_CIPHER_meth_set_impl_ctx_size(
 		        c, (int)sizeof(struct ahead)) != 1) {
 			EVP_CIPHER_meth_free(c);
-			c = EVP_CIPHER_fetch(NULL, variants[i].name, NULL);
+			c = NULL;
 		}
 		ciphers[i] = c;
 	}
 }
 
+/*
+ * Should the method API fail (no memory), the provider's cipher serves, as
+ * without drover. Fetched outside the once: a fetch may initialise
+ * OpenSSL, which may call EVP_aes_128_ctr() again.
+ */
 static const EVP_CIPHER *
 cipher(size_t i)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static _Atomic(EVP_CIPHER *) fetched[3];
+	EVP_CIPHER *f, *none = NULL;
 
 	pthread_once(&once, make_ciphers);
-	return ciphers[i];
+	if (ciphers[i] != NULL)
+		return ciphers[i];
+	if ((f = atomic_load(&fetched[i])) != NULL)
+		return f;
+	f = EVP_CIPHER_fetch(NULL, variants[i].name, NULL);
+	if (f != NULL &&
+	    !atomic_compare_exchange_strong(&fetched[i], &none, f)) {
+		EVP_CIPHER_free(f); /* another thread's was first */
+		f = none;
+	}
+	return f;
 }
 
 const EVP_CIPHER *
