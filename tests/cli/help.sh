@@ -24,16 +24,9 @@ fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 man=$top/contrib/man/drover.1
 comp=$top/contrib/bash-completion/drover
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-help.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-ok() { checks=$((checks + 1)); }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cli_init help
 
 # expect STATUS CMD...: runs CMD with stdout in $tmp/out, stderr in
 # $tmp/err, and checks its exit status.
@@ -49,10 +42,6 @@ expect() {
 	fi
 }
 
-# has FILE TEXT WHAT: FILE contains TEXT (fixed string).
-has() {
-	if grep -qF -- "$2" "$1"; then ok; else fail "$3: no '$2' in: $(head -c 400 "$1")"; fi
-}
 
 export DROVER_STATE_DIR=$tmp/state
 

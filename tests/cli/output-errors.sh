@@ -23,21 +23,9 @@ if [ ! -x "$drover" ]; then
 fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 plan=$top/plans/westpole.cfg
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-output.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-ok() { checks=$((checks + 1)); }
-
-# has FILE TEXT WHAT: FILE contains TEXT (fixed string).
-has() {
-	if grep -qF -- "$2" "$1"; then ok; else fail "$3: no '$2' in: $(head -c 400 "$1")"; fi
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cli_init output
 
 # status WANT GOT WHAT
 status() {

@@ -24,15 +24,9 @@ if [ ! -x "$bin" ]; then
 	*) bin=$(pwd)/$bin ;;
 	esac
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-units.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cli_init units
 
 # verify NAME...: runs systemd-analyze verify on units in $tmp; any output
 # (warnings come with status 0) is a failure.

@@ -15,15 +15,9 @@ if [ ! -x "$drover" ]; then
 	exit 2
 fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/drover-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cli_init cli
 
 # Regex-quotes a path for grep.
 re() {
