@@ -17,6 +17,9 @@
  * *ms, or DR_EINVAL (malformed, zero, or over DR_DURATION_MAX_MS).
  */
 int dr_duration_parse(const char *s, uint64_t *ms);
+/* The same, and *why says what is wrong when it fails: "malformed",
+ * "zero" or "over 3650d" (NULL on success). */
+int dr_duration_check(const char *s, uint64_t *ms, const char **why);
 /* Formats ms as "1h02m", "4m12s", "41.2s" or "350ms" into buf. */
 const char *dr_duration_fmt(uint64_t ms, char *buf, size_t len);
 

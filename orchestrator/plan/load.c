@@ -201,16 +201,23 @@ get_dur(struct loader *ld, const config_setting_t *g, const char *key,
 	const config_setting_t *s =
 	    member(ld, g, key, what, false, TYPE(CONFIG_TYPE_STRING),
 	           "a duration string like \"30s\", \"10m\" or \"8h\"");
-	const char *v;
+	const char *v, *why;
 
 	if (s == NULL)
 		return false;
 	v = config_setting_get_string(s);
-	if (dr_duration_parse(v, out) != 0) {
-		ERR(ld, line_of(s),
-		    "%s: malformed duration \"%s\" for \"%s\" (use a number "
-		    "and ms, s, m, h or d, e.g. \"90s\"; at most 3650d)",
-		    what, v, key);
+	if (dr_duration_check(v, out, &why) != 0) {
+		if (strcmp(why, "malformed") == 0)
+			ERR(ld, line_of(s),
+			    "%s: malformed duration \"%s\" for \"%s\" (use a "
+			    "number and ms, s, m, h or d, e.g. \"90s\"; at "
+			    "most 3650d)",
+			    what, v, key);
+		else
+			ERR(ld, line_of(s),
+			    "%s: duration \"%s\" for \"%s\" is %s (it must "
+			    "be more than 0 and at most 3650d)",
+			    what, v, key, why);
 		return false;
 	}
 	return true;

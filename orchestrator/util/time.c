@@ -2,6 +2,7 @@
 #include "drover/time.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,14 @@ static const struct {
              {"d", 86400000ULL}};
 
 int
-dr_duration_parse(const char *s, uint64_t *ms)
+dr_duration_check(const char *s, uint64_t *ms, const char **why)
 {
 	uint64_t total = 0;
 	const char *p = s;
+	bool over = false;
 	size_t u;
 
+	*why = "malformed";
 	if (s == NULL || *s == '\0')
 		return DR_EINVAL;
 	while (*p) {
@@ -34,8 +37,9 @@ dr_duration_parse(const char *s, uint64_t *ms)
 
 		while (isdigit((unsigned char)*p)) {
 			if (n > UINT64_MAX / 10 / 86400000ULL)
-				return DR_EINVAL;
-			n = n * 10 + (uint64_t)(*p - '0');
+				over = true;
+			else
+				n = n * 10 + (uint64_t)(*p - '0');
 			p++;
 		}
 		if (p == start)
@@ -50,15 +54,31 @@ dr_duration_parse(const char *s, uint64_t *ms)
 		p += strlen(units[u].suffix);
 		/* Each part and the sum stay within DR_DURATION_MAX_MS: no
 		 * wrap-around, whatever the number of parts. */
-		if (n > DR_DURATION_MAX_MS / unit ||
+		if (over || n > DR_DURATION_MAX_MS / unit ||
 		    n * unit > DR_DURATION_MAX_MS - total)
-			return DR_EINVAL;
-		total += n * unit;
+			over = true;
+		else
+			total += n * unit;
 	}
-	if (total == 0)
+	if (over) {
+		*why = "over 3650d";
 		return DR_EINVAL;
+	}
+	if (total == 0) {
+		*why = "zero";
+		return DR_EINVAL;
+	}
+	*why = NULL;
 	*ms = total;
 	return 0;
+}
+
+int
+dr_duration_parse(const char *s, uint64_t *ms)
+{
+	const char *why;
+
+	return dr_duration_check(s, ms, &why);
 }
 
 const char *

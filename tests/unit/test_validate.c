@@ -88,7 +88,11 @@ static const struct want wants[] = {
       "\"tier\" is -1, must be 0 to 99"}},
     {"durations.cfg",
      {"malformed duration \"10 minutes\"", "malformed duration \"\"",
-      "malformed duration \"5x\"", "\"timeout\" must be a duration string"}},
+      "malformed duration \"5x\"", "\"timeout\" must be a duration string",
+      "duration \"0s\" for \"connect_timeout\" is zero",
+      "duration \"213503982289d45d51952616ms\" for \"timeout\" is over "
+      "3650d",
+      "duration \"3651d\" for \"retry_delay\" is over 3650d"}},
     {"tier-inversion.cfg",
      {"service \"payroll\" (tier 1) runs after \"website\" (tier 3)"}},
     {"secrets.cfg",
