@@ -5,7 +5,6 @@
 #ifndef DROVER_AESCTR_H
 #define DROVER_AESCTR_H
 
-#include <openssl/evp.h>
 #include <stdbool.h>
 
 /*

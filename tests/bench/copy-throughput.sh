@@ -20,16 +20,17 @@
 #               directory; implies KEEP=1); its CPU then includes perf's
 #
 # Needs root (the lab's sshd servers and their host directories), GNU time,
-# scp, python3, and for the one-direction part curl and openssl. Brings the lab up when va-bk1 or to-db1 is down (`lab up` is
-# idempotent) and never takes it down: others use it.
+# scp, python3, and for the one-direction part curl and openssl. Brings the
+# lab up when va-bk1 or to-db1 is down (`lab up` is idempotent) and never
+# takes it down: others use it.
 #
 # What the figures mean: wall is the whole command (connect, relay, and for
 # drover the manifest read and the digest at the destination before the
 # rename; scp and curl verify nothing), CPU is user+sys of the tool and the
-# children it waited for, RSS the peak of its largest process. sshd-src and sshd-dst
-# are what the servers of each host spent (sshd, the shell, cat, the digest,
-# scp -f/-t), sampled from /proc; busy is the share of the machine's CPUs in
-# use during the run, everyone's. Client and servers share this machine: when
+# children it waited for, RSS the peak of its largest process. sshd-src and
+# sshd-dst are what the servers of each host spent (sshd, the shell, cat,
+# the digest, scp -f/-t), sampled from /proc; busy is the share of the
+# machine's CPUs in use during the run, everyone's. Client and servers share this machine: when
 # busy nears 100%, the machine, not the tool, bounds the result, and other
 # work on it shows up in busy and in the spread of the rounds.
 set -euo pipefail
