@@ -7,13 +7,11 @@
  * holds at most a 1 MiB ring per transfer (plus the source channel's 2 MiB
  * receive window), and the source stream is paused while the ring is full;
  * the destination is written while the source is read. The controller
- * hashes the stream (SHA-256, on a libuv worker thread) when no digest is
- * known beforehand; the destination writes a temporary file next to the
- * target (umask 077) and hashes it itself before renaming it into place:
- * as it lands, where GNU tail can follow it, else, or when that digest is
- * not the one expected, by reading it back. On any failure the temporary
- * file is removed. Remote tools used: sh, cat, mkdir, openssl dgst when
- * installed (else sha256sum), chmod, mv, and GNU tail when there.
+ * hashes the stream (SHA-256, on a libuv worker thread); the destination
+ * writes a temporary file next to the target (umask 077), then reads it
+ * back and hashes it itself before renaming it into place. On any failure
+ * the temporary file is removed. Remote tools used: sh, cat, mkdir,
+ * openssl dgst when installed (else sha256sum), chmod, mv.
  */
 #ifndef DROVER_TRANSFER_H
 #define DROVER_TRANSFER_H
@@ -57,8 +55,6 @@ struct dr_transfer_result {
 	                               the destination matched, or else the
 	                               controller's of the relayed bytes */
 	const char *dst_path;       /* final path on the destination */
-	bool as_written; /* the destination hashed the file as it was written
-	                    (GNU tail followed it), not by reading it back */
 	uint64_t elapsed_ms;
 	const char *message; /* "label: copied 8.0 MiB ...", or the failure
 	                        with both digests for a mismatch */

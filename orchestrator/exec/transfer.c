@@ -2,9 +2,8 @@
  * transfer.c: host-to-host copy relayed through the controller.
  *
  * Phases (enum xfer_state): read the manifest, relay (a READ stream on the
- * source or local uv_fs reads, a WRITE stream on the destination, which
- * hashes the file as it lands where it can: write_cmd), verify and rename
- * at the destination, clean up after a failure.
+ * source or local uv_fs reads, a WRITE stream on the destination), verify
+ * and rename at the destination, clean up after a failure.
  *
  * The relay holds its bytes in one ring, at stream offsets: the source
  * appends at t->bytes, the destination is handed what follows t->written
@@ -24,21 +23,22 @@
  * crypto needs (0.16 s of SHA-NI per 300 MB, a tenth of the controller's
  * CPU in a big copy).
  *
- * The destination hashes the file as it lands, beside the writer (a GNU
- * tail follower, write_cmd), so that a big copy is not read a second time
- * after the relay. In the lab, where one 2-core machine runs client and
- * servers, that is a wash: the follower's pipe costs as much CPU as the
- * read-back it saves (3 GB: the destination's CPU 20.1 -> 23.7 s, drover's
- * wall 28.8 s both ways). Where the destination has its own CPUs, the
- * read-back (2.6 s per 3 GB from the page cache; a terabyte is read from
- * disk) leaves the copy's critical path.
- *
- * Two other ways to go faster were built and measured (300 MB, lab on 2
- * cores, tests/bench/copy-throughput.sh), and not kept:
- * - Hashing at the destination in the writer's path (tee into the file and
- *   through openssl): tee moves 8 KiB at a time through one more pipe, the
- *   destination's CPU rose from 1.21 to 1.68 s, and drover fell from 0.75
- *   to 0.62 of scp -3's throughput (one bench run of 3 rounds each).
+ * Three ways to go faster were built and measured (lab on 2 cores,
+ * tests/bench/copy-throughput.sh), and not kept:
+ * - Hashing at the destination while it writes (tee into the file and
+ *   through openssl), to save the verify's second pass (0.27 s of 2.6 s):
+ *   tee moves 8 KiB at a time through one more pipe, the destination's CPU
+ *   rose from 1.21 to 1.68 s, and drover fell from 0.75 to 0.62 of scp -3's
+ *   throughput (one bench run of 3 rounds each, one after the other).
+ * - Hashing the file as it lands, beside the writer: cat in the
+ *   background, and a follower (GNU tail -c +1 --pid=CAT -f | openssl dgst)
+ *   whose digest, when it matched, spared the read-back. The follower
+ *   costs more CPU than the read-back it saves: tail's 8 KiB reads and the
+ *   pipe to openssl are 0.53 s per 300 MB against the read-back's 0.23 s,
+ *   and with one machine for client and servers the copy is CPU-bound. In
+ *   an A/B run one after the other, drover fell from 0.95 to 0.89 of
+ *   scp -3's throughput at 3 GB (the destination's CPU 17.7 -> 23.1 s) and
+ *   from 0.87 to 0.81 at 300 MB.
  * - The source's READ stream on a thread of its own, with its own loop
  *   and connection (a side branch, not merged), so that the two sessions'
  *   crypto runs on two cores: 0.68-0.75 of scp -3 against 0.70-0.72
@@ -76,7 +76,6 @@
 #define XHASH (512 * 1024) /* bytes per hashing job */
 #define XREAD (256 * 1024) /* local source: bytes per uv_fs_read */
 #define CLEANUP_MS 30000
-#define FOLLOW_MARK "drover-sha256-as-written: "
 
 enum xfer_state {
 	X_MANIFEST, /* reading SRC.sha256 */
@@ -107,8 +106,6 @@ struct dr_transfer {
 	struct dr_sha256 sha; /* the worker's while hashing */
 	bool local_digest;    /* no digest known: the controller's is it */
 	char got[DR_SHA256_HEX];
-	char follow[DR_SHA256_HEX]; /* the destination's while writing, or "" */
-	bool as_written;            /* the verify took follow, no re-read */
 	char *ring;       /* XRING bytes; stream offset o is at o % XRING */
 	uint64_t bytes;   /* relayed: the source's bytes so far */
 	uint64_t written; /* taken by the destination */
@@ -211,7 +208,6 @@ on_closed(uv_handle_t *h)
 	r.bytes = t->bytes;
 	memcpy(r.sha256, t->got, sizeof(r.sha256));
 	r.dst_path = t->final;
-	r.as_written = t->status == 0 && t->as_written;
 	r.elapsed_ms = dr_now_mono_ms() - t->start_ms;
 	dr_buf_init(&msg, 0);
 	dr_buf_printf(&msg, "%s: ", t->label);
@@ -405,56 +401,40 @@ on_verify_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 	after_failure(t);
 }
 
-/*
- * The destination's check before the rename. The digest it matches is the
- * expected one (given, or the manifest's), else the controller's of the
- * relayed bytes. When the destination's own digest of the file as it was
- * written (t->follow) already equals it, the file is only renamed: a
- * follower that read other bytes, or none, cannot produce that digest, so
- * anything else reads the file back and hashes it here, which judges.
- */
 static void
 start_verify(struct dr_transfer *t)
 {
-	const char *want = t->want[0] ? t->want : t->got;
 	struct dr_buf c;
 	int rc;
 
-	t->as_written = t->follow[0] && strcmp(t->follow, want) == 0;
+	/*
+	 * openssl first: it has SHA-NI and hashes several times faster than
+	 * coreutils (300 MB: 0.3 s against 1 s), and the verify runs after the
+	 * relay, so its time adds to the copy's. A host without it, or whose
+	 * openssl prints no digest, uses sha256sum.
+	 */
 	dr_buf_init(&c, 0);
-	dr_buf_puts(&c, "t=");
+	dr_buf_puts(&c, "d=$(openssl dgst -sha256 -r < ");
 	dr_sh_quote(&c, t->tmp);
-	dr_buf_puts(&c, "; f=");
-	dr_sh_quote(&c, t->final);
-	dr_buf_printf(&c, "; w=%s; ", want);
-	if (t->as_written) {
-		dr_buf_puts(&c, "d=$w; ");
-	} else {
-		/*
-		 * openssl first: it has SHA-NI and hashes several times faster
-		 * than coreutils (300 MB: 0.3 s against 1 s), and this read
-		 * runs after the relay, so its time adds to the copy's. A host
-		 * without it, or whose openssl prints no digest, uses
-		 * sha256sum.
-		 */
-		dr_buf_puts(&c, "d=$(openssl dgst -sha256 -r < \"$t\" "
-		                "2>/dev/null) && [ ${#d} -ge 64 ] || "
-		                "d=$(sha256sum < \"$t\") || exit 4; "
-		                "d=${d%% *}; ");
+	dr_buf_puts(&c,
+	            " 2>/dev/null) && [ ${#d} -ge 64 ] || d=$(sha256sum < ");
+	dr_sh_quote(&c, t->tmp);
+	dr_buf_puts(&c, ") || exit 4; d=${d%% *}; echo \"$d\"; if [ \"$d\" = ");
+	dr_sh_quote(&c, t->want[0] ? t->want : t->got);
+	dr_buf_puts(&c, " ]; then ");
+	if (t->mode != NULL) {
+		dr_buf_printf(&c, "chmod %s ", t->mode);
+		dr_sh_quote(&c, t->tmp);
+		dr_buf_puts(&c, " && ");
 	}
-	dr_buf_puts(&c, "echo \"$d\"; if [ \"$d\" = \"$w\" ]; then ");
-	if (t->mode != NULL)
-		dr_buf_printf(&c, "chmod %s \"$t\" && ", t->mode);
-	dr_buf_puts(&c, "mv -f -- \"$t\" \"$f\" || exit 5; "
-	                "else rm -f -- \"$t\"; exit 3; fi");
+	dr_buf_puts(&c, "mv -f -- ");
+	dr_sh_quote(&c, t->tmp);
+	dr_buf_puts(&c, " ");
+	dr_sh_quote(&c, t->final);
+	dr_buf_puts(&c, " || exit 5; else rm -f -- ");
+	dr_sh_quote(&c, t->tmp);
+	dr_buf_puts(&c, "; exit 3; fi");
 	set_state(t, X_VERIFY);
-	if (dr_trace_on())
-		fprintf(stderr, "trace: transfer: %s: %s\n", t->label,
-		        t->as_written  ? "digest taken as the file was written"
-		        : t->follow[0] ? "digest while writing differs: "
-		                         "reading the file back"
-		                       : "no digest while writing: reading the "
-		                         "file back");
 	rc = run_exec(t, t->dst, &t->dst_cmd, &c, 4096, t->timeout_ms,
 	              on_verify_done);
 	remote_started(t, rc, &t->exec_running, "verify at destination");
@@ -638,14 +618,14 @@ on_dst_drain(struct dr_ssh_cmd *s, void *arg)
  */
 static int
 side_ended(struct dr_transfer *t, const struct dr_ssh_result *r, bool *running,
-           const char *what, const char *path, size_t tail_len)
+           const char *what, const char *path)
 {
 	int rc = remote_status(r);
 
 	*running = false;
 	if (rc != 0)
-		fail(t, rc, "%s %s: %s%s%.*s", what, path, r->message,
-		     tail_len ? ": " : "", (int)tail_len, r->tail);
+		fail(t, rc, "%s %s: %s%s%s", what, path, r->message,
+		     r->tail_len ? ": " : "", r->tail);
 	return rc;
 }
 
@@ -655,33 +635,10 @@ on_src_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 	struct dr_transfer *t = arg;
 
 	t->src_cmd = NULL;
-	side_ended(t, r, &t->src_running, "read", t->src_path, r->tail_len);
+	side_ended(t, r, &t->src_running, "read", t->src_path);
 	t->src_eof = true;
 	pump(t);
 	relay_check_end(t);
-}
-
-/*
- * The write stream's last line, FOLLOW_MARK and the follower's digest:
- * into t->follow when it is one. Returns the length of the output before
- * it, what a failure quotes.
- */
-static size_t
-take_follow(struct dr_transfer *t, const struct dr_ssh_result *r)
-{
-	const char *p = NULL, *q = r->tail;
-	size_t n = sizeof(FOLLOW_MARK) - 1;
-
-	while ((q = strstr(q, FOLLOW_MARK)) != NULL)
-		p = q++;
-	if (p == NULL)
-		return r->tail_len;
-	if (strlen(p + n) >= 64 && is_hex64(p + n) &&
-	    (p[n + 64] == '\n' || p[n + 64] == '\0'))
-		lower_hex(t->follow, p + n);
-	while (p > r->tail && (p[-1] == '\n' || p[-1] == ' '))
-		p--;
-	return (size_t)(p - r->tail);
 }
 
 static void
@@ -690,8 +647,7 @@ on_dst_done(struct dr_ssh *s, const struct dr_ssh_result *r, void *arg)
 	struct dr_transfer *t = arg;
 
 	t->dst_cmd = NULL;
-	if (side_ended(t, r, &t->dst_running, "write", t->tmp,
-	               take_follow(t, r)) == 0 &&
+	if (side_ended(t, r, &t->dst_running, "write", t->tmp) == 0 &&
 	    (!t->src_eof || !t->eof_sent))
 		fail(t, DR_EPROTO, "write %s: destination ended early", t->tmp);
 	relay_check_end(t);
@@ -770,36 +726,6 @@ local_read(struct dr_transfer *t)
 }
 
 /*
- * The destination's side of the relay: cat writes the temporary file from
- * the stream, and where tail is GNU's a follower hashes the file as it
- * grows, from the page cache, beside the writer and not in its path (tee
- * was: see the top). tail follows until cat is gone (--pid; the shell
- * reaps cat at once, so tail never sees a zombie), then reads what is
- * left; its digest is the last line, after FOLLOW_MARK. Exits with cat's
- * status. A follower that fails prints a digest that matches nothing, or
- * none, and start_verify reads the file back.
- */
-static void
-write_cmd(const struct dr_transfer *t, struct dr_buf *c)
-{
-	dr_buf_init(c, 0);
-	dr_buf_puts(c, "t=");
-	dr_sh_quote(c, t->tmp);
-	dr_buf_puts(c, "; umask 077; mkdir -p -- ");
-	dr_sh_quote(c, t->dir);
-	dr_buf_puts(
-	    c,
-	    " && : > \"$t\" || exit 1; exec 3<&0 </dev/null; "
-	    "cat <&3 > \"$t\" 3<&- & w=$!; exec 3<&-; "
-	    "case $(tail --version 2>/dev/null) in *GNU\\ coreutils*) "
-	    "if command -v openssl >/dev/null; then h=\"openssl dgst -sha256 "
-	    "-r\"; else h=sha256sum; fi; "
-	    "{ d=$(tail -c +1 -s 0.05 --pid=$w -f -- \"$t\" 2>/dev/null | "
-	    "$h 2>/dev/null); echo \"" FOLLOW_MARK "${d%% *}\"; } & ;; esac; "
-	    "wait $w; r=$?; wait; exit $r");
-}
-
-/*
  * A local read lands in the free part of the ring, never in the bytes
  * held, so writes go on while it is in flight.
  */
@@ -813,7 +739,11 @@ start_relay(struct dr_transfer *t)
 	t->local_digest = t->want[0] == '\0';
 	if (t->local_digest)
 		dr_sha256_init(&t->sha);
-	write_cmd(t, &c);
+	dr_buf_init(&c, 0);
+	dr_buf_puts(&c, "umask 077; mkdir -p -- ");
+	dr_sh_quote(&c, t->dir);
+	dr_buf_puts(&c, " && exec cat > ");
+	dr_sh_quote(&c, t->tmp);
 	rc = run_stream(t, t->dst, &t->dst_cmd, &c, DR_SSH_STREAM_WRITE,
 	                on_dst_done);
 	if (remote_started(t, rc, &t->dst_running, "write %s", t->tmp) != 0)

@@ -25,13 +25,12 @@
 # takes it down: others use it.
 #
 # What the figures mean: wall is the whole command (connect, relay, and for
-# drover the manifest read and the digest at the destination, taken as the
-# file lands, before the rename; scp and curl verify nothing), CPU is
-# user+sys of the tool and the children it waited for, RSS the peak of its
-# largest process. sshd-src and sshd-dst are what the servers of each host
-# spent (sshd, the shell, cat, tail and the digest, scp -f/-t), sampled
-# from /proc; busy is the share of the machine's CPUs in use during the
-# run, everyone's. Client and servers share this machine: when
+# drover the manifest read and the digest at the destination before the
+# rename; scp and curl verify nothing), CPU is user+sys of the tool and the
+# children it waited for, RSS the peak of its largest process. sshd-src and
+# sshd-dst are what the servers of each host spent (sshd, the shell, cat,
+# the digest, scp -f/-t), sampled from /proc; busy is the share of the
+# machine's CPUs in use during the run, everyone's. Client and servers share this machine: when
 # busy nears 100%, the machine, not the tool, bounds the result, and other
 # work on it shows up in busy and in the spread of the rounds.
 set -euo pipefail
