@@ -26,6 +26,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED /* the EVP_CIPHER_meth_* method API */
 
 #include "drover/aesctr.h"
+#include "drover/common.h"
 
 #include <dlfcn.h>
 #include <openssl/crypto.h>
@@ -51,7 +52,7 @@ static const struct variant {
 	int nid;
 	int key_len;
 	const char *name; /* the provider's */
-} variants[3] = {
+} variants[] = {
     {NID_aes_128_ctr, 16, "AES-128-CTR"},
     {NID_aes_192_ctr, 24, "AES-192-CTR"},
     {NID_aes_256_ctr, 32, "AES-256-CTR"},
@@ -62,7 +63,7 @@ variant_of(const EVP_CIPHER_CTX *ctx)
 {
 	int nid = EVP_CIPHER_CTX_get_nid(ctx);
 
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < DR_NELEM(variants); i++)
 		if (variants[i].nid == nid)
 			return &variants[i];
 	return NULL;
@@ -228,12 +229,12 @@ ahead_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, void *ptr)
 	return 1;
 }
 
-static EVP_CIPHER *ciphers[3];
+static EVP_CIPHER *ciphers[DR_NELEM(variants)];
 
 static void
 make_ciphers(void)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < DR_NELEM(variants); i++) {
 		EVP_CIPHER *c = EVP_CIPHER_meth_new(variants[i].nid, 1,
 		                                    variants[i].key_len);
 
@@ -268,7 +269,7 @@ static const EVP_CIPHER *
 cipher(size_t i)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	static _Atomic(EVP_CIPHER *) fetched[3];
+	static _Atomic(EVP_CIPHER *) fetched[DR_NELEM(variants)];
 	EVP_CIPHER *f, *none = NULL;
 
 	pthread_once(&once, make_ciphers);

@@ -30,9 +30,10 @@
 # children it waited for, RSS the peak of its largest process. sshd-src and
 # sshd-dst are what the servers of each host spent (sshd, the shell, cat,
 # the digest, scp -f/-t), sampled from /proc; busy is the share of the
-# machine's CPUs in use during the run, everyone's. Client and servers share this machine: when
-# busy nears 100%, the machine, not the tool, bounds the result, and other
-# work on it shows up in busy and in the spread of the rounds.
+# machine's CPUs in use during the run, everyone's. Client and servers
+# share this machine: when busy nears 100%, the machine, not the tool,
+# bounds the result, and other work on it shows up in busy and in the
+# spread of the rounds.
 set -euo pipefail
 
 PROG=copy-throughput.sh

@@ -42,7 +42,6 @@ expect() {
 	fi
 }
 
-
 export DROVER_STATE_DIR=$tmp/state
 
 verbs=$("$drover" __complete verbs)
