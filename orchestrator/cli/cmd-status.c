@@ -13,6 +13,11 @@
 #include "drover/lock.h"
 #include "drover/records.h"
 
+/*
+ * Tasks that need nothing more: succeeded, skipped by the plan, or refused
+ * by a drill's interlock. A cancelled, failed or indeterminate task has
+ * ended but is not done, so an interrupted run never reads as complete.
+ */
 static size_t
 done_count(const struct dr_rs_run *rs)
 {
@@ -20,8 +25,8 @@ done_count(const struct dr_rs_run *rs)
 
 	for (i = 0; i < rs->ntasks; i++) {
 		enum dr_task_state s = rs->tasks[i].state;
-		if (s != DR_TS_RUNNING && s != DR_TS_PENDING &&
-		    s != DR_TS_RETRY_WAIT)
+		if (s == DR_TS_SUCCEEDED || s == DR_TS_SKIPPED ||
+		    s == DR_TS_REFUSED)
 			n++;
 	}
 	return n;

@@ -29,13 +29,31 @@ dr_cmd_dir_opt(struct dr_cmd_dir *d, int c, const char *arg)
 		free(d->from_arg);
 		d->from_arg = dr_xstrdup(arg);
 		d->nfrom = 0;
+		/* "milan,,rome", "milan,milan": a typo for another site, most
+		 * likely; refused rather than read as fewer sites. */
+		if (arg[0] == ',' || strstr(arg, ",,") != NULL ||
+		    (arg[0] && arg[strlen(arg) - 1] == ',')) {
+			fprintf(stderr,
+			        "drover: --from \"%s\": an empty site name\n",
+			        arg);
+			return DR_EXIT_USAGE;
+		}
 		for (p = d->from_arg; (tok = strtok_r(p, ",", &save)) != NULL;
 		     p = NULL) {
+			size_t i;
 			if (d->nfrom == DR_CMD_MAXFROM) {
 				fprintf(stderr,
 				        "drover: --from: too many sites\n");
 				return DR_EXIT_USAGE;
 			}
+			for (i = 0; i < d->nfrom; i++)
+				if (strcmp(d->from[i], tok) == 0) {
+					fprintf(stderr,
+					        "drover: --from names %s "
+					        "twice\n",
+					        tok);
+					return DR_EXIT_USAGE;
+				}
 			d->from[d->nfrom++] = tok;
 		}
 		if (d->nfrom == 0) {

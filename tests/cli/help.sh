@@ -114,6 +114,17 @@ has "$tmp/err" "did you mean --from?" "show --fromm"
 expect 2 "$drover" failover "$top/plans/lab.cfg" --auto-aprove
 has "$tmp/err" "did you mean --auto-approve?" "failover --auto-aprove"
 
+# --from: a site twice or an empty name is a typo, never fewer sites.
+for v in failover drill show runbook check; do
+	expect 2 "$drover" $v "$top/plans/lab.cfg" --from milan,milan --to torino
+	has "$tmp/err" "--from names milan twice" "$v --from milan,milan"
+done
+for f in milan,,rome milan, ,milan; do
+	expect 2 "$drover" show "$top/plans/lab.cfg" --from "$f" --to torino
+	has "$tmp/err" "an empty site name" "show --from $f"
+done
+expect 0 "$drover" show "$top/plans/lab.cfg" --from milan,rome --to torino
+
 # RUN resolution: fake run directories (no journal: the verbs then say
 # there is no such run, naming the id the operand resolved to).
 runs=$DROVER_STATE_DIR/runs

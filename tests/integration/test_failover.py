@@ -458,6 +458,14 @@ def test_interrupt_and_status():
     st = subprocess.run([DROVER, "status"], env=env,
                         stdout=subprocess.PIPE).stdout.decode()
     check("interrupted" in st, "status lists it as interrupted:\n" + st)
+    # PROGRESS counts the tasks that need nothing more: the indeterminate
+    # and the cancelled ones have ended but are not done.
+    done = sum(1 for t in rep["tasks"]
+               if t["state"] in ("succeeded", "skipped", "refused"))
+    line = [l for l in st.splitlines() if l.startswith(run_id)]
+    check(line and line[0].split()[4] == "%d/%d" % (done, len(rep["tasks"]))
+          and done < len(rep["tasks"]),
+          "PROGRESS is %d/%d:\n%s" % (done, len(rep["tasks"]), st))
     r = subprocess.run([DROVER, "resume", run_id, "--yes"], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        stdin=subprocess.DEVNULL, timeout=60)
