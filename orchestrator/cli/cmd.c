@@ -198,8 +198,8 @@ dr_cmd_preflight(const struct dr_graph *g)
 static const struct dr_cmd_opt every_opt[] = {
     {"from", required_argument, 'f', 0, "SITE[,SITE]",
      "the lost site, or several separated by commas: production sites "
-     "(role primary or secondary) only; drill and check default to every "
-     "production site"},
+     "(role primary or secondary) only, each named once; drill and check "
+     "default to every production site"},
     {"to", required_argument, 't', 0, "SITE",
      "the site that takes over: a standby site for failover, a drill "
      "site for drill"},
@@ -624,8 +624,9 @@ static const struct dr_cmd cmd_table[] = {
      "leader. " RUN_OPERAND},
     {"status", "[RUN]", "list runs, or show one run's tasks by tier",
      dr_cmd_status, "", "",
-     "Without RUN, lists the runs with their state, progress and elapsed "
-     "time, the newest last. With RUN, shows its tasks by tier. Reads "
+     "Without RUN, lists the runs with their state, progress (tasks "
+     "succeeded, skipped or refused by a drill, of those planned) and "
+     "elapsed time, the newest last. With RUN, shows its tasks by tier. Reads "
      "journals only; works while a run is live. " RUN_OPERAND},
     {"report", "RUN [--format json|md|html] [-o FILE]",
      "render a run's report from its journal", dr_cmd_report, "Fo", "fo",
