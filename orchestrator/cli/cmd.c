@@ -224,11 +224,12 @@ static const struct dr_cmd_opt every_opt[] = {
      "write a Prometheus textfile-collector file when the run ends"},
     {"incident-at", required_argument, 'I', 0, "TIME",
      "when the incident began, UTC (2023-12-08T03:00:00Z): restore "
-     "points are the newest backups taken before it"},
+     "points are the newest backups taken before it; not later than "
+     "this controller's clock"},
     {"clean-before", required_argument, 'C', 0, "TIME",
      "the attackers were in before TIME (UTC): every tenant's restore "
      "point is taken before it, as when an indicator of compromise is "
-     "found"},
+     "found; not later than this controller's clock"},
     {"take-stale-lock", no_argument, 'S', 0, NULL,
      "take the target site's lock left by a run that died (a live "
      "holder is never overridden)"},
@@ -393,6 +394,30 @@ dr_cmd_parse(int argc, char **argv, const struct dr_cmd_args *a)
 	return 0;
 }
 
+/* How far ahead of this controller's clock a given time may be: clocks
+ * differ a little. */
+#define DR_CLOCK_SKEW_MS (5 * 60 * 1000)
+
+/*
+ * An incident, or the last clean moment, is in the past: a time later than
+ * the controller's clock is a typo (2062 for 2026) or a wrong clock, and
+ * taken as given it would pass every restore point as taken before it.
+ */
+static int
+past_time(const char *opt, const char *arg, uint64_t ms)
+{
+	char now[40];
+	uint64_t t = dr_now_wall_ms();
+
+	if (ms <= t + DR_CLOCK_SKEW_MS)
+		return 0;
+	fprintf(stderr,
+	        "drover: %s %s is later than this controller's clock (%s): "
+	        "give the time it happened, in UTC\n",
+	        opt, arg, dr_time_fmt(t, now, sizeof(now)));
+	return DR_EXIT_USAGE;
+}
+
 int
 dr_cmd_run_opt(int c, const char *arg, void *ctx)
 {
@@ -422,6 +447,7 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 			    arg);
 			return DR_EXIT_USAGE;
 		}
+		return past_time("--clean-before", arg, r->ro.clean_before_ms);
 	} else if (c != 'I') {
 		return DR_EXIT_USAGE;
 	} else if (dr_time_parse(arg, &r->ro.incident_ms) != 0) {
@@ -430,6 +456,8 @@ dr_cmd_run_opt(int c, const char *arg, void *ctx)
 		        "2023-12-08T03:00:00Z\n",
 		        arg);
 		return DR_EXIT_USAGE;
+	} else {
+		return past_time("--incident-at", arg, r->ro.incident_ms);
 	}
 	return 0;
 }

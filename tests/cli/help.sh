@@ -125,6 +125,17 @@ for f in milan,,rome milan, ,milan; do
 done
 expect 0 "$drover" show "$top/plans/lab.cfg" --from milan,rome --to torino
 
+# --incident-at and --clean-before are in the past: a later time is a typo
+# (2062 for 2026) that would pass every restore point as taken before it.
+# Refused before the plan is read, so nothing connects.
+late=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+for o in --incident-at --clean-before; do
+	for v in failover drill; do
+		expect 2 "$drover" $v "$top/plans/lab.cfg" --from milan --to torino $o "$late"
+		has "$tmp/err" "$o $late is later than this controller's clock" "$v $o in an hour"
+	done
+done
+
 # RUN resolution: fake run directories (no journal: the verbs then say
 # there is no such run, naming the id the operand resolved to).
 runs=$DROVER_STATE_DIR/runs
