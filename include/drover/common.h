@@ -48,6 +48,9 @@ void *dr_xrealloc(void *p, size_t n);
 char *dr_xstrdup(const char *s);
 char *dr_xstrndup(const char *s, size_t n);
 char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether s ends with suffix. */
+bool dr_ends_with(const char *s, const char *suffix);
 char *dr_xvasprintf(const char *fmt, va_list ap);
 
 /* Whether s is one of the n strings of v. */

@@ -22,7 +22,7 @@ report_opt(int c, const char *arg, void *ctx)
 	const char **v = ctx;
 
 	if (c == 'f' || c == 'F')
-		v[0] = arg;
+		v[0] = v[2] = arg; /* v[2]: given, not the default */
 	else if (c == 'o')
 		v[1] = arg;
 	else
@@ -33,7 +33,7 @@ report_opt(int c, const char *arg, void *ctx)
 int
 dr_cmd_report(int argc, char **argv)
 {
-	const char *v[2] = {"md", NULL}, *format, *out, *id = NULL;
+	const char *v[3] = {"md", NULL, NULL}, *format, *out, *id = NULL;
 	struct dr_cmd_args a = {"report",   "Fo", "f:o:h", NULL,
 	                        report_opt, v,    &id};
 	struct dr_rs_run rs;
@@ -47,9 +47,26 @@ dr_cmd_report(int argc, char **argv)
 	rc = DR_EXIT_FAIL;
 	format = v[0];
 	out = v[1];
+	/* -o report.html without --format means html, as for runbook. */
+	if (v[2] == NULL && out &&
+	    (dr_ends_with(out, ".html") || dr_ends_with(out, ".htm")))
+		format = "html";
+	else if (v[2] == NULL && out && dr_ends_with(out, ".json"))
+		format = "json";
+	else if (v[2] == NULL && out && dr_ends_with(out, ".pdf")) {
+		fprintf(stderr,
+		        "drover: -o %s: the report is json, md or html; print "
+		        "the html from a browser, or give --format\n",
+		        out);
+		return DR_EXIT_USAGE;
+	}
 	if (strcmp(format, "json") && strcmp(format, "md") &&
-	    strcmp(format, "html"))
-		return dr_cmd_usage("report");
+	    strcmp(format, "html")) {
+		fprintf(stderr,
+		        "drover: --format: \"%s\" is not json, md or html\n",
+		        format);
+		return DR_EXIT_USAGE;
+	}
 	sdir = dr_state_dir();
 	if ((rc = dr_cmd_resolve_run(sdir, id, &rid)) != 0)
 		goto out;

@@ -20,13 +20,6 @@
 #include "drover/runbook.h"
 #include "drover/runs.h"
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /*
  * Writes the runbook to path, atomically and durably (see
  * dr_write_file_atomic), or with path NULL to stdout. It is rendered whole
@@ -262,9 +255,9 @@ dr_cmd_runbook(int argc, char **argv)
 	}
 	/* -o runbook.html without --format means html; .pdf, pdf. */
 	if (!ra.format_set && output &&
-	    (ends_with(output, ".html") || ends_with(output, ".htm")))
+	    (dr_ends_with(output, ".html") || dr_ends_with(output, ".htm")))
 		o->format = DR_RUNBOOK_HTML;
-	if (!ra.format_set && output && ends_with(output, ".pdf"))
+	if (!ra.format_set && output && dr_ends_with(output, ".pdf"))
 		o->format = DR_RUNBOOK_PDF;
 	o->only = dir.only;
 	o->nonly = dir.nonly;

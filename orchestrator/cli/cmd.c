@@ -247,7 +247,8 @@ static const struct dr_cmd_opt every_opt[] = {
      "only runs of this mode: drill or failover"},
     {"format", required_argument, 'F', 'f', "FORMAT",
      "the document's format: md, html or pdf for runbook (default md, or "
-     "-o's extension); json, md or html for report (default md)"},
+     "-o's extension); json, md or html for report (default md, or -o's "
+     "extension)"},
     {"output", required_argument, 'o', 'o', "FILE",
      "write the document to FILE instead of stdout"},
     {"known-hosts", required_argument, 'k', 0, "FILE",

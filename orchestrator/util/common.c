@@ -89,6 +89,14 @@ dr_xrealloc(void *p, size_t n)
 	return q;
 }
 
+bool
+dr_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 char *
 dr_xstrdup(const char *s)
 {

@@ -86,6 +86,25 @@ status 0 $? "runbook to stdout"
 status 0 $? "report to stdout"
 runbook() { "$drover" runbook "$plan" --from milan,rome --to torino -o "$1" >"$tmp/out" 2>"$tmp/err"; }
 
+# report -o: without --format the name's extension decides, as for runbook;
+# --format wins over it; a .pdf name is refused, not filled with markdown.
+for f in html json md; do
+	"$drover" report "$run" --format "$f" >"$tmp/want.$f" 2>"$tmp/err"
+	status 0 $? "report --format $f"
+	"$drover" report "$run" -o "$tmp/by-ext.$f" >"$tmp/out" 2>"$tmp/err"
+	status 0 $? "report -o x.$f"
+	cmp -s "$tmp/by-ext.$f" "$tmp/want.$f" && ok || fail "report -o x.$f: not --format $f"
+done
+"$drover" report "$run" --format md -o "$tmp/forced.html" >"$tmp/out" 2>"$tmp/err"
+cmp -s "$tmp/forced.html" "$tmp/want.md" && ok || fail "report --format md -o x.html: not md"
+"$drover" report "$run" -o "$tmp/r.pdf" >"$tmp/out" 2>"$tmp/err"
+status 2 $? "report -o x.pdf"
+has "$tmp/err" "the report is json, md or html" "report -o x.pdf"
+[ ! -e "$tmp/r.pdf" ] && ok || fail "report -o x.pdf wrote a file"
+"$drover" report "$run" --format pdf >"$tmp/out" 2>"$tmp/err"
+status 2 $? "report --format pdf"
+has "$tmp/err" '"pdf" is not json, md or html' "report --format pdf"
+
 runbook "$tmp/plain.md"
 status 0 $? "runbook -o a new file"
 cmp -s "$tmp/plain.md" "$tmp/runbook.md" && ok || fail "runbook -o a new file: not what stdout gets"
