@@ -530,6 +530,31 @@ step_error(struct expander *x, const struct dr_step *st, const char *msg,
 }
 
 /*
+ * Lost sites are only fenced: a step reaches one through "from:ROLE" (the
+ * fence and its checks). A failover step that names a lost site's host or
+ * role outright (on = "milan:db", a copy to "milan:db:...") would run
+ * there as if the site were fine; it is refused before anything connects.
+ * A drill refuses every production host in drill_guard() instead.
+ */
+static bool
+names_lost_site(struct expander *x, const struct dr_step *st,
+                const struct dr_selector *sel, const struct hostlist *hosts,
+                const char *what)
+{
+	size_t i, k;
+
+	if (x->g->mode == DR_MODE_DRILL || sel->kind != DR_SEL_SITE)
+		return false;
+	for (i = 0; i < hosts->n; i++)
+		for (k = 0; k < x->g->nfrom; k++)
+			if (hosts->v[i]->site == x->g->from[k]) {
+				step_error(x, st, what, sel->text);
+				return true;
+			}
+	return false;
+}
+
+/*
  * Whether sel selects hosts of the target while it is a provisioned site
  * with no hosts yet: its tasks are deferred until the provision step.
  */
@@ -646,6 +671,10 @@ expand_step(struct expander *x, const struct dr_service *svc,
 		if (hosts.n == 0 && st->copy.to.sel.kind != DR_SEL_FROM)
 			step_error(x, st, "copy destination matches no host:",
 			           st->copy.to.sel.text);
+		if (names_lost_site(x, st, &st->copy.to.sel, &hosts,
+		                    "copies to a lost site, which is only "
+		                    "fenced (\"from:ROLE\"):"))
+			hosts.n = 0;
 		for (i = 0; i < hosts.n; i++) {
 			struct dr_task *t;
 			c.h = hosts.v[i];
@@ -676,6 +705,10 @@ expand_step(struct expander *x, const struct dr_service *svc,
 	match(x, &st->on, &hosts);
 	if (hosts.n == 0 && st->on.kind != DR_SEL_FROM)
 		step_error(x, st, "no host matches", st->on.text);
+	if (names_lost_site(x, st, &st->on, &hosts,
+	                    "runs on a lost site, which is only fenced "
+	                    "(\"from:ROLE\"):"))
+		hosts.n = 0;
 	for (i = 0; i < hosts.n; i++) {
 		struct dr_task *t;
 		c.h = hosts.v[i];

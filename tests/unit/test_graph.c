@@ -492,6 +492,39 @@ test_copy_from_named_lost_site(void **state)
 	            "lost");
 }
 
+/* Steps that name a site's hosts outright, not through "from:". */
+static int
+setup_on_named_lost(void **state)
+{
+	*state = load(
+	    "version = 1;\nname = \"c\";\n" SITES
+	    "services = ( { name = \"s\"; tier = 1; scope = \"global\"; steps "
+	    "= (\n"
+	    " { name = \"peek\"; on = \"milan:db\"; run = \"true\"; },\n"
+	    " { name = \"push\"; copy = { from = \"torino:to-db1:/r/x\"; "
+	    "to = \"milan:mi-app1:/x\"; }; } ); } );\n");
+	return 0;
+}
+
+static void
+test_on_named_lost_site(void **state)
+{
+	struct dr_graph *g;
+
+	/* Rome lost: milan is not, a step may name it. */
+	g = expand(*state, "rome", "torino", DR_MODE_FAILOVER, NULL, 0);
+	assert_int_equal(g->ntasks, 3);
+	dr_graph_free(g);
+	/* Milan lost: it is only fenced, through "from:". */
+	expect_fail(*state, "milan", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "step \"peek\": runs on a lost site, which is only fenced");
+	expect_fail(*state, "milan", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "step \"push\": copies to a lost site, which is only "
+	            "fenced");
+	expect_fail(*state, "milan,rome", "torino", DR_MODE_FAILOVER, NULL, 0,
+	            "runs on a lost site");
+}
+
 static void
 test_deps(void **state)
 {
@@ -1043,6 +1076,8 @@ main(void)
 	    cmocka_unit_test(test_hunt_tasks),
 	    cmocka_unit_test_setup_teardown(test_copy_from_named_lost_site,
 	                                    setup_named_lost, teardown),
+	    cmocka_unit_test_setup_teardown(test_on_named_lost_site,
+	                                    setup_on_named_lost, teardown),
 	    cmocka_unit_test_setup_teardown(test_deps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_task_cmp, setup, teardown),
