@@ -346,6 +346,46 @@ check_tmpl(struct ref_ctx *c, const char *tmpl, const char *field, bool shell,
 	}
 }
 
+/*
+ * An action whose text is empty or only blanks: a placeholder left in the
+ * plan. It would succeed doing nothing (or ask nothing) and read as done.
+ */
+static void
+check_not_blank(struct loader *ld, const struct dr_step *st, const char *what)
+{
+	const char *text = NULL, *p;
+
+	switch (st->action) {
+	case DR_ACT_RUN:
+	case DR_ACT_LOCAL:
+	case DR_ACT_DEPROVISION:
+		text = st->command;
+		break;
+	case DR_ACT_PROVISION:
+		text = st->provision.command;
+		break;
+	case DR_ACT_SCRIPT:
+		text = st->script;
+		break;
+	case DR_ACT_APPROVE:
+		text = st->prompt;
+		break;
+	default:
+		return;
+	}
+	if (text == NULL)
+		return; /* missing or mistyped: said where it was read */
+	for (p = text; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
+		;
+	if (*p == '\0')
+		ERR(ld, st->line, "%s: \"%s\" is empty%s", what,
+		    dr_action_name(st->action),
+		    st->action == DR_ACT_APPROVE
+		        ? ": say what the approver confirms"
+		        : ": give the command (\"true\" for a step that only "
+		          "marks a point)");
+}
+
 static void
 check_step_refs(struct loader *ld, const struct dr_service *svc,
                 const struct dr_step *st)
@@ -359,6 +399,7 @@ check_step_refs(struct loader *ld, const struct dr_service *svc,
 	         st->name);
 	c.what = what;
 	check_selector(ld, &st->on, st->line, what);
+	check_not_blank(ld, st, what);
 	switch (st->action) {
 	case DR_ACT_RUN:
 		check_tmpl(&c, st->command, "run", true, host);
