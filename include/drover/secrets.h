@@ -26,7 +26,8 @@ struct dr_secret_value {
  * Checks that secret s can be read (the variable is set; the file exists,
  * is regular, small, owned by the user and not readable by others) without
  * reading its value. Returns NULL, or a malloc'd message saying what is
- * wrong and what to do.
+ * wrong and what to do, ending with the secret's hint (where a person gets
+ * the value) when the plan gives one.
  */
 char *dr_secret_problem(const struct dr_secret *s);
 

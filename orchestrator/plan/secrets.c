@@ -11,8 +11,8 @@
 
 #include "drover/common.h"
 
-char *
-dr_secret_problem(const struct dr_secret *s)
+static char *
+problem_of(const struct dr_secret *s)
 {
 	struct stat sb;
 
@@ -43,6 +43,19 @@ dr_secret_problem(const struct dr_secret *s)
 	if (access(s->file, R_OK) != 0)
 		return dr_xasprintf("%s: %s", s->file, strerror(errno));
 	return NULL;
+}
+
+/* What is wrong, and where a person gets the value (the plan's hint). */
+char *
+dr_secret_problem(const struct dr_secret *s)
+{
+	char *why = problem_of(s), *out;
+
+	if (why == NULL || s->hint == NULL)
+		return why;
+	out = dr_xasprintf("%s; where to get it: %s", why, s->hint);
+	free(why);
+	return out;
 }
 
 /* Reads at most max bytes of a regular file opened without following a
@@ -85,10 +98,10 @@ secret_value(const struct dr_secret *s, char **out)
 	if (s->env) {
 		const char *e = getenv(s->env);
 		if (e == NULL || *e == '\0') {
-			fprintf(stderr,
-			        "drover: secret \"%s\": environment variable "
-			        "%s is not set; export it before the run\n",
-			        s->name, s->env);
+			char *why = dr_secret_problem(s);
+			fprintf(stderr, "drover: secret \"%s\": %s\n", s->name,
+			        why);
+			free(why);
 			return DR_EINVAL;
 		}
 		v = dr_xstrdup(e);

@@ -146,5 +146,29 @@ rc=$?
 	fail "runbook --known-hosts missing: $(cat "$tmp/out")"
 [ ! -e "$tmp/rb.md" ] || fail "runbook --known-hosts missing: wrote $tmp/rb.md"
 
+# A secret whose variable is not set: the run refuses before it starts, and
+# says where a person gets the value (the secret's hint), not only which
+# variable drover reads.
+checks=$((checks + 1))
+cat >"$tmp/secret.cfg" <<'EOF'
+version = 1;
+name = "secret-hint";
+sites = (
+  { name = "milan"; role = "primary"; hosts = ( { name = "mi-db1"; address = "127.0.1.1"; roles = ["db"]; } ); },
+  { name = "torino"; role = "standby"; hosts = ( { name = "to-db1"; address = "127.0.3.1"; roles = ["db"]; } ); }
+);
+secrets = ( { name = "pg"; env = "DROVER_TEST_UNSET_PG"; hint = "DBA vault, entry pg/torino"; } );
+services = ( { name = "s"; tier = 1; scope = "global";
+  steps = ( { name = "x"; on = "to:db"; run = "echo ${secret.pg}"; } ); } );
+EOF
+env -u DROVER_TEST_UNSET_PG DROVER_STATE_DIR="$tmp/secret-state" \
+	"$drover" failover "$tmp/secret.cfg" --from milan --to torino --yes >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "unset secret: exit $rc, want 1"
+grep -qF 'secret "pg": environment variable DROVER_TEST_UNSET_PG is not set; export it before the run; where to get it: DBA vault, entry pg/torino' "$tmp/out" ||
+	fail "unset secret: no variable and hint in: $(cat "$tmp/out")"
+[ ! -d "$tmp/secret-state/runs" ] || [ -z "$(ls -A "$tmp/secret-state/runs")" ] ||
+	fail "unset secret: a run was started"
+
 echo "validate.sh: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
