@@ -11,9 +11,13 @@
 #include <jansson.h>
 
 #include "drover/doc.h"
+#include "drover/report-model.h"
 
 /* Writes the section when a task of the report is a set copy; else
- * nothing. */
-void dr_report_points(struct dr_doc *d, const json_t *report);
+ * nothing. m is the report read by dr_rm_load(): a task's service
+ * instance (its data-loss window) is found through it, not by a search of
+ * the services per task. */
+void dr_report_points(struct dr_doc *d, const struct dr_rm *m,
+                      const json_t *report);
 
 #endif

@@ -1784,7 +1784,7 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	if (c.html)
 		write_timeline(&c);
 	write_recovery(&c);
-	dr_report_points(c.d, report);
+	dr_report_points(c.d, &m, report);
 	write_previous(&c);
 	write_failures(&c);
 	write_decisions(&c);

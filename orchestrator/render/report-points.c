@@ -14,12 +14,6 @@ str(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-static bool
-eq(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
 static const char *
 base(const char *p)
 {
@@ -28,24 +22,20 @@ base(const char *p)
 	return s ? s + 1 : (p ? p : "-");
 }
 
-/* The service instance's data-loss window, or NULL. */
-static const json_t *
-svc_of(const json_t *report, const json_t *t)
+/* The data-loss window of task i's service instance, or -1. */
+static int64_t
+loss_of(const struct dr_rm *m, size_t i)
 {
-	const json_t *s;
-	size_t i;
+	size_t svc;
 
-	json_array_foreach(json_object_get(report, "services"), i, s)
-	{
-		if (eq(str(s, "service"), str(t, "service")) &&
-		    eq(str(s, "tenant"), str(t, "tenant")))
-			return s;
-	}
-	return NULL;
+	if (i >= m->nt)
+		return -1;
+	svc = m->g[m->t[i].group].svc;
+	return svc == SIZE_MAX ? -1 : m->s[svc].loss_ms;
 }
 
 void
-dr_report_points(struct dr_doc *d, const json_t *report)
+dr_report_points(struct dr_doc *d, const struct dr_rm *m, const json_t *report)
 {
 	static const char *const head[] = {"Service", "Tenant",   "Point used",
 	                                   "Taken",   "Rejected", "Data lost"};
@@ -84,12 +74,11 @@ dr_report_points(struct dr_doc *d, const json_t *report)
 	json_array_foreach(json_object_get(report, "tasks"), i, t)
 	{
 		const json_t *rej = json_object_get(t, "rejected");
-		const json_t *s;
-		json_t *loss;
+		int64_t loss;
 
 		if (!json_is_array(rej))
 			continue;
-		s = svc_of(report, t);
+		loss = loss_of(m, i);
 		dr_doc_row_begin(d);
 		dr_doc_cell(d, NULL, str(t, "service"));
 		dr_doc_cell(d, NULL, str(t, "tenant") ? str(t, "tenant") : "-");
@@ -128,13 +117,10 @@ dr_report_points(struct dr_doc *d, const json_t *report)
 			            str(r, "reason") ? str(r, "reason") : "?");
 		}
 		dr_doc_cell_end(d);
-		loss = s ? json_object_get(s, "data_loss_ms") : NULL;
-		dr_doc_cell(
-		    d, NULL,
-		    json_is_integer(loss)
-		        ? dr_duration_fmt((uint64_t)json_integer_value(loss),
-		                          buf, sizeof(buf))
-		        : "-");
+		dr_doc_cell(d, NULL,
+		            loss >= 0 ? dr_duration_fmt((uint64_t)loss, buf,
+		                                        sizeof(buf))
+		                      : "-");
 		dr_doc_row_end(d);
 	}
 	dr_doc_table_end(d);
