@@ -30,6 +30,8 @@
 #ifndef DROVER_METRICS_H
 #define DROVER_METRICS_H
 
+#include <stddef.h>
+
 struct json_t;
 
 /*
@@ -48,5 +50,14 @@ int dr_metrics_render(const struct json_t *report, const char *previous,
  * (see dr_metrics_render) or DR_EIO.
  */
 int dr_metrics_write(const struct json_t *report, const char *path);
+
+/*
+ * The same for a report whose tasks are not in it (the run's end writes
+ * them one at a time, never as one tree): states[] holds each task's final
+ * state, in the report's order; report's own "tasks" are not read.
+ */
+int dr_metrics_write_states(const struct json_t *report,
+                            const char *const *states, size_t nstates,
+                            const char *path);
 
 #endif

@@ -51,4 +51,11 @@ enum dr_render_format {
 int dr_render_report(const json_t *report, enum dr_render_format fmt,
                      FILE *out);
 
+struct dr_rm;
+
+/* The same from a report already read into a model (report-model.h): the
+ * run's end writes the Markdown and the HTML from one. */
+int dr_render_report_model(const struct dr_rm *m, enum dr_render_format fmt,
+                           FILE *out);
+
 #endif

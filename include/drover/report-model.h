@@ -26,11 +26,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A restore point passed over, and why. */
+struct dr_rm_rej {
+	const char *backup, *reason;
+};
+
 struct dr_rm_task {
 	size_t idx; /* position in the report's tasks */
 	const char *key, *service, *tenant, *step, *action, *site, *host;
 	const char *src, *state, *message, *tail, *signal;
 	const char *backup, *backup_at; /* restore-point copies only */
+	bool rp;                        /* a copy from a restore-point set */
+	struct dr_rm_rej *rej;          /* rp: the points passed over (nrej) */
+	size_t nrej;
 	int tier;
 	long long attempts; /* -1 unknown */
 	long long exit_status;
@@ -112,7 +120,8 @@ struct dr_rm_group {
 struct dr_rm {
 	const char *run_id, *plan, *plan_file, *sha, *mode, *to, *state;
 	const char *user, *host, *command, *started_at, *ended_at;
-	const char *incident_at; /* restore points from before it */
+	const char *incident_at;   /* restore points from before it */
+	const char *compromise_at; /* every point from before it, or NULL */
 	const char
 	    *attestation; /* --no-quorum --attest: who and why, or NULL */
 	const char *fencing_token; /* HA: the leader's, or NULL */
@@ -141,6 +150,13 @@ struct dr_rm {
 	int64_t prev_duration_ms; /* -1 unknown */
 	struct dr_rm_prev *p;
 	size_t np;
+	/* Reading task by task (dr_rm_begin): tasks' strings are copied here,
+	 * and their times are wall clock until dr_rm_finish(). */
+	const json_t *head; /* the report's members (dr_rm_begin) */
+	bool own;
+	struct dr_rm_chunk *chunks;
+	size_t tcap;
+	int64_t min_start; /* the earliest task start_ms, 0 none */
 };
 
 /*
@@ -148,6 +164,18 @@ struct dr_rm {
  * Cannot fail: what is missing is unknown. Free with dr_rm_free().
  */
 void dr_rm_load(const json_t *rep, struct dr_rm *m);
+
+/*
+ * The same, task by task, for a report that is never one JSON tree (the run
+ * writes 26,000 tasks one at a time): dr_rm_begin() with the report's other
+ * members (head: borrowed, it must outlive m; its "tasks" are ignored), then
+ * dr_rm_task() for each task object in order (copied: it may be freed at
+ * once), then dr_rm_finish(). Gives the same model as dr_rm_load() of the
+ * whole report.
+ */
+void dr_rm_begin(struct dr_rm *m, const json_t *head, size_t ntasks_hint);
+void dr_rm_task(struct dr_rm *m, const json_t *task);
+void dr_rm_finish(struct dr_rm *m);
 
 /* Frees what dr_rm_load() allocated; m may be all zeroes. */
 void dr_rm_free(struct dr_rm *m);

@@ -51,15 +51,6 @@ void dr_report_recoveries(const struct dr_graph *g,
                           struct dr_recovery **out, size_t *n);
 
 /*
- * Writes report.json to path: written to a temporary file, fsynced, renamed
- * and the directory fsynced. Call it when the loop is idle (it blocks).
- * Returns 0 or DR_EIO.
- */
-int dr_report_write_json(const struct dr_graph *g,
-                         const struct dr_task_run *runs,
-                         const struct dr_run_info *info, const char *path);
-
-/*
  * Builds the report as a jansson object (runs: one per task, by id).
  * Caller owns the result; release with json_decref().
  */
@@ -76,11 +67,25 @@ int dr_report_render_file(const struct json_t *report, const char *format,
                           const char *path);
 
 /*
+ * The report's members but its tasks: the run, then "services". The
+ * caller may add members after them (previous, attestation,
+ * fencing_token) before dr_report_write_run(). Release with json_decref().
+ */
+struct json_t *dr_report_head(const struct dr_graph *g,
+                              const struct dr_task_run *runs,
+                              const struct dr_run_info *info);
+
+/*
  * Writes report.json, report.md and report.html into run_dir, in that
  * order, calling done(arg, path, err) after each: err 0 when written, else
- * the errno of the failure.
+ * the errno of the failure. head is dr_report_head()'s (borrowed). The
+ * tasks are built from their records one at a time and never held as one
+ * JSON tree (at 26,000 tasks that tree was most of the controller's
+ * memory); report.json is byte for byte what dr_report_json() would give,
+ * and the Markdown and the HTML are rendered from one model of it.
  */
-void dr_report_write_all(const struct json_t *report, const char *run_dir,
+void dr_report_write_run(const struct json_t *head, const struct dr_graph *g,
+                         const struct dr_task_run *runs, const char *run_dir,
                          void (*done)(void *arg, const char *path, int err),
                          void *arg);
 
@@ -91,6 +96,15 @@ void dr_report_write_all(const struct json_t *report, const char *run_dir,
  */
 struct dr_rs_run;
 struct json_t *dr_report_rebuild(const struct dr_rs_run *rs);
+
+/*
+ * The three report files of a run rebuilt from its journal, as
+ * dr_report_write_run() writes them. Returns 0, or -1 after printing why
+ * the report cannot be rebuilt (done is then never called).
+ */
+int dr_report_rebuild_write(const struct dr_rs_run *rs, const char *run_dir,
+                            void (*done)(void *arg, const char *path, int err),
+                            void *arg);
 
 /*
  * The newest earlier run of plan in mode under STATE/runs (older than

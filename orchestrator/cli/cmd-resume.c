@@ -123,7 +123,6 @@ static int
 ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
 {
 	char *path = dr_xasprintf("%s/report.json", run_dir);
-	json_t *report;
 	int rc = DR_EXIT_OK;
 
 	if (access(path, F_OK) == 0) {
@@ -131,10 +130,8 @@ ensure_reports(const char *run_dir, const struct dr_rs_run *rs)
 		return DR_EXIT_OK;
 	}
 	free(path);
-	if ((report = dr_report_rebuild(rs)) == NULL)
+	if (dr_report_rebuild_write(rs, run_dir, report_written, &rc) != 0)
 		return DR_EXIT_FAIL;
-	dr_report_write_all(report, run_dir, report_written, &rc);
-	json_decref(report);
 	return rc;
 }
 

@@ -595,7 +595,8 @@ static void
 write_reports(struct run *rn, const struct dr_graph *g,
               const struct dr_run_info *info)
 {
-	json_t *report = dr_report_json(g, dr_sched_runs(rn->sched), info);
+	const struct dr_task_run *runs = dr_sched_runs(rn->sched);
+	json_t *report = dr_report_head(g, runs, info);
 	json_t *prev = dr_report_previous(rn->state_dir, g->plan->name,
 	                                  info->mode, rn->run_id);
 
@@ -607,13 +608,22 @@ write_reports(struct run *rn, const struct dr_graph *g,
 	if (rn->token[0])
 		json_object_set_new(report, "fencing_token",
 		                    json_string(rn->token));
-	dr_report_write_all(report, rn->run_dir, report_written, rn);
-	if (rn->metrics_path &&
-	    dr_metrics_write(report, rn->metrics_path) != 0) {
-		char *m = dr_xasprintf("cannot write the metrics file %s: %s",
-		                       rn->metrics_path, strerror(errno));
-		on_fault(rn, NULL, m);
-		free(m);
+	dr_report_write_run(report, g, runs, rn->run_dir, report_written, rn);
+	if (rn->metrics_path) {
+		const char **states =
+		    dr_xcalloc(g->ntasks + 1, sizeof(*states));
+		size_t i;
+		for (i = 0; i < g->ntasks; i++)
+			states[i] = dr_task_state_name(runs[i].state);
+		if (dr_metrics_write_states(report, states, g->ntasks,
+		                            rn->metrics_path) != 0) {
+			char *m =
+			    dr_xasprintf("cannot write the metrics file %s: %s",
+			                 rn->metrics_path, strerror(errno));
+			on_fault(rn, NULL, m);
+			free(m);
+		}
+		free(states);
 	}
 	json_decref(report);
 }

@@ -231,14 +231,14 @@ collect_services(const json_t *report, size_t *n)
 	return v;
 }
 
-int
-dr_metrics_render(const json_t *report, const char *previous, char **out)
+static int
+render_states(const json_t *report, const char *const *states, size_t nstates,
+              const char *previous, char **out)
 {
 	const char *plan = sval(report, "plan");
 	const char *mode = sval(report, "mode");
 	const char *state = sval(report, "state");
 	const char *prefix;
-	json_t *tasks = json_object_get(report, "tasks");
 	size_t counts[NSTATES] = {0}, i, j, m, nsvc, nother = 0;
 	const char **other = NULL;
 	size_t *other_count = NULL;
@@ -302,8 +302,8 @@ dr_metrics_render(const json_t *report, const char *previous, char **out)
 	put_seconds(&b, dur > 0 ? (uint64_t)dur : 0);
 
 	/* Tasks by state: the known states always, others as found. */
-	for (i = 0; i < json_array_size(tasks); i++) {
-		const char *st = sval(json_array_get(tasks, i), "state");
+	for (i = 0; i < nstates; i++) {
+		const char *st = states[i];
 		if (st == NULL)
 			continue;
 		for (j = 0; j < NSTATES; j++)
@@ -361,8 +361,35 @@ dr_metrics_render(const json_t *report, const char *previous, char **out)
 	return 0;
 }
 
+/* The final state of each task of the report, borrowed from it. */
+static const char **
+report_states(const json_t *report, size_t *n)
+{
+	const json_t *tasks = json_object_get(report, "tasks");
+	const char **v;
+	size_t i;
+
+	*n = json_array_size(tasks);
+	v = dr_xcalloc(*n + 1, sizeof(*v));
+	for (i = 0; i < *n; i++)
+		v[i] = sval(json_array_get(tasks, i), "state");
+	return v;
+}
+
 int
-dr_metrics_write(const json_t *report, const char *path)
+dr_metrics_render(const json_t *report, const char *previous, char **out)
+{
+	size_t n;
+	const char **states = report_states(report, &n);
+	int r = render_states(report, states, n, previous, out);
+
+	free(states);
+	return r;
+}
+
+int
+dr_metrics_write_states(const json_t *report, const char *const *states,
+                        size_t nstates, const char *path)
 {
 	char *previous = NULL, *text = NULL;
 	int r;
@@ -370,7 +397,7 @@ dr_metrics_write(const json_t *report, const char *path)
 	/* The previous file's samples, when it can be read (and is not huge).
 	 */
 	dr_read_file(path, 16u << 20, &previous, NULL);
-	r = dr_metrics_render(report, previous, &text);
+	r = render_states(report, states, nstates, previous, &text);
 
 	free(previous);
 	if (r != 0)
@@ -378,5 +405,16 @@ dr_metrics_write(const json_t *report, const char *path)
 	/* 0644: node_exporter reads it as another user (prometheus). */
 	r = dr_write_file_atomic(path, text, strlen(text), 0644);
 	free(text);
+	return r;
+}
+
+int
+dr_metrics_write(const json_t *report, const char *path)
+{
+	size_t n;
+	const char **states = report_states(report, &n);
+	int r = dr_metrics_write_states(report, states, n, path);
+
+	free(states);
 	return r;
 }

@@ -1760,31 +1760,29 @@ write_decisions(struct ctx *c)
 }
 
 int
-dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
+dr_render_report_model(const struct dr_rm *m, enum dr_render_format fmt,
+                       FILE *out)
 {
-	struct dr_rm m;
 	struct ctx c;
 	char *title;
 	int r;
 
-	if (!json_is_object(report) || out == NULL ||
-	    (fmt != DR_RENDER_MD && fmt != DR_RENDER_HTML))
+	if (out == NULL || (fmt != DR_RENDER_MD && fmt != DR_RENDER_HTML))
 		return DR_EINVAL;
-	dr_rm_load(report, &m);
 	memset(&c, 0, sizeof(c));
-	c.m = &m;
+	c.m = m;
 	c.html = fmt == DR_RENDER_HTML;
 	pick_detail(&c);
 	c.d = dr_doc_new(out, c.html ? DR_DOC_HTML : DR_DOC_MD);
-	title = dr_xasprintf("Run report: %s %s", m.plan ? m.plan : "plan",
-	                     m.run_id ? m.run_id : "");
+	title = dr_xasprintf("Run report: %s %s", m->plan ? m->plan : "plan",
+	                     m->run_id ? m->run_id : "");
 	dr_doc_begin(c.d, title, NULL, css);
 	write_header(&c);
 	write_summary(&c);
 	if (c.html)
 		write_timeline(&c);
 	write_recovery(&c);
-	dr_report_points(c.d, &m, report);
+	dr_report_points(c.d, m);
 	write_previous(&c);
 	write_failures(&c);
 	write_decisions(&c);
@@ -1794,6 +1792,20 @@ dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
 	free(title);
 	free(c.tshow);
 	free(c.gshow);
+	return r;
+}
+
+int
+dr_render_report(const json_t *report, enum dr_render_format fmt, FILE *out)
+{
+	struct dr_rm m;
+	int r;
+
+	if (!json_is_object(report) || out == NULL ||
+	    (fmt != DR_RENDER_MD && fmt != DR_RENDER_HTML))
+		return DR_EINVAL;
+	dr_rm_load(report, &m);
+	r = dr_render_report_model(&m, fmt, out);
 	dr_rm_free(&m);
 	return r;
 }

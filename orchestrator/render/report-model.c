@@ -52,21 +52,57 @@ parse_time(const char *s)
 	return dr_time_parse(s, &ms) == 0 ? (int64_t)ms : 0;
 }
 
-/* A task time as ms since the run started, or -1. */
+/* A task time as wall-clock ms (start_ms, else the RFC 3339 start), 0 if
+ * there is none; made relative to the run start by dr_rm_finish(). */
 static int64_t
-task_time(const struct dr_rm *m, const json_t *o, const char *kms,
-          const char *kstr)
+task_wall(const json_t *o, const char *kms, const char *kstr)
 {
 	long long v = 0;
-	int64_t w = 0;
 
 	if (jint(o, kms, &v) && v > 0)
-		w = (int64_t)v;
-	else
-		w = parse_time(jstr(o, kstr));
+		return (int64_t)v;
+	return parse_time(jstr(o, kstr));
+}
+
+/* A wall-clock task time as ms since the run started, or -1. */
+static int64_t
+since_start(const struct dr_rm *m, int64_t w)
+{
 	if (w <= 0 || m->start_ms <= 0)
 		return -1;
 	return w > m->start_ms ? w - m->start_ms : 0;
+}
+
+/* Text of a task kept by the model: borrowed from the report, or copied
+ * when the task object is freed after dr_rm_task(). */
+struct dr_rm_chunk {
+	struct dr_rm_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+static const char *
+keep(struct dr_rm *m, const char *s)
+{
+	struct dr_rm_chunk *c = m->chunks;
+	size_t n;
+	char *p;
+
+	if (!m->own || s == NULL)
+		return s;
+	n = strlen(s) + 1;
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		c = dr_xmalloc(sizeof(*c) + cap);
+		c->next = m->chunks;
+		c->used = 0;
+		c->cap = cap;
+		m->chunks = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, n);
+	c->used += n;
+	return p;
 }
 
 bool
@@ -454,6 +490,7 @@ load_run(struct dr_rm *m, const json_t *rep)
 	m->started_at = jstr(rep, "started_at");
 	m->ended_at = jstr(rep, "ended_at");
 	m->incident_at = jstr(rep, "incident_at");
+	m->compromise_at = jstr(rep, "compromise_at");
 	m->attestation = jstr(rep, "attestation");
 	m->fencing_token = jstr(rep, "fencing_token");
 	m->from = site_list(json_object_get(rep, "from"));
@@ -462,30 +499,41 @@ load_run(struct dr_rm *m, const json_t *rep)
 static void
 load_task(struct dr_rm *m, const json_t *o, struct dr_rm_task *t)
 {
+	const json_t *rej = json_object_get(o, "rejected");
 	long long n;
+	size_t i;
 
-	t->key = jstr(o, "key");
-	t->service = jstr(o, "service");
-	t->tenant = jstr(o, "tenant");
-	t->step = jstr(o, "step");
-	t->action = jstr(o, "action");
-	t->site = jstr(o, "site");
-	t->host = jstr(o, "host");
-	t->src = jstr(o, "source_host");
-	t->state = jstr(o, "state");
-	t->message = jstr(o, "message");
-	t->tail = jstr(o, "tail");
-	t->signal = jstr(o, "exit_signal");
-	t->backup = jstr(o, "backup");
-	t->backup_at = jstr(o, "backup_taken_at");
+	t->key = keep(m, jstr(o, "key"));
+	t->service = keep(m, jstr(o, "service"));
+	t->tenant = keep(m, jstr(o, "tenant"));
+	t->step = keep(m, jstr(o, "step"));
+	t->action = keep(m, jstr(o, "action"));
+	t->site = keep(m, jstr(o, "site"));
+	t->host = keep(m, jstr(o, "host"));
+	t->src = keep(m, jstr(o, "source_host"));
+	t->state = keep(m, jstr(o, "state"));
+	t->message = keep(m, jstr(o, "message"));
+	t->tail = keep(m, jstr(o, "tail"));
+	t->signal = keep(m, jstr(o, "exit_signal"));
+	t->backup = keep(m, jstr(o, "backup"));
+	t->backup_at = keep(m, jstr(o, "backup_taken_at"));
 	t->tier = jint(o, "tier", &n) ? (int)n : 0;
 	t->attempts = jint(o, "attempts", &n) ? n : -1;
 	t->has_exit = jint(o, "exit_status", &t->exit_status);
 	t->unreachable = jbool(o, "unreachable", false);
-	t->t0 = task_time(m, o, "start_ms", "start");
-	t->t1 = task_time(m, o, "end_ms", "end");
-	if (t->t1 >= 0 && t->t0 > t->t1)
-		t->t1 = t->t0;
+	/* Wall clock here; since the run start in dr_rm_finish(). */
+	t->t0 = task_wall(o, "start_ms", "start");
+	t->t1 = task_wall(o, "end_ms", "end");
+	if (json_is_array(rej)) {
+		t->rp = true;
+		t->nrej = json_array_size(rej);
+		t->rej = dr_xcalloc(t->nrej + 1, sizeof(*t->rej));
+		for (i = 0; i < t->nrej; i++) {
+			const json_t *r = json_array_get(rej, i);
+			t->rej[i].backup = keep(m, jstr(r, "backup"));
+			t->rej[i].reason = keep(m, jstr(r, "reason"));
+		}
+	}
 }
 
 static void
@@ -525,39 +573,74 @@ load_svc(struct dr_rm *m, const json_t *o, struct dr_rm_svc *s)
 }
 
 void
+dr_rm_begin(struct dr_rm *m, const json_t *head, size_t ntasks_hint)
+{
+	memset(m, 0, sizeof(*m));
+	m->head = head;
+	m->own = true;
+	load_run(m, head);
+	m->tcap = ntasks_hint;
+	m->t = dr_xcalloc(m->tcap + 1, sizeof(*m->t));
+}
+
+void
+dr_rm_task(struct dr_rm *m, const json_t *task)
+{
+	struct dr_rm_task *t;
+	long long n;
+
+	if (m->nt == m->tcap)
+		dr_grow((void **)&m->t, &m->tcap, m->nt + 1, sizeof(*m->t));
+	t = &m->t[m->nt];
+	memset(t, 0, sizeof(*t));
+	t->idx = m->nt++;
+	load_task(m, task, t);
+	/* The earliest start stands in for a run start the report lacks. */
+	if (jint(task, "start_ms", &n) && n > 0 &&
+	    (m->min_start <= 0 || n < m->min_start))
+		m->min_start = n;
+}
+
+void
 dr_rm_load(const json_t *rep, struct dr_rm *m)
 {
 	const json_t *tasks = json_object_get(rep, "tasks");
+	size_t i, n = json_is_array(tasks) ? json_array_size(tasks) : 0;
+
+	dr_rm_begin(m, rep, n);
+	m->own = false; /* rep outlives m: its strings are borrowed */
+	for (i = 0; i < n; i++)
+		dr_rm_task(m, json_array_get(tasks, i));
+	dr_rm_finish(m);
+}
+
+void
+dr_rm_finish(struct dr_rm *m)
+{
+	const json_t *rep = m->head;
 	const json_t *svcs = json_object_get(rep, "services");
 	size_t i, gcap = 0, *remap, *slot, scap = 16;
 	struct ord *ord;
-	long long n;
 	int64_t end = 0;
 
-	memset(m, 0, sizeof(*m));
-	load_run(m, rep);
 	m->start_ms = parse_time(m->started_at);
-	m->t = records(tasks, sizeof(*m->t), &m->nt);
-	if (m->start_ms <= 0) {
-		/* No usable start: the earliest task start stands in. */
-		for (i = 0; i < m->nt; i++) {
-			const json_t *o = json_array_get(tasks, i);
-			if (jint(o, "start_ms", &n) && n > 0 &&
-			    (m->start_ms <= 0 || n < m->start_ms))
-				m->start_ms = n;
-		}
-	}
+	if (m->start_ms <= 0) /* no usable start: the earliest task's */
+		m->start_ms = m->min_start;
 	m->duration_ms = jms(rep, "duration_ms");
 	if (m->duration_ms < 0 && m->start_ms > 0 &&
 	    parse_time(m->ended_at) >= m->start_ms)
 		m->duration_ms = parse_time(m->ended_at) - m->start_ms;
 	for (i = 0; i < m->nt; i++) {
-		m->t[i].idx = i;
-		load_task(m, json_array_get(tasks, i), &m->t[i]);
-		if (m->t[i].t1 > end)
-			end = m->t[i].t1;
-		if (m->t[i].t0 > end)
-			end = m->t[i].t0;
+		struct dr_rm_task *t = &m->t[i];
+
+		t->t0 = since_start(m, t->t0);
+		t->t1 = since_start(m, t->t1);
+		if (t->t1 >= 0 && t->t0 > t->t1)
+			t->t1 = t->t0;
+		if (t->t1 > end)
+			end = t->t1;
+		if (t->t0 > end)
+			end = t->t0;
 	}
 	if (m->duration_ms < 0 && m->start_ms > 0)
 		m->duration_ms = end;
@@ -622,6 +705,15 @@ dr_rm_load(const json_t *rep, struct dr_rm *m)
 void
 dr_rm_free(struct dr_rm *m)
 {
+	size_t i;
+
+	while (m->chunks) {
+		struct dr_rm_chunk *c = m->chunks;
+		m->chunks = c->next;
+		free(c);
+	}
+	for (i = 0; i < m->nt; i++)
+		free(m->t[i].rej);
 	free(m->from);
 	free(m->t);
 	free(m->s);

@@ -9,12 +9,6 @@
 #include "drover/time.h"
 
 static const char *
-str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static const char *
 base(const char *p)
 {
 	const char *s = p ? strrchr(p, '/') : NULL;
@@ -35,20 +29,17 @@ loss_of(const struct dr_rm *m, size_t i)
 }
 
 void
-dr_report_points(struct dr_doc *d, const struct dr_rm *m, const json_t *report)
+dr_report_points(struct dr_doc *d, const struct dr_rm *m)
 {
 	static const char *const head[] = {"Service", "Tenant",   "Point used",
 	                                   "Taken",   "Rejected", "Data lost"};
-	const json_t *t, *r;
-	const char *comp;
+	const char *comp = m->compromise_at;
 	size_t i, j, n = 0;
 	char buf[48];
 
-	json_array_foreach(json_object_get(report, "tasks"), i, t)
-	{
-		if (json_is_array(json_object_get(t, "rejected")))
+	for (i = 0; i < m->nt; i++)
+		if (m->t[i].rp)
 			n++;
-	}
 	if (n == 0)
 		return;
 	dr_doc_heading(d, 2, "restore-points", NULL, "Restore points");
@@ -57,7 +48,6 @@ dr_report_points(struct dr_doc *d, const struct dr_rm *m, const json_t *report)
 	         "and every newer one passed over with the reason (its "
 	         "checksum, what its scan or the plan's indicators found, "
 	         "or a time after the compromise).");
-	comp = str(report, "compromise_at");
 	if (comp) {
 		dr_doc_p_begin(d, NULL);
 		dr_doc_bold(d, "Compromise time:");
@@ -71,50 +61,44 @@ dr_report_points(struct dr_doc *d, const struct dr_rm *m, const json_t *report)
 	}
 	dr_doc_table_begin(d, "points", 6, DR_DOC_THEAD);
 	dr_doc_table_head(d, head);
-	json_array_foreach(json_object_get(report, "tasks"), i, t)
-	{
-		const json_t *rej = json_object_get(t, "rejected");
+	for (i = 0; i < m->nt; i++) {
+		const struct dr_rm_task *t = &m->t[i];
 		int64_t loss;
 
-		if (!json_is_array(rej))
+		if (!t->rp)
 			continue;
 		loss = loss_of(m, i);
 		dr_doc_row_begin(d);
-		dr_doc_cell(d, NULL, str(t, "service"));
-		dr_doc_cell(d, NULL, str(t, "tenant") ? str(t, "tenant") : "-");
+		dr_doc_cell(d, NULL, t->service);
+		dr_doc_cell(d, NULL, t->tenant ? t->tenant : "-");
 		dr_doc_cell_begin(d, NULL);
-		if (str(t, "backup"))
-			dr_doc_code(d, base(str(t, "backup")));
+		if (t->backup)
+			dr_doc_code(d, base(t->backup));
 		else
 			dr_doc_bold(d, "none: not restored");
 		/* Restored before the indicator was found in another set:
 		 * the same ISO form, so the strings compare as times. */
-		if (comp && str(t, "backup_taken_at") &&
-		    strcmp(str(t, "backup_taken_at"), comp) >= 0) {
+		if (comp && t->backup_at && strcmp(t->backup_at, comp) >= 0) {
 			dr_doc_text(d, " ");
 			dr_doc_bold(d, "taken after the compromise time");
 			dr_doc_textf(
 			    d,
 			    " (restored before it was known): restore "
 			    "it again with --clean-before %s --only %s",
-			    comp, str(t, "service"));
+			    comp, t->service);
 		}
 		dr_doc_cell_end(d);
-		dr_doc_cell(d, NULL,
-		            str(t, "backup_taken_at")
-		                ? str(t, "backup_taken_at")
-		                : "-");
+		dr_doc_cell(d, NULL, t->backup_at ? t->backup_at : "-");
 		dr_doc_cell_begin(d, NULL);
-		if (json_array_size(rej) == 0)
+		if (t->nrej == 0)
 			dr_doc_text(d, "-");
-		json_array_foreach(rej, j, r)
-		{
+		for (j = 0; j < t->nrej; j++) {
 			if (j)
 				dr_doc_text(d, "; ");
-			dr_doc_code(d, base(str(r, "backup")));
+			dr_doc_code(d, base(t->rej[j].backup));
 			dr_doc_text(d, ": ");
 			dr_doc_text(d,
-			            str(r, "reason") ? str(r, "reason") : "?");
+			            t->rej[j].reason ? t->rej[j].reason : "?");
 		}
 		dr_doc_cell_end(d);
 		dr_doc_cell(d, NULL,
@@ -124,5 +108,4 @@ dr_report_points(struct dr_doc *d, const struct dr_rm *m, const json_t *report)
 		dr_doc_row_end(d);
 	}
 	dr_doc_table_end(d);
-	(void)n;
 }

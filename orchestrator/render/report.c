@@ -13,6 +13,7 @@
 
 #include "drover/common.h"
 #include "drover/report-doc.h"
+#include "drover/report-model.h"
 #include "drover/records.h"
 #include "drover/runs.h"
 #include "drover/resume.h"
@@ -124,15 +125,13 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *
-dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
-               const struct dr_run_info *info)
+/* The report's members before its tasks: the run itself. */
+static json_t *
+run_json(const struct dr_graph *g, const struct dr_run_info *info)
 {
 	const struct dr_plan *p = g->plan;
-	json_t *root = json_object(), *tasks = json_array(),
-	       *services = json_array(), *from = json_array();
-	struct dr_recovery *rec;
-	size_t i, nrec;
+	json_t *root = json_object(), *from = json_array();
+	size_t i;
 
 	json_object_set_new(root, "run_id", json_string(info->run_id));
 	json_object_set_new(root, "plan", json_string(p->name));
@@ -158,71 +157,74 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 	json_object_set_new(root, "duration_ms",
 	                    json_integer((json_int_t)(info->end_wall_ms -
 	                                              info->start_wall_ms)));
-	for (i = 0; i < g->ntasks; i++) {
-		const struct dr_task *t = &g->tasks[i];
-		const struct dr_task_run *tr = &runs[i];
-		json_t *o = json_object();
+	return root;
+}
 
-		json_object_set_new(o, "key", json_string(t->key));
-		json_object_set_new(o, "service",
-		                    json_string(t->service->name));
-		json_object_set_new(o, "tenant",
-		                    jstr(t->tenant ? t->tenant->name : NULL));
-		json_object_set_new(o, "tier", json_integer(t->tier));
-		json_object_set_new(o, "step", json_string(t->step->name));
-		json_object_set_new(
-		    o, "action", json_string(dr_action_name(t->step->action)));
-		json_object_set_new(o, "site",
-		                    jstr(t->site ? t->site->name : NULL));
-		json_object_set_new(o, "host",
-		                    jstr(t->host ? t->host->name : NULL));
-		json_object_set_new(
-		    o, "source_host",
-		    jstr(t->src_host ? t->src_host->name : NULL));
-		json_object_set_new(o, "state",
-		                    json_string(dr_task_state_name(tr->state)));
-		json_object_set_new(o, "unreachable",
-		                    json_boolean(tr->unreachable));
-		json_object_set_new(o, "attempts", json_integer(tr->attempts));
-		json_object_set_new(o, "exit_status",
-		                    tr->exit_code >= 0
-		                        ? json_integer(tr->exit_code)
-		                        : json_null());
-		json_object_set_new(o, "exit_signal",
-		                    tr->signal[0] ? json_string(tr->signal)
-		                                  : json_null());
-		json_object_set_new(o, "message", jstr(tr->message));
-		if (tr->backup) {
-			json_object_set_new(o, "backup",
-			                    json_string(tr->backup));
-			json_object_set_new(o, "backup_taken_at",
-			                    jtime(tr->backup_ms));
-		}
-		if (t->src_path && strchr(t->src_path, '*')) {
-			/* A restore-point set: the point used (null: none)
-			 * and every point passed over, with why. */
-			json_t *rj = tr->rejected
-			                 ? json_loads(tr->rejected, 0, NULL)
-			                 : NULL;
-			if (!tr->backup)
-				json_object_set_new(o, "backup", json_null());
-			json_object_set_new(o, "rejected",
-			                    rj ? rj : json_array());
-			if (t->qdir)
-				json_object_set_new(o, "quarantine",
-				                    json_string(t->qdir));
-		}
-		if (tr->tail && tr->state != DR_TS_SUCCEEDED)
-			json_object_set_new(o, "tail", json_string(tr->tail));
-		json_object_set_new(o, "start", jtime(tr->start_wall_ms));
-		json_object_set_new(o, "end", jtime(tr->end_wall_ms));
-		json_object_set_new(
-		    o, "start_ms", json_integer((json_int_t)tr->start_wall_ms));
-		json_object_set_new(o, "end_ms",
-		                    json_integer((json_int_t)tr->end_wall_ms));
-		json_array_append_new(tasks, o);
+/* One task's member of "tasks". */
+static json_t *
+task_json(const struct dr_task *t, const struct dr_task_run *tr)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "key", json_string(t->key));
+	json_object_set_new(o, "service", json_string(t->service->name));
+	json_object_set_new(o, "tenant",
+	                    jstr(t->tenant ? t->tenant->name : NULL));
+	json_object_set_new(o, "tier", json_integer(t->tier));
+	json_object_set_new(o, "step", json_string(t->step->name));
+	json_object_set_new(o, "action",
+	                    json_string(dr_action_name(t->step->action)));
+	json_object_set_new(o, "site", jstr(t->site ? t->site->name : NULL));
+	json_object_set_new(o, "host", jstr(t->host ? t->host->name : NULL));
+	json_object_set_new(o, "source_host",
+	                    jstr(t->src_host ? t->src_host->name : NULL));
+	json_object_set_new(o, "state",
+	                    json_string(dr_task_state_name(tr->state)));
+	json_object_set_new(o, "unreachable", json_boolean(tr->unreachable));
+	json_object_set_new(o, "attempts", json_integer(tr->attempts));
+	json_object_set_new(o, "exit_status",
+	                    tr->exit_code >= 0 ? json_integer(tr->exit_code)
+	                                       : json_null());
+	json_object_set_new(o, "exit_signal",
+	                    tr->signal[0] ? json_string(tr->signal)
+	                                  : json_null());
+	json_object_set_new(o, "message", jstr(tr->message));
+	if (tr->backup) {
+		json_object_set_new(o, "backup", json_string(tr->backup));
+		json_object_set_new(o, "backup_taken_at", jtime(tr->backup_ms));
 	}
-	json_object_set_new(root, "tasks", tasks);
+	if (t->src_path && strchr(t->src_path, '*')) {
+		/* A restore-point set: the point used (null: none) and every
+		 * point passed over, with why. */
+		json_t *rj =
+		    tr->rejected ? json_loads(tr->rejected, 0, NULL) : NULL;
+		if (!tr->backup)
+			json_object_set_new(o, "backup", json_null());
+		json_object_set_new(o, "rejected", rj ? rj : json_array());
+		if (t->qdir)
+			json_object_set_new(o, "quarantine",
+			                    json_string(t->qdir));
+	}
+	if (tr->tail && tr->state != DR_TS_SUCCEEDED)
+		json_object_set_new(o, "tail", json_string(tr->tail));
+	json_object_set_new(o, "start", jtime(tr->start_wall_ms));
+	json_object_set_new(o, "end", jtime(tr->end_wall_ms));
+	json_object_set_new(o, "start_ms",
+	                    json_integer((json_int_t)tr->start_wall_ms));
+	json_object_set_new(o, "end_ms",
+	                    json_integer((json_int_t)tr->end_wall_ms));
+	return o;
+}
+
+/* "services": every service instance against its RTO (and RPO). */
+static json_t *
+services_json(const struct dr_graph *g, const struct dr_task_run *runs,
+              const struct dr_run_info *info)
+{
+	json_t *services = json_array();
+	struct dr_recovery *rec;
+	size_t i, nrec;
+
 	dr_report_recoveries(g, runs, info->start_wall_ms, info->incident_ms,
 	                     &rec, &nrec);
 	for (i = 0; i < nrec; i++) {
@@ -270,24 +272,31 @@ dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
 		json_array_append_new(services, o);
 	}
 	free(rec);
-	json_object_set_new(root, "services", services);
+	return services;
+}
+
+json_t *
+dr_report_json(const struct dr_graph *g, const struct dr_task_run *runs,
+               const struct dr_run_info *info)
+{
+	json_t *root = run_json(g, info), *tasks = json_array();
+	size_t i;
+
+	for (i = 0; i < g->ntasks; i++)
+		json_array_append_new(tasks, task_json(&g->tasks[i], &runs[i]));
+	json_object_set_new(root, "tasks", tasks);
+	json_object_set_new(root, "services", services_json(g, runs, info));
 	return root;
 }
 
-int
-dr_report_write_json(const struct dr_graph *g, const struct dr_task_run *runs,
-                     const struct dr_run_info *info, const char *path)
+json_t *
+dr_report_head(const struct dr_graph *g, const struct dr_task_run *runs,
+               const struct dr_run_info *info)
 {
-	json_t *root = dr_report_json(g, runs, info);
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	int r;
+	json_t *root = run_json(g, info);
 
-	json_decref(root);
-	if (text == NULL)
-		return DR_EIO;
-	r = dr_write_file_atomic(path, text, strlen(text), 0600);
-	free(text);
-	return r;
+	json_object_set_new(root, "services", services_json(g, runs, info));
+	return root;
 }
 
 int
@@ -321,23 +330,146 @@ dr_report_render_file(const json_t *report, const char *format,
 	return r;
 }
 
+/*
+ * Writes v as json_dumps() with JSON_INDENT(2) would inside a document, at
+ * depth: its line breaks indented by two spaces a level (a JSON string
+ * holds no raw line break, so every one is structure).
+ */
+static int
+dump_at(FILE *f, const json_t *v, int depth)
+{
+	char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	                               JSON_ENCODE_ANY);
+	const char *p, *nl;
+
+	if (text == NULL)
+		return DR_EIO;
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		fprintf(f, "%.*s\n%*s", (int)(nl - p), p, depth * 2, "");
+	fputs(p, f);
+	free(text);
+	return 0;
+}
+
+/* One member of the document's top level: "  \"key\": value". */
+static int
+member(FILE *f, bool first, const char *key, const json_t *v)
+{
+	json_t *k = json_string(key);
+	int r;
+
+	fputs(first ? "{\n  " : ",\n  ", f);
+	r = k ? dump_at(f, k, 1) : DR_EIO;
+	json_decref(k);
+	fputs(": ", f);
+	return r ? r : dump_at(f, v, 1);
+}
+
+/* The member "tasks", each task built, written and dropped in turn. */
+static void
+stream_tasks(FILE *f, bool first, const struct dr_graph *g,
+             const struct dr_task_run *runs, struct dr_rm *m, int *r)
+{
+	size_t i;
+
+	fputs(first ? "{\n  \"tasks\": [" : ",\n  \"tasks\": [", f);
+	for (i = 0; i < g->ntasks; i++) {
+		json_t *o = task_json(&g->tasks[i], &runs[i]);
+		fputs(i ? ",\n    " : "\n    ", f);
+		if (*r == 0)
+			*r = dump_at(f, o, 2);
+		dr_rm_task(m, o);
+		json_decref(o);
+	}
+	fputs(g->ntasks ? "\n  ]" : "]", f);
+}
+
+/*
+ * report.json from head and the tasks, byte for byte what json_dumpf() of
+ * the whole report writes; each task also goes into m. The tasks come
+ * before "services", as in dr_report_json().
+ */
+static int
+stream_json(FILE *f, const json_t *head, const struct dr_graph *g,
+            const struct dr_task_run *runs, struct dr_rm *m)
+{
+	const char *key;
+	const json_t *v;
+	bool first = true, tasks_done = false;
+	int r = 0;
+
+	json_object_foreach((json_t *)head, key, v)
+	{
+		if (!tasks_done && strcmp(key, "services") == 0) {
+			stream_tasks(f, first, g, runs, m, &r);
+			first = false;
+			tasks_done = true;
+		}
+		if (r == 0)
+			r = member(f, first, key, v);
+		first = false;
+	}
+	if (!tasks_done) { /* a head without services: the tasks last */
+		stream_tasks(f, first, g, runs, m, &r);
+		first = false;
+	}
+	fputs(first ? "{}\n" : "\n}\n", f);
+	return r;
+}
+
+/* A memstream's text to path; 0, or DR_EIO with errno set. */
+static int
+write_text(FILE *f, char **text, size_t *len, const char *path, int r)
+{
+	if (fclose(f) != 0 && r == 0)
+		r = DR_EIO;
+	if (r == 0)
+		r = dr_write_file_atomic(path, *text, *len, 0600);
+	else if (errno == 0)
+		errno = EIO;
+	free(*text);
+	*text = NULL;
+	return r;
+}
+
 void
-dr_report_write_all(const json_t *report, const char *run_dir,
+dr_report_write_run(const json_t *head, const struct dr_graph *g,
+                    const struct dr_task_run *runs, const char *run_dir,
                     void (*done)(void *arg, const char *path, int err),
                     void *arg)
 {
-	static const char *const formats[] = {"json", "md", "html"};
-	size_t i;
+	static const char *const docs[] = {"md", "html"};
+	struct dr_rm m;
+	char *text = NULL, *path;
+	size_t len = 0, i;
+	FILE *f;
+	int r;
 
-	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		char *path = dr_xasprintf("%s/report.%s", run_dir, formats[i]);
-		int err = 0;
+	dr_rm_begin(&m, head, g->ntasks);
+	path = dr_xasprintf("%s/report.json", run_dir);
+	errno = 0;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		r = DR_EIO;
+	else
+		r = write_text(f, &text, &len, path,
+		               stream_json(f, head, g, runs, &m));
+	done(arg, path, r ? (errno ? errno : EIO) : 0);
+	free(path);
+	dr_rm_finish(&m);
+	for (i = 0; i < DR_NELEM(docs); i++) {
+		path = dr_xasprintf("%s/report.%s", run_dir, docs[i]);
 		errno = 0;
-		if (dr_report_render_file(report, formats[i], path) != 0)
-			err = errno ? errno : EIO;
-		done(arg, path, err);
+		if ((f = open_memstream(&text, &len)) == NULL) {
+			r = DR_EIO;
+		} else {
+			r = dr_render_report_model(
+			    &m, i ? DR_RENDER_HTML : DR_RENDER_MD, f);
+			r = write_text(f, &text, &len, path, r);
+		}
+		done(arg, path, r ? (errno ? errno : EIO) : 0);
 		free(path);
 	}
+	dr_rm_free(&m);
 }
 
 json_t *
@@ -394,6 +526,48 @@ dr_report_previous(const char *state_dir, const char *plan, const char *mode,
 	return out;
 }
 
+/* A run's plan, graph, task records and facts, from its journal. */
+static int
+rebuild(const struct dr_rs_run *rs, struct dr_plan **plan, struct dr_graph **g,
+        struct dr_task_run **runs, struct dr_run_info *info)
+{
+	char *why = NULL;
+	bool changed;
+
+	if (dr_resume_rebuild(rs, plan, g, runs, &changed, &why) != 0) {
+		fprintf(stderr, "drover: %s\n", why);
+		free(why);
+		return -1;
+	}
+	if (changed)
+		fprintf(stderr,
+		        "drover: note: %s changed since the run; tasks are "
+		        "matched by name\n",
+		        rs->plan_file);
+	memset(info, 0, sizeof(*info));
+	info->run_id = rs->run_id;
+	info->mode = rs->mode;
+	info->user = rs->user;
+	info->host = rs->host;
+	info->command_line = rs->command;
+	info->final_state = rs->final_state ? rs->final_state : "interrupted";
+	info->start_wall_ms = rs->start_ms;
+	info->end_wall_ms = rs->last_ms;
+	info->incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
+	{
+		struct dr_verdicts *vs = dr_verdicts_new();
+		uint64_t c;
+		if (rs->verdicts)
+			dr_verdicts_load(vs, rs->verdicts);
+		c = dr_verdicts_compromise(vs);
+		info->compromise_ms = rs->clean_before_ms;
+		if (c && (info->compromise_ms == 0 || c < info->compromise_ms))
+			info->compromise_ms = c;
+		dr_verdicts_free(vs);
+	}
+	return 0;
+}
+
 /* The report of a run as a json object, from its journal. */
 json_t *
 dr_report_rebuild(const struct dr_rs_run *rs)
@@ -401,44 +575,36 @@ dr_report_rebuild(const struct dr_rs_run *rs)
 	struct dr_plan *plan;
 	struct dr_graph *g;
 	struct dr_task_run *runs;
-	struct dr_run_info info = {0};
-	char *why = NULL;
-	bool changed;
+	struct dr_run_info info;
 	json_t *o;
 
-	if (dr_resume_rebuild(rs, &plan, &g, &runs, &changed, &why) != 0) {
-		fprintf(stderr, "drover: %s\n", why);
-		free(why);
+	if (rebuild(rs, &plan, &g, &runs, &info) != 0)
 		return NULL;
-	}
-	if (changed)
-		fprintf(stderr,
-		        "drover: note: %s changed since the run; tasks are "
-		        "matched by name\n",
-		        rs->plan_file);
-	info.run_id = rs->run_id;
-	info.mode = rs->mode;
-	info.user = rs->user;
-	info.host = rs->host;
-	info.command_line = rs->command;
-	info.final_state = rs->final_state ? rs->final_state : "interrupted";
-	info.start_wall_ms = rs->start_ms;
-	info.end_wall_ms = rs->last_ms;
-	info.incident_ms = rs->incident_ms ? rs->incident_ms : rs->start_ms;
-	{
-		struct dr_verdicts *vs = dr_verdicts_new();
-		uint64_t c;
-		if (rs->verdicts)
-			dr_verdicts_load(vs, rs->verdicts);
-		c = dr_verdicts_compromise(vs);
-		info.compromise_ms = rs->clean_before_ms;
-		if (c && (info.compromise_ms == 0 || c < info.compromise_ms))
-			info.compromise_ms = c;
-		dr_verdicts_free(vs);
-	}
 	o = dr_report_json(g, runs, &info);
 	free(runs);
 	dr_graph_free(g);
 	dr_plan_free(plan);
 	return o;
+}
+
+int
+dr_report_rebuild_write(const struct dr_rs_run *rs, const char *run_dir,
+                        void (*done)(void *arg, const char *path, int err),
+                        void *arg)
+{
+	struct dr_plan *plan;
+	struct dr_graph *g;
+	struct dr_task_run *runs;
+	struct dr_run_info info;
+	json_t *head;
+
+	if (rebuild(rs, &plan, &g, &runs, &info) != 0)
+		return -1;
+	head = dr_report_head(g, runs, &info);
+	dr_report_write_run(head, g, runs, run_dir, done, arg);
+	json_decref(head);
+	free(runs);
+	dr_graph_free(g);
+	dr_plan_free(plan);
+	return 0;
 }
