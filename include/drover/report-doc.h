@@ -3,12 +3,12 @@
  * self-contained HTML file, for the incident commander after the run and for
  * the post-incident review.
  *
- * It reads the report JSON only (what dr_report_write_json() wrote, loaded
- * with json_load_file(), or a json_t built in memory; see report-model.h),
- * never the live loop, the plan or the journal: a report renders the same
- * years later. Missing or null fields are shown as unknown rather than
- * rejected, so that the report of an interrupted or older run still
- * renders. It is written through the document writer (doc.h), so every
+ * It reads the report only (report.json loaded with json_load_file(), a
+ * json_t built in memory, or the model the run's end reads task by task;
+ * see report-model.h), never the live loop, the plan or the journal: a
+ * report renders the same years later. Missing or null fields are shown as
+ * unknown rather than rejected, so that the report of an interrupted or
+ * older run still renders. It is written through the document writer (doc.h), so every
  * string from the report goes through the one escaping policy; the HTML has
  * no script and loads nothing (inline CSS and SVG only) and prints on A4
  * landscape.
