@@ -8,10 +8,10 @@
  * see report-model.h), never the live loop, the plan or the journal: a
  * report renders the same years later. Missing or null fields are shown as
  * unknown rather than rejected, so that the report of an interrupted or
- * older run still renders. It is written through the document writer (doc.h), so every
- * string from the report goes through the one escaping policy; the HTML has
- * no script and loads nothing (inline CSS and SVG only) and prints on A4
- * landscape.
+ * older run still renders. It is written through the document writer
+ * (doc.h), so every string from the report goes through the one escaping
+ * policy; the HTML has no script and loads nothing (inline CSS and SVG only)
+ * and prints on A4 landscape.
  *
  * Content, in order: header (plan, run id, mode, direction, outcome, times,
  * user@host, command line, plan sha256); summary (tasks by state, services
