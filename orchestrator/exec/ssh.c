@@ -564,6 +564,68 @@ step_handshake(struct dr_ssh *s)
 	return false;
 }
 
+/*
+ * The login shell. sshd hands each command to the account's login shell,
+ * and drover's commands are sh words (values single-quoted, lines joined
+ * by newlines). A csh or tcsh login shell ends a quoted word at a newline
+ * and runs the next line as its own command; fish reads \' and \\ inside
+ * single quotes as escapes. Either way a value's text could run as code.
+ * So before a connection carries any task, one command with a newline, a
+ * "!", a quoted backslash and a backslash before a quote must come back
+ * exactly as sh would print it; a shell that reads it otherwise refuses
+ * the host, and no task command is sent to it.
+ */
+#define SHELL_PROBE                                                            \
+	"printf '<drover-sh:%s|%s|%s' 'a\\' '!x' \"b\\\\c\"\n"                 \
+	"printf '|%s>\\n' end"
+#define SHELL_OK "<drover-sh:a\\|!x|b\\c|end>"
+
+static void
+shell_checked(struct dr_ssh *s, const struct dr_ssh_result *res, void *arg)
+{
+	(void)arg;
+	if (s->connect_cb == NULL)
+		return; /* closed meanwhile: the caller heard already */
+	if (res->status != 0) {
+		conn_fail(
+		    s, res->status == DR_ETIMEDOUT ? DR_ETIMEDOUT : DR_EPROTO,
+		    "login shell check: %s", res->message);
+		return;
+	}
+	if (res->exit_code != 0 || res->tail == NULL ||
+	    strstr(res->tail, SHELL_OK) == NULL) {
+		char first[160];
+		size_t n = res->tail ? strcspn(res->tail, "\n") : 0;
+
+		snprintf(first, sizeof(first), "%.*s",
+		         (int)(n < sizeof(first) - 1 ? n : sizeof(first) - 1),
+		         res->tail ? res->tail : "");
+		conn_fail(s, DR_EPROTO,
+		          "the login shell of %s does not read sh quoting (a "
+		          "csh, tcsh or fish login shell?): drover sends every "
+		          "command through it, so no command is sent; give the "
+		          "account a POSIX shell (chsh -s /bin/sh %s). It "
+		          "answered: %s",
+		          s->user, s->user, first[0] ? first : "nothing");
+		return;
+	}
+	conn_finish(s, 0);
+}
+
+/* After auth: the login shell is checked before the connection is up. */
+static void
+shell_check(struct dr_ssh *s)
+{
+	struct dr_ssh_exec_opts o = {.command = SHELL_PROBE,
+	                             .timeout_ms = s->connect_ms};
+	int r;
+
+	uv_timer_stop(&s->conn_timer); /* the command has its own deadline */
+	set_state(s, C_READY);
+	if ((r = dr_ssh_exec(s, &o, shell_checked, NULL, NULL)) != 0)
+		conn_fail(s, r, "login shell check: %s", dr_strerror(r));
+}
+
 static bool
 step_auth(struct dr_ssh *s)
 {
@@ -597,7 +659,7 @@ step_auth(struct dr_ssh *s)
 			return false;
 		}
 	}
-	conn_finish(s, 0);
+	shell_check(s);
 	return false;
 }
 

@@ -27,9 +27,11 @@
 
 static char fixdir[512];
 static char key[600], known[600], known_bad[600];
-static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2",
-                  *host3 = "127.0.9.3",     /* forks: no group leader */
-                      *host4 = "127.0.9.4"; /* MaxSessions 2 */
+static const char *host1 = "127.0.9.1", *host2 = "127.0.9.2";
+static const char *host3 = "127.0.9.3"; /* forks: no group leader */
+static const char *host4 = "127.0.9.4"; /* MaxSessions 2 */
+static const char *host5 = "127.0.9.5"; /* tcsh reads the commands */
+static const char *host6 = "127.0.9.6"; /* fish reads the commands */
 static int conn_channels; /* channels of the next conn_open; 0: 1 */
 static int ends;          /* results delivered so far, for their order */
 
@@ -469,6 +471,46 @@ test_hostkey_mismatch(void **state)
 	snprintf(missing, sizeof(missing), "%s/nonexistent", fixdir);
 	conn_open(l, &c, host1, missing, 2222);
 	assert_int_equal(c.status, DR_EHOSTKEY);
+	conn_close(l, &c);
+	loop_done(l);
+}
+
+/*
+ * A login shell that does not read sh quoting (tcsh: a newline ends a
+ * quoted word and "!" is history; fish: \\' and \\\\ are escapes in single
+ * quotes) would run part of a value as its own code: the connection is
+ * refused after auth, before any command of the caller's, saying why.
+ */
+static void
+test_login_shell(void **state)
+{
+	static const struct {
+		const char **host, *answer;
+	} shells[] = {{&host5, "Event not found"},
+	              {&host6, "quotes are not balanced"}};
+	uv_loop_t *l = loop_new();
+	struct dr_ssh_exec_opts o = {.command = "true"};
+	struct conn c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < DR_NELEM(shells); i++) {
+		conn_open(l, &c, *shells[i].host, known, 2222);
+		assert_int_equal(c.status, DR_EPROTO);
+		assert_non_null(strstr(c.msg, "the login shell of drtest does "
+		                              "not read sh quoting"));
+		assert_non_null(strstr(c.msg, "chsh -s /bin/sh drtest"));
+		if (strstr(c.msg, shells[i].answer) == NULL)
+			fail_msg("%s: no \"%s\" in: %s", *shells[i].host,
+			         shells[i].answer, c.msg);
+		/* Nothing can be sent on it. */
+		assert_int_not_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, NULL),
+		                     0);
+		conn_close(l, &c);
+	}
+	/* sh behind ForceCommand (server 3) reads it: connected. */
+	conn_open(l, &c, host3, known, 2222);
+	assert_int_equal(c.status, 0);
 	conn_close(l, &c);
 	loop_done(l);
 }
@@ -1173,6 +1215,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_hostkey_mismatch),
 	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_login_shell),
 	    cmocka_unit_test(test_relay),
 	    cmocka_unit_test(test_relay_writer_dies),
 	    cmocka_unit_test(test_concurrent),

@@ -8,8 +8,10 @@
 # and waits until they accept connections. Server 3 runs each command in a
 # forked subshell (ForceCommand), so the command is not a process group
 # leader there. Server 4 allows two channels per connection (MaxSessions 2),
-# fewer than drover opens by default. DIR/env holds the settings as shell variables. Login user:
-# drtest (shell /bin/sh, clean home), created if missing. Must run as root.
+# fewer than drover opens by default. Servers 5 and 6 hand each command to
+# tcsh and to fish (ForceCommand), as a csh or fish login shell would.
+# DIR/env holds the settings as shell variables. Login user: drtest (shell
+# /bin/sh, clean home), created if missing. Must run as root.
 # stop: kills the servers by pid and removes DIR (KEEP=1 keeps it).
 set -eu
 
@@ -21,10 +23,10 @@ dir=${2:-}
 }
 user=drtest
 port=2222
-addrs="127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4"
+addrs="127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4 127.0.9.5 127.0.9.6"
 
 stop() {
-	for n in 1 2 3 4; do
+	for n in 1 2 3 4 5 6; do
 		pf="$dir/sshd$n.pid"
 		[ -f "$pf" ] || continue
 		pid=$(cat "$pf")
@@ -119,6 +121,17 @@ CONF
 		echo "ForceCommand /bin/sh -c '(eval \"\$SSH_ORIGINAL_COMMAND\"); exit \$?'" \
 			>>"$dir/sshd$n.conf"
 	fi
+	# Servers 5 and 6: the command as a tcsh or fish login shell reads it
+	# (sshd runs ForceCommand through drtest's /bin/sh, which passes the
+	# original command to the other shell as one word).
+	if [ $n = 5 ]; then
+		echo "ForceCommand /usr/bin/tcsh -c \"\$SSH_ORIGINAL_COMMAND\"" \
+			>>"$dir/sshd$n.conf"
+	fi
+	if [ $n = 6 ]; then
+		echo "ForceCommand /usr/bin/fish -c \"\$SSH_ORIGINAL_COMMAND\"" \
+			>>"$dir/sshd$n.conf"
+	fi
 	/usr/sbin/sshd -t -f "$dir/sshd$n.conf"
 done
 # Server 2's name with server 1's key: a "changed" host key.
@@ -170,6 +183,8 @@ DROVER_TEST_HOST1=127.0.9.1
 DROVER_TEST_HOST2=127.0.9.2
 DROVER_TEST_HOST3=127.0.9.3
 DROVER_TEST_HOST4=127.0.9.4
+DROVER_TEST_HOST5=127.0.9.5
+DROVER_TEST_HOST6=127.0.9.6
 DROVER_TEST_KEY=$dir/id_ed25519
 DROVER_TEST_KNOWN_HOSTS=$dir/known_hosts
 DROVER_TEST_KNOWN_HOSTS_BAD=$dir/known_hosts_bad
