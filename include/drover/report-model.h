@@ -5,7 +5,8 @@
  * Every field is checked for its type while it is copied, so that the
  * writers never touch jansson and never trust the input: a missing, null or
  * mistyped field is unknown (NULL, -1), never an error. Strings are
- * borrowed from the JSON, which must outlive the model.
+ * borrowed from the JSON, which must outlive the model; read task by task
+ * (dr_rm_begin), the tasks' strings are copied instead.
  *
  * Times of tasks are milliseconds since the run started. Tasks belong to
  * groups, one per service instance (service, tenant) and tier, sorted by

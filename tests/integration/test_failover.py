@@ -323,8 +323,10 @@ def sessions(host):
 def test_copy_reads_source_writes_destination():
     """A copy reads on the source's session and writes on the
     destination's, whichever connects first: the vault serves one session
-    (the read), torino two (the write, the check). Each run connects anew,
-    so the order in which the two connects finish varies between runs."""
+    (the read), torino two (the write, the check), each after the one
+    session every new connection opens first to check the login shell.
+    Each run connects anew, so the order in which the two connects finish
+    varies between runs."""
     clean("to-db1", "cpdir")
     p = plan("cpdir", """
       { name = "cp"; tier = 1; scope = "global"; steps = (
@@ -336,9 +338,10 @@ def test_copy_reads_source_writes_destination():
         rc, out, rep = run(p)
         check(rc == 0, "copy %d succeeds (rc %d)" % (i, rc), out)
         dv, dt = sessions("va-bk1") - v0, sessions("to-db1") - t0
-        check((dv, dt) == (1, 2),
-              "run %d: sessions on the vault %d (want 1: the read), on "
-              "torino %d (want 2: write and check)" % (i, dv, dt))
+        check((dv, dt) == (1 + 1, 1 + 2),
+              "run %d: sessions on the vault %d (want 2: the shell check "
+              "and the read), on torino %d (want 3: the shell check, write "
+              "and check)" % (i, dv, dt))
 
 
 def test_copy_checksum_mismatch():
