@@ -402,6 +402,17 @@ write_before(struct rb *r, const char *from)
 	               "target before what it depends on is verified "
 	               "healthy.");
 	dr_doc_item_end(d);
+	rule_begin(r, "Scripts are POSIX sh.");
+	dr_doc_text(d, "Pasted into another shell a script can mean something "
+	               "else (csh, tcsh and fish quote otherwise; bash and zsh "
+	               "read a ");
+	dr_doc_code(d, "!");
+	dr_doc_text(d, " as history). After logging in, type ");
+	dr_doc_code(d, "exec sh");
+	dr_doc_text(d, " first, and where sh is bash (RHEL) also ");
+	dr_doc_code(d, "set +H");
+	dr_doc_text(d, ".");
+	dr_doc_item_end(d);
 	rule_begin(r, "Secrets stay out of writing.");
 	dr_doc_text(d, "Commands show secrets as placeholders such as ");
 	dr_doc_code(d, "<secret:NAME>");
