@@ -2,6 +2,7 @@
 #include "drover/preflight.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,42 @@ file_problem(const char *path, size_t max)
 	return NULL;
 }
 
+/*
+ * Whether the private key in text is protected by a passphrase: OpenSSH's
+ * own format names its cipher ("none" when it has none) right after its
+ * magic; PEM and PKCS#8 say ENCRYPTED in their armour.
+ */
+static bool
+key_encrypted(const char *text)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	static const char magic[] = "openssh-key-v1";
+	unsigned char raw[96];
+	char b64[129];
+	const char *p;
+	size_t n = 0;
+	uint32_t len;
+
+	if (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+	    strstr(text, "Proc-Type: 4,ENCRYPTED"))
+		return true;
+	if ((p = strstr(text, begin)) == NULL)
+		return false;
+	for (p += sizeof(begin) - 1; *p && n < sizeof(b64) - 1; p++)
+		if (*p != '\n' && *p != '\r' && *p != ' ')
+			b64[n++] = *p;
+	b64[n - n % 4] = '\0';
+	if (EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)strlen(b64)) <
+	        (int)sizeof(magic) + 8 ||
+	    memcmp(raw, magic, sizeof(magic)) != 0)
+		return false;
+	p = (const char *)raw + sizeof(magic);
+	len = (uint32_t)(unsigned char)p[0] << 24 |
+	      (uint32_t)(unsigned char)p[1] << 16 |
+	      (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+	return !(len == 4 && memcmp(p + 4, "none", 4) == 0);
+}
+
 static void
 check_keys(struct pf *f)
 {
@@ -91,6 +128,17 @@ check_keys(struct pf *f)
 		        "%04o); chmod 600 %s",
 		        df->identity, (unsigned)(st.st_mode & 07777),
 		        df->identity);
+	} else {
+		char *text = NULL;
+		if (dr_read_file(df->identity, DR_FILE_MAX, &text, NULL) == 0 &&
+		    key_encrypted(text))
+			problem(f, df->identity_line,
+			        "private key %s is protected by a passphrase, "
+			        "and drover never asks for one: load it into "
+			        "ssh-agent (ssh-add %s) and leave identity out "
+			        "of the plan",
+			        df->identity, df->identity);
+		free(text);
 	}
 }
 

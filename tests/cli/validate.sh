@@ -170,5 +170,44 @@ grep -qF 'secret "pg": environment variable DROVER_TEST_UNSET_PG is not set; exp
 [ ! -d "$tmp/secret-state/runs" ] || [ -z "$(ls -A "$tmp/secret-state/runs")" ] ||
 	fail "unset secret: a run was started"
 
+# A private key protected by a passphrase: drover never asks for one, so
+# the run refuses before it starts and says to use ssh-agent; an
+# unprotected key of the same format passes. OpenSSH's own format, PEM and
+# PKCS#8. The plan pins no host keys, so no run connects anywhere.
+if command -v ssh-keygen >/dev/null && command -v openssl >/dev/null; then
+	ssh-keygen -q -t ed25519 -N 'long passphrase' -f "$tmp/k-openssh"
+	ssh-keygen -q -t ecdsa -m PEM -N 'long passphrase' -f "$tmp/k-pem"
+	openssl genpkey -algorithm ed25519 -aes256 -pass pass:longpassphrase \
+		-out "$tmp/k-pkcs8" 2>/dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$tmp/plain-openssh"
+	ssh-keygen -q -t ecdsa -m PEM -N '' -f "$tmp/plain-pem"
+	chmod 600 "$tmp"/k-* "$tmp"/plain-*
+	for k in k-openssh k-pem k-pkcs8 plain-openssh plain-pem; do
+		checks=$((checks + 1))
+		sed "s|^sites = (|defaults: { identity = \"$tmp/$k\"; };\nsites = (|" \
+			"$tmp/secret.cfg" >"$tmp/key.cfg"
+		env DROVER_TEST_UNSET_PG=x DROVER_STATE_DIR="$tmp/key-state" \
+			"$drover" failover "$tmp/key.cfg" --from milan --to torino \
+			--yes >"$tmp/out" 2>&1
+		case $k in
+		k-*)
+			grep -qF "private key $tmp/$k is protected by a passphrase, and drover never asks for one: load it into ssh-agent (ssh-add $tmp/$k)" "$tmp/out" ||
+				fail "$k: not refused as protected: $(cat "$tmp/out")"
+			grep -q "nothing was started" "$tmp/out" ||
+				fail "$k: the run was not refused: $(cat "$tmp/out")"
+			;;
+		*)
+			# Stopped by the plan's missing known_hosts, not by the key.
+			if ! grep -q "no known_hosts" "$tmp/out" ||
+				grep -q "protected by a passphrase" "$tmp/out"; then
+				fail "$k: an unprotected key refused: $(cat "$tmp/out")"
+			fi
+			;;
+		esac
+	done
+else
+	echo "validate.sh: no ssh-keygen or openssl; protected keys not checked"
+fi
+
 echo "validate.sh: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
