@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libssh2.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,8 +21,8 @@
 /* All in one arena: this struct, the keys and their strings. */
 struct dr_hostkeys {
 	struct dr_arena *arena;
-	struct dr_hostkey *e; /* in file order */
-	size_t n;
+	struct dr_hostkey *e; /* in file order (malloc'd) */
+	size_t n, cap;
 };
 
 /* The key blob that blob64 (base64, padded) holds, or NULL. */
@@ -126,25 +127,26 @@ dr_hostkeys_fingerprint(const char *blob64, char **out)
 	return 0;
 }
 
-/* Adds the plain-named entry k when its key is a key blob. */
+/* Adds an entry of name (plain, or OpenSSH's hashed "|1|SALT|HASH") when
+ * key64 is a key blob. */
 static void
-add(struct dr_hostkeys *kh, const struct libssh2_knownhost *k)
+add_key(struct dr_hostkeys *kh, const char *name, const char *key64)
 {
 	unsigned char *blob;
 	struct dr_hostkey *e;
 	size_t n = 0;
 	char *type, *fp;
 
-	if (k->name == NULL || k->key == NULL ||
-	    (blob = decode(k->key, &n)) == NULL)
-		return; /* hashed, or not a key we can show */
+	if (name == NULL || key64 == NULL || (blob = decode(key64, &n)) == NULL)
+		return; /* not a key we can show */
 	if ((type = type_of(blob, n)) == NULL) {
 		free(blob);
 		return;
 	}
+	dr_grow((void **)&kh->e, &kh->cap, kh->n + 1, sizeof(*kh->e));
 	e = &kh->e[kh->n++];
 	fp = dr_hostkeys_fingerprint_blob(blob, n);
-	e->name = dr_arena_strdup(kh->arena, k->name);
+	e->name = dr_arena_strdup(kh->arena, name);
 	e->type = dr_arena_strdup(kh->arena, type);
 	e->fingerprint = dr_arena_strdup(kh->arena, fp);
 	free(fp);
@@ -152,35 +154,64 @@ add(struct dr_hostkeys *kh, const struct libssh2_knownhost *k)
 	free(blob);
 }
 
+/* Adds the plain-named entry k (libssh2 does not give a hashed entry's
+ * salt: parse() reads those lines itself). */
+static void
+add(struct dr_hostkeys *kh, const struct libssh2_knownhost *k)
+{
+	if (k->name != NULL)
+		add_key(kh, k->name, k->key);
+}
+
+/* A hashed line, "|1|SALT|HASH KEYTYPE KEY [comment]", split in place;
+ * false for any other line. */
+static bool
+hashed_line(char *line, char **name, char **key64)
+{
+	char *save = NULL, *type;
+
+	if (strncmp(line, "|1|", 3) != 0)
+		return false;
+	*name = strtok_r(line, " \t", &save);
+	type = strtok_r(NULL, " \t", &save);
+	*key64 = strtok_r(NULL, " \t", &save);
+	return *name && type && *key64;
+}
+
 /*
  * Feeds path to libssh2 line by line, so that a line its parser refuses is
  * skipped rather than the whole file (libssh2_knownhost_readfile() stops
- * at the first), then keeps the entries with a name and a key.
+ * at the first), and keeps the entries with a name and a key in file
+ * order. Hashed lines (HashKnownHosts) are read here: libssh2 keeps no
+ * salt of theirs to match a name against.
  */
 static int
 parse(struct dr_hostkeys *kh, FILE *f, LIBSSH2_KNOWNHOSTS *hosts)
 {
-	struct libssh2_knownhost *k = NULL;
-	char *line = NULL;
-	size_t cap = 0, n = 0;
+	struct libssh2_knownhost *k = NULL, *last = NULL;
+	char *line = NULL, *name, *key64;
+	size_t cap = 0;
 	ssize_t len;
 
 	while ((len = getline(&line, &cap, f)) != -1) {
 		while (len > 0 &&
 		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
+		if (strncmp(line, "|1|", 3) == 0) {
+			if (hashed_line(line, &name, &key64))
+				add_key(kh, name, key64);
+			continue;
+		}
 		(void)libssh2_knownhost_readline(
 		    hosts, line, (size_t)len, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+		/* The entries the line added (one per name), in order. */
+		while (libssh2_knownhost_get(hosts, &k, last) == 0) {
+			add(kh, k);
+			last = k;
+		}
 	}
 	free(line);
-	if (ferror(f))
-		return DR_EIO;
-	while (libssh2_knownhost_get(hosts, &k, k) == 0)
-		n++;
-	kh->e = dr_arena_alloc(kh->arena, (n ? n : 1) * sizeof(*kh->e));
-	for (k = NULL; libssh2_knownhost_get(hosts, &k, k) == 0;)
-		add(kh, k);
-	return 0;
+	return ferror(f) ? DR_EIO : 0;
 }
 
 int
@@ -225,13 +256,49 @@ out:
 	return r;
 }
 
-/* Whether name is address, or "[address]:port". */
+/*
+ * Whether the hashed name "|1|SALT|HASH" is candidate: OpenSSH's
+ * HashKnownHosts stores HMAC-SHA1(SALT, name) instead of the name.
+ */
+static bool
+hash_is(const char *name, const char *candidate)
+{
+	const char *salt64 = name + 3, *bar = strchr(salt64, '|');
+	unsigned char md[EVP_MAX_MD_SIZE], *salt = NULL, *hash = NULL;
+	unsigned mdlen = 0;
+	size_t sn = 0, hn = 0;
+	char *s64;
+	bool r = false;
+
+	if (bar == NULL)
+		return false;
+	s64 = dr_xstrndup(salt64, (size_t)(bar - salt64));
+	salt = decode(s64, &sn);
+	hash = decode(bar + 1, &hn);
+	if (salt && hash && sn <= INT32_MAX &&
+	    HMAC(EVP_sha1(), salt, (int)sn, (const unsigned char *)candidate,
+	         strlen(candidate), md, &mdlen) != NULL &&
+	    mdlen == hn && memcmp(md, hash, hn) == 0)
+		r = true;
+	free(s64);
+	free(salt);
+	free(hash);
+	return r;
+}
+
+/* Whether name is address, or "[address]:port", plainly or hashed. */
 static bool
 names(const char *name, const char *address, int port)
 {
 	size_t n = strlen(address);
 	char tail[16];
 
+	if (strncmp(name, "|1|", 3) == 0) {
+		char *bracketed = dr_xasprintf("[%s]:%d", address, port);
+		bool r = hash_is(name, address) || hash_is(name, bracketed);
+		free(bracketed);
+		return r;
+	}
 	if (strcasecmp(name, address) == 0)
 		return true;
 	snprintf(tail, sizeof(tail), "]:%d", port);
@@ -266,6 +333,8 @@ dr_hostkeys_next(const struct dr_hostkeys *kh, const char *address, int port,
 void
 dr_hostkeys_free(struct dr_hostkeys *kh)
 {
-	if (kh != NULL)
+	if (kh != NULL) {
+		free(kh->e);
 		dr_arena_free(kh->arena);
+	}
 }

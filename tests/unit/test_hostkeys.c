@@ -1,8 +1,8 @@
 /*
  * test_hostkeys.c: the keys a known_hosts file pins, fingerprinted as
  * OpenSSH does, against ssh-keygen -l on keys generated for the test (an
- * ed25519 and an ECDSA key), with hashed, revoked, malformed and
- * multi-name entries beside them.
+ * ed25519 and an ECDSA key), with hashed (matched by their HMAC), revoked,
+ * malformed and multi-name entries beside them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -31,7 +31,7 @@ struct fixture {
 	char dir[64];
 	char *kh; /* the known_hosts file */
 	struct key ed, ec;
-	char hashed[1024]; /* a hashed line for 10.0.0.9 */
+	char hashed[2048]; /* hashed lines for 10.0.0.9 and [10.0.0.8]:2222 */
 };
 
 static bool
@@ -100,13 +100,16 @@ setup(void **state)
 	f = fopen(plain, "w");
 	assert_non_null(f);
 	fprintf(f, "10.0.0.9 %s %s\n", fx->ed.type, fx->ed.blob);
+	fprintf(f, "[10.0.0.8]:2222 %s %s\n", fx->ec.type, fx->ec.blob);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -H -f %s >/dev/null 2>&1",
 	         plain);
 	assert_true(run(cmd, NULL, 0));
 	f = fopen(plain, "r");
 	assert_non_null(f);
-	assert_non_null(fgets(fx->hashed, sizeof(fx->hashed), f));
+	assert_non_null(fgets(fx->hashed, sizeof(fx->hashed) / 2, f));
+	assert_non_null(
+	    fgets(fx->hashed + strlen(fx->hashed), sizeof(fx->hashed) / 2, f));
 	fclose(f);
 	assert_true(strncmp(fx->hashed, "|1|", 3) == 0);
 	free(plain);
@@ -206,14 +209,36 @@ test_ports(void **state)
 	dr_hostkeys_free(kh);
 }
 
-/* Hashed, revoked and malformed lines pin nothing; the rest still loads. */
+/*
+ * A hashed line (ssh-keygen -H) pins its key for the name it hashes, and
+ * for no other: the runbook shows the fingerprint drover checks against,
+ * not "not pinned".
+ */
+static void
+test_hashed(void **state)
+{
+	struct fixture *fx = *state;
+	struct dr_hostkeys *kh = load(fx);
+	const struct dr_hostkey *k;
+
+	k = dr_hostkeys_next(kh, "10.0.0.9", 22, NULL);
+	same_key(k, &fx->ed);
+	assert_null(dr_hostkeys_next(kh, "10.0.0.9", 22, k));
+	/* [10.0.0.8]:2222, hashed: the port is part of the name */
+	same_key(dr_hostkeys_next(kh, "10.0.0.8", 2222, NULL), &fx->ec);
+	assert_null(dr_hostkeys_next(kh, "10.0.0.8", 22, NULL));
+	assert_null(dr_hostkeys_next(kh, "10.0.0.90", 22, NULL));
+	assert_null(dr_hostkeys_next(kh, "10.0.0.", 22, NULL));
+	dr_hostkeys_free(kh);
+}
+
+/* Revoked and malformed lines pin nothing; the rest still loads. */
 static void
 test_ignored(void **state)
 {
 	struct fixture *fx = *state;
 	struct dr_hostkeys *kh = load(fx);
 
-	assert_null(dr_hostkeys_next(kh, "10.0.0.9", 22, NULL));
 	assert_null(dr_hostkeys_next(kh, "10.0.0.4", 22, NULL));
 	assert_null(dr_hostkeys_next(kh, "10.0.0.5", 22, NULL));
 	assert_null(dr_hostkeys_next(kh, "garbage", 22, NULL));
@@ -285,6 +310,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fingerprints),
 	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_hashed),
 	    cmocka_unit_test(test_ignored),
 	    cmocka_unit_test(test_fingerprint_blob),
 	    cmocka_unit_test(test_unreadable),
