@@ -151,11 +151,12 @@ struct dr_rm {
 	int64_t prev_duration_ms; /* -1 unknown */
 	struct dr_rm_prev *p;
 	size_t np;
-	/* Reading task by task (dr_rm_begin): tasks' strings are copied here,
-	 * and their times are wall clock until dr_rm_finish(). */
+	/* Reading task by task (dr_rm_begin): with own, tasks' strings are
+	 * copied into arena (which also holds rej[]), and their times are wall
+	 * clock until dr_rm_finish(). */
 	const json_t *head; /* the report's members (dr_rm_begin) */
 	bool own;
-	struct dr_rm_chunk *chunks;
+	struct dr_arena *arena;
 	size_t tcap;
 	int64_t min_start; /* the earliest task start_ms, 0 none */
 };

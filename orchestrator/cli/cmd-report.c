@@ -48,17 +48,20 @@ dr_cmd_report(int argc, char **argv)
 	format = v[0];
 	out = v[1];
 	/* -o report.html without --format means html, as for runbook. */
-	if (v[2] == NULL && out &&
-	    (dr_ends_with(out, ".html") || dr_ends_with(out, ".htm")))
-		format = "html";
-	else if (v[2] == NULL && out && dr_ends_with(out, ".json"))
-		format = "json";
-	else if (v[2] == NULL && out && dr_ends_with(out, ".pdf")) {
-		fprintf(stderr,
-		        "drover: -o %s: the report is json, md or html; print "
-		        "the html from a browser, or give --format\n",
-		        out);
-		return DR_EXIT_USAGE;
+	if (v[2] == NULL && out) {
+		if (dr_ends_with(out, ".html") || dr_ends_with(out, ".htm"))
+			format = "html";
+		else if (dr_ends_with(out, ".json"))
+			format = "json";
+		else if (dr_ends_with(out, ".pdf")) {
+			fprintf(
+			    stderr,
+			    "drover: -o %s: the report is json, md or html; "
+			    "print the html from a browser, or give "
+			    "--format\n",
+			    out);
+			return DR_EXIT_USAGE;
+		}
 	}
 	if (strcmp(format, "json") && strcmp(format, "md") &&
 	    strcmp(format, "html")) {

@@ -594,12 +594,12 @@ shell_checked(struct dr_ssh *s, const struct dr_ssh_result *res, void *arg)
 	}
 	if (res->exit_code != 0 || res->tail == NULL ||
 	    strstr(res->tail, SHELL_OK) == NULL) {
+		const char *tail = res->tail ? res->tail : "";
 		char first[160];
-		size_t n = res->tail ? strcspn(res->tail, "\n") : 0;
 
-		snprintf(first, sizeof(first), "%.*s",
-		         (int)(n < sizeof(first) - 1 ? n : sizeof(first) - 1),
-		         res->tail ? res->tail : "");
+		/* Its first line, cut to fit. */
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(tail, "\n"),
+		         tail);
 		conn_fail(s, DR_EPROTO,
 		          "the login shell of %s does not read sh quoting (a "
 		          "csh, tcsh or fish login shell?): drover sends every "

@@ -353,7 +353,7 @@ check_tmpl(struct ref_ctx *c, const char *tmpl, const char *field, bool shell,
 static void
 check_not_blank(struct loader *ld, const struct dr_step *st, const char *what)
 {
-	const char *text = NULL, *p;
+	const char *text = NULL;
 
 	switch (st->action) {
 	case DR_ACT_RUN:
@@ -375,9 +375,7 @@ check_not_blank(struct loader *ld, const struct dr_step *st, const char *what)
 	}
 	if (text == NULL)
 		return; /* missing or mistyped: said where it was read */
-	for (p = text; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
-		;
-	if (*p == '\0')
+	if (text[strspn(text, " \t\n\r")] == '\0')
 		ERR(ld, st->line, "%s: \"%s\" is empty%s", what,
 		    dr_action_name(st->action),
 		    st->action == DR_ACT_APPROVE

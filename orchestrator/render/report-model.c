@@ -75,34 +75,10 @@ since_start(const struct dr_rm *m, int64_t w)
 
 /* Text of a task kept by the model: borrowed from the report, or copied
  * when the task object is freed after dr_rm_task(). */
-struct dr_rm_chunk {
-	struct dr_rm_chunk *next;
-	size_t used, cap;
-	char data[];
-};
-
 static const char *
 keep(struct dr_rm *m, const char *s)
 {
-	struct dr_rm_chunk *c = m->chunks;
-	size_t n;
-	char *p;
-
-	if (!m->own || s == NULL)
-		return s;
-	n = strlen(s) + 1;
-	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-		c = dr_xmalloc(sizeof(*c) + cap);
-		c->next = m->chunks;
-		c->used = 0;
-		c->cap = cap;
-		m->chunks = c;
-	}
-	p = c->data + c->used;
-	memcpy(p, s, n);
-	c->used += n;
-	return p;
+	return m->own && s ? dr_arena_strdup(m->arena, s) : s;
 }
 
 bool
@@ -527,7 +503,8 @@ load_task(struct dr_rm *m, const json_t *o, struct dr_rm_task *t)
 	if (json_is_array(rej)) {
 		t->rp = true;
 		t->nrej = json_array_size(rej);
-		t->rej = dr_xcalloc(t->nrej + 1, sizeof(*t->rej));
+		t->rej =
+		    dr_arena_alloc(m->arena, (t->nrej + 1) * sizeof(*t->rej));
 		for (i = 0; i < t->nrej; i++) {
 			const json_t *r = json_array_get(rej, i);
 			t->rej[i].backup = keep(m, jstr(r, "backup"));
@@ -578,6 +555,7 @@ dr_rm_begin(struct dr_rm *m, const json_t *head, size_t ntasks_hint)
 	memset(m, 0, sizeof(*m));
 	m->head = head;
 	m->own = true;
+	m->arena = dr_arena_new();
 	load_run(m, head);
 	m->tcap = ntasks_hint;
 	m->t = dr_xcalloc(m->tcap + 1, sizeof(*m->t));
@@ -705,15 +683,7 @@ dr_rm_finish(struct dr_rm *m)
 void
 dr_rm_free(struct dr_rm *m)
 {
-	size_t i;
-
-	while (m->chunks) {
-		struct dr_rm_chunk *c = m->chunks;
-		m->chunks = c->next;
-		free(c);
-	}
-	for (i = 0; i < m->nt; i++)
-		free(m->t[i].rej);
+	dr_arena_free(m->arena);
 	free(m->from);
 	free(m->t);
 	free(m->s);

@@ -299,15 +299,39 @@ dr_report_head(const struct dr_graph *g, const struct dr_task_run *runs,
 	return root;
 }
 
+/*
+ * A memstream's text, once closed, to path (atomically replaced) or, with
+ * path NULL, to stdout; r is how the rendering went. 0, or DR_EIO with
+ * errno set.
+ */
+static int
+write_text(FILE *f, char **text, size_t *len, const char *path, int r)
+{
+	if (fclose(f) != 0 && r == 0)
+		r = DR_EIO;
+	if (r == 0 && path)
+		r = dr_write_file_atomic(path, *text, *len, 0600);
+	else if (r == 0 && fwrite(*text, 1, *len, stdout) != *len)
+		r = DR_EIO;
+	if (r != 0 && errno == 0)
+		errno = EIO;
+	free(*text);
+	*text = NULL;
+	return r;
+}
+
 int
 dr_report_render_file(const json_t *report, const char *format,
                       const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int r = 0;
+	FILE *f;
+	int r;
 
+	errno = 0;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return DR_EIO;
 	if (strcmp(format, "json") == 0) {
 		r = json_dumpf(report, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 		        ? DR_EIO
@@ -319,15 +343,7 @@ dr_report_render_file(const json_t *report, const char *format,
 		    strcmp(format, "html") == 0 ? DR_RENDER_HTML : DR_RENDER_MD,
 		    f);
 	}
-	fclose(f);
-	if (r == 0) {
-		if (path)
-			r = dr_write_file_atomic(path, text, len, 0600);
-		else if (fwrite(text, 1, len, stdout) != len)
-			r = DR_EIO;
-	}
-	free(text);
-	return r;
+	return write_text(f, &text, &len, path, r);
 }
 
 /*
@@ -414,21 +430,6 @@ stream_json(FILE *f, const json_t *head, const struct dr_graph *g,
 		first = false;
 	}
 	fputs(first ? "{}\n" : "\n}\n", f);
-	return r;
-}
-
-/* A memstream's text to path; 0, or DR_EIO with errno set. */
-static int
-write_text(FILE *f, char **text, size_t *len, const char *path, int r)
-{
-	if (fclose(f) != 0 && r == 0)
-		r = DR_EIO;
-	if (r == 0)
-		r = dr_write_file_atomic(path, *text, *len, 0600);
-	else if (errno == 0)
-		errno = EIO;
-	free(*text);
-	*text = NULL;
 	return r;
 }
 
