@@ -3,7 +3,8 @@
 # (TENANTS tenants x 5 services x 4 steps of `true`, on the lab's three
 # torino hosts, limits 64/64/4) and runs them with drover; sends the same
 # commands through warm OpenSSH ControlMaster connections (xargs -P 12, one
-# master per host) for comparison. A benchmark, not a test: it prints
+# master per host, drover's kex, cipher and MAC) for comparison, and reports
+# the masters' own CPU per command beside drover's. A benchmark, not a test: it prints
 # figures and asserts nothing about them; it fails only when a run did not
 # succeed (the comparison would be void) or the setup is broken.
 #
@@ -95,7 +96,14 @@ print(');')
 PY
 }
 
-# The OpenSSH side: one ControlMaster per host, the same key and pins.
+# The OpenSSH side: one ControlMaster per host, the same key and pins, and
+# what drover negotiates (its client order wins: orchestrator/exec/ssh.c).
+pref() {
+	sed -n "s/^static const char $1\[\] = \"\([^,\"]*\).*/\1/p" \
+		"$repo/orchestrator/exec/ssh.c"
+}
+kex=$(pref KEX_PREF) cipher=$(pref CIPHER_PREF) mac=$(pref MAC_PREF)
+[[ -n $kex && -n $cipher && -n $mac ]] || die "cannot read drover's algorithms from orchestrator/exec/ssh.c"
 cat >"$tmp/ssh_config" <<EOF
 Host *
   User drlab
@@ -104,15 +112,34 @@ Host *
   UserKnownHostsFile $LAB/known_hosts
   StrictHostKeyChecking yes
   BatchMode yes
+  KexAlgorithms $kex
+  Ciphers $cipher
+  MACs $mac
   ControlMaster auto
   ControlPath $tmp/cm-%h
   ControlPersist 600
 EOF
+masters=()
 if ((XARGS)); then
 	for h in 127.0.3.1 127.0.3.2 127.0.3.3; do
 		ssh -F "$tmp/ssh_config" -fN "$h" || die "cannot open a master to $h"
+		masters+=("$(ssh -F "$tmp/ssh_config" -O check "$h" 2>&1 |
+			sed -n 's/.*(pid=\([0-9]*\)).*/\1/p')")
 	done
 fi
+
+# masters_cpu: the masters' user+sys CPU so far, in clock ticks. They are
+# not children of xargs, so GNU time around it sees only the clients; the
+# masters do the per-channel work that drover does (open, exec, exit status,
+# close), which makes their CPU per command the like-for-like figure.
+masters_cpu() {
+	local p t=0
+	for p in "${masters[@]}"; do
+		[[ -r /proc/$p/stat ]] || die "the ControlMaster $p is gone"
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
 
 declare -A R
 for n in $SIZES; do
@@ -144,14 +171,17 @@ for s in range(5):
         for r in roles:
             print(hosts[r])
 PY
+		m0=$(masters_cpu)
 		/usr/bin/time -f 'TIME %e %U %S %M' -o "$tmp/xtime-$n" \
 			xargs -P 12 -I{} ssh -F "$tmp/ssh_config" {} true \
 			<"$tmp/cmds-$n" || die "xargs/ssh failed"
+		m1=$(masters_cpu)
 		read -r _ xwall xuser xsys xrss <"$tmp/xtime-$n"
-		R[x$n]="$xwall $xuser $xsys $xrss"
+		R[x$n]="$xwall $xuser $xsys $xrss $((m1 - m0))"
 	fi
 done
 
+hz=$(getconf CLK_TCK)
 mkdir -p "$here/results"
 res=$here/results/scale-$(date -u +%Y%m%dT%H%M%SZ).md
 {
@@ -159,20 +189,22 @@ res=$here/results/scale-$(date -u +%Y%m%dT%H%M%SZ).md
 	echo
 	echo "drover: $drover"
 	echo
-	echo "| tenants | tasks | drover wall | drover user+sys | CPU per task | peak RSS | fdatasyncs | ControlMaster wall | wall ratio |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| tenants | tasks | drover wall | drover user+sys | CPU per task | peak RSS | fdatasyncs | ControlMaster wall | wall ratio | masters' CPU | masters' CPU per command | clients' CPU |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	for n in $SIZES; do
 		read -r tasks wall user sys rss syncs <<<"${R[$n]}"
 		cpu=$(python3 -c "print('%.2f' % ($user + $sys))")
 		per=$(python3 -c "print('%.3f' % (($user + $sys) * 1000 / $tasks))")
 		if ((XARGS)); then
-			read -r xwall _ _ _ <<<"${R[x$n]}"
+			read -r xwall xuser xsys _ mt <<<"${R[x$n]}"
 			ratio=$(python3 -c "print('%.2f' % ($wall / $xwall))")
+			mcpu=$(python3 -c "print('%.2f s' % ($mt / $hz))")
+			mper=$(python3 -c "print('%.3f ms' % ($mt * 1000 / $hz / $tasks))")
+			xcpu=$(python3 -c "print('%.2f s' % ($xuser + $xsys))")
 		else
-			xwall=-
-			ratio=-
+			xwall=- ratio=- mcpu=- mper=- xcpu=-
 		fi
-		echo "| $n | $tasks | ${wall} s | ${cpu} s | ${per} ms | $((rss / 1024)) MB | $syncs | ${xwall} s | $ratio |"
+		echo "| $n | $tasks | ${wall} s | ${cpu} s | ${per} ms | $((rss / 1024)) MB | $syncs | ${xwall} s | $ratio | $mcpu | $mper | $xcpu |"
 	done
 	set -- $SIZES
 	if (($# >= 2)); then
