@@ -117,7 +117,7 @@ show_run(const char *sdir, const char *id)
 {
 	char *dir = NULL, *why = NULL;
 	struct dr_rs_run rs;
-	char d[32], when[40];
+	char d[32], when[40], und[48] = "";
 	const char *st;
 	int tier = -1, r;
 	size_t i, j, counts[DR_TS_REFUSED + 1] = {0};
@@ -149,9 +149,12 @@ show_run(const char *sdir, const char *id)
 	       done_count(&rs), rs.ntasks_planned,
 	       dr_duration_fmt(elapsed(st, &rs), d, sizeof(d)),
 	       rs.resumes ? " (resumed)" : "");
-	printf("  %zu succeeded, %zu failed, %zu running, %zu skipped, %zu "
+	if (counts[DR_TS_INDETERMINATE])
+		snprintf(und, sizeof(und), ", %zu indeterminate",
+		         counts[DR_TS_INDETERMINATE]);
+	printf("  %zu succeeded, %zu failed%s, %zu running, %zu skipped, %zu "
 	       "cancelled, %zu refused\n",
-	       counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED],
+	       counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED], und,
 	       counts[DR_TS_RUNNING], counts[DR_TS_SKIPPED],
 	       counts[DR_TS_CANCELLED], counts[DR_TS_REFUSED]);
 	if (strcmp(st, "running") == 0)

@@ -1,7 +1,8 @@
 /*
  * next.c: what to do next, said when a run ends other than well: the
- * commands an operator types after exit 3 (resume), exit 1 (which tasks
- * failed, their logs, the report, whether a resume retries them) and exit
+ * commands an operator types after exit 3 (resume, and the decision each
+ * task of unknown outcome needs), exit 1 (which tasks failed, their logs,
+ * the report, whether a resume retries them) and exit
  * 4 (who holds the site and how to reach them). On stderr: stdout may be
  * --json's.
  */
@@ -18,13 +19,37 @@
 
 #define FAILED_SHOWN 10
 
+/* "  KEY  STATE: MESSAGE" for the first FAILED_SHOWN of them. */
 static void
-after_failure(const char *sdir, const char *run_id)
+list_task(const struct dr_rs_task *t, size_t nth)
+{
+	if (nth <= FAILED_SHOWN)
+		fprintf(stderr, "  %s  %s%s%s\n", t->key,
+		        dr_task_state_name(t->state), t->message ? ": " : "",
+		        t->message ? t->message : "");
+}
+
+static void
+list_more(size_t n, const char *run_id)
+{
+	if (n > FAILED_SHOWN)
+		fprintf(stderr, "  ... %zu more (drover status %s)\n",
+		        n - FAILED_SHOWN, run_id);
+}
+
+/*
+ * After exit 1 (a task failed) or exit 3 (interrupted, or a task whose
+ * outcome is unknown): which tasks failed, which wait for the operator's
+ * decision (indeterminate: the command may have run; a resume does
+ * nothing until each is decided), and the commands for both.
+ */
+static void
+after_run(const char *sdir, const char *run_id, int rc)
 {
 	char *dir = dr_runs_dir(sdir, run_id), *why = NULL;
 	struct dr_rs_run rs;
-	const char *first = NULL;
-	size_t i, nfailed = 0, nrefused = 0;
+	const char *first = NULL, *undecided = NULL;
+	size_t i, nfailed = 0, nrefused = 0, nundecided = 0;
 	int r = dr_rs_load(dir, &rs, &why);
 
 	if (r == DR_ENOTFOUND) { /* it ended before its journal began */
@@ -44,21 +69,44 @@ after_failure(const char *sdir, const char *run_id)
 			first = t->key;
 		if (nfailed + nrefused == 1)
 			fprintf(stderr, "\nwhat failed:\n");
-		if (nfailed + nrefused <= FAILED_SHOWN)
-			fprintf(stderr, "  %s  %s%s%s\n", t->key,
-			        dr_task_state_name(t->state),
-			        t->message ? ": " : "",
-			        t->message ? t->message : "");
+		list_task(t, nfailed + nrefused);
 	}
-	if (nfailed + nrefused > FAILED_SHOWN)
-		fprintf(stderr, "  ... %zu more (drover status %s)\n",
-		        nfailed + nrefused - FAILED_SHOWN, run_id);
+	list_more(nfailed + nrefused, run_id);
+	for (i = 0; i < rs.ntasks; i++) {
+		const struct dr_rs_task *t = &rs.tasks[i];
+		if (t->state != DR_TS_INDETERMINATE)
+			continue;
+		if (++nundecided == 1) {
+			undecided = t->key;
+			fprintf(stderr,
+			        "\noutcome unknown (the command may have run, "
+			        "in part or in full; check on the host, then "
+			        "decide):\n");
+		}
+		list_task(t, nundecided);
+	}
+	list_more(nundecided, run_id);
 	fprintf(stderr, "\nnext:\n");
-	if (first)
+	if (first || undecided)
 		fprintf(stderr, "  drover logs %s %s   # its output\n", run_id,
-		        first);
-	fprintf(stderr, "  drover report %s   # the run's report\n", run_id);
-	fprintf(stderr, "  drover status %s   # every task's state\n", run_id);
+		        first ? first : undecided);
+	if (rc == DR_EXIT_FAIL)
+		fprintf(stderr, "  drover report %s   # the run's report\n",
+		        run_id);
+	fprintf(stderr, "  drover status %s   # %s\n", run_id,
+	        rc == DR_EXIT_FAIL ? "every task's state" : "where it stopped");
+	if (undecided) {
+		fprintf(stderr,
+		        "  drover resume %s --assume-done %s   # it did its "
+		        "work: not run again\n"
+		        "  drover resume %s --rerun %s   # run it again\n",
+		        run_id, undecided, run_id, undecided);
+		fprintf(stderr,
+		        "  a resume starts nothing until %s decided "
+		        "(--assume-done or --rerun for each, as many as "
+		        "needed; --rerun-indeterminate for all)\n",
+		        nundecided == 1 ? "it is" : "each of them is");
+	}
 	if (nfailed)
 		fprintf(stderr,
 		        "  drover resume %s   # once the cause is fixed: runs "
@@ -66,6 +114,8 @@ after_failure(const char *sdir, const char *run_id)
 		        "--plan-changed if you edited the plan\n",
 		        run_id, nfailed == 1 ? "" : "s",
 		        nfailed == 1 ? "it" : "them");
+	else if (!undecided && rc != DR_EXIT_FAIL)
+		fprintf(stderr, "  drover resume %s   # continue it\n", run_id);
 	if (nrefused)
 		fprintf(stderr,
 		        "  a refused task is not retried by resume: it would "
@@ -136,15 +186,9 @@ dr_cmd_next_steps(const char *sdir, const char *run_id, const char *to, int rc)
 {
 	switch (rc) {
 	case DR_EXIT_PAUSED:
-		if (run_id)
-			fprintf(stderr,
-			        "\nnext:\n  drover status %s   # where it "
-			        "stopped\n  drover resume %s   # continue it\n",
-			        run_id, run_id);
-		break;
 	case DR_EXIT_FAIL:
 		if (run_id)
-			after_failure(sdir, run_id);
+			after_run(sdir, run_id, rc);
 		break;
 	case DR_EXIT_LOCKED:
 		after_locked(sdir, to);

@@ -166,17 +166,20 @@ dr_board_summary(FILE *board, const struct dr_graph *g,
 {
 	struct dr_recovery *rec;
 	size_t i, n, counts[DR_TS_REFUSED + 1] = {0};
-	char d[32], rto[32];
+	char d[32], rto[32], und[48] = "";
 
 	for (i = 0; i < g->ntasks; i++)
 		counts[runs[i].state]++;
+	if (counts[DR_TS_INDETERMINATE])
+		snprintf(und, sizeof(und), ", %zu indeterminate",
+		         counts[DR_TS_INDETERMINATE]);
 	fprintf(board,
-	        "\n%s %s: %zu succeeded, %zu failed, %zu skipped, %zu "
+	        "\n%s %s: %zu succeeded, %zu failed%s, %zu skipped, %zu "
 	        "cancelled, %zu refused in %s\n",
 	        res == DR_RUN_SUCCEEDED ? "SUCCEEDED"
 	        : res == DR_RUN_FAILED  ? "FAILED"
 	                                : "INTERRUPTED",
-	        run_id, counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED],
+	        run_id, counts[DR_TS_SUCCEEDED], counts[DR_TS_FAILED], und,
 	        counts[DR_TS_SKIPPED], counts[DR_TS_CANCELLED],
 	        counts[DR_TS_REFUSED],
 	        dr_duration_fmt(end_wall_ms - start_wall_ms, d, sizeof(d)));

@@ -281,6 +281,64 @@ def test_lost_connection_indeterminate():
     check(len(open(d + "/count").read().splitlines()) == 1, "still once")
 
 
+def test_failed_and_unknown_say_what_to_decide():
+    """A run that ends with one task failed and one of unknown outcome
+    (its connection lost mid-command) exits 1, and its end says both: the
+    summary counts the indeterminate task, the end lists it apart from the
+    failures, and gives the decision a resume waits for. Before, the
+    summary and `drover status` left it out, and the end said only that a
+    resume would run the failed task again."""
+    d = fresh("to-app1", "unknown")
+    p = td.plan("unknown", """
+      { name = "once"; tier = 1; scope = "global"; steps = (
+        { name = "count"; on = "torino:to-app1";
+          run = "echo run >> %s/count; sleep 20"; } ); },
+      { name = "bad"; tier = 1; scope = "global"; steps = (
+        { name = "fail"; on = "torino:to-db1";
+          run = "while [ ! -e %s/count ]; do sleep 0.1; done; exit 7"; } ); }
+    """ % (d, d))
+    state = td.new_state()
+    proc = td.start_failover(p, state)
+    wait_for(lambda: os.path.exists(d + "/count"), what="the command started")
+    time.sleep(1)  # bad/fail sees the file and fails; once/count still runs
+    for pid in session_sshds("to-app1"):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=60)
+    out = td.popen_output(proc)
+    check(proc.returncode == 1, "a failed task: exit 1 (rc %d)" %
+          proc.returncode, out)
+    rep, _, run_id = report_of(state)
+    check(task(rep, "once/count")["state"] == "indeterminate",
+          "once/count indeterminate", out)
+    check(task(rep, "bad/fail")["state"] == "failed", "bad/fail failed", out)
+    check(re.search(r"^FAILED \S+: 0 succeeded, 1 failed, 1 indeterminate, ",
+                    out, re.M), "the summary counts the indeterminate task",
+          out)
+    m = re.search(r"^what failed:\n((?:  .*\n)+)", out, re.M)
+    check(m and "bad/fail" in m.group(1) and "once/count" not in m.group(1),
+          "what failed lists the failure only", out)
+    m = re.search(r"^outcome unknown \(.*\):\n((?:  .*\n)+)", out, re.M)
+    check(m and m.group(1).startswith("  once/count@torino/to-app1  "
+                                      "indeterminate: outcome unknown"),
+          "the unknown outcome is listed apart, with why", out)
+    check("drover resume %s --assume-done once/count@torino/to-app1" % run_id
+          in out and "drover resume %s --rerun once/count@torino/to-app1" %
+          run_id in out, "the end gives the decision", out)
+    check("a resume starts nothing until it is decided" in out,
+          "and says a resume waits for it", out)
+    rc, st = td.drover(state, "status", run_id)
+    check(rc == 0 and re.search(r"^  0 succeeded, 1 failed, 1 indeterminate, "
+                                r"0 running, ", st, re.M),
+          "status counts it (rc %d)" % rc, st)
+    rc, res = td.drover(state, "resume", run_id, "--yes")
+    check(rc == 3 and "--assume-done once/count" in res,
+          "resume waits for the decision (rc %d)" % rc, res)
+    check(len(open(d + "/count").read().splitlines()) == 1, "ran once")
+
+
 def test_decision_survives_refused_resume():
     """Two undecided tasks; --assume-done A is refused for B, yet recorded:
     a later --rerun-indeterminate reruns B only."""
