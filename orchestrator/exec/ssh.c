@@ -573,7 +573,11 @@ step_handshake(struct dr_ssh *s)
  * So before a connection carries any task, one command with a newline, a
  * "!", a quoted backslash and a backslash before a quote must come back
  * exactly as sh would print it; a shell that reads it otherwise refuses
- * the host, and no task command is sent to it.
+ * the host, and no task command is sent to it. The answer must also be all
+ * the command's stdout: a startup file that prints (bash reads ~/.bashrc
+ * for every ssh command) would put its text before every command's output,
+ * and before the bytes a copy reads from the source. stderr may carry
+ * anything ("stty: not a tty").
  */
 #define SHELL_PROBE                                                            \
 	"printf '<drover-sh:%s|%s|%s' 'a\\' '!x' \"b\\\\c\"\n"                 \
@@ -607,6 +611,25 @@ shell_checked(struct dr_ssh *s, const struct dr_ssh_result *res, void *arg)
 		          "account a POSIX shell (chsh -s /bin/sh %s). It "
 		          "answered: %s",
 		          s->user, s->user, first[0] ? first : "nothing");
+		return;
+	}
+	if (res->bytes_out != sizeof(SHELL_OK)) { /* the text and its '\n' */
+		const char *tail = res->tail;
+		char first[160];
+
+		if (strncmp(tail, SHELL_OK, strlen(SHELL_OK)) == 0)
+			tail = ""; /* the extra text came after it */
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(tail, "\n"),
+		         tail);
+		conn_fail(s, DR_EPROTO,
+		          "the login shell of %s writes text of its own to "
+		          "stdout around each command (a startup file such as "
+		          "~/.bashrc, which bash reads for every ssh command): "
+		          "it would mix with every command's output and with "
+		          "the data a copy reads, so no command is sent; make "
+		          "that file print nothing when the shell is not "
+		          "interactive (or only to stderr). It printed: %s",
+		          s->user, first[0] ? first : "(text after the check)");
 		return;
 	}
 	conn_finish(s, 0);

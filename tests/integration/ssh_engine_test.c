@@ -32,6 +32,8 @@ static const char *host3 = "127.0.9.3"; /* forks: no group leader */
 static const char *host4 = "127.0.9.4"; /* MaxSessions 2 */
 static const char *host5 = "127.0.9.5"; /* tcsh reads the commands */
 static const char *host6 = "127.0.9.6"; /* fish reads the commands */
+static const char *host7 = "127.0.9.7"; /* sh, a greeting on stdout */
+static const char *host8 = "127.0.9.8"; /* sh, a complaint on stderr */
 static int conn_channels; /* channels of the next conn_open; 0: 1 */
 static int ends;          /* results delivered so far, for their order */
 
@@ -511,6 +513,20 @@ test_login_shell(void **state)
 	/* sh behind ForceCommand (server 3) reads it: connected. */
 	conn_open(l, &c, host3, known, 2222);
 	assert_int_equal(c.status, 0);
+	conn_close(l, &c);
+	/* A startup file that prints to stdout would prefix every command's
+	 * output and every copy's data: refused, with what it printed. */
+	conn_open(l, &c, host7, known, 2222);
+	assert_int_equal(c.status, DR_EPROTO);
+	if (strstr(c.msg, "writes text of its own to stdout") == NULL ||
+	    strstr(c.msg, "It printed: Welcome to the jump host") == NULL)
+		fail_msg("server 7: %s", c.msg);
+	assert_int_not_equal(dr_ssh_exec(c.ssh, &o, on_exec, &c, NULL), 0);
+	conn_close(l, &c);
+	/* The same on stderr changes no output: connected. */
+	conn_open(l, &c, host8, known, 2222);
+	if (c.status != 0)
+		fail_msg("server 8: %s", c.msg);
 	conn_close(l, &c);
 	loop_done(l);
 }

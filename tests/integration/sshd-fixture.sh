@@ -10,6 +10,8 @@
 # leader there. Server 4 allows two channels per connection (MaxSessions 2),
 # fewer than drover opens by default. Servers 5 and 6 hand each command to
 # tcsh and to fish (ForceCommand), as a csh or fish login shell would.
+# Servers 7 and 8 run each command after a greeting on stdout (7) or a
+# complaint on stderr (8), as a startup file such as ~/.bashrc might.
 # DIR/env holds the settings as shell variables. Login user: drtest (shell
 # /bin/sh, clean home), created if missing. Must run as root.
 # stop: kills the servers by pid and removes DIR (KEEP=1 keeps it).
@@ -23,10 +25,10 @@ dir=${2:-}
 }
 user=drtest
 port=2222
-addrs="127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4 127.0.9.5 127.0.9.6"
+addrs="127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4 127.0.9.5 127.0.9.6 127.0.9.7 127.0.9.8"
 
 stop() {
-	for n in 1 2 3 4 5 6; do
+	for n in 1 2 3 4 5 6 7 8; do
 		pf="$dir/sshd$n.pid"
 		[ -f "$pf" ] || continue
 		pid=$(cat "$pf")
@@ -132,6 +134,14 @@ CONF
 		echo "ForceCommand /usr/bin/fish -c \"\$SSH_ORIGINAL_COMMAND\"" \
 			>>"$dir/sshd$n.conf"
 	fi
+	if [ $n = 7 ]; then
+		echo "ForceCommand echo Welcome to the jump host; eval \"\$SSH_ORIGINAL_COMMAND\"" \
+			>>"$dir/sshd$n.conf"
+	fi
+	if [ $n = 8 ]; then
+		echo "ForceCommand echo stty: not a tty >&2; eval \"\$SSH_ORIGINAL_COMMAND\"" \
+			>>"$dir/sshd$n.conf"
+	fi
 	/usr/sbin/sshd -t -f "$dir/sshd$n.conf"
 done
 # Server 2's name with server 1's key: a "changed" host key.
@@ -185,6 +195,8 @@ DROVER_TEST_HOST3=127.0.9.3
 DROVER_TEST_HOST4=127.0.9.4
 DROVER_TEST_HOST5=127.0.9.5
 DROVER_TEST_HOST6=127.0.9.6
+DROVER_TEST_HOST7=127.0.9.7
+DROVER_TEST_HOST8=127.0.9.8
 DROVER_TEST_KEY=$dir/id_ed25519
 DROVER_TEST_KNOWN_HOSTS=$dir/known_hosts
 DROVER_TEST_KNOWN_HOSTS_BAD=$dir/known_hosts_bad
